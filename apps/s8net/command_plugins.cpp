@@ -1,0 +1,31 @@
+// s8net plugins: every normalization plugin found, and every file that failed to load.
+#include "commands.hpp"
+
+#include <cstdio>
+#include <iostream>
+
+namespace po = boost::program_options;
+
+namespace s8net::app {
+
+int run_plugins(int argc, char** argv) {
+  std::vector<std::string> plugin_dirs;
+  po::options_description options(
+      "s8net plugins: list the normalization plugins found (--plugin-dir, S8NET_PLUGIN_PATH, install dir, build tree)");
+  options.add_options()("help,h", "show this help")(
+      "plugin-dir", po::value(&plugin_dirs)->composing(), "extra plugin directory or file, searched first (repeatable)");
+  if (!parse_command_line(argc, argv, options)) return 0;
+
+  Context context;
+  const auto registry = load_plugins(context, plugin_dirs, true);
+  const auto plugins = registry->plugins();
+  std::printf("%-6s %-8s %-5s %-7s %s\n", "name", "version", "ABI", "oneDNN", "file");
+  for (const PluginInfo& p : plugins)
+    std::printf("%-6s %-8s %u.%-3u %-7s %s\n", p.name.c_str(), p.version.c_str(), S8NET_NORM_ABI_MAJOR_OF(p.abi_version),
+                S8NET_NORM_ABI_MINOR_OF(p.abi_version), p.dnnl_version.empty() ? "-" : p.dnnl_version.c_str(),
+                p.file.string().c_str());
+  if (plugins.empty()) std::cerr << "error: no normalization plugin could be loaded\n";
+  return plugins.empty() ? 1 : 0;
+}
+
+}  // namespace s8net::app

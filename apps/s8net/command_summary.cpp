@@ -1,0 +1,72 @@
+// s8net summary: the network's layers, output shapes and parameter counts for a norm.
+#include "commands.hpp"
+
+#include <s8net/model/s8_network.hpp>
+#include <s8net/norm/registry.hpp>
+
+#include <boost/program_options.hpp>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace po = boost::program_options;
+
+namespace s8net::app {
+namespace {
+
+std::string with_thousands(int64_t value) {
+  std::string digits = std::to_string(value), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+std::string shape_text(const Dims& dims) {
+  return std::to_string(dims[0]) + " x " + std::to_string(dims[1]) + " x " + std::to_string(dims[2]);
+}
+
+}  // namespace
+
+int run_summary(int argc, char** argv) {
+  std::string norm;
+  std::vector<std::string> norm_options, plugin_dirs;
+  std::string layout = "auto";
+  bool implementations = false;
+  po::options_description options("s8net summary: layers, output shapes and parameters of the S8 network");
+  options.add_options()("help,h", "show this help")
+      ("norm", po::value(&norm)->required(), "normalization plugin name (bn, gn, ln, ...)")
+      ("norm-option", po::value(&norm_options)->composing(), "a norm option NAME=VALUE (repeatable), e.g. groups=2")
+      ("layout", po::value(&layout)->default_value("auto"), "activation layout: auto, nchw, nChw8c or nChw16c")
+      ("implementations", po::bool_switch(&implementations), "also list the oneDNN kernel of every op at batch 32")
+      ("plugin-dir", po::value(&plugin_dirs)->composing(), "extra plugin directory or file (repeatable)");
+  if (!parse_command_line(argc, argv, options)) return 0;
+
+  Context context;
+  const auto registry = load_plugins(context, plugin_dirs, false);
+  NetworkConfig config;
+  config.norm = norm;
+  config.norm_options = parse_norm_options(norm_options);
+  if (layout != "auto") config.layout = parse_layout(layout);
+  S8Network network(context, *registry, config);
+
+  std::printf("S8 network with norm '%s' (%s), activations in %s\n", norm.c_str(), network.norm_origin().c_str(),
+              std::string(name_of(network.layout())).c_str());
+  std::printf("%-6s %-28s %-14s %10s\n", "layer", "op", "output", "params");
+  std::printf("%s\n", std::string(61, '-').c_str());
+  for (const LayerSummary& row : network.summary())
+    std::printf("%-6s %-28s %-14s %10s\n", row.name.c_str(), row.op.c_str(), shape_text(row.output).c_str(),
+                with_thousands(row.params).c_str());
+  std::printf("%s\n", std::string(61, '-').c_str());
+  std::printf("Total params: %s\n", with_thousands(network.parameter_count()).c_str());
+  if (implementations) {
+    std::printf("\noneDNN kernels at batch 32:\n");
+    for (const std::string& line : network.implementation_names(32)) std::printf("  %s\n", line.c_str());
+  }
+  return 0;
+}
+
+}  // namespace s8net::app

@@ -1,0 +1,50 @@
+// What the subcommands share: flag parsing, plugin loading, norm options.
+#include "commands.hpp"
+
+#include <s8net/core/error.hpp>
+
+#include <charconv>
+#include <filesystem>
+#include <iostream>
+
+namespace po = boost::program_options;
+
+namespace s8net::app {
+
+bool parse_command_line(int argc, char** argv, const po::options_description& options) {
+  po::variables_map values;
+  po::store(po::command_line_parser(argc, argv).options(options).run(), values);
+  if (values.count("help")) {
+    std::cout << options << '\n';
+    return false;
+  }
+  po::notify(values);
+  return true;
+}
+
+std::unique_ptr<NormRegistry> load_plugins(Context& context, const std::vector<std::string>& plugin_dirs,
+                                           bool print_failures) {
+  auto registry = std::make_unique<NormRegistry>(context);
+  const std::vector<std::filesystem::path> explicit_paths(plugin_dirs.begin(), plugin_dirs.end());
+  const auto failures = registry->load_search_path(explicit_paths);
+  if (print_failures)
+    for (const auto& failure : failures) std::cerr << "error: " << failure.reason << '\n';
+  return registry;
+}
+
+NormOptions parse_norm_options(const std::vector<std::string>& entries) {
+  NormOptions options;
+  for (const std::string& entry : entries) {
+    const size_t equals = entry.find('=');
+    double value = 0;
+    const char* first = equals == std::string::npos ? nullptr : entry.data() + equals + 1;
+    const char* last = entry.data() + entry.size();
+    const auto parsed = first ? std::from_chars(first, last, value) : std::from_chars_result{last, std::errc::invalid_argument};
+    if (equals == 0 || first == nullptr || first == last || parsed.ec != std::errc() || parsed.ptr != last)
+      throw Error("--norm-option '" + entry + "': expected NAME=NUMBER, e.g. groups=2");
+    options[entry.substr(0, equals)] = value;
+  }
+  return options;
+}
+
+}  // namespace s8net::app

@@ -1,0 +1,55 @@
+// s8net: train, evaluate and inspect the S8 CIFAR-10 network with any normalization plugin.
+#include "commands.hpp"
+
+#include <s8net/core/error.hpp>
+
+#include <cstring>
+#include <iostream>
+#include <string_view>
+
+namespace {
+
+struct Subcommand {
+  const char* name;
+  const char* summary;
+  int (*run)(int, char**);
+};
+
+constexpr Subcommand kSubcommands[] = {
+    {"summary", "layers, output shapes and parameter count of the network for a norm", s8net::app::run_summary},
+    {"plugins", "list the normalization plugins found and any that failed to load", s8net::app::run_plugins},
+};
+
+void print_usage(std::ostream& out) {
+  out << "usage: s8net <command> [options]   (s8net <command> --help for its options)\n\ncommands:\n";
+  for (const Subcommand& c : kSubcommands) out << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << '\n';
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_usage(std::cerr);
+    return 2;
+  }
+  const std::string_view command = argv[1];
+  if (command == "--help" || command == "-h" || command == "help") {
+    print_usage(std::cout);
+    return 0;
+  }
+  for (const Subcommand& c : kSubcommands) {
+    if (command != c.name) continue;
+    try {
+      return c.run(argc - 1, argv + 1);
+    } catch (const boost::program_options::error& e) {
+      std::cerr << "s8net " << c.name << ": " << e.what() << " (see s8net " << c.name << " --help)\n";
+      return 2;
+    } catch (const std::exception& e) {
+      std::cerr << "s8net " << c.name << ": " << e.what() << '\n';
+      return 1;
+    }
+  }
+  std::cerr << "s8net: unknown command '" << command << "'\n";
+  print_usage(std::cerr);
+  return 2;
+}

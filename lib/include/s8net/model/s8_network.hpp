@@ -1,0 +1,91 @@
+// The S8 network of SPEC.md: C1 C2 c3 P1 C3 C4 C5 c6 P2 C7 C8 C9 GAP c10, with the
+// normalization after each 3x3 conv chosen by plugin name. 48,178 parameters for bn, gn and ln.
+//
+// Primitives and buffers are built once per batch size (a "plan") and reused every step.
+#pragma once
+
+#include <s8net/core/context.hpp>
+#include <s8net/core/layout.hpp>
+#include <s8net/core/parameter.hpp>
+#include <s8net/norm/norm_layer.hpp>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace s8net {
+
+class NormRegistry;
+
+struct NetworkConfig {
+  std::string norm = "bn";
+  NormOptions norm_options;                 // e.g. {"groups", 2}
+  std::optional<ActivationLayout> layout;   // empty: what oneDNN prefers on this CPU
+  uint64_t seed = 1;                        // weight initialisation and dropout masks
+  float dropout = 0.01f;                    // after each max-pool
+};
+
+struct LayerSummary {
+  std::string name;  // "C1", "P1", "c10" ...
+  std::string op;    // "conv3x3+bn+relu", "maxpool2x2+dropout" ...
+  Dims output;       // C, H, W
+  int64_t params = 0;
+};
+
+struct BatchResult {
+  double loss = 0;      // mean negative log-likelihood over the batch
+  int64_t correct = 0;  // arg-max predictions equal to the label
+};
+
+enum class Mode { train, eval };
+
+class S8Network {
+ public:
+  static constexpr int64_t kImageChannels = 3, kImageSize = 32, kClasses = 10;
+
+  S8Network(Context& context, const NormRegistry& registry, NetworkConfig config);
+  ~S8Network();
+  S8Network(const S8Network&) = delete;
+  S8Network& operator=(const S8Network&) = delete;
+
+  // Forward in training mode, loss, and backward: every parameter's grad holds dLoss/dParam.
+  // images: batch x 3 x 32 x 32 plain floats (already normalized); labels in [0, 10).
+  BatchResult forward_backward(std::span<const float> images, std::span<const int32_t> labels);
+  // Forward only (eval: running statistics, no dropout); loss and accuracy against labels.
+  BatchResult evaluate(std::span<const float> images, std::span<const int32_t> labels);
+  // Log-probabilities (batch x 10, row-major) of the latest forward.
+  std::span<const float> log_probabilities() const;
+
+  std::vector<Parameter*> parameters();
+  std::vector<Parameter*> state();  // norm running statistics
+  int64_t parameter_count() const;
+  std::vector<LayerSummary> summary() const;
+
+  const NetworkConfig& config() const noexcept { return config_; }
+  ActivationLayout layout() const noexcept { return layout_; }
+  // "C1.conv: jit:avx512_core ..." for each primitive of the plan for this batch size.
+  std::vector<std::string> implementation_names(int64_t batch);
+  // Where the norm layers come from: "bn 0.1.0 from FILE".
+  std::string norm_origin() const;
+
+  struct Plan;  // primitives and buffers of one batch size (model/s8_plan.hpp)
+
+ private:
+  Plan& plan_for(int64_t batch);
+  BatchResult run(Mode mode, std::span<const float> images, std::span<const int32_t> labels, bool backward);
+
+  struct Weights;  // parameters shared by every plan
+  Context& context_;
+  NetworkConfig config_;
+  ActivationLayout layout_;
+  std::unique_ptr<Weights> weights_;
+  std::map<int64_t, std::unique_ptr<Plan>> plans_;
+  Plan* last_plan_ = nullptr;
+  uint64_t step_ = 0;  // training steps so far: keys the dropout masks
+};
+
+}  // namespace s8net

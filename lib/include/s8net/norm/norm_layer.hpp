@@ -1,0 +1,60 @@
+// One normalization layer of the network: an RAII owner of a plugin instance that keeps the
+// plugin's library loaded, turns status codes into s8net::Error, and exposes parameters.
+#pragma once
+
+#include <s8net/core/parameter.hpp>
+#include <s8net/norm/plugin_api.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace s8net {
+
+class LoadedPlugin;
+class NormRegistry;
+
+using NormOptions = std::map<std::string, double>;
+
+class NormLayer {
+ public:
+  // Asks for ReLU fusion when want_relu and the plugin can fuse it; otherwise the caller applies
+  // the ReLU itself (see fuses_relu()).
+  NormLayer(const NormRegistry& registry, const std::string& norm, int64_t channels,
+            const NormOptions& options, bool want_relu, std::string layer_name);
+  ~NormLayer();
+  NormLayer(const NormLayer&) = delete;
+  NormLayer& operator=(const NormLayer&) = delete;
+
+  void forward(s8net_mode mode, const s8net_tensor_desc& desc, const float* x, float* y);
+  void backward(const s8net_tensor_desc& desc, const float* x, const float* y, const float* dy, float* dx);
+
+  // Wrapped around the plugin's own arrays: updating value.data() updates the layer.
+  std::vector<Parameter>& parameters() noexcept { return parameters_; }
+  const std::vector<Parameter>& parameters() const noexcept { return parameters_; }
+  // Non-trainable state (running statistics), wrapped the same way; grad is empty.
+  std::vector<Parameter>& state() noexcept { return state_; }
+
+  bool fuses_relu() const noexcept { return fuses_relu_; }
+  int64_t channels() const noexcept { return channels_; }
+  const std::string& norm_name() const noexcept;
+  const std::string& layer_name() const noexcept { return layer_name_; }
+  // "bn 0.1.0 from /path/s8net_norm_batchnorm.so"
+  std::string origin() const;
+
+ private:
+  std::vector<Parameter> wrap(s8net_norm_tensor_kind kind);
+  [[noreturn]] void fail(const char* call, s8net_status status, const s8net_message& message) const;
+
+  std::shared_ptr<const LoadedPlugin> plugin_;
+  dnnl::engine engine_;  // for the Tensor views of the plugin's arrays
+  s8net_norm_instance* instance_ = nullptr;
+  std::string layer_name_;
+  int64_t channels_;
+  bool fuses_relu_ = false;
+  std::vector<Parameter> parameters_;
+  std::vector<Parameter> state_;
+};
+
+}  // namespace s8net

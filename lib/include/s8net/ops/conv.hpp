@@ -1,0 +1,71 @@
+// Convolution with bias, stride 1, "same" padding (3x3 with padding 1, or 1x1), forward and
+// backward on oneDNN primitives. Weights live in the blocked format oneDNN prefers for the
+// forward pass; backward-data gets its own copy in the format it prefers (a small reorder per
+// step beats a reference kernel).
+#pragma once
+
+#include <s8net/core/context.hpp>
+#include <s8net/core/parameter.hpp>
+
+#include <string>
+
+namespace s8net {
+
+struct ConvSpec {
+  std::string name;  // "C1", "c3" ...
+  int64_t in_channels = 0, out_channels = 0, kernel = 3;
+  int64_t height = 0, width = 0;  // input (= output) spatial size
+  int64_t padding() const { return (kernel - 1) / 2; }
+  int64_t parameter_count() const { return out_channels * in_channels * kernel * kernel + out_channels; }
+};
+
+// The weight and bias of one convolution, shared by the primitives of every batch size.
+class ConvWeights {
+ public:
+  // weights_desc fixes the weight layout (from ConvWeights::preferred_desc).
+  ConvWeights(Context& context, ConvSpec spec, const dnnl::memory::desc& weights_desc);
+  // The weight layout oneDNN prefers for this conv with activations in `activation`.
+  static dnnl::memory::desc preferred_desc(const dnnl::engine& engine, const ConvSpec& spec,
+                                           const dnnl::memory::desc& src, const dnnl::memory::desc& dst);
+
+  const ConvSpec& spec() const noexcept { return spec_; }
+  Parameter weight, bias;
+
+ private:
+  ConvSpec spec_;
+};
+
+// The primitives of one convolution at one batch size.
+class Conv2d {
+ public:
+  // src/dst descs may use format_tag::any for the edges of the network (see src_desc()).
+  // need_input_gradient = false skips backward-data (the first conv: nobody needs the image's).
+  Conv2d(Context& context, ConvWeights& weights, const dnnl::memory::desc& src, const dnnl::memory::desc& dst,
+         bool need_input_gradient);
+
+  void forward(const Tensor& src, const Tensor& dst);
+  // Overwrites weight.grad and bias.grad; writes diff_src if need_input_gradient.
+  void backward(const Tensor& src, const Tensor& diff_dst, const Tensor* diff_src);
+
+  dnnl::memory::desc src_desc() const { return forward_pd_.src_desc(); }
+  dnnl::memory::desc dst_desc() const { return forward_pd_.dst_desc(); }
+  // "fwd jit:avx2, bwd-data jit:avx2, bwd-weights jit:avx2"
+  std::string implementation() const;
+  // True when none of the needed primitives is oneDNN's slow reference kernel.
+  bool all_jit() const;
+
+ private:
+  Context& context_;
+  ConvWeights& weights_;
+  bool need_input_gradient_;
+  dnnl::convolution_forward::primitive_desc forward_pd_;
+  dnnl::convolution_forward forward_;
+  dnnl::convolution_backward_weights::primitive_desc backward_weights_pd_;
+  dnnl::convolution_backward_weights backward_weights_;
+  dnnl::convolution_backward_data::primitive_desc backward_data_pd_;
+  dnnl::convolution_backward_data backward_data_;
+  dnnl::reorder weights_to_backward_data_;
+  dnnl::memory backward_data_weights_;
+};
+
+}  // namespace s8net

@@ -1,0 +1,45 @@
+// Inverted dropout: in training y = x * m with m = 0 (probability p) or 1/(1-p); identity in
+// evaluation. The mask is drawn from a counter-based generator keyed by (seed, step, logical
+// element), so it does not depend on the layout or the thread count; the multiply is oneDNN's
+// binary primitive, and backward multiplies the gradient by the same mask.
+#pragma once
+
+#include <s8net/core/layout.hpp>
+#include <s8net/core/tensor.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace s8net {
+
+class Dropout {
+ public:
+  // dims: N, C, H, W of the activation, stored in `layout`.
+  Dropout(Context& context, const Dims& dims, ActivationLayout layout, float probability, uint64_t seed);
+
+  // Draws the mask for this step and applies it in place.
+  void forward_train(const Tensor& x, uint64_t step);
+  // In place on the gradient, with the latest mask.
+  void backward(const Tensor& diff);
+  const Tensor& mask() const noexcept { return mask_; }
+  std::string implementation() const { return pd_.impl_info_str(); }
+
+ private:
+  void draw_mask(uint64_t step);
+
+  Context& context_;
+  ActivationLayout layout_;
+  float probability_;
+  uint64_t seed_;
+  Tensor mask_;
+  dnnl::binary::primitive_desc pd_;
+  dnnl::binary multiply_;
+};
+
+// SplitMix64's finaliser: a stateless 64-bit hash, so any thread can draw element i's value
+// without a shared generator.
+uint64_t mix64(uint64_t key) noexcept;
+// A uniform float in [0, 1) from a 64-bit key.
+float uniform_from_key(uint64_t key) noexcept;
+
+}  // namespace s8net

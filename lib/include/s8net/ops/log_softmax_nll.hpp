@@ -1,0 +1,41 @@
+// Log-softmax over classes (oneDNN's logsoftmax primitive, numerically stable) followed by the
+// negative log-likelihood loss, averaged over the batch.
+#pragma once
+
+#include <s8net/core/tensor.hpp>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace s8net {
+
+class LogSoftmaxNll {
+ public:
+  // logits and log-probabilities are batch x classes, row-major.
+  LogSoftmaxNll(Context& context, int64_t batch, int64_t classes);
+
+  // Returns the mean loss; labels must be in [0, classes).
+  double forward(const Tensor& logits, std::span<const int32_t> labels);
+  // dLoss/dlogits of the latest forward.
+  void backward(const Tensor& diff_logits);
+  const Tensor& log_probabilities() const noexcept { return log_probabilities_; }
+  // Arg-max predictions of the latest forward equal to the labels.
+  int64_t correct() const noexcept { return correct_; }
+  dnnl::memory::desc logits_desc() const { return forward_pd_.src_desc(); }
+  std::string implementation() const { return std::string("fwd ") + forward_pd_.impl_info_str() + ", bwd " + backward_pd_.impl_info_str(); }
+
+ private:
+  Context& context_;
+  int64_t batch_, classes_;
+  dnnl::logsoftmax_forward::primitive_desc forward_pd_;
+  dnnl::logsoftmax_forward forward_;
+  dnnl::logsoftmax_backward::primitive_desc backward_pd_;
+  dnnl::logsoftmax_backward backward_;
+  Tensor log_probabilities_, diff_log_probabilities_;
+  std::vector<int32_t> labels_;
+  int64_t correct_ = 0;
+};
+
+}  // namespace s8net

@@ -1,0 +1,27 @@
+// ReLU on oneDNN, for norms that cannot fuse it. Backward uses the output (y > 0 <=> x > 0).
+#pragma once
+
+#include <s8net/core/tensor.hpp>
+
+#include <string>
+
+namespace s8net {
+
+class Relu {
+ public:
+  Relu(Context& context, const dnnl::memory::desc& desc);
+  // In place is allowed (src == dst).
+  void forward(const Tensor& src, const Tensor& dst);
+  // dst: the forward's output. In place is allowed (diff_dst == diff_src).
+  void backward(const Tensor& dst, const Tensor& diff_dst, const Tensor& diff_src);
+  std::string implementation() const { return std::string("fwd ") + forward_pd_.impl_info_str() + ", bwd " + backward_pd_.impl_info_str(); }
+
+ private:
+  Context& context_;
+  dnnl::eltwise_forward::primitive_desc forward_pd_;
+  dnnl::eltwise_forward forward_;
+  dnnl::eltwise_backward::primitive_desc backward_pd_;
+  dnnl::eltwise_backward backward_;
+};
+
+}  // namespace s8net

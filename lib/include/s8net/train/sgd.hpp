@@ -1,0 +1,37 @@
+// Stochastic gradient descent with PyTorch's semantics (torch.optim.SGD, no dampening):
+//   d = grad + weight_decay * p;  buf = momentum * buf + d;  d = nesterov ? d + momentum * buf : buf;
+//   p -= learning_rate * d
+// Parameters and gradients share a layout, so the update runs element by element over the
+// whole buffer (padding stays zero because its gradient is zero).
+#pragma once
+
+#include <s8net/core/parameter.hpp>
+
+#include <vector>
+
+namespace s8net {
+
+struct SgdOptions {
+  float learning_rate = 0.01f;
+  float momentum = 0.f;
+  float weight_decay = 0.f;
+  bool nesterov = false;
+};
+
+class Sgd {
+ public:
+  Sgd(std::vector<Parameter*> parameters, SgdOptions options);
+
+  void step();
+  void set_learning_rate(float learning_rate) noexcept { options_.learning_rate = learning_rate; }
+  const SgdOptions& options() const noexcept { return options_; }
+  // Momentum buffers, one per parameter (saved with checkpoints to resume exactly).
+  std::vector<std::vector<float>>& momentum_buffers() noexcept { return buffers_; }
+
+ private:
+  std::vector<Parameter*> parameters_;
+  SgdOptions options_;
+  std::vector<std::vector<float>> buffers_;
+};
+
+}  // namespace s8net

@@ -1,0 +1,176 @@
+#include "s8_plan.hpp"
+
+#include <s8net/core/error.hpp>
+#include <s8net/model/s8_network.hpp>
+#include <s8net/norm/registry.hpp>
+
+#include <cmath>
+#include <random>
+#include <string>
+
+namespace s8net {
+
+using s8::kStages;
+using s8::StageKind;
+
+namespace {
+
+constexpr int64_t kLayoutProbeBatch = 32;
+
+ConvWeights make_conv_weights(Context& context, size_t stage, ActivationLayout layout) {
+  const ConvSpec spec = conv_spec(stage);
+  return ConvWeights(context, spec,
+                     ConvWeights::preferred_desc(context.engine(), spec, conv_src_desc(stage, kLayoutProbeBatch, layout),
+                                                 conv_dst_desc(stage, kLayoutProbeBatch, layout)));
+}
+
+// True when every convolution of the network, forward and backward, gets a JIT kernel in this
+// layout (oneDNN falls back to a reference kernel 50-300x slower for some layout/shape pairs,
+// e.g. 8 input channels in nChw16c).
+bool every_conv_is_jit(Context& context, ActivationLayout layout) {
+  for (size_t i = 0; i < kStages.size(); ++i) {
+    if (!s8::has_conv(kStages[i].kind)) continue;
+    ConvWeights weights = make_conv_weights(context, i, layout);
+    const Conv2d conv(context, weights, conv_src_desc(i, kLayoutProbeBatch, layout),
+                      conv_dst_desc(i, kLayoutProbeBatch, layout), i > 0);
+    if (!conv.all_jit()) return false;
+  }
+  return true;
+}
+
+ActivationLayout pick_layout(Context& context) {
+  const ActivationLayout preferred = choose_activation_layout(context.engine());
+  if (every_conv_is_jit(context, preferred)) return preferred;
+  for (ActivationLayout layout : {ActivationLayout::nChw16c, ActivationLayout::nChw8c})
+    if (layout != preferred && every_conv_is_jit(context, layout)) return layout;
+  return preferred;
+}
+
+std::string norm_op(const std::string& norm, s8::Skip skip) {
+  return "conv3x3+" + norm + "+relu" + (skip == s8::Skip::add ? "+skip" : "");
+}
+
+}  // namespace
+
+S8Network::S8Network(Context& context, const NormRegistry& registry, NetworkConfig config)
+    : context_(context), config_(std::move(config)), weights_(std::make_unique<Weights>()) {
+  if (!(config_.dropout >= 0.f && config_.dropout < 1.f))
+    throw Error("dropout must be in [0, 1), got " + std::to_string(config_.dropout));
+  layout_ = config_.layout ? *config_.layout : pick_layout(context);
+
+  // Xavier-uniform conv weights (bound sqrt(6 / (fan_in + fan_out))), zero biases, drawn in
+  // layer order from one seeded generator; norms start at scale 1, shift 0 (their plugins do it).
+  std::mt19937_64 generator(config_.seed);
+  for (size_t i = 0; i < kStages.size(); ++i) {
+    if (!s8::has_conv(kStages[i].kind)) continue;
+    weights_->convs[i] = std::make_unique<ConvWeights>(make_conv_weights(context, i, layout_));
+    const ConvSpec& spec = weights_->convs[i]->spec();
+    const int64_t receptive = spec.kernel * spec.kernel;
+    const double bound = std::sqrt(6.0 / static_cast<double>((spec.in_channels + spec.out_channels) * receptive));
+    std::uniform_real_distribution<float> uniform(static_cast<float>(-bound), static_cast<float>(bound));
+    std::vector<float> values(static_cast<size_t>(weights_->convs[i]->weight.count()));
+    for (float& v : values) v = uniform(generator);
+    from_plain(context, values, weights_->convs[i]->weight.value);
+    if (kStages[i].kind == StageKind::conv_norm_relu)
+      weights_->norms[i] = std::make_unique<NormLayer>(registry, config_.norm, spec.out_channels, config_.norm_options,
+                                                       true, std::string(kStages[i].name) + ".norm");
+  }
+}
+
+S8Network::~S8Network() = default;
+
+S8Network::Plan& S8Network::plan_for(int64_t batch) {
+  auto found = plans_.find(batch);
+  if (found == plans_.end())
+    found = plans_.emplace(batch, std::make_unique<Plan>(context_, *weights_, layout_, batch, config_.dropout, config_.seed))
+                .first;
+  return *found->second;
+}
+
+BatchResult S8Network::run(Mode mode, std::span<const float> images, std::span<const int32_t> labels, bool backward) {
+  constexpr int64_t image_size = kImageChannels * kImageSize * kImageSize;
+  const int64_t batch = static_cast<int64_t>(labels.size());
+  if (batch == 0) throw Error("empty batch");
+  if (static_cast<int64_t>(images.size()) != batch * image_size)
+    throw Error("batch of " + std::to_string(batch) + " labels needs " + std::to_string(batch * image_size) +
+                " image values, got " + std::to_string(images.size()));
+  Plan& plan = plan_for(batch);
+  last_plan_ = &plan;
+  const BatchResult result = plan.forward(mode, images, labels, step_);
+  if (backward) {
+    plan.backward();
+    ++step_;
+  }
+  return result;
+}
+
+BatchResult S8Network::forward_backward(std::span<const float> images, std::span<const int32_t> labels) {
+  return run(Mode::train, images, labels, true);
+}
+
+BatchResult S8Network::evaluate(std::span<const float> images, std::span<const int32_t> labels) {
+  return run(Mode::eval, images, labels, false);
+}
+
+std::span<const float> S8Network::log_probabilities() const {
+  if (last_plan_ == nullptr) return {};
+  const Tensor& log_p = last_plan_->loss.log_probabilities();
+  return {log_p.data(), static_cast<size_t>(log_p.size())};
+}
+
+std::vector<Parameter*> S8Network::parameters() {
+  std::vector<Parameter*> all;
+  for (size_t i = 0; i < kStages.size(); ++i) {
+    if (auto& conv = weights_->convs[i]) {
+      all.push_back(&conv->weight);
+      all.push_back(&conv->bias);
+    }
+    if (auto& norm = weights_->norms[i])
+      for (Parameter& p : norm->parameters()) all.push_back(&p);
+  }
+  return all;
+}
+
+std::vector<Parameter*> S8Network::state() {
+  std::vector<Parameter*> all;
+  for (auto& norm : weights_->norms)
+    if (norm)
+      for (Parameter& p : norm->state()) all.push_back(&p);
+  return all;
+}
+
+int64_t S8Network::parameter_count() const {
+  int64_t total = 0;
+  for (const LayerSummary& row : summary()) total += row.params;
+  return total;
+}
+
+std::vector<LayerSummary> S8Network::summary() const {
+  const auto shapes = s8::stage_shapes();
+  std::vector<LayerSummary> rows;
+  for (size_t i = 0; i < kStages.size(); ++i) {
+    LayerSummary row{kStages[i].name, "", {shapes[i].c, shapes[i].h, shapes[i].w}, 0};
+    if (const auto& conv = weights_->convs[i]) row.params += conv->spec().parameter_count();
+    if (const auto& norm = weights_->norms[i])
+      for (const Parameter& p : norm->parameters()) row.params += p.count();
+    switch (kStages[i].kind) {
+      case StageKind::conv_norm_relu: row.op = norm_op(config_.norm, kStages[i].skip); break;
+      case StageKind::conv1x1: row.op = "conv1x1"; break;
+      case StageKind::pool_dropout: row.op = "maxpool2x2+dropout(" + std::to_string(config_.dropout).substr(0, 4) + ")"; break;
+      case StageKind::global_pool: row.op = "global-avgpool"; break;
+      case StageKind::head: row.op = "conv1x1+log-softmax"; break;
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::vector<std::string> S8Network::implementation_names(int64_t batch) { return plan_for(batch).implementation_names(); }
+
+std::string S8Network::norm_origin() const {
+  for (const auto& norm : weights_->norms)
+    if (norm) return norm->origin();
+  return {};
+}
+
+}  // namespace s8net

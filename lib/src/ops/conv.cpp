@@ -1,0 +1,108 @@
+#include <s8net/ops/conv.hpp>
+#include <s8net/ops/primitive_runner.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace s8net {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+
+memory::desc any_desc(const memory::dims& dims) { return memory::desc(dims, memory::data_type::f32, tag::any); }
+
+dnnl::convolution_forward::desc forward_desc(const ConvSpec& spec, const memory::desc& src, const memory::desc& weights,
+                                             const memory::desc& dst) {
+  const memory::dims bias{spec.out_channels}, stride{1, 1}, pad{spec.padding(), spec.padding()};
+  return {dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, src, weights,
+          memory::desc(bias, memory::data_type::f32, tag::x), dst, stride, pad, pad};
+}
+
+memory::dims weight_dims(const ConvSpec& spec) {
+  return {spec.out_channels, spec.in_channels, spec.kernel, spec.kernel};
+}
+
+bool is_reference(const char* implementation) { return std::string_view(implementation).starts_with("ref"); }
+
+}  // namespace
+
+ConvWeights::ConvWeights(Context& context, ConvSpec spec, const memory::desc& weights_desc) : spec_(std::move(spec)) {
+  const memory::desc bias_desc({spec_.out_channels}, memory::data_type::f32, tag::x);
+  weight = {spec_.name + ".conv.weight", Tensor(weights_desc, context.engine()), Tensor(weights_desc, context.engine())};
+  bias = {spec_.name + ".conv.bias", Tensor(bias_desc, context.engine()), Tensor(bias_desc, context.engine())};
+}
+
+memory::desc ConvWeights::preferred_desc(const dnnl::engine& engine, const ConvSpec& spec, const memory::desc& src,
+                                         const memory::desc& dst) {
+  const dnnl::convolution_forward::primitive_desc pd(forward_desc(spec, src, any_desc(weight_dims(spec)), dst), engine);
+  return pd.weights_desc();
+}
+
+Conv2d::Conv2d(Context& context, ConvWeights& weights, const memory::desc& src, const memory::desc& dst,
+               bool need_input_gradient)
+    : context_(context), weights_(weights), need_input_gradient_(need_input_gradient) {
+  const ConvSpec& spec = weights.spec();
+  const memory::desc weights_desc = weights.weight.value.desc();
+  forward_pd_ = {forward_desc(spec, src, weights_desc, dst), context.engine()};
+  forward_ = dnnl::convolution_forward(forward_pd_);
+
+  const memory::dims stride{1, 1}, pad{spec.padding(), spec.padding()};
+  // Gradients share the weights' layout, so the optimizer works element by element.
+  const dnnl::convolution_backward_weights::desc backward_weights_desc(
+      dnnl::algorithm::convolution_direct, forward_pd_.src_desc(), weights_desc, weights.bias.value.desc(),
+      forward_pd_.dst_desc(), stride, pad, pad);
+  backward_weights_pd_ = {backward_weights_desc, context.engine(), forward_pd_};
+  backward_weights_ = dnnl::convolution_backward_weights(backward_weights_pd_);
+
+  if (need_input_gradient_) {
+    const dnnl::convolution_backward_data::desc backward_data_desc(
+        dnnl::algorithm::convolution_direct, forward_pd_.src_desc(), any_desc(weight_dims(spec)),
+        forward_pd_.dst_desc(), stride, pad, pad);
+    backward_data_pd_ = {backward_data_desc, context.engine(), forward_pd_};
+    backward_data_ = dnnl::convolution_backward_data(backward_data_pd_);
+    if (backward_data_pd_.weights_desc() != weights_desc) {
+      backward_data_weights_ = memory(backward_data_pd_.weights_desc(), context.engine());
+      weights_to_backward_data_ = dnnl::reorder(weights.weight.value.memory(), backward_data_weights_);
+    } else {
+      backward_data_weights_ = weights.weight.value.memory();
+    }
+  }
+}
+
+void Conv2d::forward(const Tensor& src, const Tensor& dst) {
+  execute(context_, forward_,
+      {{DNNL_ARG_SRC, src.memory()},
+       {DNNL_ARG_WEIGHTS, weights_.weight.value.memory()},
+       {DNNL_ARG_BIAS, weights_.bias.value.memory()},
+       {DNNL_ARG_DST, dst.memory()}});
+}
+
+void Conv2d::backward(const Tensor& src, const Tensor& diff_dst, const Tensor* diff_src) {
+  execute(context_, backward_weights_,
+      {{DNNL_ARG_SRC, src.memory()},
+       {DNNL_ARG_DIFF_DST, diff_dst.memory()},
+       {DNNL_ARG_DIFF_WEIGHTS, weights_.weight.grad.memory()},
+       {DNNL_ARG_DIFF_BIAS, weights_.bias.grad.memory()}});
+  if (!need_input_gradient_ || diff_src == nullptr) return;
+  if (weights_to_backward_data_)
+    execute(context_, weights_to_backward_data_,
+        {{DNNL_ARG_FROM, weights_.weight.value.memory()}, {DNNL_ARG_TO, backward_data_weights_}});
+  execute(context_, backward_data_,
+      {{DNNL_ARG_DIFF_DST, diff_dst.memory()},
+       {DNNL_ARG_WEIGHTS, backward_data_weights_},
+       {DNNL_ARG_DIFF_SRC, diff_src->memory()}});
+}
+
+std::string Conv2d::implementation() const {
+  std::string text = std::string("fwd ") + forward_pd_.impl_info_str();
+  if (need_input_gradient_) text += std::string(", bwd-data ") + backward_data_pd_.impl_info_str();
+  return text + ", bwd-weights " + std::string(backward_weights_pd_.impl_info_str());
+}
+
+bool Conv2d::all_jit() const {
+  return !is_reference(forward_pd_.impl_info_str()) && !is_reference(backward_weights_pd_.impl_info_str()) &&
+         (!need_input_gradient_ || !is_reference(backward_data_pd_.impl_info_str()));
+}
+
+}  // namespace s8net

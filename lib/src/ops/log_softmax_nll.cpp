@@ -1,0 +1,51 @@
+#include <s8net/core/error.hpp>
+#include <s8net/ops/log_softmax_nll.hpp>
+#include <s8net/ops/primitive_runner.hpp>
+
+#include <algorithm>
+#include <string>
+
+namespace s8net {
+
+LogSoftmaxNll::LogSoftmaxNll(Context& context, int64_t batch, int64_t classes)
+    : context_(context), batch_(batch), classes_(classes) {
+  const dnnl::memory::desc desc({batch, classes}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::nc);
+  forward_pd_ = {{dnnl::prop_kind::forward_training, desc, 1}, context.engine()};
+  forward_ = dnnl::logsoftmax_forward(forward_pd_);
+  backward_pd_ = {{desc, desc, 1}, context.engine(), forward_pd_};
+  backward_ = dnnl::logsoftmax_backward(backward_pd_);
+  log_probabilities_ = Tensor(desc, context.engine());
+  diff_log_probabilities_ = Tensor(desc, context.engine());
+}
+
+double LogSoftmaxNll::forward(const Tensor& logits, std::span<const int32_t> labels) {
+  if (static_cast<int64_t>(labels.size()) != batch_)
+    throw Error("loss: " + std::to_string(labels.size()) + " labels for a batch of " + std::to_string(batch_));
+  execute(context_, forward_, {{DNNL_ARG_SRC, logits.memory()}, {DNNL_ARG_DST, log_probabilities_.memory()}});
+  labels_.assign(labels.begin(), labels.end());
+  const float* log_p = log_probabilities_.data();
+  double loss = 0;
+  correct_ = 0;
+  for (int64_t i = 0; i < batch_; ++i) {
+    const int32_t label = labels[static_cast<size_t>(i)];
+    if (label < 0 || label >= classes_)
+      throw Error("loss: label " + std::to_string(label) + " out of range [0, " + std::to_string(classes_) + ")");
+    const float* row = log_p + i * classes_;
+    loss -= row[label];
+    correct_ += (std::max_element(row, row + classes_) - row) == label;
+  }
+  return loss / static_cast<double>(batch_);
+}
+
+void LogSoftmaxNll::backward(const Tensor& diff_logits) {
+  // d(mean NLL)/d(log p[i][j]) is -1/batch at the label, 0 elsewhere.
+  diff_log_probabilities_.zero();
+  float* diff = diff_log_probabilities_.data();
+  for (int64_t i = 0; i < batch_; ++i) diff[i * classes_ + labels_[static_cast<size_t>(i)]] = -1.f / static_cast<float>(batch_);
+  execute(context_, backward_,
+      {{DNNL_ARG_DST, log_probabilities_.memory()},
+       {DNNL_ARG_DIFF_DST, diff_log_probabilities_.memory()},
+       {DNNL_ARG_DIFF_SRC, diff_logits.memory()}});
+}
+
+}  // namespace s8net

@@ -1,0 +1,23 @@
+#include <s8net/ops/primitive_runner.hpp>
+#include <s8net/ops/relu.hpp>
+
+namespace s8net {
+
+Relu::Relu(Context& context, const dnnl::memory::desc& desc) : context_(context) {
+  const auto algorithm = dnnl::algorithm::eltwise_relu_use_dst_for_bwd;
+  forward_pd_ = {{dnnl::prop_kind::forward_training, algorithm, desc, 0.f, 0.f}, context.engine()};
+  forward_ = dnnl::eltwise_forward(forward_pd_);
+  backward_pd_ = {{algorithm, desc, desc, 0.f, 0.f}, context.engine(), forward_pd_};
+  backward_ = dnnl::eltwise_backward(backward_pd_);
+}
+
+void Relu::forward(const Tensor& src, const Tensor& dst) {
+  execute(context_, forward_, {{DNNL_ARG_SRC, src.memory()}, {DNNL_ARG_DST, dst.memory()}});
+}
+
+void Relu::backward(const Tensor& dst, const Tensor& diff_dst, const Tensor& diff_src) {
+  execute(context_, backward_,
+      {{DNNL_ARG_DST, dst.memory()}, {DNNL_ARG_DIFF_DST, diff_dst.memory()}, {DNNL_ARG_DIFF_SRC, diff_src.memory()}});
+}
+
+}  // namespace s8net

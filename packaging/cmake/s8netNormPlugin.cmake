@@ -1,0 +1,39 @@
+# s8net_add_norm_plugin(<name> <source>... [OUTPUT_DIRECTORY <dir>] [NO_INSTALL])
+#
+# Builds one normalization plugin: a shared module `s8net_norm_<name>.so` that exports only
+# `s8net_norm_plugin_init` (hidden visibility plus a linker version script), links oneDNN and
+# OpenMP (the pool oneDNN runs on) but never libs8net, and fails to link if a symbol is missing.
+# In the s8net build tree it lands where the app and tests find plugins; it installs to
+# <prefix>/lib/s8net/plugins unless NO_INSTALL is given.
+set(_S8NET_PLUGIN_VERSION_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/s8net_norm_plugin.map")
+
+function(s8net_add_norm_plugin name)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "NO_INSTALL" "OUTPUT_DIRECTORY" "")
+  if(NOT arg_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "s8net_add_norm_plugin(${name}): no source files given")
+  endif()
+  add_library(${name} MODULE ${arg_UNPARSED_ARGUMENTS})
+  target_link_libraries(${name} PRIVATE s8net::plugin_sdk)
+  if(arg_OUTPUT_DIRECTORY)
+    set(output_dir "${arg_OUTPUT_DIRECTORY}")
+  elseif(DEFINED S8NET_BUILD_PLUGIN_DIR)
+    set(output_dir "${S8NET_BUILD_PLUGIN_DIR}")
+  else()
+    set(output_dir "${CMAKE_CURRENT_BINARY_DIR}")
+  endif()
+  set_target_properties(${name} PROPERTIES
+    PREFIX ""
+    OUTPUT_NAME "s8net_norm_${name}"
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON
+    LIBRARY_OUTPUT_DIRECTORY "${output_dir}"
+    LINK_DEPENDS "${_S8NET_PLUGIN_VERSION_SCRIPT}")
+  target_link_options(${name} PRIVATE
+    "LINKER:--version-script=${_S8NET_PLUGIN_VERSION_SCRIPT}" "LINKER:--no-undefined")
+  if(NOT arg_NO_INSTALL)
+    if(NOT DEFINED S8NET_PLUGIN_INSTALL_DIR)
+      set(S8NET_PLUGIN_INSTALL_DIR "lib/s8net/plugins")
+    endif()
+    install(TARGETS ${name} LIBRARY DESTINATION "${S8NET_PLUGIN_INSTALL_DIR}" COMPONENT plugins)
+  endif()
+endfunction()

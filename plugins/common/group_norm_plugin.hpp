@@ -1,0 +1,78 @@
+// The GroupNorm family as a plugin class: Traits gives the name, the options and the group count
+// (GroupNorm reads "groups"; LayerNorm is one group).
+#pragma once
+
+#include "group_norm_kernels.hpp"
+
+#include <array>
+#include <string>
+#include <vector>
+
+namespace s8net::plugins {
+
+template <class Traits>
+class GroupNormFamily {
+ public:
+  static constexpr const char* kName = Traits::kName;
+  static constexpr const char* kVersion = "0.1.0";
+  static constexpr const char* kDescription = Traits::kDescription;
+  static constexpr const char* kDnnlVersion = "";  // hand-written kernels (oneDNN 2.6 has no GroupNorm)
+  static constexpr uint32_t kLayouts = S8NET_LAYOUT_MASK_NCHW | S8NET_LAYOUT_MASK_NCHW8C | S8NET_LAYOUT_MASK_NCHW16C;
+  static constexpr uint32_t kFlags = S8NET_NORM_FLAG_FUSES_RELU;
+  static constexpr auto kOptions = Traits::kOptions;
+
+  GroupNormFamily(const sdk::Host&, const sdk::Config& config)
+      : channels_(config.channels()),
+        groups_(Traits::groups(config)),
+        eps_(config.get("eps")),
+        relu_(config.fuse_relu()),
+        weight_(static_cast<size_t>(channels_), 1.f),
+        bias_(static_cast<size_t>(channels_), 0.f),
+        weight_grad_(static_cast<size_t>(channels_), 0.f),
+        bias_grad_(static_cast<size_t>(channels_), 0.f) {
+    if (channels_ % groups_ != 0)
+      throw sdk::Error(S8NET_ERROR_INVALID_ARGUMENT, std::string(kName) + ": " + std::to_string(channels_) +
+                                                         " channels are not divisible into " + std::to_string(groups_) +
+                                                         " groups");
+    tensors_ = {{{"weight", weight_.data(), weight_grad_.data(), channels_},
+                 {"bias", bias_.data(), bias_grad_.data(), channels_}}};
+  }
+
+  int64_t channels() const { return channels_; }
+
+  void forward(s8net_mode mode, const s8net_tensor_desc& desc, const float* x, float* y) {
+    const GroupNormShape shape(desc, groups_);
+    group_moments(shape, x, eps_, mean_, rstd_);
+    group_norm_apply(shape, x, weight_.data(), bias_.data(), mean_, rstd_, relu_, y);
+    // Statistics are per sample, so training and evaluation compute the same thing; only a
+    // training forward is remembered for backward.
+    trained_shape_ = mode == S8NET_MODE_TRAIN ? desc : s8net_tensor_desc{};
+  }
+
+  void backward(const s8net_tensor_desc& desc, const float* x, const float* y, const float* dy, float* dx) {
+    if (desc.n != trained_shape_.n || desc.h != trained_shape_.h || desc.w != trained_shape_.w ||
+        desc.layout != trained_shape_.layout)
+      throw sdk::Error(S8NET_ERROR_INVALID_ARGUMENT,
+                       std::string(kName) + ": backward without a training forward of the same shape");
+    const GroupNormShape shape(desc, groups_);
+    group_norm_backward(shape, x, y, dy, weight_.data(), mean_, rstd_, relu_, dx, weight_grad_.data(), bias_grad_.data());
+  }
+
+  std::span<const s8net_norm_tensor> tensors(s8net_norm_tensor_kind kind) const {
+    if (kind == S8NET_NORM_PARAMETERS) return tensors_;
+    return {};
+  }
+
+ private:
+  int64_t channels_, groups_;
+  double eps_;
+  bool relu_;
+  std::vector<float> weight_, bias_, weight_grad_, bias_grad_;
+  std::vector<float> mean_, rstd_;  // of the latest forward, per (n, g)
+  s8net_tensor_desc trained_shape_{};
+  std::array<s8net_norm_tensor, 2> tensors_{};
+};
+
+inline constexpr s8net_norm_option kEpsOption{"eps", "added to the variance inside the square root", 1e-5, 1e-12, 1.0, 0};
+
+}  // namespace s8net::plugins

@@ -1,0 +1,285 @@
+// The whole S8 network with each real plugin: shape and parameter count of SPEC.md, gradients of
+// every parameter against finite differences, agreement across activation layouts, and learning.
+#include <s8net/core/error.hpp>
+#include <s8net/model/s8_network.hpp>
+#include <s8net/norm/registry.hpp>
+#include <s8net/train/sgd.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace s8net {
+namespace {
+
+constexpr int64_t kImageValues = 3 * 32 * 32;
+
+class NetworkTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    registry_ = std::make_unique<NormRegistry>(context_);
+    const auto failures = registry_->load_path(S8NET_PLUGIN_DIR);
+    for (const auto& failure : failures) ADD_FAILURE() << failure.reason;
+  }
+
+  std::unique_ptr<S8Network> make_network(std::optional<ActivationLayout> layout = {}, float dropout = 0.f) {
+    NetworkConfig config;
+    config.norm = GetParam();
+    config.layout = layout;
+    config.dropout = dropout;
+    config.seed = 7;
+    return std::make_unique<S8Network>(context_, *registry_, config);
+  }
+
+  static void random_batch(int64_t batch, uint32_t seed, std::vector<float>& images, std::vector<int32_t>& labels) {
+    std::mt19937 generator(seed);
+    std::normal_distribution<float> normal(0.f, 1.f);
+    std::uniform_int_distribution<int32_t> label(0, 9);
+    images.resize(static_cast<size_t>(batch * kImageValues));
+    labels.resize(static_cast<size_t>(batch));
+    for (float& v : images) v = normal(generator);
+    for (int32_t& l : labels) l = label(generator);
+  }
+
+  Context context_;
+  std::unique_ptr<NormRegistry> registry_;
+};
+
+TEST_P(NetworkTest, SummaryMatchesSpec) {
+  const auto network = make_network();
+  EXPECT_EQ(network->parameter_count(), 48178);
+  const auto rows = network->summary();
+  ASSERT_EQ(rows.size(), 14u);
+  // (name, C, H, W, params) from SPEC.md's table; every norm has 2*C parameters.
+  const struct {
+    const char* name;
+    int64_t c, h, w, params;
+  } expected[] = {{"C1", 16, 32, 32, 480},  {"C2", 16, 32, 32, 2352}, {"c3", 8, 32, 32, 136},
+                  {"P1", 8, 16, 16, 0},     {"C3", 32, 16, 16, 2400}, {"C4", 32, 16, 16, 9312},
+                  {"C5", 32, 16, 16, 9312}, {"c6", 16, 16, 16, 528},  {"P2", 16, 8, 8, 0},
+                  {"C7", 32, 8, 8, 4704},   {"C8", 32, 8, 8, 9312},   {"C9", 32, 8, 8, 9312},
+                  {"GAP", 32, 1, 1, 0},     {"c10", 10, 1, 1, 330}};
+  for (size_t i = 0; i < rows.size(); ++i) {
+    SCOPED_TRACE(rows[i].name);
+    EXPECT_EQ(rows[i].name, expected[i].name);
+    EXPECT_EQ(rows[i].output, (Dims{expected[i].c, expected[i].h, expected[i].w}));
+    EXPECT_EQ(rows[i].params, expected[i].params);
+  }
+  int64_t counted = 0;
+  for (Parameter* p : network->parameters()) counted += p->count();
+  EXPECT_EQ(counted, 48178);
+}
+
+TEST_P(NetworkTest, LogProbabilitiesAreNormalised) {
+  const auto network = make_network();
+  std::vector<float> images;
+  std::vector<int32_t> labels;
+  random_batch(5, 1, images, labels);
+  const BatchResult result = network->evaluate(images, labels);
+  const auto log_p = network->log_probabilities();
+  ASSERT_EQ(log_p.size(), 50u);
+  double expected_loss = 0;
+  for (size_t i = 0; i < 5; ++i) {
+    double total = 0;
+    for (size_t j = 0; j < 10; ++j) total += std::exp(static_cast<double>(log_p[i * 10 + j]));
+    EXPECT_NEAR(total, 1.0, 1e-5);
+    expected_loss -= log_p[i * 10 + static_cast<size_t>(labels[i])];
+  }
+  EXPECT_NEAR(result.loss, expected_loss / 5, 1e-5);
+}
+
+// Saves every parameter's gradient in logical (plain) order.
+std::vector<std::vector<float>> plain_gradients(Context& context, S8Network& network) {
+  std::vector<std::vector<float>> grads;
+  for (Parameter* p : network.parameters()) grads.push_back(to_plain(context, p->grad));
+  return grads;
+}
+
+// Every parameter tensor: the gradient at its largest-gradient elements and at a random element
+// against central differences of the loss, and one directional derivative along a random
+// direction over all parameters at once (so every element takes part).
+// The network runs in float and is full of kinks (ReLU, max-pool), so a difference quotient of its
+// loss scatters around the analytic value (measured: a few percent typically, up to ~35% for a
+// few tensors, for steps of 1e-5..1e-4). So each check must be within 50% (a missing, negated or
+// doubled gradient path is not) and the median within 5%; the exact checks, in double precision,
+// are the per-op and per-plugin tests.
+// kAbsolute: one float ULP of the loss (~2.4e-7) over the 2e-4 step is ~1.2e-3; rounding through the
+// network makes the noise floor several times that.
+constexpr double kEachRelative = 0.5, kMedianRelative = 0.05, kAbsolute = 1e-2;
+
+double relative_error(double analytic, double numeric) {
+  return std::abs(analytic - numeric) / (std::abs(numeric) + kAbsolute);
+}
+
+double median(std::vector<double> values) {
+  std::nth_element(values.begin(), values.begin() + static_cast<long>(values.size() / 2), values.end());
+  return values[values.size() / 2];
+}
+
+TEST_P(NetworkTest, GradientsMatchFiniteDifferences) {
+  const auto network = make_network(std::nullopt, 0.f);  // dropout off: the loss is deterministic
+  std::vector<float> images;
+  std::vector<int32_t> labels;
+  random_batch(3, 2, images, labels);
+  network->forward_backward(images, labels);
+  const auto grads = plain_gradients(context_, *network);
+  const auto loss_at = [&] { return network->forward_backward(images, labels).loss; };
+  const auto params = network->parameters();
+  std::mt19937 generator(3);
+  std::vector<double> errors;
+
+  for (size_t k = 0; k < params.size(); ++k) {
+    Parameter& p = *params[k];
+    SCOPED_TRACE(p.name);
+    std::vector<float> values = to_plain(context_, p.value);
+    std::vector<size_t> order(values.size());
+    std::iota(order.begin(), order.end(), size_t{0});
+    std::partial_sort(order.begin(), order.begin() + 2, order.end(),
+                      [&](size_t a, size_t b) { return std::abs(grads[k][a]) > std::abs(grads[k][b]); });
+    const size_t picks[] = {order[0], order[1], std::uniform_int_distribution<size_t>(0, values.size() - 1)(generator)};
+    for (size_t index : picks) {
+      const float original = values[index];
+      // Small steps: ReLUs and max-pools make the loss kinked at the scale of 1e-2 (measured:
+      // the difference quotient converges to the analytic value only below ~1e-3).
+      const float h = 1e-4f * std::max(1.f, std::abs(original));
+      values[index] = original + h;
+      from_plain(context_, values, p.value);
+      const double plus = loss_at();
+      values[index] = original - h;
+      from_plain(context_, values, p.value);
+      const double minus = loss_at();
+      values[index] = original;
+      from_plain(context_, values, p.value);
+      const double numeric = (plus - minus) / (2.0 * static_cast<double>(h));
+      const double analytic = grads[k][index];
+      EXPECT_LT(relative_error(analytic, numeric), kEachRelative) << "element " << index << ": " << analytic << " vs " << numeric;
+      errors.push_back(relative_error(analytic, numeric));
+    }
+  }
+
+  // Each tensor along a random direction v: d/dt L(p + t v) = g . v, so every element takes part.
+  // (One direction over all tensors at once crosses too many kinks for a usable quotient.)
+  std::normal_distribution<float> normal(0.f, 1.f);
+  for (size_t k = 0; k < params.size(); ++k) {
+    SCOPED_TRACE(params[k]->name);
+    const std::vector<float> base = to_plain(context_, params[k]->value);
+    std::vector<float> direction(base.size());
+    double expected = 0;
+    for (size_t i = 0; i < base.size(); ++i) {
+      direction[i] = normal(generator);
+      expected += static_cast<double>(direction[i]) * grads[k][i];
+    }
+    const auto loss_along = [&](float t) {
+      std::vector<float> moved = base;
+      for (size_t i = 0; i < moved.size(); ++i) moved[i] += t * direction[i];
+      from_plain(context_, moved, params[k]->value);
+      return loss_at();
+    };
+    const float t = 1e-4f;
+    const double numeric = (loss_along(t) - loss_along(-t)) / (2.0 * t);
+    from_plain(context_, base, params[k]->value);
+    EXPECT_LT(relative_error(expected, numeric), kEachRelative) << expected << " vs " << numeric;
+    errors.push_back(relative_error(expected, numeric));
+  }
+  EXPECT_LT(median(errors), kMedianRelative);
+}
+
+// The activation layout is an implementation detail: nchw, nChw8c and nChw16c give one answer.
+TEST_P(NetworkTest, LayoutsAgree) {
+  std::vector<float> images;
+  std::vector<int32_t> labels;
+  random_batch(4, 4, images, labels);
+  std::vector<double> losses;
+  std::vector<std::vector<std::vector<float>>> grads;
+  for (ActivationLayout layout : {ActivationLayout::nchw, ActivationLayout::nChw8c, ActivationLayout::nChw16c}) {
+    SCOPED_TRACE(std::string(name_of(layout)));
+    const auto network = make_network(layout, 0.01f);
+    EXPECT_EQ(network->layout(), layout);
+    losses.push_back(network->forward_backward(images, labels).loss);
+    grads.push_back(plain_gradients(context_, *network));
+  }
+  for (size_t l = 1; l < losses.size(); ++l) {
+    EXPECT_NEAR(losses[l], losses[0], 1e-4);
+    for (size_t k = 0; k < grads[0].size(); ++k)
+      for (size_t i = 0; i < grads[0][k].size(); ++i)
+        ASSERT_NEAR(grads[l][k][i], grads[0][k][i], 1e-4 + 1e-3 * std::abs(grads[0][k][i]))
+            << "layout " << l << " parameter " << k << " element " << i;
+  }
+}
+
+// Forward, backward and the update agree: 64 images with random labels are memorised.
+TEST_P(NetworkTest, LearnsFixedBatchWithRandomLabels) {
+  const auto network = make_network(std::nullopt, 0.01f);
+  std::vector<float> images;
+  std::vector<int32_t> labels;
+  random_batch(64, 5, images, labels);
+  // Coarse patterns (8x8 noise blown up to 32x32): i.i.d. pixel noise averages out in the global
+  // pool, and per-sample norms then see 64 nearly identical images.
+  // Backwards, so every source pixel (y/4, x/4) is read before it is overwritten.
+  for (size_t plane = 0; plane < images.size() / 1024; ++plane)
+    for (size_t y = 32; y-- > 0;)
+      for (size_t x = 32; x-- > 0;) images[plane * 1024 + y * 32 + x] = images[plane * 1024 + (y / 4) * 32 + x / 4];
+  Sgd sgd(network->parameters(), {.learning_rate = 0.02f, .momentum = 0.9f});
+  double accuracy = 0, first_loss = 0, loss = 0;
+  for (int step = 0; step < 400 && accuracy < 0.95; ++step) {
+    const BatchResult result = network->forward_backward(images, labels);
+    if (step == 0) first_loss = result.loss;
+    loss = result.loss;
+    accuracy = static_cast<double>(result.correct) / 64.0;
+    sgd.step();
+  }
+  EXPECT_GE(accuracy, 0.95) << "loss went from " << first_loss << " to " << loss;
+  EXPECT_LT(loss, first_loss);
+}
+
+TEST_P(NetworkTest, BatchSizesShareWeights) {
+  const auto network = make_network();
+  std::vector<float> images;
+  std::vector<int32_t> labels;
+  random_batch(4, 6, images, labels);
+  const auto log_p_of = [&](int64_t batch) {
+    network->evaluate(std::span(images).first(static_cast<size_t>(batch * kImageValues)),
+                      std::span(labels).first(static_cast<size_t>(batch)));
+    const auto log_p = network->log_probabilities();
+    return std::vector<float>(log_p.begin(), log_p.begin() + 20);
+  };
+  // Evaluation is per sample for every norm (BN uses its running statistics).
+  const std::vector<float> from4 = log_p_of(4), from2 = log_p_of(2);
+  for (size_t i = 0; i < from2.size(); ++i) EXPECT_NEAR(from4[i], from2[i], 1e-5);
+}
+
+TEST_P(NetworkTest, RejectsMismatchedBatch) {
+  const auto network = make_network();
+  std::vector<float> images(kImageValues * 2);
+  std::vector<int32_t> labels(3, 0);
+  EXPECT_THROW(network->forward_backward(images, labels), Error);
+  labels.assign(2, 10);
+  EXPECT_THROW(network->evaluate(images, labels), Error);
+}
+
+INSTANTIATE_TEST_SUITE_P(Norms, NetworkTest, ::testing::Values("bn", "gn", "ln"),
+                         [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
+
+TEST(NetworkErrors, UnknownNormListsKnownOnes) {
+  Context context;
+  NormRegistry registry(context);
+  registry.load_path(S8NET_PLUGIN_DIR);
+  NetworkConfig config;
+  config.norm = "xn";
+  try {
+    S8Network network(context, registry, config);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("'xn'"), std::string::npos) << message;
+    for (const char* known : {"bn from", "gn from", "ln from"}) EXPECT_NE(message.find(known), std::string::npos) << message;
+  }
+}
+
+}  // namespace
+}  // namespace s8net
