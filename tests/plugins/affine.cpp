@@ -1,0 +1,69 @@
+// A complete test-only plugin, y = weight[c] * x + bias[c], written against the SDK alone and
+// built with s8net_add_norm_plugin: it proves a new norm needs no change in libs8net. Compile-time
+// switches turn it into the broken variants the registry tests need.
+#include <s8net/norm/plugin_sdk.hpp>
+
+#include <vector>
+
+#ifndef AFFINE_NAME
+#define AFFINE_NAME "affine"
+#endif
+
+namespace {
+
+class Affine {
+ public:
+  static constexpr const char* kName = AFFINE_NAME;
+  static constexpr const char* kVersion = "1.2.3";
+  static constexpr const char* kDescription = "per-channel scale and shift, no statistics (test plugin)";
+  static constexpr const char* kDnnlVersion = "";
+  static constexpr uint32_t kLayouts = S8NET_LAYOUT_MASK_NCHW | S8NET_LAYOUT_MASK_NCHW8C | S8NET_LAYOUT_MASK_NCHW16C;
+  static constexpr uint32_t kFlags = 0;
+  static constexpr std::array<s8net_norm_option, 1> kOptions{{{"scale", "initial weight", 1.0, -10.0, 10.0, 0}}};
+
+  Affine(const s8net::sdk::Host&, const s8net::sdk::Config& config)
+      : weight_(static_cast<size_t>(config.channels()), static_cast<float>(config.get("scale"))),
+        bias_(weight_.size(), 0.f), weight_grad_(weight_.size()), bias_grad_(weight_.size()) {
+#ifdef AFFINE_FAIL_CREATE
+    throw s8net::sdk::Error(S8NET_ERROR_INTERNAL, "affine: refusing to create (test)");
+#endif
+    const auto c = static_cast<int64_t>(weight_.size());
+    tensors_ = {{{"weight", weight_.data(), weight_grad_.data(), c}, {"bias", bias_.data(), bias_grad_.data(), c}}};
+  }
+  int64_t channels() const { return static_cast<int64_t>(weight_.size()); }
+
+  void forward(s8net_mode, const s8net_tensor_desc& desc, const float* x, float* y) {
+#ifdef AFFINE_FAIL_FORWARD
+    throw s8net::sdk::Error(S8NET_ERROR_INTERNAL, "affine: forward fails on purpose (test)");
+#endif
+    const s8net::sdk::Layout l(desc);
+    for (int64_t n = 0; n < l.n; ++n)
+      for (int64_t c = 0; c < l.c; ++c)
+        for (int64_t s = 0; s < l.hw; ++s) y[l.offset(n, c, s)] = weight_[c] * x[l.offset(n, c, s)] + bias_[c];
+  }
+  void backward(const s8net_tensor_desc& desc, const float* x, const float*, const float* dy, float* dx) {
+    const s8net::sdk::Layout l(desc);
+    std::fill(weight_grad_.begin(), weight_grad_.end(), 0.f);
+    std::fill(bias_grad_.begin(), bias_grad_.end(), 0.f);
+    for (int64_t n = 0; n < l.n; ++n)
+      for (int64_t c = 0; c < l.c; ++c)
+        for (int64_t s = 0; s < l.hw; ++s) {
+          const int64_t i = l.offset(n, c, s);
+          dx[i] = weight_[c] * dy[i];
+          weight_grad_[c] += dy[i] * x[i];
+          bias_grad_[c] += dy[i];
+        }
+  }
+  std::span<const s8net_norm_tensor> tensors(s8net_norm_tensor_kind kind) const {
+    if (kind == S8NET_NORM_PARAMETERS) return tensors_;
+    return {};
+  }
+
+ private:
+  std::vector<float> weight_, bias_, weight_grad_, bias_grad_;
+  std::array<s8net_norm_tensor, 2> tensors_{};
+};
+
+}  // namespace
+
+S8NET_NORM_PLUGIN(Affine)

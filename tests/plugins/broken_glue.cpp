@@ -1,0 +1,53 @@
+// Hand-written C glue for plugins the SDK would never produce: each BROKEN_* switch makes one
+// defect the registry must refuse with a clear reason.
+#include <s8net/norm/plugin_api.h>
+
+#include <cstdio>
+
+namespace {
+
+s8net_status create(const s8net_norm_config*, s8net_norm_instance**, s8net_message*) { return S8NET_ERROR_INTERNAL; }
+void destroy(s8net_norm_instance*) {}
+s8net_status forward(s8net_norm_instance*, s8net_mode, const s8net_tensor_desc*, const float*, float*, s8net_message*) {
+  return S8NET_ERROR_INTERNAL;
+}
+s8net_status backward(s8net_norm_instance*, const s8net_tensor_desc*, const float*, const float*, const float*, float*,
+                      s8net_message*) {
+  return S8NET_ERROR_INTERNAL;
+}
+s8net_status tensors(s8net_norm_instance*, s8net_norm_tensor_kind, s8net_norm_tensor*, size_t, size_t* count,
+                     s8net_message*) {
+  *count = 0;
+  return S8NET_OK;
+}
+
+#ifdef BROKEN_WRONG_ABI
+constexpr uint32_t kAbi = (2u << 16) | 0u;
+#else
+constexpr uint32_t kAbi = S8NET_NORM_ABI_VERSION;
+#endif
+
+const s8net_norm_plugin descriptor = {kAbi,     sizeof(s8net_norm_plugin), "broken", "0.0.1", "a broken plugin", "",
+                                      S8NET_LAYOUT_MASK_NCHW, 0, nullptr, 0, &create, &destroy,
+#ifdef BROKEN_NULL_FORWARD
+                                      nullptr,
+#else
+                                      &forward,
+#endif
+                                      &backward, &tensors};
+
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) s8net_status s8net_norm_plugin_init(const s8net_host_api*, uint32_t,
+                                                                                    const s8net_norm_plugin** out,
+                                                                                    s8net_message* message) {
+#ifdef BROKEN_FACTORY_FAILS
+  std::snprintf(message->text, sizeof message->text, "cannot initialise: no licence for this norm (test)");
+  *out = nullptr;
+  return S8NET_ERROR_INTERNAL;
+#else
+  (void)message;
+  *out = &descriptor;
+  return S8NET_OK;
+#endif
+}
