@@ -72,6 +72,7 @@ class BatchNorm {
       args[DNNL_ARG_VARIANCE] = arrays_[kRunningVar];
       p.forward.execute(stream_, args);
       stream_.wait();
+      s8net::sdk::zero_padding(s8net::sdk::Layout(desc), y);  // oneDNN leaves padded lanes as they were
       return;
     }
     args[DNNL_ARG_MEAN] = batch_mean_;
@@ -79,6 +80,7 @@ class BatchNorm {
     if (relu_) args[DNNL_ARG_WORKSPACE] = p.workspace;
     p.forward.execute(stream_, args);
     stream_.wait();
+    s8net::sdk::zero_padding(s8net::sdk::Layout(desc), y);
     trained_ = &p;
     // PyTorch's running statistics: the variance estimate is unbiased (m / (m - 1)).
     const double m = static_cast<double>(desc.n * desc.h * desc.w);
@@ -111,6 +113,7 @@ class BatchNorm {
     if (relu_) args[DNNL_ARG_WORKSPACE] = p.workspace;
     p.backward.execute(stream_, args);
     stream_.wait();
+    s8net::sdk::zero_padding(s8net::sdk::Layout(desc), dx);
   }
 
   std::span<const s8net_norm_tensor> tensors(s8net_norm_tensor_kind kind) const {

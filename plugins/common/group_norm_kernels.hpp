@@ -23,14 +23,6 @@ struct GroupNormShape {
   int64_t channel_start(int64_t n, int64_t c) const { return layout.offset(n, c, 0); }
 };
 
-// Zeroes the padded lanes of the last channel block (C not a multiple of the block).
-inline void zero_padding(const sdk::Layout& layout, float* data) {
-  if (layout.c == layout.blocks * layout.block) return;
-  for (int64_t n = 0; n < layout.n; ++n)
-    for (int64_t c = layout.c; c < layout.blocks * layout.block; ++c)
-      for (int64_t s = 0; s < layout.hw; ++s) data[layout.offset(n, c, s)] = 0.f;
-}
-
 // Mean and 1/sqrt(var + eps) of every (n, g), biased variance, accumulated in double.
 inline void group_moments(const GroupNormShape& shape, const float* x, double eps, std::vector<float>& mean,
                           std::vector<float>& rstd) {
@@ -75,7 +67,7 @@ inline void group_norm_apply(const GroupNormShape& shape, const float* x, const 
     else
       for (int64_t s = 0; s < hw; ++s) out[s * block] = in[s * block] * a + b;
   }
-  zero_padding(shape.layout, y);
+  sdk::zero_padding(shape.layout, y);
 }
 
 // dx, dweight, dbias of group_norm_apply. With relu, dy only flows where y > 0.
@@ -133,7 +125,7 @@ inline void group_norm_backward(const GroupNormShape& shape, const float* x, con
       dx[i] = k1 * masked(i) + k2 * x[i] + k3;
     }
   }
-  zero_padding(shape.layout, dx);
+  sdk::zero_padding(shape.layout, dx);
 }
 
 }  // namespace s8net::plugins

@@ -138,6 +138,15 @@ struct Layout {
   int64_t padded_size() const noexcept { return n * blocks * hw * block; }
 };
 
+// Writes zeros to the padded lanes of the last channel block (C not a multiple of the block), as
+// the ABI promises for every output.
+inline void zero_padding(const Layout& layout, float* data) noexcept {
+  if (layout.c == layout.blocks * layout.block) return;
+  for (int64_t n = 0; n < layout.n; ++n)
+    for (int64_t c = layout.c; c < layout.blocks * layout.block; ++c)
+      for (int64_t s = 0; s < layout.hw; ++s) data[layout.offset(n, c, s)] = 0.f;
+}
+
 inline uint32_t layout_mask(s8net_layout layout) noexcept {
   switch (layout) {
     case S8NET_LAYOUT_NCHW: return S8NET_LAYOUT_MASK_NCHW;
