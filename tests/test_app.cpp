@@ -1,0 +1,86 @@
+// The s8net app as a user runs it: output, exit codes and error messages.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+
+namespace {
+
+struct AppRun {
+  int exit_code;
+  std::string output;  // stdout and stderr together
+};
+
+AppRun run(const std::string& arguments) {
+  const std::string command = std::string(S8NET_APP) + " " + arguments + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string output;
+  std::array<char, 4096> buffer{};
+  while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+#define EXPECT_CONTAINS(text, part) EXPECT_NE((text).find(part), std::string::npos) << (text)
+
+TEST(App, SummaryPrintsTheTableAndTheTotal) {
+  const AppRun r = run("summary --norm bn");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_CONTAINS(r.output, "C5     conv3x3+bn+relu+skip         32 x 16 x 16        9,312");
+  EXPECT_CONTAINS(r.output, "Total params: 48,178");
+  const AppRun gn = run("summary --norm gn --norm-option groups=4 --implementations");
+  EXPECT_EQ(gn.exit_code, 0) << gn.output;
+  EXPECT_CONTAINS(gn.output, "Total params: 48,178");
+  EXPECT_CONTAINS(gn.output, "C2.conv: fwd ");
+}
+
+TEST(App, PluginsListsTheShippedOnesAndReportsBrokenFiles) {
+  const AppRun r = run("plugins");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  for (const char* line : {"bn     0.1.0    1.0   2.6.3", "gn     0.1.0", "ln     0.1.0"}) EXPECT_CONTAINS(r.output, line);
+  const AppRun broken = run(std::string("plugins --plugin-dir ") + S8NET_TEST_PLUGIN_DIR + "/wrong_abi --plugin-dir " +
+                         S8NET_TEST_PLUGIN_DIR + "/affine");
+  EXPECT_EQ(broken.exit_code, 0) << broken.output;
+  EXPECT_CONTAINS(broken.output, "error: ");
+  EXPECT_CONTAINS(broken.output, "s8net_norm_test_plugin_wrong_abi.so: plugin ABI 2.0");
+  EXPECT_CONTAINS(broken.output, "affine 1.2.3");
+  EXPECT_CONTAINS(broken.output, "bn     0.1.0");
+}
+
+TEST(App, HelpEverywhere) {
+  EXPECT_EQ(run("--help").exit_code, 0);
+  for (const char* command : {"summary", "plugins"}) {
+    const AppRun r = run(std::string(command) + " --help");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_CONTAINS(r.output, "--plugin-dir");
+  }
+}
+
+TEST(App, BadInputGetsOneClearErrorAndANonZeroExit) {
+  const AppRun unknown_norm = run("summary --norm xn");
+  EXPECT_EQ(unknown_norm.exit_code, 1);
+  EXPECT_CONTAINS(unknown_norm.output, "unknown norm 'xn' (known: bn from ");
+  const AppRun unknown_command = run("trian");
+  EXPECT_EQ(unknown_command.exit_code, 2);
+  EXPECT_CONTAINS(unknown_command.output, "unknown command 'trian'");
+  const AppRun unknown_flag = run("summary --norm bn --colour");
+  EXPECT_EQ(unknown_flag.exit_code, 2);
+  EXPECT_CONTAINS(unknown_flag.output, "colour");
+  const AppRun missing = run("summary");
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_CONTAINS(missing.output, "norm");
+  const AppRun bad_option = run("summary --norm gn --norm-option groups");
+  EXPECT_EQ(bad_option.exit_code, 1);
+  EXPECT_CONTAINS(bad_option.output, "--norm-option 'groups': expected NAME=NUMBER");
+  const AppRun bad_groups = run("summary --norm gn --norm-option groups=3");
+  EXPECT_EQ(bad_groups.exit_code, 1);
+  EXPECT_CONTAINS(bad_groups.output, "16 channels are not divisible into 3 groups");
+  const AppRun bad_layout = run("summary --norm bn --layout nhwc");
+  EXPECT_EQ(bad_layout.exit_code, 1);
+  EXPECT_CONTAINS(bad_layout.output, "unknown layout 'nhwc'");
+}
+
+}  // namespace
