@@ -41,8 +41,13 @@ struct Batch {
 
 void train_step(benchmark::State& state, const std::string& norm) {
   const int64_t batch_size = state.range(0);
-  s8net::S8Network network(fixture().context, fixture().registry, {.norm = norm});
-  s8net::Sgd sgd(network.parameters(), {.learning_rate = 0.001f, .momentum = 0.95f});
+  s8net::NetworkConfig config;
+  config.norm = norm;
+  s8net::S8Network network(fixture().context, fixture().registry, config);
+  s8net::SgdOptions options;
+  options.learning_rate = 0.001f;
+  options.momentum = 0.95f;
+  s8net::Sgd sgd(network.parameters(), options);
   const Batch batch(batch_size);
   network.forward_backward(batch.images, batch.labels);  // builds the plan outside the timing
   for (auto _ : state) {
@@ -55,7 +60,9 @@ void train_step(benchmark::State& state, const std::string& norm) {
 
 void inference(benchmark::State& state, const std::string& norm) {
   const int64_t batch_size = state.range(0);
-  s8net::S8Network network(fixture().context, fixture().registry, {.norm = norm});
+  s8net::NetworkConfig config;
+  config.norm = norm;
+  s8net::S8Network network(fixture().context, fixture().registry, config);
   const Batch batch(batch_size);
   network.evaluate(batch.images, batch.labels);
   for (auto _ : state) benchmark::DoNotOptimize(network.evaluate(batch.images, batch.labels));

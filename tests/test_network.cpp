@@ -224,7 +224,10 @@ TEST_P(NetworkTest, LearnsFixedBatchWithRandomLabels) {
   for (size_t plane = 0; plane < images.size() / 1024; ++plane)
     for (size_t y = 32; y-- > 0;)
       for (size_t x = 32; x-- > 0;) images[plane * 1024 + y * 32 + x] = images[plane * 1024 + (y / 4) * 32 + x / 4];
-  Sgd sgd(network->parameters(), {.learning_rate = 0.02f, .momentum = 0.9f});
+  SgdOptions options;
+  options.learning_rate = 0.02f;
+  options.momentum = 0.9f;
+  Sgd sgd(network->parameters(), options);
   double accuracy = 0, first_loss = 0, loss = 0;
   for (int step = 0; step < 400 && accuracy < 0.95; ++step) {
     const BatchResult result = network->forward_backward(images, labels);
