@@ -4,9 +4,8 @@
 #include <s8net/core/layout.hpp>
 #include <s8net/ops/conv.hpp>
 #include <s8net/ops/dropout.hpp>
-#include <s8net/ops/global_avg_pool.hpp>
+#include <s8net/ops/pooling.hpp>
 #include <s8net/ops/log_softmax_nll.hpp>
-#include <s8net/ops/max_pool.hpp>
 #include <s8net/ops/relu.hpp>
 #include <s8net/ops/skip_add.hpp>
 

@@ -1,0 +1,45 @@
+// Pooling forward and backward on oneDNN, window = stride, no padding. The max-pool keeps its
+// arg-max workspace for backward; the global average pool is one window over the whole plane
+// (oneDNN's reduction primitive falls to a reference kernel on blocked layouts, pooling does not).
+#pragma once
+
+#include <s8net/core/tensor.hpp>
+
+#include <string>
+
+namespace s8net {
+
+class Pooling {
+ public:
+  Pooling(Context& context, dnnl::algorithm algorithm, const dnnl::memory::desc& src, const dnnl::memory::desc& dst,
+          const Dims& window);
+
+  void forward(const Tensor& src, const Tensor& dst);
+  // Gradient of the latest forward.
+  void backward(const Tensor& diff_dst, const Tensor& diff_src);
+  std::string implementation() const;
+
+ private:
+  Context& context_;
+  dnnl::pooling_forward::primitive_desc forward_pd_;
+  dnnl::pooling_forward forward_;
+  dnnl::pooling_backward::primitive_desc backward_pd_;
+  dnnl::pooling_backward backward_;
+  dnnl::memory workspace_;  // max-pool only
+};
+
+// 2x2 max-pool, stride 2: dst has half of src's height and width.
+class MaxPool2x2 : public Pooling {
+ public:
+  MaxPool2x2(Context& context, const dnnl::memory::desc& src, const dnnl::memory::desc& dst)
+      : Pooling(context, dnnl::algorithm::pooling_max, src, dst, {2, 2}) {}
+};
+
+// Global average pool: H x W -> 1 x 1.
+class GlobalAvgPool : public Pooling {
+ public:
+  GlobalAvgPool(Context& context, const dnnl::memory::desc& src, const dnnl::memory::desc& dst)
+      : Pooling(context, dnnl::algorithm::pooling_avg_exclude_padding, src, dst, {src.dims()[2], src.dims()[3]}) {}
+};
+
+}  // namespace s8net
