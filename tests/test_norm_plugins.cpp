@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 
 #include <cmath>
+#include <ostream>
 #include <random>
 #include <string>
 #include <tuple>
@@ -30,11 +31,13 @@ struct Case {
   int64_t n, c, h, w;
 };
 
-std::string case_name(const ::testing::TestParamInfo<Case>& info) {
-  const Case& c = info.param;
+std::string describe(const Case& c) {
   return c.norm + "_g" + std::to_string(c.groups) + "_" + sdk::layout_name(c.layout) + (c.relu ? "_relu" : "") + "_c" +
          std::to_string(c.c);
 }
+std::string case_name(const ::testing::TestParamInfo<Case>& info) { return describe(info.param); }
+// How GoogleTest prints a case in its logs (instead of a byte dump).
+void PrintTo(const Case& c, std::ostream* out) { *out << describe(c); }
 
 // The reference: y = [relu]((x - mean) / sqrt(var + eps) * w + b), statistics per channel over
 // (N, H, W) for BN (or its running ones in eval), per sample and group otherwise.
