@@ -60,27 +60,26 @@ TEST(App, HelpEverywhere) {
 }
 
 TEST(App, BadInputGetsOneClearErrorAndANonZeroExit) {
-  const AppRun unknown_norm = run("summary --norm xn");
-  EXPECT_EQ(unknown_norm.exit_code, 1);
-  EXPECT_CONTAINS(unknown_norm.output, "unknown norm 'xn' (known: bn from ");
-  const AppRun unknown_command = run("trian");
-  EXPECT_EQ(unknown_command.exit_code, 2);
-  EXPECT_CONTAINS(unknown_command.output, "unknown command 'trian'");
-  const AppRun unknown_flag = run("summary --norm bn --colour");
-  EXPECT_EQ(unknown_flag.exit_code, 2);
-  EXPECT_CONTAINS(unknown_flag.output, "colour");
-  const AppRun missing = run("summary");
-  EXPECT_EQ(missing.exit_code, 2);
-  EXPECT_CONTAINS(missing.output, "norm");
-  const AppRun bad_option = run("summary --norm gn --norm-option groups");
-  EXPECT_EQ(bad_option.exit_code, 1);
-  EXPECT_CONTAINS(bad_option.output, "--norm-option 'groups': expected NAME=NUMBER");
-  const AppRun bad_groups = run("summary --norm gn --norm-option groups=3");
-  EXPECT_EQ(bad_groups.exit_code, 1);
-  EXPECT_CONTAINS(bad_groups.output, "16 channels are not divisible into 3 groups");
-  const AppRun bad_layout = run("summary --norm bn --layout nhwc");
-  EXPECT_EQ(bad_layout.exit_code, 1);
-  EXPECT_CONTAINS(bad_layout.output, "unknown layout 'nhwc'");
+  // Exit 2: the command line itself is wrong; exit 1: a well-formed request that cannot be met.
+  const struct {
+    const char* arguments;
+    int exit_code;
+    const char* message;
+  } cases[] = {
+      {"summary --norm xn", 1, "unknown norm 'xn' (known: bn from "},
+      {"trian", 2, "unknown command 'trian'"},
+      {"summary --norm bn --colour", 2, "colour"},
+      {"summary", 2, "norm"},
+      {"summary --norm gn --norm-option groups", 1, "--norm-option 'groups': expected NAME=NUMBER"},
+      {"summary --norm gn --norm-option groups=3", 1, "16 channels are not divisible into 3 groups"},
+      {"summary --norm bn --layout nhwc", 1, "unknown layout 'nhwc'"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.arguments);
+    const AppRun r = run(c.arguments);
+    EXPECT_EQ(r.exit_code, c.exit_code) << r.output;
+    EXPECT_CONTAINS(r.output, c.message);
+  }
 }
 
 }  // namespace
