@@ -71,7 +71,7 @@ TEST(App, BadInputGetsOneClearErrorAndANonZeroExit) {
       {"summary --norm bn --colour", 2, "colour"},
       {"summary", 2, "norm"},
       {"summary --norm gn --norm-option groups", 1, "--norm-option 'groups': expected NAME=NUMBER"},
-      {"summary --norm gn --norm-option groups=3", 1, "16 channels are not divisible into 3 groups"},
+      {"summary --norm gn --norm-option groups=3", 1, "16 channels cannot be split into 3 equal groups"},
       {"summary --norm bn --layout nhwc", 1, "unknown layout 'nhwc'"},
   };
   for (const auto& c : cases) {

@@ -5,15 +5,18 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 namespace {
 
-using s8net::sdk::Error;
 using dnnl::memory;
+using s8net::sdk::Error;
 
 #define S8NET_STRINGIFY2(x) #x
 #define S8NET_STRINGIFY(x) S8NET_STRINGIFY2(x)
@@ -41,17 +44,20 @@ class BatchNorm {
        {"momentum", "weight of the batch statistic in the running average", 0.1, 0.0, 1.0, 0}}};
 
   BatchNorm(const s8net::sdk::Host& host, const s8net::sdk::Config& config)
-      : engine_(reinterpret_cast<dnnl_engine_t>(host.dnnl_engine), true),
-        stream_(reinterpret_cast<dnnl_stream_t>(host.dnnl_stream), true),
-        channels_(config.channels()),
+      : channels_(config.channels()),
         eps_(static_cast<float>(config.get("eps"))),
-        momentum_(static_cast<float>(config.get("momentum"))),
+        momentum_(config.get("momentum")),
         relu_(config.fuse_relu()),
-        values_(6 * static_cast<size_t>(channels_)) {
+        verbose_(std::getenv("S8NET_VERBOSE") != nullptr),
+        values_(kArrays * static_cast<size_t>(channels_)) {
     if (host.dnnl_engine == nullptr || host.dnnl_stream == nullptr)
       throw Error(S8NET_ERROR_INVALID_ARGUMENT, "bn: the host gave no oneDNN engine or stream");
+    // Non-owning (weak) wrappers: the engine and stream belong to the host. plugin_api.h's
+    // struct dnnl_engine / dnnl_stream are oneDNN's own, so the handles need no cast.
+    engine_ = dnnl::engine(static_cast<dnnl_engine_t>(host.dnnl_engine), true);
+    stream_ = dnnl::stream(static_cast<dnnl_stream_t>(host.dnnl_stream), true);
     const memory::desc channel_desc({channels_}, memory::data_type::f32, memory::format_tag::x);
-    for (size_t i = 0; i < 6; ++i) arrays_[i] = memory(channel_desc, engine_, values_.data() + i * static_cast<size_t>(channels_));
+    for (size_t i = 0; i < kArrays; ++i) arrays_[i] = memory(channel_desc, engine_, data(static_cast<Array>(i)));
     std::fill_n(data(kWeight), channels_, 1.f);
     std::fill_n(data(kRunningVar), channels_, 1.f);
     parameters_ = {{{"weight", data(kWeight), data(kWeightGrad), channels_}, {"bias", data(kBias), data(kBiasGrad), channels_}}};
@@ -61,56 +67,55 @@ class BatchNorm {
   int64_t channels() const { return channels_; }
 
   void forward(s8net_mode mode, const s8net_tensor_desc& desc, const float* x, float* y) {
+    const bool train = mode == S8NET_MODE_TRAIN;
+    const int64_t m = desc.n * desc.h * desc.w;
+    if (train && m < 2)  // as PyTorch: one value per channel has no variance to estimate
+      throw Error(S8NET_ERROR_INVALID_ARGUMENT, "bn: training needs more than 1 value per channel, got " + std::to_string(m));
     Primitives& p = primitives_for(desc, mode);
-    const memory src(p.data_desc, engine_, const_cast<float*>(x)), dst(p.data_desc, engine_, y);
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
-                                         {DNNL_ARG_DST, dst},
+    p.src.set_data_handle(const_cast<float*>(x));  // oneDNN's handles are non-const; it only reads src
+    p.dst.set_data_handle(y);
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, p.src},
+                                         {DNNL_ARG_DST, p.dst},
                                          {DNNL_ARG_SCALE, arrays_[kWeight]},
-                                         {DNNL_ARG_SHIFT, arrays_[kBias]}};
-    if (mode == S8NET_MODE_EVAL) {
-      args[DNNL_ARG_MEAN] = arrays_[kRunningMean];
-      args[DNNL_ARG_VARIANCE] = arrays_[kRunningVar];
-      p.forward.execute(stream_, args);
-      stream_.wait();
-      s8net::sdk::zero_padding(s8net::sdk::Layout(desc), y);  // oneDNN leaves padded lanes as they were
-      return;
-    }
-    args[DNNL_ARG_MEAN] = batch_mean_;
-    args[DNNL_ARG_VARIANCE] = batch_var_;
-    if (relu_) args[DNNL_ARG_WORKSPACE] = p.workspace;
+                                         {DNNL_ARG_SHIFT, arrays_[kBias]},
+                                         {DNNL_ARG_MEAN, train ? arrays_[kBatchMean] : arrays_[kRunningMean]},
+                                         {DNNL_ARG_VARIANCE, train ? arrays_[kBatchVar] : arrays_[kRunningVar]}};
+    if (train && relu_) args[DNNL_ARG_WORKSPACE] = p.workspace;
     p.forward.execute(stream_, args);
     stream_.wait();
+    // oneDNN normalises the padded lanes too, from whatever x holds there: zero them as the ABI asks.
     s8net::sdk::zero_padding(s8net::sdk::Layout(desc), y);
+    if (!train) return;
     trained_ = &p;
     // PyTorch's running statistics: the variance estimate is unbiased (m / (m - 1)).
-    const double m = static_cast<double>(desc.n * desc.h * desc.w);
-    const float unbias = m > 1 ? static_cast<float>(m / (m - 1)) : 1.f;
-    const float* mean = static_cast<const float*>(batch_mean_.get_data_handle());
-    const float* var = static_cast<const float*>(batch_var_.get_data_handle());
+    const double unbias = static_cast<double>(m) / static_cast<double>(m - 1);
+    const float* mean = data(kBatchMean);
+    const float* var = data(kBatchVar);
     float* running_mean = data(kRunningMean);
     float* running_var = data(kRunningVar);
     for (int64_t c = 0; c < channels_; ++c) {
-      running_mean[c] = (1.f - momentum_) * running_mean[c] + momentum_ * mean[c];
-      running_var[c] = (1.f - momentum_) * running_var[c] + momentum_ * var[c] * unbias;
+      running_mean[c] = static_cast<float>((1 - momentum_) * running_mean[c] + momentum_ * mean[c]);
+      running_var[c] = static_cast<float>((1 - momentum_) * running_var[c] + momentum_ * var[c] * unbias);
     }
   }
 
   void backward(const s8net_tensor_desc& desc, const float* x, const float*, const float* dy, float* dx) {
     Primitives& p = primitives_for(desc, S8NET_MODE_TRAIN);
     if (trained_ != &p) throw Error(S8NET_ERROR_INVALID_ARGUMENT, "bn: backward without a training forward of the same shape");
-    const memory src(p.data_desc, engine_, const_cast<float*>(x)), diff_dst(p.data_desc, engine_, const_cast<float*>(dy)),
-        diff_src(p.data_desc, engine_, dx);
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
-                                         {DNNL_ARG_MEAN, batch_mean_},
-                                         {DNNL_ARG_VARIANCE, batch_var_},
-                                         {DNNL_ARG_DIFF_DST, diff_dst},
+    p.src.set_data_handle(const_cast<float*>(x));
+    p.diff_dst.set_data_handle(const_cast<float*>(dy));
+    p.diff_src.set_data_handle(dx);
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, p.src},
+                                         {DNNL_ARG_MEAN, arrays_[kBatchMean]},
+                                         {DNNL_ARG_VARIANCE, arrays_[kBatchVar]},
+                                         {DNNL_ARG_DIFF_DST, p.diff_dst},
                                          {DNNL_ARG_SCALE, arrays_[kWeight]},
                                          // oneDNN 2.6 refuses to execute backward without the shift, though it does not read it.
                                          {DNNL_ARG_SHIFT, arrays_[kBias]},
-                                         {DNNL_ARG_DIFF_SRC, diff_src},
+                                         {DNNL_ARG_DIFF_SRC, p.diff_src},
                                          {DNNL_ARG_DIFF_SCALE, arrays_[kWeightGrad]},
                                          {DNNL_ARG_DIFF_SHIFT, arrays_[kBiasGrad]}};
-    if (relu_) args[DNNL_ARG_WORKSPACE] = p.workspace;
+    if (relu_) args[DNNL_ARG_WORKSPACE] = p.workspace;  // the ReLU mask of the training forward
     p.backward.execute(stream_, args);
     stream_.wait();
     s8net::sdk::zero_padding(s8net::sdk::Layout(desc), dx);
@@ -122,54 +127,67 @@ class BatchNorm {
   }
 
  private:
-  enum Array { kWeight, kBias, kWeightGrad, kBiasGrad, kRunningMean, kRunningVar };
+  // The per-channel arrays, back to back in values_. The batch statistics are those of the
+  // latest training forward (backward needs them).
+  enum Array { kWeight, kBias, kWeightGrad, kBiasGrad, kRunningMean, kRunningVar, kBatchMean, kBatchVar, kArrays };
   float* data(Array a) { return values_.data() + static_cast<size_t>(a) * static_cast<size_t>(channels_); }
 
-  // Primitives of one shape and mode, created once and reused.
+  // Primitives and memory objects of one shape and mode, created once and reused; each call only
+  // points the memory objects at that call's buffers.
   struct Primitives {
-    memory::desc data_desc;
     dnnl::batch_normalization_forward forward;
     dnnl::batch_normalization_backward backward;  // training only
-    memory workspace;                              // ReLU mask for backward (fused ReLU only)
+    memory src, dst, diff_dst, diff_src;           // diff_*: training only
+    memory workspace;                              // the ReLU mask for backward (training with fused ReLU)
   };
 
   Primitives& primitives_for(const s8net_tensor_desc& desc, s8net_mode mode) {
     const auto key = std::make_tuple(desc.n, desc.h, desc.w, static_cast<int>(desc.layout), static_cast<int>(mode));
     if (auto found = cache_.find(key); found != cache_.end()) return found->second;
-    Primitives p;
-    p.data_desc = memory::desc({desc.n, desc.c, desc.h, desc.w}, memory::data_type::f32, tag_of(desc.layout));
+    const memory::desc data_desc({desc.n, desc.c, desc.h, desc.w}, memory::data_type::f32, tag_of(desc.layout));
     auto flags = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
     if (relu_) flags |= dnnl::normalization_flags::fuse_norm_relu;
+    Primitives p;
+    p.src = memory(data_desc, engine_, DNNL_MEMORY_NONE);
+    p.dst = memory(data_desc, engine_, DNNL_MEMORY_NONE);
     if (mode == S8NET_MODE_EVAL) {
-      flags |= dnnl::normalization_flags::use_global_stats;
       const dnnl::batch_normalization_forward::primitive_desc pd(
-          {dnnl::prop_kind::forward_inference, p.data_desc, eps_, flags}, engine_);
+          {dnnl::prop_kind::forward_inference, data_desc, eps_, flags | dnnl::normalization_flags::use_global_stats},
+          engine_);
+      report(desc, mode, pd.impl_info_str());
       p.forward = dnnl::batch_normalization_forward(pd);
     } else {
-      const dnnl::batch_normalization_forward::primitive_desc pd({dnnl::prop_kind::forward_training, p.data_desc, eps_, flags},
+      const dnnl::batch_normalization_forward::primitive_desc pd({dnnl::prop_kind::forward_training, data_desc, eps_, flags},
                                                                  engine_);
-      p.forward = dnnl::batch_normalization_forward(pd);
-      if (relu_) p.workspace = memory(pd.workspace_desc(), engine_);
-      if (!batch_mean_) {
-        batch_mean_ = memory(pd.mean_desc(), engine_);
-        batch_var_ = memory(pd.variance_desc(), engine_);
-      }
       const dnnl::batch_normalization_backward::primitive_desc backward_pd(
-          {dnnl::prop_kind::backward, p.data_desc, p.data_desc, eps_, flags}, engine_, pd);
+          {dnnl::prop_kind::backward, data_desc, data_desc, eps_, flags}, engine_, pd);
+      report(desc, mode, std::string(pd.impl_info_str()) + ", backward " + backward_pd.impl_info_str());
+      p.forward = dnnl::batch_normalization_forward(pd);
       p.backward = dnnl::batch_normalization_backward(backward_pd);
+      p.diff_dst = memory(data_desc, engine_, DNNL_MEMORY_NONE);
+      p.diff_src = memory(data_desc, engine_, DNNL_MEMORY_NONE);
+      if (relu_) p.workspace = memory(pd.workspace_desc(), engine_);
     }
     return cache_.emplace(key, std::move(p)).first->second;
+  }
+
+  // Which oneDNN implementation a shape got (a ref:any here would cost 10x), once per shape.
+  void report(const s8net_tensor_desc& desc, s8net_mode mode, const std::string& impl) const {
+    if (!verbose_) return;
+    std::fprintf(stderr, "s8net bn: %lldx%lldx%lldx%lld %s %s: %s\n", static_cast<long long>(desc.n),
+                 static_cast<long long>(desc.c), static_cast<long long>(desc.h), static_cast<long long>(desc.w),
+                 s8net::sdk::layout_name(desc.layout), mode == S8NET_MODE_TRAIN ? "train" : "eval", impl.c_str());
   }
 
   dnnl::engine engine_;
   dnnl::stream stream_;
   int64_t channels_;
-  float eps_, momentum_;
-  bool relu_;
-  std::vector<float> values_;          // the six per-channel arrays of enum Array, back to back
-  std::array<memory, 6> arrays_;       // oneDNN views of them
-  memory batch_mean_, batch_var_;      // statistics of the latest training forward
-  const Primitives* trained_ = nullptr;
+  float eps_;
+  double momentum_;
+  bool relu_, verbose_;
+  std::vector<float> values_;
+  std::array<memory, kArrays> arrays_;  // oneDNN views of the per-channel arrays
+  const Primitives* trained_ = nullptr;  // of the latest training forward
   std::map<std::tuple<int64_t, int64_t, int64_t, int, int>, Primitives> cache_;
   std::array<s8net_norm_tensor, 2> parameters_{}, state_{};
 };

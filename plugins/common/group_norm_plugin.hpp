@@ -32,30 +32,29 @@ class GroupNormFamily {
         bias_grad_(static_cast<size_t>(channels_), 0.f) {
     if (channels_ % groups_ != 0)
       throw sdk::Error(S8NET_ERROR_INVALID_ARGUMENT, std::string(kName) + ": " + std::to_string(channels_) +
-                                                         " channels are not divisible into " + std::to_string(groups_) +
-                                                         " groups");
+                                                         " channels cannot be split into " + std::to_string(groups_) +
+                                                         " equal groups");
     tensors_ = {{{"weight", weight_.data(), weight_grad_.data(), channels_},
                  {"bias", bias_.data(), bias_grad_.data(), channels_}}};
   }
 
   int64_t channels() const { return channels_; }
 
+  // Statistics are per sample, so training and evaluation compute the same thing. Only a training
+  // forward is remembered: backward must see it even if evaluation ran in between.
   void forward(s8net_mode mode, const s8net_tensor_desc& desc, const float* x, float* y) {
-    const GroupNormShape shape(desc, groups_);
-    group_moments(shape, x, eps_, mean_, rstd_);
-    group_norm_apply(shape, x, weight_.data(), bias_.data(), mean_, rstd_, relu_, y);
-    // Statistics are per sample, so training and evaluation compute the same thing; only a
-    // training forward is remembered for backward.
-    trained_shape_ = mode == S8NET_MODE_TRAIN ? desc : s8net_tensor_desc{};
+    const bool train = mode == S8NET_MODE_TRAIN;
+    group_norm_forward(GroupNormShape(desc, groups_), x, weight_.data(), bias_.data(), eps_, relu_,
+                       train ? saved_ : eval_, scratch_, y);
+    if (train) saved_desc_ = desc;
   }
 
   void backward(const s8net_tensor_desc& desc, const float* x, const float* y, const float* dy, float* dx) {
-    if (desc.n != trained_shape_.n || desc.h != trained_shape_.h || desc.w != trained_shape_.w ||
-        desc.layout != trained_shape_.layout)
+    if (desc.n != saved_desc_.n || desc.h != saved_desc_.h || desc.w != saved_desc_.w || desc.layout != saved_desc_.layout)
       throw sdk::Error(S8NET_ERROR_INVALID_ARGUMENT,
                        std::string(kName) + ": backward without a training forward of the same shape");
-    const GroupNormShape shape(desc, groups_);
-    group_norm_backward(shape, x, y, dy, weight_.data(), mean_, rstd_, relu_, dx, weight_grad_.data(), bias_grad_.data());
+    group_norm_backward(GroupNormShape(desc, groups_), x, y, dy, weight_.data(), saved_, relu_, scratch_, dx,
+                        weight_grad_.data(), bias_grad_.data());
   }
 
   std::span<const s8net_norm_tensor> tensors(s8net_norm_tensor_kind kind) const {
@@ -68,8 +67,9 @@ class GroupNormFamily {
   double eps_;
   bool relu_;
   std::vector<float> weight_, bias_, weight_grad_, bias_grad_;
-  std::vector<float> mean_, rstd_;  // of the latest forward, per (n, g)
-  s8net_tensor_desc trained_shape_{};
+  GroupMoments saved_, eval_;        // of the latest training / evaluation forward
+  s8net_tensor_desc saved_desc_{};   // shape of the latest training forward (n = 0: none yet)
+  GroupNormScratch scratch_;
   std::array<s8net_norm_tensor, 2> tensors_{};
 };
 

@@ -78,8 +78,12 @@ class Config {
     if (raw.channels <= 0)
       throw Error(S8NET_ERROR_INVALID_ARGUMENT,
                   std::string(norm) + ": channels must be positive, got " + std::to_string(raw.channels));
+    if (raw.option_count > 0 && raw.options == nullptr)
+      throw Error(S8NET_ERROR_INVALID_ARGUMENT, std::string(norm) + ": option count without options");
     for (size_t i = 0; i < raw.option_count; ++i) {
       const s8net_option_value& given = raw.options[i];
+      if (given.name == nullptr)
+        throw Error(S8NET_ERROR_INVALID_ARGUMENT, std::string(norm) + ": option without a name");
       const s8net_norm_option* option = find(given.name);
       if (option == nullptr) {
         std::string accepted;
