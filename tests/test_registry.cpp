@@ -6,8 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +23,7 @@ namespace fs = std::filesystem;
 const fs::path kPlugins = S8NET_PLUGIN_DIR;
 const fs::path kTestPlugins = S8NET_TEST_PLUGIN_DIR;
 
+// Each test case directory holds exactly one file.
 fs::path only_file_in(const std::string& test_case) {
   for (const auto& entry : fs::directory_iterator(kTestPlugins / test_case)) return entry.path();
   return {};
@@ -35,7 +40,56 @@ std::string load_error(NormRegistry& registry, const fs::path& file) {
   return {};
 }
 
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no s8net::Error thrown";
+  return {};
+}
+
 #define EXPECT_CONTAINS(text, part) EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
+
+// A fresh directory, removed with everything in it at the end of the test.
+class TempDir {
+ public:
+  TempDir() : path_(fs::temp_directory_path() / ("s8net-test-registry-" + std::to_string(::getpid()))) {
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// Sets an environment variable for one scope and restores what was there before.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() {
+    if (old_) ::setenv(name_, old_->c_str(), 1);
+    else ::unsetenv(name_);
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
 
 class RegistryTest : public ::testing::Test {
  protected:
@@ -53,8 +107,10 @@ TEST_F(RegistryTest, LoadsTheShippedPlugins) {
   for (const PluginInfo& p : plugins) {
     EXPECT_EQ(p.abi_version, S8NET_NORM_ABI_VERSION);
     EXPECT_EQ(p.file.parent_path(), fs::canonical(kPlugins));
+    EXPECT_FALSE(p.version.empty());
     EXPECT_FALSE(p.description.empty());
   }
+  EXPECT_EQ(plugins[0].file.filename(), "s8net_norm_batchnorm.so");
   EXPECT_EQ(plugins[0].dnnl_version, "2.6.3");  // bn is built on oneDNN
   EXPECT_EQ(registry_.find("gn").descriptor->option_count, 2u);
 }
@@ -64,6 +120,16 @@ TEST_F(RegistryTest, LoadingTheSameFileTwiceIsANoOp) {
   const PluginInfo& first = registry_.load_file(file);
   const PluginInfo& second = registry_.load_file(kPlugins / "." / "s8net_norm_groupnorm.so");
   EXPECT_EQ(&first, &second);
+  EXPECT_TRUE(registry_.load_path(kPlugins / "s8net_norm_groupnorm.so").empty());
+  EXPECT_EQ(registry_.plugins().size(), 1u);
+}
+
+TEST_F(RegistryTest, ASymlinkIsTheFileItPointsTo) {
+  TempDir dir;
+  const fs::path real = only_file_in("affine");
+  fs::create_symlink(real, dir.path() / "s8net_norm_link.so");
+  EXPECT_TRUE(registry_.load_path(dir.path()).empty());
+  EXPECT_EQ(registry_.load_file(real).file, fs::canonical(real));
   EXPECT_EQ(registry_.plugins().size(), 1u);
 }
 
@@ -71,6 +137,8 @@ TEST_F(RegistryTest, ANewPluginNeedsNoCoreChange) {
   const PluginInfo& info = registry_.load_file(only_file_in("affine"));
   EXPECT_EQ(info.name, "affine");
   EXPECT_EQ(info.version, "1.2.3");
+  EXPECT_EQ(info.dnnl_version, "");
+  EXPECT_EQ(info.file, fs::canonical(only_file_in("affine")));
 }
 
 TEST_F(RegistryTest, RefusesEachBrokenFileWithItsReason) {
@@ -78,127 +146,197 @@ TEST_F(RegistryTest, RefusesEachBrokenFileWithItsReason) {
     const char* test_case;
     const char* reason;
   } cases[] = {
-      {"no_entry", "no entry point s8net_norm_plugin_init"},
+      {"no_entry", "no entry point s8net_norm_plugin_init (not an s8net normalization plugin?)"},
       {"wrong_abi", "plugin ABI 2.0 but s8net expects ABI 1.x"},
-      {"factory_fails", "no licence for this norm"},
-      {"null_forward", "null function pointer"},
-      {"not_elf", "cannot load"},
+      {"factory_fails", "s8net_norm_plugin_init failed (S8NET_ERROR_INTERNAL): cannot initialise: no licence"},
+      {"null_forward", "descriptor of 'broken' has a null forward function"},
+      {"bad_name", "invalid norm name 'Group Norm!'"},
+      {"not_elf", "cannot load: invalid ELF header"},  // the loader's own (dlerror) words
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.test_case);
     const fs::path file = only_file_in(c.test_case);
     const std::string message = load_error(registry_, file);
-    EXPECT_CONTAINS(message, file.filename().string());
+    EXPECT_EQ(message.rfind(fs::canonical(file).string() + ": ", 0), 0u) << "starts with the file: " << message;
     EXPECT_CONTAINS(message, c.reason);
   }
-  EXPECT_CONTAINS(load_error(registry_, only_file_in("factory_fails")), "S8NET_ERROR_INTERNAL");
   EXPECT_TRUE(registry_.plugins().empty()) << "nothing half-registered";
 }
 
 TEST_F(RegistryTest, RefusesAMissingPathAndADirectory) {
-  EXPECT_CONTAINS(load_error(registry_, kTestPlugins / "nowhere.so"), "no such file");
-  EXPECT_CONTAINS(load_error(registry_, kTestPlugins / "affine"), "not a regular file");
+  EXPECT_CONTAINS(load_error(registry_, kTestPlugins / "nowhere.so"), "nowhere.so: no such file");
+  EXPECT_CONTAINS(load_error(registry_, kTestPlugins / "affine"), "affine: not a regular file");
   const auto failures = registry_.load_path(kTestPlugins / "missing-dir");
   ASSERT_EQ(failures.size(), 1u);
-  EXPECT_CONTAINS(failures[0].reason, "missing-dir");
+  EXPECT_EQ(failures[0].file, kTestPlugins / "missing-dir");
+  EXPECT_CONTAINS(failures[0].reason, "missing-dir: no such file or directory");
 }
 
-TEST_F(RegistryTest, RefusesADuplicateNameNamingBothFiles) {
+TEST_F(RegistryTest, RefusesAnUnreadableFile) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root reads every file";
+  TempDir dir;
+  const fs::path file = dir.path() / "s8net_norm_secret.so";
+  fs::copy_file(only_file_in("affine"), file);
+  fs::permissions(file, fs::perms::none);
+  EXPECT_CONTAINS(load_error(registry_, file), "s8net_norm_secret.so: not readable");
+}
+
+TEST_F(RegistryTest, RefusesADuplicateNameNamingBothFilesAndKeepsTheFirst) {
   registry_.load_path(kPlugins);
   const fs::path second = only_file_in("duplicate");
   const std::string message = load_error(registry_, second);
-  EXPECT_CONTAINS(message, "duplicate norm \"bn\"");
-  EXPECT_CONTAINS(message, "s8net_norm_batchnorm.so");
-  EXPECT_CONTAINS(message, second.filename().string());
+  const fs::path first = fs::canonical(kPlugins) / "s8net_norm_batchnorm.so";
+  EXPECT_CONTAINS(message, "duplicate norm \"bn\" from " + first.string() + " and " + fs::canonical(second).string());
   EXPECT_EQ(registry_.find("bn").file.filename(), "s8net_norm_batchnorm.so");
+  EXPECT_EQ(registry_.plugins().size(), 3u);
 }
 
-TEST_F(RegistryTest, ScanReportsEveryBadFileAndKeepsTheGoodOnes) {
-  std::vector<PluginLoadFailure> failures;
-  for (const char* test_case : {"affine", "no_entry", "wrong_abi", "not_elf"}) {
-    auto more = registry_.load_path(kTestPlugins / test_case);
-    failures.insert(failures.end(), more.begin(), more.end());
-  }
-  EXPECT_EQ(failures.size(), 3u);
+TEST_F(RegistryTest, ScanOfAMixedDirectoryKeepsTheGoodFileAndReportsEachBadOne) {
+  TempDir dir;
+  for (const char* test_case : {"affine", "no_entry", "wrong_abi", "not_elf"})
+    fs::copy_file(only_file_in(test_case), dir.path() / only_file_in(test_case).filename());
+  std::ofstream(dir.path() / "README.txt") << "not a .so: never opened\n";
+  fs::create_directory(dir.path() / "nested.so");  // a directory, whatever its name
+
+  const auto failures = registry_.load_path(dir.path());
+  ASSERT_EQ(failures.size(), 3u);
+  // Sorted by file name: bogus.so, s8net_norm_no_entry.so, s8net_norm_test_plugin_wrong_abi.so.
+  EXPECT_EQ(failures[0].file.filename(), "bogus.so");
+  EXPECT_CONTAINS(failures[0].reason, "bogus.so: cannot load");
+  EXPECT_CONTAINS(failures[1].reason, "s8net_norm_no_entry.so: no entry point");
+  EXPECT_CONTAINS(failures[2].reason, "s8net_norm_test_plugin_wrong_abi.so: plugin ABI 2.0");
   ASSERT_EQ(registry_.plugins().size(), 1u);
   EXPECT_EQ(registry_.plugins()[0].name, "affine");
 }
 
 TEST_F(RegistryTest, UnknownNormListsTheKnownOnesAndTheirFiles) {
   registry_.load_path(kPlugins);
-  try {
-    registry_.find("xn");
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_CONTAINS(e.what(), "unknown norm 'xn'");
-    EXPECT_CONTAINS(e.what(), "bn from " + (fs::canonical(kPlugins) / "s8net_norm_batchnorm.so").string());
-    EXPECT_CONTAINS(e.what(), "ln from ");
-  }
+  const fs::path real = fs::canonical(kPlugins);
+  EXPECT_EQ(error_of([&] { registry_.find("xn"); }),
+            "unknown norm 'xn' (known: bn from " + (real / "s8net_norm_batchnorm.so").string() +
+                ", gn from " + (real / "s8net_norm_groupnorm.so").string() +
+                ", ln from " + (real / "s8net_norm_layernorm.so").string() + ")");
+  EXPECT_CONTAINS(error_of([&] { registry_.acquire("xn"); }), "unknown norm 'xn' (known: bn from ");
 }
 
-TEST_F(RegistryTest, HonoursThePluginPathVariable) {
-  const std::string list = "/nonexistent-dir:" + (kTestPlugins / "affine").string();
-  ASSERT_EQ(setenv("S8NET_PLUGIN_PATH", list.c_str(), 1), 0);
+TEST_F(RegistryTest, UnknownNormWithNothingLoadedSaysWhereItLooked) {
+  EXPECT_EQ(error_of([&] { registry_.find("bn"); }), "unknown norm 'bn' (no plugins loaded; nothing was searched)");
+  registry_.load_path("/nonexistent-a");
+  registry_.load_path(kTestPlugins / "wrong_abi");
+  EXPECT_EQ(error_of([&] { registry_.find("bn"); }),
+            "unknown norm 'bn' (no plugins loaded; searched: /nonexistent-a, " + (kTestPlugins / "wrong_abi").string() +
+                ")");
+}
+
+TEST_F(RegistryTest, SearchPathTakesExplicitPathsThenTheVariableThenTheDefaults) {
+  const ScopedEnv env("S8NET_PLUGIN_PATH", "/nonexistent-dir::" + (kTestPlugins / "affine").string() + ":");
   const auto failures = registry_.load_search_path({kTestPlugins / "wrong_abi"});
-  unsetenv("S8NET_PLUGIN_PATH");
   EXPECT_NO_THROW(registry_.find("affine"));
-  EXPECT_NO_THROW(registry_.find("bn"));  // the build tree's plugins come last
-  ASSERT_EQ(failures.size(), 2u);          // the explicit broken file, and the missing directory
+  // Running from the build tree, with no install directory beside it, the build tree's plugins
+  // are found even though explicit paths and S8NET_PLUGIN_PATH gave plugins too.
+  EXPECT_NO_THROW(registry_.find("bn"));
+  EXPECT_NO_THROW(registry_.find("ln"));
+  ASSERT_EQ(failures.size(), 2u);  // in search order: the explicit broken file, the missing directory
   EXPECT_CONTAINS(failures[0].reason, "ABI 2.0");
-  EXPECT_CONTAINS(failures[1].reason, "/nonexistent-dir");
+  EXPECT_CONTAINS(failures[1].reason, "/nonexistent-dir: no such file or directory");
+}
+
+TEST_F(RegistryTest, SearchPathFindsTheSameFileOnceAndADuplicateNameAsAFailure) {
+  const ScopedEnv env("S8NET_PLUGIN_PATH", kPlugins.string() + ":" + (kTestPlugins / "duplicate").string());
+  const auto failures = registry_.load_search_path({kPlugins});  // and the build tree again, last
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_CONTAINS(failures[0].reason, "duplicate norm \"bn\"");
+  EXPECT_EQ(registry_.plugins().size(), 3u);
+}
+
+TEST_F(RegistryTest, DefaultDirectoriesAreTheInstallDirThenTheBuildTree) {
+  const auto dirs = NormRegistry::default_directories();
+  ASSERT_EQ(dirs.size(), 2u);
+  EXPECT_EQ(dirs[0].filename(), "plugins");
+  EXPECT_EQ(dirs[0].parent_path().filename(), "s8net");
+  EXPECT_EQ(dirs[1], kPlugins);
 }
 
 TEST_F(RegistryTest, NormLayerWrapsThePluginsMemory) {
   registry_.load_file(only_file_in("affine"));
   NormLayer layer(registry_, "affine", 3, {{"scale", 2.0}}, true, "C1.norm");
   EXPECT_FALSE(layer.fuses_relu()) << "affine cannot fuse ReLU, so the caller must apply it";
+  EXPECT_EQ(layer.origin(), "affine 1.2.3 from " + fs::canonical(only_file_in("affine")).string());
+  EXPECT_EQ(layer.norm_name(), "affine");
   ASSERT_EQ(layer.parameters().size(), 2u);
-  EXPECT_EQ(layer.parameters()[0].name, "C1.norm.weight");
-  EXPECT_EQ(layer.parameters()[0].value.data()[0], 2.f);
-  layer.parameters()[1].value.data()[2] = 5.f;  // bias of channel 2, written through the view
+  EXPECT_TRUE(layer.state().empty());
+  const Parameter& weight = layer.parameters()[0];
+  const Parameter& bias = layer.parameters()[1];
+  EXPECT_EQ(weight.name, "C1.norm.weight");
+  EXPECT_EQ(bias.name, "C1.norm.bias");
+  EXPECT_EQ(weight.count(), 3);
+  EXPECT_EQ(weight.value.data()[0], 2.f);
+  bias.value.data()[2] = 5.f;  // bias of channel 2, written through the view
+
   const s8net_tensor_desc desc{1, 3, 1, 2, S8NET_LAYOUT_NCHW};
   const std::vector<float> x{1, 2, 3, 4, 5, 6};
   std::vector<float> y(6);
   layer.forward(S8NET_MODE_TRAIN, desc, x.data(), y.data());
   EXPECT_EQ(y, (std::vector<float>{2, 4, 6, 8, 15, 17}));
+
+  // backward writes the gradients into the arrays the grad views show.
+  const std::vector<float> dy{1, 1, 0, 1, 2, 0};
+  std::vector<float> dx(6);
+  layer.backward(desc, x.data(), y.data(), dy.data(), dx.data());
+  EXPECT_EQ(dx, (std::vector<float>{2, 2, 0, 2, 4, 0}));
+  EXPECT_EQ((std::vector<float>(weight.grad.data(), weight.grad.data() + 3)), (std::vector<float>{3, 4, 10}));
+  EXPECT_EQ((std::vector<float>(bias.grad.data(), bias.grad.data() + 3)), (std::vector<float>{2, 1, 2}));
+}
+
+TEST_F(RegistryTest, NormLayerFromARealPluginWithOptionsAndState) {
+  registry_.load_path(kPlugins);
+  NormLayer gn(registry_, "gn", 16, {{"groups", 4}}, true, "C2.norm");
+  EXPECT_TRUE(gn.fuses_relu());
+  ASSERT_EQ(gn.parameters().size(), 2u);
+  EXPECT_EQ(gn.parameters()[0].name, "C2.norm.weight");
+  EXPECT_EQ(gn.parameters()[0].count(), 16);
+  EXPECT_FALSE(gn.parameters()[0].grad.empty());
+
+  NormLayer bn(registry_, "bn", 8, {}, false, "C3.norm");
+  EXPECT_FALSE(bn.fuses_relu()) << "not asked for";
+  EXPECT_FALSE(bn.state().empty()) << "running statistics";
+  for (const Parameter& s : bn.state()) {
+    EXPECT_EQ(s.name.rfind("C3.norm.", 0), 0u) << s.name;
+    EXPECT_TRUE(s.grad.empty()) << s.name;
+  }
 }
 
 TEST_F(RegistryTest, NormLayerRefusesABadOptionNamingIt) {
   registry_.load_path(kPlugins);
-  try {
-    NormLayer layer(registry_, "gn", 16, {{"grups", 4}}, true, "C2.norm");
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_CONTAINS(e.what(), "C2.norm");
-    EXPECT_CONTAINS(e.what(), "unknown option 'grups'");
-    EXPECT_CONTAINS(e.what(), "groups, eps");
-  }
-  EXPECT_THROW(NormLayer(registry_, "gn", 16, {{"groups", 3}}, true, "C2.norm"), Error);  // 16 % 3 != 0
+  const std::string message = error_of([&] { NormLayer layer(registry_, "gn", 16, {{"grups", 4}}, true, "C2.norm"); });
+  EXPECT_CONTAINS(message, "C2.norm (norm 'gn' from ");
+  EXPECT_CONTAINS(message, "create failed: ");
+  EXPECT_CONTAINS(message, "unknown option 'grups'");
+  EXPECT_CONTAINS(message, "groups, eps");
+  EXPECT_CONTAINS(error_of([&] { NormLayer layer(registry_, "gn", 16, {{"groups", 3}}, true, "C2.norm"); }),
+                  "16 channels");
+  EXPECT_CONTAINS(error_of([&] { NormLayer layer(registry_, "gn", 16, {{"groups", 2.5}}, true, "C2.norm"); }),
+                  "option 'groups'");
   EXPECT_NO_THROW(NormLayer(registry_, "gn", 16, {{"groups", 4}}, true, "C2.norm"));
+  EXPECT_CONTAINS(error_of([&] { NormLayer layer(registry_, "xn", 16, {}, true, "C2.norm"); }), "unknown norm 'xn'");
 }
 
 TEST_F(RegistryTest, PluginErrorsNameTheLayerAndThePlugin) {
   registry_.load_file(only_file_in("create_fails"));
   registry_.load_file(only_file_in("forward_fails"));
-  try {
-    NormLayer layer(registry_, "createfails", 4, {}, false, "C3.norm");
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_CONTAINS(e.what(), "C3.norm (norm 'createfails' from ");
-    EXPECT_CONTAINS(e.what(), "create failed");
-    EXPECT_CONTAINS(e.what(), "refusing to create");
-  }
+  EXPECT_EQ(error_of([&] { NormLayer layer(registry_, "createfails", 4, {}, false, "C3.norm"); }),
+            "C3.norm (norm 'createfails' from " + fs::canonical(only_file_in("create_fails")).string() +
+                "): create failed: affine: refusing to create (test)");
+
   NormLayer layer(registry_, "forwardfails", 1, {}, false, "C4.norm");
   const s8net_tensor_desc desc{1, 1, 1, 1, S8NET_LAYOUT_NCHW};
   float x = 1, y = 0;
-  try {
-    layer.forward(S8NET_MODE_TRAIN, desc, &x, &y);
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_CONTAINS(e.what(), "C4.norm (norm 'forwardfails'");
-    EXPECT_CONTAINS(e.what(), "forward failed");
-    EXPECT_CONTAINS(e.what(), "fails on purpose");
-  }
+  EXPECT_EQ(error_of([&] { layer.forward(S8NET_MODE_TRAIN, desc, &x, &y); }),
+            "C4.norm (norm 'forwardfails' from " + fs::canonical(only_file_in("forward_fails")).string() +
+                "): forward failed: affine: forward fails on purpose (test)");
+  // A shape the plugin refuses is reported the same way.
+  const s8net_tensor_desc wrong{1, 2, 1, 1, S8NET_LAYOUT_NCHW};
+  EXPECT_CONTAINS(error_of([&] { layer.forward(S8NET_MODE_TRAIN, wrong, &x, &y); }), "C4.norm (norm 'forwardfails'");
 }
 
 TEST(RegistryLifetime, ALayerKeepsItsLibraryLoaded) {
@@ -215,6 +353,25 @@ TEST(RegistryLifetime, ALayerKeepsItsLibraryLoaded) {
   layer->forward(S8NET_MODE_EVAL, desc, x, y);
   EXPECT_EQ(y[0], 3.f);
   EXPECT_EQ(y[1], 4.f);
+  EXPECT_EQ(layer->origin().rfind("affine 1.2.3 from ", 0), 0u);
+}
+
+// bn keeps the host's engine and stream (plugin_api.h allows it): they must outlive the registry
+// and the Context that lent them, for as long as the library is loaded.
+TEST(RegistryLifetime, APluginMayKeepTheHostTableAfterTheRegistryAndContextAreGone) {
+  std::unique_ptr<NormLayer> layer;
+  {
+    Context context;
+    NormRegistry registry(context);
+    registry.load_file(kPlugins / "s8net_norm_batchnorm.so");
+    layer = std::make_unique<NormLayer>(registry, "bn", 2, NormOptions{}, false, "L");
+  }
+  const s8net_tensor_desc desc{2, 2, 1, 1, S8NET_LAYOUT_NCHW};
+  const float x[4] = {1, 10, 3, 30};  // n-major: sample 0 = {1, 10}, sample 1 = {3, 30}
+  float y[4] = {};
+  layer->forward(S8NET_MODE_TRAIN, desc, x, y);
+  EXPECT_NEAR(y[0], -1.f, 1e-3f);
+  EXPECT_NEAR(y[2], 1.f, 1e-3f);
 }
 
 }  // namespace

@@ -49,7 +49,6 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  std::cerr << "s8net: unknown command '" << command << "'\n";
-  print_usage(std::cerr);
+  std::cerr << "s8net: unknown command '" << command << "' (see s8net --help)\n";
   return 2;
 }

@@ -27,7 +27,13 @@ constexpr uint32_t kAbi = (2u << 16) | 0u;
 constexpr uint32_t kAbi = S8NET_NORM_ABI_VERSION;
 #endif
 
-const s8net_norm_plugin descriptor = {kAbi,     sizeof(s8net_norm_plugin), "broken", "0.0.1", "a broken plugin", "",
+#ifdef BROKEN_BAD_NAME
+constexpr const char* kName = "Group Norm!";  // upper case, a space and punctuation
+#else
+constexpr const char* kName = "broken";
+#endif
+
+const s8net_norm_plugin descriptor = {kAbi,     sizeof(s8net_norm_plugin), kName, "0.0.1", "a broken plugin", "",
                                       S8NET_LAYOUT_MASK_NCHW, 0, nullptr, 0, &create, &destroy,
 #ifdef BROKEN_NULL_FORWARD
                                       nullptr,

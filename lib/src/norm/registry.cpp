@@ -2,8 +2,6 @@
 #include <s8net/norm/loaded_plugin.hpp>
 #include <s8net/norm/registry.hpp>
 
-#include <oneapi/dnnl/dnnl.hpp>
-
 #include <boost/dll/runtime_symbol_info.hpp>
 
 #include <algorithm>
@@ -15,14 +13,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string& dnnl_version_text() {
-  static const std::string text = [] {
-    const dnnl_version_t* v = dnnl_version();
-    return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
-  }();
-  return text;
-}
-
+// The key of "load once": two spellings of one file (symlinks, "..", "./") are one plugin.
 fs::path canonical_or_self(const fs::path& path) {
   std::error_code ec;
   fs::path real = fs::canonical(path, ec);
@@ -38,16 +29,22 @@ std::vector<fs::path> split_path_list(const char* list) {
   return paths;
 }
 
+// Every regular file (or symlink to one) named *.so, sorted so that which of two duplicates wins
+// is the same on every machine. Throws std::filesystem::filesystem_error if dir cannot be read.
+std::vector<fs::path> plugin_files_in(const fs::path& dir) {
+  std::vector<fs::path> files;
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
+    std::error_code ec;
+    if (entry.path().extension() == ".so" && entry.is_regular_file(ec)) files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
 }  // namespace
 
-NormRegistry::NormRegistry(Context& context) : context_(context) {
-  host_.struct_size = sizeof(s8net_host_api);
-  host_.abi_version = S8NET_NORM_ABI_VERSION;
-  host_.host_version = S8NET_VERSION;
-  host_.dnnl_version = dnnl_version_text().c_str();
-  host_.dnnl_engine = reinterpret_cast<struct dnnl_engine*>(context.engine().get());
-  host_.dnnl_stream = reinterpret_cast<struct dnnl_stream*>(context.stream().get());
-}
+NormRegistry::NormRegistry(Context& context)
+    : context_(context), host_(make_host_api(context.engine(), context.stream())) {}
 
 NormRegistry::~NormRegistry() = default;
 
@@ -56,28 +53,35 @@ const PluginInfo& NormRegistry::load_file(const fs::path& file) {
   const std::lock_guard lock(mutex_);
   for (const auto& plugin : loaded_)
     if (plugin->info().file == real) return plugin->info();
-  // Validate completely before registering: a failed load leaves the registry as it was.
-  auto plugin = std::make_shared<LoadedPlugin>(real, host_);
-  for (const auto& other : loaded_)
-    if (other->info().name == plugin->info().name)
-      throw Error(real.string() + ": duplicate norm \"" + plugin->info().name + "\" from " + other->info().file.string() +
-                  " and " + real.string());
+  // Validated completely before it is registered: a failed load leaves the registry as it was
+  // (and unloads the library again when `plugin` goes out of scope).
+  auto plugin = std::make_shared<LoadedPlugin>(real, context_.engine(), context_.stream());
+  if (const auto other = find_locked(plugin->info().name))
+    throw Error(real.string() + ": duplicate norm \"" + plugin->info().name + "\" from " +
+                other->info().file.string() + " and " + real.string());
   loaded_.push_back(std::move(plugin));
   return loaded_.back()->info();
 }
 
 std::vector<PluginLoadFailure> NormRegistry::load_path(const fs::path& dir_or_file) {
-  std::vector<PluginLoadFailure> failures;
+  note_searched(dir_or_file);
   std::error_code ec;
-  if (!fs::exists(dir_or_file, ec)) return {{dir_or_file, dir_or_file.string() + ": no such file or directory"}};
-  std::vector<fs::path> files;
-  if (fs::is_directory(dir_or_file, ec)) {
-    for (const auto& entry : fs::directory_iterator(dir_or_file, ec))
-      if (entry.path().extension() == ".so" && !entry.is_directory()) files.push_back(entry.path());
-    std::sort(files.begin(), files.end());  // deterministic: the same order on every machine
-  } else {
-    files.push_back(dir_or_file);
+  if (!fs::is_directory(dir_or_file, ec)) {
+    if (!fs::exists(dir_or_file, ec)) return {{dir_or_file, dir_or_file.string() + ": no such file or directory"}};
+    try {
+      load_file(dir_or_file);
+      return {};
+    } catch (const Error& e) {
+      return {{dir_or_file, e.what()}};
+    }
   }
+  std::vector<fs::path> files;
+  try {
+    files = plugin_files_in(dir_or_file);
+  } catch (const fs::filesystem_error& e) {
+    return {{dir_or_file, dir_or_file.string() + ": cannot list the directory: " + e.code().message()}};
+  }
+  std::vector<PluginLoadFailure> failures;
   for (const fs::path& file : files) {
     try {
       load_file(file);
@@ -90,19 +94,30 @@ std::vector<PluginLoadFailure> NormRegistry::load_path(const fs::path& dir_or_fi
 
 std::vector<PluginLoadFailure> NormRegistry::load_search_path(const std::vector<fs::path>& explicit_paths) {
   std::vector<PluginLoadFailure> failures;
-  const auto append = [&](std::vector<PluginLoadFailure> more) {
+  const auto load = [&](const fs::path& path) {
+    auto more = load_path(path);
     failures.insert(failures.end(), more.begin(), more.end());
   };
-  for (const fs::path& path : explicit_paths) append(load_path(path));
-  for (const fs::path& path : split_path_list(std::getenv("S8NET_PLUGIN_PATH"))) append(load_path(path));
-  // The installed and the build-tree directories both hold bn/gn/ln when an installed app runs
-  // beside a build tree; the first one that exists is the app's own, so only it is loaded.
-  for (const fs::path& dir : default_directories()) {
-    std::error_code ec;
-    if (fs::is_directory(dir, ec)) {
-      append(load_path(dir));
-      break;
-    }
+  for (const fs::path& path : explicit_paths) load(path);
+  for (const fs::path& path : split_path_list(std::getenv("S8NET_PLUGIN_PATH"))) load(path);
+
+  // Explicit paths and S8NET_PLUGIN_PATH add to the defaults and never hide them: `--plugin-dir
+  // mine` run from a build tree still finds bn/gn/ln. But an installed app run next to a build tree
+  // sees both the install and the build directories, each with bn/gn/ln: the build tree is only a
+  // fallback for a binary that was not installed, so it is skipped once the install dir gave plugins.
+  const std::vector<fs::path> defaults = default_directories();
+  const fs::path& install_dir = defaults.at(0);
+  const fs::path& build_dir = defaults.at(1);
+  std::error_code ec;
+  if (fs::is_directory(install_dir, ec)) load(install_dir);
+  else note_searched(install_dir);
+  const bool installed = [&] {
+    const std::lock_guard lock(mutex_);
+    return provided_plugins_locked(install_dir);
+  }();
+  if (!installed) {
+    if (fs::is_directory(build_dir, ec)) load(build_dir);
+    else note_searched(build_dir);
   }
   return failures;
 }
@@ -111,24 +126,17 @@ std::vector<fs::path> NormRegistry::default_directories() {
   std::vector<fs::path> dirs;
   boost::dll::fs::error_code ec;
   const boost::dll::fs::path program = boost::dll::program_location(ec);
-  if (!ec) dirs.push_back(fs::path(program.parent_path().string()) / ".." / S8NET_PLUGIN_INSTALL_DIR);
+  // An absolute S8NET_PLUGIN_INSTALL_DIR replaces the prefix, as operator/ does.
+  const fs::path prefix = ec ? fs::path("/nonexistent") : fs::path(program.parent_path().string()) / "..";
+  dirs.push_back((prefix / S8NET_PLUGIN_INSTALL_DIR).lexically_normal());
   dirs.emplace_back(S8NET_BUILD_PLUGIN_DIR);
   return dirs;
 }
 
 const PluginInfo& NormRegistry::find(std::string_view name) const {
   const std::lock_guard lock(mutex_);
-  for (const auto& plugin : loaded_)
-    if (plugin->info().name == name) return plugin->info();
-  std::string known;
-  for (const auto& plugin : loaded_)
-    known += (known.empty() ? "" : ", ") + plugin->info().name + " from " + plugin->info().file.string();
-  if (known.empty()) {
-    known = "no plugins loaded; searched:";
-    for (const fs::path& dir : default_directories()) known += " " + dir.lexically_normal().string();
-    known += " and S8NET_PLUGIN_PATH";
-  }
-  throw Error("unknown norm '" + std::string(name) + "' (known: " + known + ")");
+  if (const auto plugin = find_locked(name)) return plugin->info();
+  throw_unknown_locked(name);
 }
 
 std::vector<PluginInfo> NormRegistry::plugins() const {
@@ -140,11 +148,46 @@ std::vector<PluginInfo> NormRegistry::plugins() const {
 }
 
 std::shared_ptr<const LoadedPlugin> NormRegistry::acquire(std::string_view name) const {
-  const PluginInfo& info = find(name);
   const std::lock_guard lock(mutex_);
+  if (auto plugin = find_locked(name)) return plugin;
+  throw_unknown_locked(name);
+}
+
+std::shared_ptr<LoadedPlugin> NormRegistry::find_locked(std::string_view name) const {
   for (const auto& plugin : loaded_)
-    if (&plugin->info() == &info) return plugin;
-  throw Error("norm '" + std::string(name) + "' disappeared from the registry");
+    if (plugin->info().name == name) return plugin;
+  return nullptr;
+}
+
+void NormRegistry::throw_unknown_locked(std::string_view name) const {
+  std::string detail;
+  if (loaded_.empty()) {
+    detail = "no plugins loaded; ";
+    if (searched_.empty()) detail += "nothing was searched";
+    else {
+      detail += "searched:";
+      for (size_t i = 0; i < searched_.size(); ++i) detail += (i ? ", " : " ") + searched_[i].string();
+    }
+  } else {
+    std::vector<const PluginInfo*> known;
+    for (const auto& plugin : loaded_) known.push_back(&plugin->info());
+    std::sort(known.begin(), known.end(), [](const PluginInfo* a, const PluginInfo* b) { return a->name < b->name; });
+    detail = "known:";
+    for (size_t i = 0; i < known.size(); ++i)
+      detail += (i ? ", " : " ") + known[i]->name + " from " + known[i]->file.string();
+  }
+  throw Error("unknown norm '" + std::string(name) + "' (" + detail + ")");
+}
+
+bool NormRegistry::provided_plugins_locked(const fs::path& dir) const {
+  const fs::path real = canonical_or_self(dir);
+  return std::any_of(loaded_.begin(), loaded_.end(),
+                     [&](const auto& plugin) { return plugin->info().file.parent_path() == real; });
+}
+
+void NormRegistry::note_searched(const fs::path& path) {
+  const std::lock_guard lock(mutex_);
+  if (std::find(searched_.begin(), searched_.end(), path) == searched_.end()) searched_.push_back(path);
 }
 
 }  // namespace s8net

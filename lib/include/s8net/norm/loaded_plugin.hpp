@@ -1,8 +1,10 @@
 // One loaded plugin library and its validated descriptor. The library stays loaded for as long
-// as this object lives; layers keep a shared_ptr to it.
+// as this object lives; the registry and every layer created from the plugin hold a shared_ptr.
 #pragma once
 
 #include <s8net/norm/registry.hpp>
+
+#include <oneapi/dnnl/dnnl.hpp>
 
 #include <boost/dll/shared_library.hpp>
 
@@ -12,17 +14,29 @@ namespace s8net {
 
 class LoadedPlugin {
  public:
-  // Loads (RTLD_NOW), calls the entry point, and validates the descriptor; throws s8net::Error
-  // with the file's path first.
-  LoadedPlugin(const std::filesystem::path& file, const s8net_host_api& host);
+  // Loads file (RTLD_NOW | RTLD_LOCAL), calls its entry point and validates the descriptor; throws
+  // s8net::Error with the file's path first. The plugin is given this object's own host table,
+  // and the object keeps the engine and stream that table points to: plugin_api.h lets a plugin
+  // keep all three until it unloads, which may be after the registry and the Context are gone.
+  LoadedPlugin(const std::filesystem::path& file, const dnnl::engine& engine, const dnnl::stream& stream);
+  // The plugin holds a pointer to host_, so the object never moves.
+  LoadedPlugin(const LoadedPlugin&) = delete;
+  LoadedPlugin& operator=(const LoadedPlugin&) = delete;
 
   const PluginInfo& info() const noexcept { return info_; }
   const s8net_norm_plugin& descriptor() const noexcept { return *info_.descriptor; }
 
  private:
+  // Declared before library_ so that they outlive it: the library unloads first.
+  dnnl::engine engine_;
+  dnnl::stream stream_;
+  s8net_host_api host_;
   boost::dll::shared_library library_;
   PluginInfo info_;
 };
+
+// The host table for an engine and stream (the handles are borrowed, not owned).
+s8net_host_api make_host_api(const dnnl::engine& engine, const dnnl::stream& stream);
 
 // "S8NET_ERROR_ABI_MISMATCH" ...
 const char* status_name(s8net_status status) noexcept;

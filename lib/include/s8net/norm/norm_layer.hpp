@@ -44,12 +44,22 @@ class NormLayer {
   std::string origin() const;
 
  private:
-  std::vector<Parameter> wrap(s8net_norm_tensor_kind kind);
-  [[noreturn]] void fail(const char* call, s8net_status status, const s8net_message& message) const;
+  // Calls the plugin's destroy; set up right after create, so a constructor that throws later
+  // (a bad tensors() answer) still destroys the instance. (No default member initializer: inside
+  // NormLayer it would make the deleter, and so instance_, not default-constructible for GCC.)
+  struct InstanceDeleter {
+    void (*destroy)(s8net_norm_instance*);
+    void operator()(s8net_norm_instance* instance) const noexcept { destroy(instance); }
+  };
 
+  std::vector<Parameter> wrap(s8net_norm_tensor_kind kind);
+  [[noreturn]] void fail(const char* call, const s8net_message& message) const;
+
+  // Member order is destruction order reversed: the views go first, then the instance, and the
+  // library (plugin_) last, so destroy() runs while its code is still mapped.
   std::shared_ptr<const LoadedPlugin> plugin_;
   dnnl::engine engine_;  // for the Tensor views of the plugin's arrays
-  s8net_norm_instance* instance_ = nullptr;
+  std::unique_ptr<s8net_norm_instance, InstanceDeleter> instance_;
   std::string layer_name_;
   int64_t channels_;
   bool fuses_relu_ = false;

@@ -4,7 +4,8 @@
 //   1. directories or files given explicitly (--plugin-dir),
 //   2. S8NET_PLUGIN_PATH, a colon-separated list of directories or files,
 //   3. <prefix>/lib/s8net/plugins relative to the running executable (<prefix>/bin/...),
-//   4. the build tree's plugin directory (for running from a build).
+//   4. the build tree's plugin directory (for running from a build), skipped when step 3 provided
+//      plugins: an installed app next to a build tree would otherwise find bn/gn/ln twice.
 // A library is loaded once per real path, under one mutex, with RTLD_NOW; registration is
 // all-or-nothing; libraries stay loaded while any layer created from them lives.
 #pragma once
@@ -29,7 +30,8 @@ struct PluginInfo {
   std::string description;
   std::string dnnl_version;  // oneDNN the plugin was built with
   uint32_t abi_version = 0;
-  std::filesystem::path file;
+  std::filesystem::path file;  // the real (canonical) path
+  // Valid while the library is loaded: while the registry or a layer made from it lives.
   const s8net_norm_plugin* descriptor = nullptr;
 };
 
@@ -54,10 +56,12 @@ class NormRegistry {
   std::vector<PluginLoadFailure> load_path(const std::filesystem::path& dir_or_file);
 
   // Loads the explicit paths, then S8NET_PLUGIN_PATH, then the install and build-tree directories
-  // (those two only if they exist). Returns every failure.
+  // (those two only if they exist, the build tree only if the install directory gave nothing).
+  // Returns every failure.
   std::vector<PluginLoadFailure> load_search_path(const std::vector<std::filesystem::path>& explicit_paths = {});
 
-  // The plugin registered under name; throws "unknown norm 'xn' (known: bn from FILE, ...)".
+  // The plugin registered under name; throws "unknown norm 'xn' (known: bn from FILE, ...)", or
+  // "unknown norm 'xn' (no plugins loaded; searched: DIR, ...)".
   const PluginInfo& find(std::string_view name) const;
   std::vector<PluginInfo> plugins() const;  // sorted by name
 
@@ -71,10 +75,17 @@ class NormRegistry {
   static std::vector<std::filesystem::path> default_directories();
 
  private:
+  // These three expect the caller to hold mutex_.
+  std::shared_ptr<LoadedPlugin> find_locked(std::string_view name) const;
+  [[noreturn]] void throw_unknown_locked(std::string_view name) const;
+  bool provided_plugins_locked(const std::filesystem::path& dir) const;
+  void note_searched(const std::filesystem::path& path);  // locks
+
   Context& context_;
   s8net_host_api host_{};
   mutable std::mutex mutex_;
-  std::vector<std::shared_ptr<LoadedPlugin>> loaded_;
+  std::vector<std::shared_ptr<LoadedPlugin>> loaded_;  // in load order
+  std::vector<std::filesystem::path> searched_;         // for the message when nothing loaded
 };
 
 }  // namespace s8net

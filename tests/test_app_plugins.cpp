@@ -1,0 +1,134 @@
+// `s8net plugins` and the app's command-line handling, run as a user runs them, with stdout and
+// stderr kept apart: listings go to stdout, every error is one line on stderr.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kTestPlugins = S8NET_TEST_PLUGIN_DIR;
+
+struct AppRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `[environment] s8net arguments`; stderr goes through a file so that it stays separate.
+AppRun run(const std::string& arguments, const std::string& environment = "") {
+  const fs::path err_file = fs::temp_directory_path() / ("s8net-test-app-plugins-" + std::to_string(::getpid()));
+  const std::string command =
+      environment + " " + std::string(S8NET_APP) + " " + arguments + " 2>" + err_file.string();
+  AppRun r;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) {
+    ADD_FAILURE() << "cannot run " << command;
+    return r;
+  }
+  std::array<char, 4096> buffer{};
+  while (const size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) r.out.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::stringstream err;
+  err << std::ifstream(err_file).rdbuf();
+  r.err = err.str();
+  fs::remove(err_file);
+  return r;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::stringstream stream(text);
+  for (std::string line; std::getline(stream, line);) lines.push_back(line);
+  return lines;
+}
+
+// The one line of the listing that describes `name` ("" if none).
+std::string line_of_plugin(const std::string& out, const std::string& name) {
+  for (const std::string& line : lines_of(out))
+    if (line.rfind(name + " ", 0) == 0) return line;
+  return {};
+}
+
+#define EXPECT_CONTAINS(text, part) EXPECT_NE((text).find(part), std::string::npos) << (text)
+
+TEST(AppPlugins, ListsTheShippedPluginsWithVersionAbiOneDnnAndFile) {
+  const AppRun r = run("plugins");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  const std::string bn = line_of_plugin(r.out, "bn");
+  EXPECT_CONTAINS(bn, " 0.1.0 ");
+  EXPECT_CONTAINS(bn, " 1.0 ");
+  EXPECT_CONTAINS(bn, " 2.6.3 ");
+  EXPECT_CONTAINS(bn, (fs::canonical(S8NET_PLUGIN_DIR) / "s8net_norm_batchnorm.so").string());
+  EXPECT_CONTAINS(line_of_plugin(r.out, "gn"), "s8net_norm_groupnorm.so");
+  EXPECT_CONTAINS(line_of_plugin(r.out, "ln"), "s8net_norm_layernorm.so");
+}
+
+TEST(AppPlugins, ReportsEachBrokenFileOnStderrAndStillListsTheRest) {
+  std::string arguments = "plugins";
+  for (const char* test_case : {"no_entry", "wrong_abi", "not_elf", "affine"})
+    arguments += " --plugin-dir " + kTestPlugins + "/" + test_case;
+  const AppRun r = run(arguments);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const std::vector<std::string> errors = lines_of(r.err);
+  ASSERT_EQ(errors.size(), 3u) << r.err;
+  EXPECT_CONTAINS(errors[0], "error: ");
+  EXPECT_CONTAINS(errors[0], "s8net_norm_no_entry.so: no entry point s8net_norm_plugin_init");
+  EXPECT_CONTAINS(errors[1], "s8net_norm_test_plugin_wrong_abi.so: plugin ABI 2.0 but s8net expects ABI 1.x");
+  EXPECT_CONTAINS(errors[2], "bogus.so: cannot load");
+  EXPECT_CONTAINS(line_of_plugin(r.out, "affine"), "1.2.3");
+  for (const char* name : {"bn", "gn", "ln"}) EXPECT_NE(line_of_plugin(r.out, name), "") << name << "\n" << r.out;
+}
+
+TEST(AppPlugins, HonoursThePluginPathVariable) {
+  const AppRun r = run("plugins", "S8NET_PLUGIN_PATH=" + kTestPlugins + "/affine:" + kTestPlugins + "/duplicate");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(line_of_plugin(r.out, "affine"), "") << r.out;
+  // The variable's "bn" comes before the build tree's: the build tree's copy is the duplicate.
+  EXPECT_CONTAINS(line_of_plugin(r.out, "bn"), "s8net_norm_test_plugin_duplicate.so");
+  EXPECT_CONTAINS(r.err, "duplicate norm \"bn\"");
+}
+
+TEST(AppPlugins, HelpOnTheAppAndTheSubcommand) {
+  for (const char* arguments : {"--help", "-h", "plugins --help", "plugins -h"}) {
+    SCOPED_TRACE(arguments);
+    const AppRun r = run(arguments);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err, "");
+    EXPECT_CONTAINS(r.out, "plugins");
+  }
+  EXPECT_CONTAINS(run("plugins --help").out, "--plugin-dir");
+}
+
+TEST(AppPlugins, ACommandLineMistakeIsOneLineNamingItAndExitCodeTwo) {
+  const struct {
+    const char* arguments;
+    const char* named;
+  } cases[] = {
+      {"trian", "'trian'"},
+      {"plugins --colour", "colour"},
+      {"plugins --plugin-dir", "plugin-dir"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.arguments);
+    const AppRun r = run(c.arguments);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.out, "");
+    ASSERT_EQ(lines_of(r.err).size(), 1u) << r.err;
+    EXPECT_CONTAINS(r.err, c.named);
+  }
+}
+
+}  // namespace
