@@ -21,6 +21,11 @@ LogSoftmaxNll::LogSoftmaxNll(Context& context, int64_t batch, int64_t classes)
 double LogSoftmaxNll::forward(const Tensor& logits, std::span<const int32_t> labels) {
   if (static_cast<int64_t>(labels.size()) != batch_)
     throw Error("loss: " + std::to_string(labels.size()) + " labels for a batch of " + std::to_string(batch_));
+  // Checked before any state changes: a rejected call must not leave an out-of-range label behind
+  // for backward() to index with.
+  for (const int32_t label : labels)
+    if (label < 0 || label >= classes_)
+      throw Error("loss: label " + std::to_string(label) + " out of range [0, " + std::to_string(classes_) + ")");
   execute(context_, forward_, {{DNNL_ARG_SRC, logits.memory()}, {DNNL_ARG_DST, log_probabilities_.memory()}});
   labels_.assign(labels.begin(), labels.end());
   const float* log_p = log_probabilities_.data();
@@ -28,8 +33,6 @@ double LogSoftmaxNll::forward(const Tensor& logits, std::span<const int32_t> lab
   correct_ = 0;
   for (int64_t i = 0; i < batch_; ++i) {
     const int32_t label = labels[static_cast<size_t>(i)];
-    if (label < 0 || label >= classes_)
-      throw Error("loss: label " + std::to_string(label) + " out of range [0, " + std::to_string(classes_) + ")");
     const float* row = log_p + i * classes_;
     loss -= row[label];
     correct_ += (std::max_element(row, row + classes_) - row) == label;
