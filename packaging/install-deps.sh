@@ -8,6 +8,8 @@ packages=(
   libdnnl-dev ocl-icd-opencl-dev  # Debian's oneDNN CMake config insists on finding OpenCL
   libboost-dev libboost-filesystem-dev libboost-program-options-dev
   libtbb-dev
+  libturbojpeg0-dev libpng-dev libarchive-dev  # image import and .tar.gz data sets
+  nlohmann-json3-dev                            # run configuration and metrics.jsonl
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 

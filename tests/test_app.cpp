@@ -1,61 +1,44 @@
 // The s8net app as a user runs it: output, exit codes and error messages.
-#include <gtest/gtest.h>
+#include "support/app_runner.hpp"
 
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
 #include <string>
 
 namespace {
 
-struct AppRun {
-  int exit_code;
-  std::string output;  // stdout and stderr together
-};
+using s8net::test::AppRun;
 
-AppRun run(const std::string& arguments) {
-  const std::string command = std::string(S8NET_APP) + " " + arguments + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string output;
-  std::array<char, 4096> buffer{};
-  while (size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
-}
-
-#define EXPECT_CONTAINS(text, part) EXPECT_NE((text).find(part), std::string::npos) << (text)
+AppRun run(const std::string& arguments) { return s8net::test::run_app(arguments); }
 
 TEST(App, SummaryPrintsTheTableAndTheTotal) {
   const AppRun r = run("summary --norm bn");
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_CONTAINS(r.output, "C5     conv3x3+bn+relu+skip         32 x 16 x 16        9,312");
-  EXPECT_CONTAINS(r.output, "Total params: 48,178");
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_CONTAINS(r.all(), "C5     conv3x3+bn+relu+skip         32 x 16 x 16        9,312");
+  EXPECT_CONTAINS(r.all(), "Total params: 48,178");
   const AppRun gn = run("summary --norm gn --norm-option groups=4 --implementations");
-  EXPECT_EQ(gn.exit_code, 0) << gn.output;
-  EXPECT_CONTAINS(gn.output, "Total params: 48,178");
-  EXPECT_CONTAINS(gn.output, "C2.conv: fwd ");
+  EXPECT_EQ(gn.exit_code, 0) << gn.all();
+  EXPECT_CONTAINS(gn.all(), "Total params: 48,178");
+  EXPECT_CONTAINS(gn.all(), "C2.conv: fwd ");
 }
 
 TEST(App, PluginsListsTheShippedOnesAndReportsBrokenFiles) {
   const AppRun r = run("plugins");
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  for (const char* line : {"bn     0.1.0    1.0   2.6.3", "gn     0.1.0", "ln     0.1.0"}) EXPECT_CONTAINS(r.output, line);
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  for (const char* line : {"bn     0.1.0    1.0   2.6.3", "gn     0.1.0", "ln     0.1.0"}) EXPECT_CONTAINS(r.all(), line);
   const AppRun broken = run(std::string("plugins --plugin-dir ") + S8NET_TEST_PLUGIN_DIR + "/wrong_abi --plugin-dir " +
                          S8NET_TEST_PLUGIN_DIR + "/affine");
-  EXPECT_EQ(broken.exit_code, 0) << broken.output;
-  EXPECT_CONTAINS(broken.output, "error: ");
-  EXPECT_CONTAINS(broken.output, "s8net_norm_test_plugin_wrong_abi.so: plugin ABI 2.0");
-  EXPECT_CONTAINS(broken.output, "affine 1.2.3");
-  EXPECT_CONTAINS(broken.output, "bn     0.1.0");
+  EXPECT_EQ(broken.exit_code, 0) << broken.all();
+  EXPECT_CONTAINS(broken.all(), "error: ");
+  EXPECT_CONTAINS(broken.all(), "s8net_norm_test_plugin_wrong_abi.so: plugin ABI 2.0");
+  EXPECT_CONTAINS(broken.all(), "affine 1.2.3");
+  EXPECT_CONTAINS(broken.all(), "bn     0.1.0");
 }
 
 TEST(App, HelpEverywhere) {
   EXPECT_EQ(run("--help").exit_code, 0);
   for (const char* command : {"summary", "plugins"}) {
     const AppRun r = run(std::string(command) + " --help");
-    EXPECT_EQ(r.exit_code, 0) << r.output;
-    EXPECT_CONTAINS(r.output, "--plugin-dir");
+    EXPECT_EQ(r.exit_code, 0) << r.all();
+    EXPECT_CONTAINS(r.all(), "--plugin-dir");
   }
 }
 
@@ -77,8 +60,8 @@ TEST(App, BadInputGetsOneClearErrorAndANonZeroExit) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.arguments);
     const AppRun r = run(c.arguments);
-    EXPECT_EQ(r.exit_code, c.exit_code) << r.output;
-    EXPECT_CONTAINS(r.output, c.message);
+    EXPECT_EQ(r.exit_code, c.exit_code) << r.all();
+    EXPECT_CONTAINS(r.all(), c.message);
   }
 }
 

@@ -1,5 +1,7 @@
 // `s8net plugins` and the app's command-line handling, run as a user runs them, with stdout and
 // stderr kept apart: listings go to stdout, every error is one line on stderr.
+#include "support/app_runner.hpp"
+
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -19,32 +21,10 @@ namespace fs = std::filesystem;
 
 const std::string kTestPlugins = S8NET_TEST_PLUGIN_DIR;
 
-struct AppRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using s8net::test::AppRun;
 
-// Runs `[environment] s8net arguments`; stderr goes through a file so that it stays separate.
 AppRun run(const std::string& arguments, const std::string& environment = "") {
-  const fs::path err_file = fs::temp_directory_path() / ("s8net-test-app-plugins-" + std::to_string(::getpid()));
-  const std::string command =
-      environment + " " + std::string(S8NET_APP) + " " + arguments + " 2>" + err_file.string();
-  AppRun r;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    ADD_FAILURE() << "cannot run " << command;
-    return r;
-  }
-  std::array<char, 4096> buffer{};
-  while (const size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) r.out.append(buffer.data(), n);
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::stringstream err;
-  err << std::ifstream(err_file).rdbuf();
-  r.err = err.str();
-  fs::remove(err_file);
-  return r;
+  return s8net::test::run_app(arguments, environment);
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -61,7 +41,6 @@ std::string line_of_plugin(const std::string& out, const std::string& name) {
   return {};
 }
 
-#define EXPECT_CONTAINS(text, part) EXPECT_NE((text).find(part), std::string::npos) << (text)
 
 TEST(AppPlugins, ListsTheShippedPluginsWithVersionAbiOneDnnAndFile) {
   const AppRun r = run("plugins");

@@ -4,6 +4,9 @@
 #include <s8net/norm/norm_layer.hpp>
 #include <s8net/norm/registry.hpp>
 
+#include "support/app_runner.hpp"
+#include "support/error_of.hpp"
+
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -40,37 +43,10 @@ std::string load_error(NormRegistry& registry, const fs::path& file) {
   return {};
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no s8net::Error thrown";
-  return {};
-}
+using s8net::test::error_of;
 
-#define EXPECT_CONTAINS(text, part) EXPECT_NE(std::string(text).find(part), std::string::npos) << (text)
 
-// A fresh directory, removed with everything in it at the end of the test.
-class TempDir {
- public:
-  TempDir() : path_(fs::temp_directory_path() / ("s8net-test-registry-" + std::to_string(::getpid()))) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using TempDir = s8net::test::TempDir;
 
 // Sets an environment variable for one scope and restores what was there before.
 class ScopedEnv {

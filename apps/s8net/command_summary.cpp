@@ -1,6 +1,7 @@
 // s8net summary: the network's layers, output shapes and parameter counts for a norm.
 #include "commands.hpp"
 
+#include <s8net/core/format.hpp>
 #include <s8net/model/s8_network.hpp>
 #include <s8net/norm/registry.hpp>
 
@@ -15,15 +16,6 @@ namespace po = boost::program_options;
 
 namespace s8net::app {
 namespace {
-
-std::string with_thousands(int64_t value) {
-  std::string digits = std::to_string(value), out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
 
 std::string shape_text(const Dims& dims) {
   return std::to_string(dims[0]) + " x " + std::to_string(dims[1]) + " x " + std::to_string(dims[2]);

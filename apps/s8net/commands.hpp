@@ -15,10 +15,17 @@ namespace s8net::app {
 
 int run_summary(int argc, char** argv);
 int run_plugins(int argc, char** argv);
+int run_data(int argc, char** argv);
+int run_train(int argc, char** argv);
+int run_eval(int argc, char** argv);
+int run_predict(int argc, char** argv);
 
 // Parses a subcommand's flags; prints its help and returns false for --help. Throws
-// boost::program_options errors (main turns them into one line and exit code 2).
-bool parse_command_line(int argc, char** argv, const boost::program_options::options_description& options);
+// boost::program_options errors (main turns them into one line and exit code 2). `positional`
+// names the option that takes bare arguments; `values` receives what was parsed.
+bool parse_command_line(int argc, char** argv, const boost::program_options::options_description& options,
+                        boost::program_options::variables_map* values = nullptr,
+                        const boost::program_options::positional_options_description* positional = nullptr);
 
 // The registry after loading --plugin-dir paths and the default search path. Failures are
 // printed to stderr when print_failures.

@@ -11,14 +11,19 @@ namespace po = boost::program_options;
 
 namespace s8net::app {
 
-bool parse_command_line(int argc, char** argv, const po::options_description& options) {
-  po::variables_map values;
-  po::store(po::command_line_parser(argc, argv).options(options).run(), values);
-  if (values.count("help")) {
+bool parse_command_line(int argc, char** argv, const po::options_description& options, po::variables_map* values,
+                        const po::positional_options_description* positional) {
+  po::variables_map parsed;
+  po::variables_map& into = values ? *values : parsed;
+  po::command_line_parser parser(argc, argv);
+  parser.options(options);
+  if (positional) parser.positional(*positional);
+  po::store(parser.run(), into);
+  if (into.count("help")) {
     std::cout << options << '\n';
     return false;
   }
-  po::notify(values);
+  po::notify(into);
   return true;
 }
 

@@ -18,6 +18,10 @@ struct Subcommand {
 constexpr Subcommand kSubcommands[] = {
     {"summary", "layers, output shapes and parameter count of the network for a norm", s8net::app::run_summary},
     {"plugins", "list the normalization plugins found and any that failed to load", s8net::app::run_plugins},
+    {"data", "prepare a data set (binary or image folder) or show its class counts", s8net::app::run_data},
+    {"train", "train the network with a norm plugin, SPEC.md's recipe by default", s8net::app::run_train},
+    {"eval", "loss, accuracy and per-class accuracy of a checkpoint on the test set", s8net::app::run_eval},
+    {"predict", "top classes of PNG or JPEG images with a checkpoint", s8net::app::run_predict},
 };
 
 void print_usage(std::ostream& out) {

@@ -1,4 +1,5 @@
 #include <s8net/core/error.hpp>
+#include <s8net/core/random.hpp>
 #include <s8net/norm/plugin_sdk.hpp>
 #include <s8net/ops/dropout.hpp>
 #include <s8net/ops/primitive_runner.hpp>
@@ -6,17 +7,6 @@
 #include <string>
 
 namespace s8net {
-
-uint64_t mix64(uint64_t key) noexcept {
-  uint64_t z = key + 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-float uniform_from_key(uint64_t key) noexcept {
-  return static_cast<float>(mix64(key) >> 40) * 0x1.0p-24f;  // 24 random bits: exact in a float
-}
 
 Dropout::Dropout(Context& context, const Dims& dims, ActivationLayout layout, float probability, uint64_t seed)
     : context_(context),

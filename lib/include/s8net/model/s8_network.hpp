@@ -71,6 +71,9 @@ class S8Network {
   std::vector<std::string> implementation_names(int64_t batch);
   // Where the norm layers come from: "bn 0.1.0 from FILE".
   std::string norm_origin() const;
+  // Training steps so far (they key the dropout masks); a resumed run restores the count.
+  uint64_t training_steps() const noexcept { return step_; }
+  void set_training_steps(uint64_t steps) noexcept { step_ = steps; }
 
   struct Plan;  // primitives and buffers of one batch size (model/s8_plan.hpp)
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <s8net/core/layout.hpp>
+#include <s8net/core/random.hpp>
 #include <s8net/core/tensor.hpp>
 
 #include <cstdint>
@@ -35,11 +36,5 @@ class Dropout {
   dnnl::binary::primitive_desc pd_;
   dnnl::binary multiply_;
 };
-
-// SplitMix64's finaliser: a stateless 64-bit hash, so any thread can draw element i's value
-// without a shared generator.
-uint64_t mix64(uint64_t key) noexcept;
-// A uniform float in [0, 1) from a 64-bit key.
-float uniform_from_key(uint64_t key) noexcept;
 
 }  // namespace s8net

@@ -24,6 +24,8 @@ class Sgd {
 
   void step();
   void set_learning_rate(float learning_rate) noexcept { options_.learning_rate = learning_rate; }
+  // Schedules that cycle momentum (one-cycle) change it between steps; the buffers carry over.
+  void set_momentum(float momentum) noexcept { options_.momentum = momentum; }
   const SgdOptions& options() const noexcept { return options_; }
   // Momentum buffers, one per parameter (saved with checkpoints to resume exactly).
   std::vector<std::vector<float>>& momentum_buffers() noexcept { return buffers_; }

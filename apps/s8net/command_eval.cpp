@@ -1,0 +1,59 @@
+// s8net eval: a checkpoint's loss, accuracy and per-class accuracy on the test set.
+#include "commands.hpp"
+#include "progress.hpp"
+
+#include <s8net/core/format.hpp>
+#include <s8net/data/data_source.hpp>
+#include <s8net/train/evaluate.hpp>
+#include <s8net/train/network_state.hpp>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace po = boost::program_options;
+
+namespace s8net::app {
+
+int run_eval(int argc, char** argv) {
+  std::string checkpoint_path, data_path;
+  std::vector<std::string> plugin_dirs;
+  int64_t limit = 0, batch = 256;
+  po::options_description options("s8net eval: evaluate a checkpoint on the test set");
+  options.add_options()("help,h", "show this help")
+      ("checkpoint", po::value(&checkpoint_path)->required(), "a .s8ckpt file written by s8net train")
+      ("data", po::value(&data_path)->required(), "data: a directory written by s8net data prepare, or any source it reads")
+      ("limit-test", po::value(&limit)->default_value(0), "use the first N test images (0: all)")
+      ("batch", po::value(&batch)->default_value(256), "evaluation batch size")
+      ("plugin-dir", po::value(&plugin_dirs)->composing(), "extra plugin directory or file (repeatable)");
+  if (!parse_command_line(argc, argv, options)) return 0;
+  if (batch <= 0) throw po::error("--batch must be > 0");
+  if (limit < 0) throw po::error("--limit-test must be >= 0");
+
+  Context context;
+  const auto registry = load_plugins(context, plugin_dirs, false);
+  const Checkpoint checkpoint = load_checkpoint(checkpoint_path);
+  const auto network = network_from_checkpoint(context, *registry, checkpoint, checkpoint_path);
+  const Dataset test = load_cifar(data_path).test.first(limit);
+  const Augmenter augmenter(checkpoint.config.augment_options);
+  ProgressLine line;
+  const EvalResult r = evaluate(*network, test, augmenter, batch, [&](int64_t done, int64_t total) {
+    line.show("testing " + progress_bar(done, total, 30) + " " + with_thousands(done) + "/" + with_thousands(total));
+  });
+  line.clear();
+
+  std::printf("checkpoint %s: norm %s, after epoch %lld\n", checkpoint_path.c_str(), checkpoint.config.norm.c_str(),
+              static_cast<long long>(checkpoint.epochs_done));
+  std::printf("test loss %.4f, accuracy %.2f%% (%s/%s)\n\n", r.loss, r.accuracy(), with_thousands(r.correct).c_str(),
+              with_thousands(r.total).c_str());
+  std::printf("%-12s %9s %9s\n", "class", "accuracy", "images");
+  for (int c = 0; c < kClassCount; ++c) {
+    int64_t count = 0;
+    for (const int64_t n : r.confusion[static_cast<size_t>(c)]) count += n;
+    std::printf("%-12s %8.2f%% %9s\n", std::string(kClassNames[static_cast<size_t>(c)]).c_str(), r.class_accuracy(c),
+                with_thousands(count).c_str());
+  }
+  return 0;
+}
+
+}  // namespace s8net::app

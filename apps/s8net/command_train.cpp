@@ -1,0 +1,197 @@
+// s8net train: trains the S8 network with a norm plugin; SPEC.md's "seed" recipe unless flags
+// override it; progress bar, per-epoch table, run directory, --resume.
+#include "commands.hpp"
+#include "epoch_table.hpp"
+#include "progress.hpp"
+
+#include <s8net/core/error.hpp>
+#include <s8net/core/format.hpp>
+#include <s8net/data/data_source.hpp>
+#include <s8net/train/trainer.hpp>
+
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace po = boost::program_options;
+
+namespace s8net::app {
+namespace {
+
+// Flags that change what is trained: refused with --resume, which continues the saved configuration.
+constexpr const char* kRecipeFlags[] = {"norm", "norm-option", "layout", "recipe", "epochs", "batch", "schedule", "lr",
+                                        "lr-points", "pct-start", "min-lr", "step-size", "gamma", "momentum",
+                                        "nesterov", "weight-decay", "no-augment", "dropout", "seed", "limit-train",
+                                        "limit-test", "eval-batch"};
+
+class ConsoleObserver : public TrainObserver {
+ public:
+  explicit ConsoleObserver(const Trainer& trainer) : trainer_(trainer) {}
+
+  void on_batch(const BatchProgress& p) override {
+    const double rate = p.seconds > 0 ? static_cast<double>(p.images) / p.seconds : 0;
+    const double epoch_left = p.batch > 0 ? p.seconds * static_cast<double>(p.batches - p.batch) / static_cast<double>(p.batch) : 0;
+    const double epoch_estimate = p.seconds + epoch_left;
+    const double run_left = epoch_left + epoch_estimate * static_cast<double>(p.epochs - p.epoch);
+    char text[256];
+    std::snprintf(text, sizeof text, "epoch %lld/%lld %s %lld/%lld  %s img/s  loss %.4f  acc %.2f%%  ETA %s (run %s)",
+                  static_cast<long long>(p.epoch), static_cast<long long>(p.epochs),
+                  progress_bar(p.batch, p.batches, 24).c_str(), static_cast<long long>(p.batch),
+                  static_cast<long long>(p.batches), with_thousands(std::llround(rate)).c_str(), p.loss, p.accuracy,
+                  format_duration(epoch_left).c_str(), format_duration(run_left).c_str());
+    line_.show(text, p.batch == p.batches);
+  }
+  void on_evaluation(int64_t done, int64_t total) override {
+    line_.show("testing " + progress_bar(done, total, 24) + " " + with_thousands(done) + "/" + with_thousands(total));
+  }
+  void on_epoch(const EpochMetrics& m, bool new_best) override {
+    line_.clear();
+    if (!header_printed_) {
+      std::printf("%s\n", epoch_table_header().c_str());
+      header_printed_ = true;
+    }
+    std::printf("%s\n", epoch_table_row(m, new_best).c_str());
+    std::fflush(stdout);
+  }
+  void print_history() {
+    // After --resume, the epochs already done, so the table is whole.
+    for (const EpochMetrics& m : trainer_.history()) on_epoch(m, false);
+  }
+
+ private:
+  const Trainer& trainer_;
+  ProgressLine line_;
+  bool header_printed_ = false;
+};
+
+void apply_overrides(const po::variables_map& v, TrainConfig& c) {
+  auto given = [&](const char* flag) { return v.count(flag) > 0 && !v[flag].defaulted(); };
+  if (given("norm")) c.norm = v["norm"].as<std::string>();
+  if (given("norm-option")) c.norm_options = parse_norm_options(v["norm-option"].as<std::vector<std::string>>());
+  if (given("layout") && v["layout"].as<std::string>() != "auto") c.layout = parse_layout(v["layout"].as<std::string>());
+  if (given("epochs")) c.epochs = v["epochs"].as<int64_t>();
+  if (given("batch")) c.batch_size = v["batch"].as<int64_t>();
+  if (given("schedule")) c.schedule.kind = parse_schedule_kind(v["schedule"].as<std::string>());
+  if (given("lr")) c.schedule.learning_rate = v["lr"].as<double>();
+  if (given("lr-points")) c.schedule.points = parse_schedule_points(v["lr-points"].as<std::string>());
+  if (given("pct-start")) c.schedule.pct_start = v["pct-start"].as<double>();
+  if (given("min-lr")) c.schedule.min_learning_rate = v["min-lr"].as<double>();
+  if (given("step-size")) c.schedule.step_size = v["step-size"].as<int64_t>();
+  if (given("gamma")) c.schedule.gamma = v["gamma"].as<double>();
+  if (given("momentum")) c.sgd.momentum = v["momentum"].as<float>();
+  if (given("nesterov")) c.sgd.nesterov = v["nesterov"].as<bool>();
+  if (given("weight-decay")) c.sgd.weight_decay = v["weight-decay"].as<float>();
+  if (given("no-augment")) c.augment = !v["no-augment"].as<bool>();
+  if (given("dropout")) c.dropout = v["dropout"].as<float>();
+  if (given("seed")) c.seed = v["seed"].as<uint64_t>();
+  if (given("limit-train")) c.limit_train = v["limit-train"].as<int64_t>();
+  if (given("limit-test")) c.limit_test = v["limit-test"].as<int64_t>();
+  if (given("eval-batch")) c.eval_batch_size = v["eval-batch"].as<int64_t>();
+}
+
+}  // namespace
+
+int run_train(int argc, char** argv) {
+  std::string data_path, out;
+  std::vector<std::string> plugin_dirs;
+  bool resume = false;
+  const TrainConfig recipe = seed_recipe();
+  po::options_description options(
+      "s8net train: train the S8 network on CIFAR-10 with a normalization plugin.\n"
+      "The recipe is SPEC.md's original (--recipe seed); each flag below overrides one part of it");
+  // clang-format off
+  options.add_options()("help,h", "show this help")
+      ("norm", po::value<std::string>(), "normalization plugin name (bn, gn, ln, ...); required unless --resume")
+      ("data", po::value(&data_path)->required(), "data: a directory written by s8net data prepare, or any source it reads")
+      ("out", po::value(&out)->required(), "run directory: config.json, metrics.jsonl, last.s8ckpt, best.s8ckpt")
+      ("resume", po::bool_switch(&resume), "continue the run in --out from its last checkpoint, with its saved configuration")
+      ("recipe", po::value<std::string>()->default_value("seed"), "base recipe: seed (batch 32, 20 epochs, SGD momentum 0.95, seed LR points, augmentation)")
+      ("norm-option", po::value<std::vector<std::string>>()->composing(), "a norm option NAME=VALUE (repeatable), e.g. groups=2")
+      ("layout", po::value<std::string>(), "activation layout: auto, nchw, nChw8c or nChw16c")
+      ("epochs", po::value<int64_t>(), "epochs (seed: 20)")
+      ("batch", po::value<int64_t>(), "batch size (seed: 32)")
+      ("schedule", po::value<std::string>(), "learning-rate schedule: seed, onecycle, cosine, step, constant (seed: seed)")
+      ("lr", po::value<double>(), "onecycle: max LR; cosine, step, constant: base LR")
+      ("lr-points", po::value<std::string>(), "seed schedule's EPOCH:LR points (seed: 0:0.001,2:0.01,8:0.0002,12:0.0001,20:0)")
+      ("pct-start", po::value<double>(), "onecycle: fraction of steps spent increasing the LR (0.3)")
+      ("min-lr", po::value<double>(), "cosine: final LR (0)")
+      ("step-size", po::value<int64_t>(), "step: epochs between LR drops (5)")
+      ("gamma", po::value<double>(), "step: LR factor at each drop (0.1)")
+      ("momentum", po::value<float>(), "SGD momentum (seed: 0.95; onecycle cycles it 0.95 -> 0.85 -> 0.95)")
+      ("nesterov", po::value<bool>()->implicit_value(true), "Nesterov momentum (seed: off)")
+      ("weight-decay", po::value<float>(), "L2 weight decay (seed: 0)")
+      ("no-augment", po::value<bool>()->implicit_value(true)->zero_tokens(), "train without augmentation")
+      ("dropout", po::value<float>(), "dropout after each max-pool (seed: 0.01)")
+      ("seed", po::value<uint64_t>(), "seed of weights, dropout, shuffling and augmentation (1)")
+      ("limit-train", po::value<int64_t>(), "use the first N training images (0: all)")
+      ("limit-test", po::value<int64_t>(), "use the first N test images (0: all)")
+      ("eval-batch", po::value<int64_t>(), "batch size of the test evaluation (256)")
+      ("plugin-dir", po::value(&plugin_dirs)->composing(), "extra plugin directory or file (repeatable)");
+  // clang-format on
+  po::variables_map values;
+  if (!parse_command_line(argc, argv, options, &values)) return 0;
+  if (values["recipe"].as<std::string>() != "seed")
+    throw po::error("--recipe '" + values["recipe"].as<std::string>() + "': the only recipe is 'seed'");
+  if (resume) {
+    for (const char* flag : kRecipeFlags)
+      if (values.count(flag) && !values[flag].defaulted())
+        throw po::error(std::string("--") + flag + " cannot change a resumed run (it continues " + out + "/config.json)");
+  } else if (!values.count("norm")) {
+    throw po::error("the option '--norm' is required (or --resume)");
+  }
+
+  // Flags are checked before the data is read: a typo fails in milliseconds, not after the import.
+  TrainConfig config = recipe;
+  if (!resume) {
+    try {
+      apply_overrides(values, config);
+      validate(config);
+    } catch (const Error& e) {
+      throw po::error(e.what());  // a bad flag value: exit code 2 like any other command-line error
+    }
+  }
+
+  Context context;
+  const auto registry = load_plugins(context, plugin_dirs, false);
+  ProgressLine loading;
+  loading.show("loading " + data_path, true);
+  const CifarData data = load_cifar(data_path, [&](int64_t done, int64_t total) {
+    loading.show("decoding images " + progress_bar(done, total, 30) + " " + with_thousands(done) + "/" + with_thousands(total));
+  });
+  loading.clear();
+
+  std::unique_ptr<Trainer> trainer;
+  if (resume)
+    trainer = Trainer::resume(context, *registry, data, out);
+  else
+    trainer = std::make_unique<Trainer>(context, *registry, config, data, out);
+  const TrainConfig& c = trainer->config();
+  std::printf("norm %s (%s), activations %s, %s parameters\n", c.norm.c_str(), trainer->network().norm_origin().c_str(),
+              std::string(name_of(trainer->network().layout())).c_str(),
+              with_thousands(trainer->network().parameter_count()).c_str());
+  std::printf("data %s: %s training, %s test images; batch %lld, %lld epochs, schedule %s, momentum %g%s%s, seed %llu\n",
+              data_path.c_str(), with_thousands(trainer->train_size()).c_str(), with_thousands(trainer->test_size()).c_str(),
+              static_cast<long long>(c.batch_size), static_cast<long long>(c.epochs), name_of(c.schedule.kind),
+              static_cast<double>(c.sgd.momentum), c.sgd.nesterov ? " (Nesterov)" : "", c.augment ? ", augmented" : ", no augmentation",
+              static_cast<unsigned long long>(c.seed));
+  std::printf("run directory %s%s\n\n", out.c_str(),
+              resume ? (", resuming after epoch " + std::to_string(trainer->epochs_done())).c_str() : "");
+  std::fflush(stdout);
+
+  ConsoleObserver observer(*trainer);
+  observer.print_history();
+  trainer->run(observer);
+
+  const auto& history = trainer->history();
+  const auto best = std::max_element(history.begin(), history.end(), [](const EpochMetrics& a, const EpochMetrics& b) {
+    return a.test_accuracy() < b.test_accuracy();
+  });
+  if (best != history.end())
+    std::printf("\nbest test accuracy %.2f%% at epoch %lld (%s); last %.2f%% (%s)\n", best->test_accuracy(),
+                static_cast<long long>(best->epoch), (std::filesystem::path(out) / kBestCheckpoint).c_str(),
+                history.back().test_accuracy(), (std::filesystem::path(out) / kLastCheckpoint).c_str());
+  return 0;
+}
+
+}  // namespace s8net::app

@@ -1,0 +1,20 @@
+// Files that are either completely the old version or completely the new one: the bytes go to a
+// temporary file beside the target, are flushed to disk, and then renamed over it. A crash or a
+// full disk midway leaves the previous file intact.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace s8net {
+
+void write_file_atomically(const std::filesystem::path& path, std::span<const uint8_t> bytes);
+void write_file_atomically(const std::filesystem::path& path, std::string_view text);
+
+// The whole file; throws s8net::Error naming the file when it cannot be read.
+std::vector<uint8_t> read_file_bytes(const std::filesystem::path& path);
+
+}  // namespace s8net

@@ -1,0 +1,14 @@
+// Number formatting shared by messages, tables and reports.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace s8net {
+
+// 48178 -> "48,178"
+std::string with_thousands(int64_t value);
+// 75.3 seconds -> "1:15"; 3,700 -> "1:01:40"
+std::string format_duration(double seconds);
+
+}  // namespace s8net

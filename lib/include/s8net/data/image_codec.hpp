@@ -1,0 +1,33 @@
+// JPEG (libjpeg-turbo) and PNG (libpng) decoding and encoding of 8-bit RGB images, and the
+// conversion to CIFAR's planar layout.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace s8net {
+
+struct RgbImage {
+  int width = 0;
+  int height = 0;
+  std::vector<uint8_t> pixels;  // interleaved R G B, rows top to bottom
+};
+
+// Decodes a JPEG or PNG (told apart by their signatures; grey and alpha become RGB). Throws
+// s8net::Error naming `source` and the decoder's reason.
+RgbImage decode_image(std::span<const uint8_t> bytes, const std::string& source);
+
+std::vector<uint8_t> encode_png(const RgbImage& image);
+std::vector<uint8_t> encode_jpeg(const RgbImage& image, int quality);
+
+// Averages the source pixels each destination pixel covers (a box filter), so shrinking a large
+// photo keeps its detail rather than aliasing.
+RgbImage resize_area(const RgbImage& image, int width, int height);
+
+// 32x32 interleaved RGB -> CIFAR planar (R plane, G plane, B plane) and back.
+std::vector<uint8_t> to_planar(const RgbImage& image);
+RgbImage from_planar(std::span<const uint8_t> planar);
+
+}  // namespace s8net

@@ -1,0 +1,40 @@
+// Checkpoint files: everything needed to evaluate a model or resume its training exactly.
+//
+// Layout (little-endian): "S8NETCKP", u32 format version, u32 0, u64 header length, the header
+// (JSON: training configuration, progress, tensor names and sizes), the tensors' float32 values
+// one after another in plain layout (nchw/oihw), then a CRC-32 of every byte before it. A file
+// is written to a temporary name and renamed, so the previous checkpoint survives a crash.
+#pragma once
+
+#include <s8net/train/train_config.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace s8net {
+
+struct NamedValues {
+  std::string name;  // "param/C1.conv.weight", "state/C1.norm.running_mean", "momentum/..."
+  std::vector<float> values;
+};
+
+struct Checkpoint {
+  TrainConfig config;
+  int64_t epochs_done = 0;
+  double best_test_accuracy = 0;  // percent
+  int64_t best_epoch = 0;
+  uint64_t training_steps = 0;    // keys the dropout masks
+  std::string metrics_jsonl;      // the run's metrics so far, one JSON object per line
+  std::vector<NamedValues> tensors;
+
+  const NamedValues* find(const std::string& name) const noexcept;
+};
+
+void save_checkpoint(const std::filesystem::path& path, const Checkpoint& checkpoint);
+// Throws s8net::Error naming the file: not a checkpoint, newer format, truncated, checksum
+// mismatch, invalid header.
+Checkpoint load_checkpoint(const std::filesystem::path& path);
+
+}  // namespace s8net

@@ -1,0 +1,32 @@
+// Evaluation of a network on a data set: loss, accuracy, per-class accuracy, confusion matrix
+// and each image's prediction (for reports of misclassified images).
+#pragma once
+
+#include <s8net/data/augment.hpp>
+#include <s8net/data/dataset.hpp>
+#include <s8net/model/s8_network.hpp>
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace s8net {
+
+struct EvalResult {
+  double loss = 0;  // mean negative log-likelihood
+  int64_t correct = 0;
+  int64_t total = 0;
+  std::vector<uint8_t> predictions;                                      // per image, in data order
+  std::array<std::array<int64_t, kClassCount>, kClassCount> confusion{};  // [true][predicted]
+
+  double accuracy() const noexcept;                 // percent
+  double class_accuracy(int label) const noexcept;  // percent of that class's images
+};
+
+// Normalized (never augmented) images in order, `batch_size` at a time; progress(done, total)
+// after each batch when given.
+EvalResult evaluate(S8Network& network, const Dataset& data, const Augmenter& augmenter, int64_t batch_size,
+                    const std::function<void(int64_t, int64_t)>& progress = {});
+
+}  // namespace s8net

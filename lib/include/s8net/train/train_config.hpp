@@ -1,0 +1,49 @@
+// Everything that defines a training run, SPEC.md's "seed" recipe, and its JSON form (stored in
+// the run directory and inside every checkpoint, so eval and --resume rebuild the same network).
+#pragma once
+
+#include <s8net/core/layout.hpp>
+#include <s8net/data/augment.hpp>
+#include <s8net/norm/norm_layer.hpp>
+#include <s8net/train/lr_schedule.hpp>
+#include <s8net/train/sgd.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace s8net {
+
+struct TrainConfig {
+  // The network
+  std::string norm = "bn";
+  NormOptions norm_options;
+  std::optional<ActivationLayout> layout;  // empty: chosen for this CPU
+  float dropout = 0.01f;
+  // The recipe
+  int64_t epochs = 20;
+  int64_t batch_size = 32;
+  SgdOptions sgd{0.001f, 0.95f, 0.f, false};  // learning_rate is set by the schedule each epoch/step
+  ScheduleConfig schedule;
+  bool augment = true;
+  AugmentOptions augment_options;
+  uint64_t seed = 1;  // weights, dropout, shuffling and augmentation
+  // The data
+  int64_t limit_train = 0;  // first N images only (0: all)
+  int64_t limit_test = 0;
+  int64_t eval_batch_size = 256;
+};
+
+// SPEC.md's original recipe: batch 32, 20 epochs, SGD momentum 0.95 (no Nesterov, no weight
+// decay), the per-epoch interpolated learning rate, the augmentation, dropout 0.01.
+TrainConfig seed_recipe();
+
+// Throws s8net::Error naming the field for values out of range.
+void validate(const TrainConfig& config);
+
+std::string to_json(const TrainConfig& config);
+// `source` names the file in errors.
+TrainConfig train_config_from_json(std::string_view json, const std::string& source);
+
+}  // namespace s8net

@@ -1,0 +1,111 @@
+// The training loop: epochs of shuffled, augmented batches (the next one prepared while the
+// network trains), the schedule applied per epoch or per step, a test evaluation after each
+// epoch, and a run directory holding
+//   config.json       the training configuration
+//   metrics.jsonl     one JSON object per epoch
+//   last.s8ckpt       the latest epoch's checkpoint (what --resume continues from)
+//   best.s8ckpt       the checkpoint of the best test accuracy so far
+// Every file is replaced atomically, so a run killed at any moment can be resumed.
+#pragma once
+
+#include <s8net/data/augment.hpp>
+#include <s8net/data/batch_loader.hpp>
+#include <s8net/data/dataset.hpp>
+#include <s8net/model/s8_network.hpp>
+#include <s8net/train/checkpoint.hpp>
+#include <s8net/train/sgd.hpp>
+#include <s8net/train/train_config.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace s8net {
+
+struct EpochMetrics {
+  int64_t epoch = 0;  // 1-based, as the table shows it
+  double learning_rate = 0;
+  double seconds = 0;        // training and evaluation
+  double train_seconds = 0;  // the training part alone
+  double train_loss = 0;
+  int64_t train_correct = 0, train_total = 0;
+  double test_loss = 0;
+  int64_t test_correct = 0, test_total = 0;
+
+  double train_accuracy() const noexcept;  // percent
+  double test_accuracy() const noexcept;
+  double train_images_per_second() const noexcept;
+};
+
+std::string to_json_line(const EpochMetrics& metrics);
+EpochMetrics epoch_metrics_from_json(const std::string& line, const std::string& source);
+
+struct BatchProgress {
+  int64_t epoch = 0, epochs = 0;    // epoch 1-based
+  int64_t batch = 0, batches = 0;   // batches done in this epoch
+  int64_t images = 0;               // images done in this epoch
+  double seconds = 0;               // since the epoch started
+  double loss = 0, accuracy = 0;    // running means over the epoch so far (accuracy in percent)
+};
+
+class TrainObserver {
+ public:
+  virtual ~TrainObserver() = default;
+  virtual void on_batch(const BatchProgress&) {}
+  virtual void on_evaluation(int64_t /*done*/, int64_t /*total*/) {}
+  virtual void on_epoch(const EpochMetrics&, bool /*new_best*/) {}
+};
+
+class NormRegistry;
+
+inline constexpr const char* kConfigFile = "config.json";
+inline constexpr const char* kMetricsFile = "metrics.jsonl";
+inline constexpr const char* kLastCheckpoint = "last.s8ckpt";
+inline constexpr const char* kBestCheckpoint = "best.s8ckpt";
+
+class Trainer {
+ public:
+  // A new run; writes config.json into run_directory (created if needed) unless it is empty.
+  Trainer(Context& context, const NormRegistry& registry, TrainConfig config, const CifarData& data,
+          std::filesystem::path run_directory);
+  // Continues the run in run_directory from its last checkpoint, with the configuration saved there.
+  static std::unique_ptr<Trainer> resume(Context& context, const NormRegistry& registry, const CifarData& data,
+                                         const std::filesystem::path& run_directory);
+  ~Trainer();
+
+  // Trains up to `until_epoch` epochs in total (default: the configuration's), checkpointing
+  // after each.
+  void run(TrainObserver& observer, std::optional<int64_t> until_epoch = std::nullopt);
+
+  const TrainConfig& config() const noexcept { return config_; }
+  S8Network& network() noexcept { return *network_; }
+  const std::vector<EpochMetrics>& history() const noexcept { return history_; }
+  int64_t epochs_done() const noexcept { return epochs_done_; }
+  int64_t train_size() const noexcept { return train_.size(); }
+  int64_t test_size() const noexcept { return test_.size(); }
+  int64_t batches_per_epoch() const noexcept;
+
+ private:
+  Trainer(Context& context, const NormRegistry& registry, TrainConfig config, const CifarData& data,
+          std::filesystem::path run_directory, bool write_config);
+  EpochMetrics train_epoch(int64_t epoch, TrainObserver& observer);
+  Checkpoint make_checkpoint();
+  void save(bool new_best);
+
+  Context& context_;
+  TrainConfig config_;
+  std::filesystem::path run_directory_;
+  Dataset train_, test_;
+  Augmenter augmenter_;
+  std::unique_ptr<S8Network> network_;
+  std::unique_ptr<Sgd> optimizer_;
+  std::unique_ptr<BatchLoader> loader_;
+  std::vector<EpochMetrics> history_;
+  int64_t epochs_done_ = 0;
+  double best_test_accuracy_ = -1;
+  int64_t best_epoch_ = 0;
+};
+
+}  // namespace s8net

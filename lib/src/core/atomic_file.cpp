@@ -1,0 +1,96 @@
+#include <s8net/core/atomic_file.hpp>
+#include <s8net/core/error.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+namespace s8net {
+namespace {
+
+std::string system_error_text() { return std::strerror(errno); }
+
+// Closes the descriptor and removes the temporary file unless committed.
+class TemporaryFile {
+ public:
+  explicit TemporaryFile(std::filesystem::path path) : path_(std::move(path)) {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw Error("cannot create " + path_.string() + ": " + system_error_text());
+  }
+  ~TemporaryFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!committed_) {
+      std::error_code ignored;
+      std::filesystem::remove(path_, ignored);
+    }
+  }
+  TemporaryFile(const TemporaryFile&) = delete;
+  TemporaryFile& operator=(const TemporaryFile&) = delete;
+
+  void write_all(std::span<const uint8_t> bytes) {
+    size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw Error("cannot write " + path_.string() + ": " + system_error_text());
+      done += static_cast<size_t>(n);
+    }
+    if (::fsync(fd_) != 0) throw Error("cannot flush " + path_.string() + ": " + system_error_text());
+    if (::close(fd_) != 0) {
+      fd_ = -1;
+      throw Error("cannot close " + path_.string() + ": " + system_error_text());
+    }
+    fd_ = -1;
+  }
+  void commit_as(const std::filesystem::path& target) {
+    if (::rename(path_.c_str(), target.c_str()) != 0)
+      throw Error("cannot rename " + path_.string() + " to " + target.string() + ": " + system_error_text());
+    committed_ = true;
+  }
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+void sync_directory(const std::filesystem::path& directory) {
+  const int fd = ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;  // the rename happened; durability of the entry is best effort here
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
+void write_file_atomically(const std::filesystem::path& path, std::span<const uint8_t> bytes) {
+  std::filesystem::path temporary = path;
+  temporary += ".tmp." + std::to_string(::getpid());
+  TemporaryFile file(temporary);
+  file.write_all(bytes);
+  file.commit_as(path);
+  sync_directory(path.parent_path());
+}
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view text) {
+  write_file_atomically(path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+}
+
+std::vector<uint8_t> read_file_bytes(const std::filesystem::path& path) {
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) throw Error(path.string() + ": is a directory, expected a file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot open " + path.string() + ": " + system_error_text());
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  in.seekg(0);
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  if (!in.read(reinterpret_cast<char*>(bytes.data()), size)) throw Error("cannot read " + path.string());
+  return bytes;
+}
+
+}  // namespace s8net

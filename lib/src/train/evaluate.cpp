@@ -1,0 +1,47 @@
+#include <s8net/data/batch_loader.hpp>
+#include <s8net/train/evaluate.hpp>
+
+#include <algorithm>
+
+namespace s8net {
+
+double EvalResult::accuracy() const noexcept { return total ? 100.0 * static_cast<double>(correct) / static_cast<double>(total) : 0.0; }
+
+double EvalResult::class_accuracy(int label) const noexcept {
+  const auto& row = confusion[static_cast<size_t>(label)];
+  int64_t count = 0;
+  for (const int64_t n : row) count += n;
+  return count ? 100.0 * static_cast<double>(row[static_cast<size_t>(label)]) / static_cast<double>(count) : 0.0;
+}
+
+EvalResult evaluate(S8Network& network, const Dataset& data, const Augmenter& augmenter, int64_t batch_size,
+                    const std::function<void(int64_t, int64_t)>& progress) {
+  LoaderOptions options;
+  options.batch_size = batch_size;
+  options.shuffle = false;
+  options.augment = false;
+  BatchLoader loader(data, augmenter, options);
+  loader.start_epoch(0);
+  EvalResult result;
+  result.predictions.resize(static_cast<size_t>(data.size()));
+  double loss_sum = 0;
+  while (const Batch* batch = loader.next()) {
+    const BatchResult r = network.evaluate(batch->images, batch->labels);
+    loss_sum += r.loss * static_cast<double>(batch->size());
+    const auto log_p = network.log_probabilities();
+    for (int64_t i = 0; i < batch->size(); ++i) {
+      const float* row = log_p.data() + i * kClassCount;
+      const auto predicted = static_cast<uint8_t>(std::max_element(row, row + kClassCount) - row);
+      const int32_t label = batch->labels[static_cast<size_t>(i)];
+      result.predictions[static_cast<size_t>(batch->indices[static_cast<size_t>(i)])] = predicted;
+      ++result.confusion[static_cast<size_t>(label)][predicted];
+      result.correct += predicted == label;
+    }
+    result.total += batch->size();
+    if (progress) progress(result.total, data.size());
+  }
+  result.loss = result.total ? loss_sum / static_cast<double>(result.total) : 0.0;
+  return result;
+}
+
+}  // namespace s8net

@@ -1,0 +1,61 @@
+#include <s8net/core/error.hpp>
+#include <s8net/train/train_config.hpp>
+
+#include <nlohmann/json.hpp>
+
+namespace s8net {
+
+using nlohmann::json;
+
+// Enums travel as their names; an unknown name is an error, not the first enumerator.
+void to_json(json& j, ScheduleKind kind) { j = name_of(kind); }
+void from_json(const json& j, ScheduleKind& kind) { kind = parse_schedule_kind(j.get<std::string>()); }
+void to_json(json& j, const std::optional<ActivationLayout>& layout) {
+  j = layout ? json(std::string(name_of(*layout))) : json(nullptr);
+}
+void from_json(const json& j, std::optional<ActivationLayout>& layout) {
+  layout = j.is_null() ? std::nullopt : std::optional(parse_layout(j.get<std::string>()));
+}
+
+// One list of fields per struct serves both directions; every key is required when reading.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SgdOptions, momentum, weight_decay, nesterov)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ScheduleConfig, kind, points, learning_rate, pct_start, div_factor, final_div_factor,
+                                   cycle_momentum, base_momentum, max_momentum, min_learning_rate, step_size, gamma)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AugmentOptions, shift_scale_rotate_probability, shift_limit, scale_limit,
+                                   rotate_limit_degrees, brightness_contrast_probability, brightness_limit,
+                                   contrast_limit)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainConfig, norm, norm_options, layout, dropout, epochs, batch_size, sgd, schedule,
+                                   augment, augment_options, seed, limit_train, limit_test, eval_batch_size)
+
+TrainConfig seed_recipe() { return TrainConfig{}; }
+
+void validate(const TrainConfig& c) {
+  if (c.epochs <= 0) throw Error("--epochs must be > 0, got " + std::to_string(c.epochs));
+  if (c.batch_size <= 0) throw Error("--batch must be > 0, got " + std::to_string(c.batch_size));
+  if (c.eval_batch_size <= 0) throw Error("--eval-batch must be > 0, got " + std::to_string(c.eval_batch_size));
+  if (c.limit_train < 0) throw Error("--limit-train must be >= 0");
+  if (c.limit_test < 0) throw Error("--limit-test must be >= 0");
+  if (!(c.dropout >= 0.f && c.dropout < 1.f)) throw Error("--dropout must be in [0, 1)");
+  if (!(c.sgd.momentum >= 0.f && c.sgd.momentum < 1.f)) throw Error("--momentum must be in [0, 1)");
+  if (!(c.sgd.weight_decay >= 0.f)) throw Error("--weight-decay must be >= 0");
+  if (c.sgd.nesterov && c.sgd.momentum == 0.f && !(c.schedule.kind == ScheduleKind::onecycle && c.schedule.cycle_momentum))
+    throw Error("--nesterov needs a momentum > 0");
+  validate(c.schedule);
+}
+
+std::string to_json(const TrainConfig& config) { return json(config).dump(2); }
+
+TrainConfig train_config_from_json(std::string_view text, const std::string& source) {
+  TrainConfig config;
+  try {
+    json::parse(text).get_to(config);
+  } catch (const json::exception& e) {
+    throw Error(source + ": invalid training configuration: " + e.what());
+  } catch (const Error& e) {
+    throw Error(source + ": invalid training configuration: " + e.what());
+  }
+  validate(config);
+  return config;
+}
+
+}  // namespace s8net

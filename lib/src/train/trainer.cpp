@@ -1,0 +1,192 @@
+#include <s8net/core/atomic_file.hpp>
+#include <s8net/core/error.hpp>
+#include <s8net/norm/registry.hpp>
+#include <s8net/train/evaluate.hpp>
+#include <s8net/train/network_state.hpp>
+#include <s8net/train/trainer.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <sstream>
+
+namespace s8net {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+double percent(int64_t part, int64_t whole) { return whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0; }
+
+}  // namespace
+
+double EpochMetrics::train_accuracy() const noexcept { return percent(train_correct, train_total); }
+double EpochMetrics::test_accuracy() const noexcept { return percent(test_correct, test_total); }
+double EpochMetrics::train_images_per_second() const noexcept {
+  return train_seconds > 0 ? static_cast<double>(train_total) / train_seconds : 0.0;
+}
+
+std::string to_json_line(const EpochMetrics& m) {
+  const nlohmann::ordered_json j = {{"epoch", m.epoch},
+                            {"lr", m.learning_rate},
+                            {"seconds", m.seconds},
+                            {"train_seconds", m.train_seconds},
+                            {"train_images_per_second", m.train_images_per_second()},
+                            {"train_loss", m.train_loss},
+                            {"train_correct", m.train_correct},
+                            {"train_total", m.train_total},
+                            {"train_acc", m.train_accuracy()},
+                            {"test_loss", m.test_loss},
+                            {"test_correct", m.test_correct},
+                            {"test_total", m.test_total},
+                            {"test_acc", m.test_accuracy()}};
+  return j.dump();
+}
+
+EpochMetrics epoch_metrics_from_json(const std::string& line, const std::string& source) {
+  try {
+    const auto j = nlohmann::json::parse(line);
+    EpochMetrics m;
+    m.epoch = j.at("epoch").get<int64_t>();
+    m.learning_rate = j.at("lr").get<double>();
+    m.seconds = j.at("seconds").get<double>();
+    m.train_seconds = j.at("train_seconds").get<double>();
+    m.train_loss = j.at("train_loss").get<double>();
+    m.train_correct = j.at("train_correct").get<int64_t>();
+    m.train_total = j.at("train_total").get<int64_t>();
+    m.test_loss = j.at("test_loss").get<double>();
+    m.test_correct = j.at("test_correct").get<int64_t>();
+    m.test_total = j.at("test_total").get<int64_t>();
+    return m;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(source + ": invalid metrics line: " + e.what());
+  }
+}
+
+Trainer::Trainer(Context& context, const NormRegistry& registry, TrainConfig config, const CifarData& data,
+                 fs::path run_directory)
+    : Trainer(context, registry, std::move(config), data, std::move(run_directory), true) {}
+
+Trainer::Trainer(Context& context, const NormRegistry& registry, TrainConfig config, const CifarData& data,
+                 fs::path run_directory, bool write_config)
+    : context_(context),
+      config_(std::move(config)),
+      run_directory_(std::move(run_directory)),
+      train_(data.train.first(config_.limit_train)),
+      test_(data.test.first(config_.limit_test)),
+      augmenter_(config_.augment_options) {
+  validate(config_);
+  if (train_.size() == 0) throw Error("no training images");
+  if (test_.size() == 0) throw Error("no test images");
+  network_ = std::make_unique<S8Network>(context_, registry, network_config_of(config_));
+  optimizer_ = std::make_unique<Sgd>(network_->parameters(), config_.sgd);
+  LoaderOptions loader;
+  loader.batch_size = config_.batch_size;
+  loader.augment = config_.augment;
+  loader.seed = config_.seed;
+  loader_ = std::make_unique<BatchLoader>(train_, augmenter_, loader);
+  if (!run_directory_.empty() && write_config) {
+    fs::create_directories(run_directory_);
+    write_file_atomically(run_directory_ / kConfigFile, to_json(config_) + "\n");
+  }
+}
+
+Trainer::~Trainer() = default;
+
+std::unique_ptr<Trainer> Trainer::resume(Context& context, const NormRegistry& registry, const CifarData& data,
+                                         const fs::path& run_directory) {
+  const fs::path file = run_directory / kLastCheckpoint;
+  if (!fs::exists(file)) throw Error(run_directory.string() + ": nothing to resume (no " + kLastCheckpoint + ")");
+  const Checkpoint checkpoint = load_checkpoint(file);
+  std::unique_ptr<Trainer> trainer(new Trainer(context, registry, checkpoint.config, data, run_directory, false));
+  restore_tensors(context, checkpoint.tensors, *trainer->network_, trainer->optimizer_.get(), file.string());
+  trainer->network_->set_training_steps(checkpoint.training_steps);
+  trainer->epochs_done_ = checkpoint.epochs_done;
+  trainer->best_test_accuracy_ = checkpoint.best_test_accuracy;
+  trainer->best_epoch_ = checkpoint.best_epoch;
+  std::istringstream lines(checkpoint.metrics_jsonl);
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty()) trainer->history_.push_back(epoch_metrics_from_json(line, file.string()));
+  return trainer;
+}
+
+int64_t Trainer::batches_per_epoch() const noexcept { return loader_->batches_per_epoch(); }
+
+EpochMetrics Trainer::train_epoch(int64_t epoch, TrainObserver& observer) {
+  const auto start = Clock::now();
+  const int64_t steps = loader_->batches_per_epoch();
+  auto apply_schedule = [&](int64_t step) {
+    const ScheduleValue v = schedule_at(config_.schedule, config_.epochs, steps, epoch, step);
+    optimizer_->set_learning_rate(static_cast<float>(v.learning_rate));
+    if (v.momentum) optimizer_->set_momentum(static_cast<float>(*v.momentum));
+    return v.learning_rate;
+  };
+  EpochMetrics m;
+  m.epoch = epoch + 1;
+  m.learning_rate = apply_schedule(0);
+  const bool per_step = changes_every_step(config_.schedule.kind);
+  loader_->start_epoch(epoch);
+  double loss_sum = 0;
+  int64_t batch_index = 0;
+  while (const Batch* batch = loader_->next()) {
+    if (per_step) apply_schedule(batch_index);
+    const BatchResult r = network_->forward_backward(batch->images, batch->labels);
+    optimizer_->step();
+    loss_sum += r.loss * static_cast<double>(batch->size());
+    m.train_correct += r.correct;
+    m.train_total += batch->size();
+    ++batch_index;
+    observer.on_batch({epoch + 1, config_.epochs, batch_index, steps, m.train_total, seconds_since(start),
+                       loss_sum / static_cast<double>(m.train_total), m.train_accuracy()});
+  }
+  m.train_loss = loss_sum / static_cast<double>(m.train_total);
+  m.train_seconds = seconds_since(start);
+  const EvalResult test = evaluate(*network_, test_, augmenter_, config_.eval_batch_size,
+                                   [&](int64_t done, int64_t total) { observer.on_evaluation(done, total); });
+  m.test_loss = test.loss;
+  m.test_correct = test.correct;
+  m.test_total = test.total;
+  m.seconds = seconds_since(start);
+  return m;
+}
+
+Checkpoint Trainer::make_checkpoint() {
+  Checkpoint c;
+  c.config = config_;
+  c.epochs_done = epochs_done_;
+  c.best_test_accuracy = best_test_accuracy_;
+  c.best_epoch = best_epoch_;
+  c.training_steps = network_->training_steps();
+  for (const EpochMetrics& m : history_) (c.metrics_jsonl += to_json_line(m)) += '\n';
+  c.tensors = capture_tensors(context_, *network_, optimizer_.get());
+  return c;
+}
+
+void Trainer::save(bool new_best) {
+  if (run_directory_.empty()) return;
+  const Checkpoint checkpoint = make_checkpoint();
+  // Checkpoint first, metrics second: metrics.jsonl never runs ahead of what --resume restores.
+  save_checkpoint(run_directory_ / kLastCheckpoint, checkpoint);
+  if (new_best) save_checkpoint(run_directory_ / kBestCheckpoint, checkpoint);
+  write_file_atomically(run_directory_ / kMetricsFile, checkpoint.metrics_jsonl);
+}
+
+void Trainer::run(TrainObserver& observer, std::optional<int64_t> until_epoch) {
+  const int64_t last = std::min(config_.epochs, until_epoch.value_or(config_.epochs));
+  while (epochs_done_ < last) {
+    const EpochMetrics m = train_epoch(epochs_done_, observer);
+    ++epochs_done_;
+    history_.push_back(m);
+    const bool new_best = m.test_accuracy() > best_test_accuracy_;
+    if (new_best) {
+      best_test_accuracy_ = m.test_accuracy();
+      best_epoch_ = m.epoch;
+    }
+    save(new_best);
+    observer.on_epoch(m, new_best);
+  }
+}
+
+}  // namespace s8net

@@ -1,0 +1,204 @@
+// SPEC.md's augmentation and the batch loader: exact geometry on test patterns, the brightness
+// and normalization formulas, the draw distributions, and reproducibility from the seed.
+#include "support/error_of.hpp"
+#include "support/synthetic_data.hpp"
+
+#include <s8net/data/augment.hpp>
+#include <s8net/data/batch_loader.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+namespace {
+
+using namespace s8net;
+
+float at(const std::vector<float>& image, int64_t c, int64_t x, int64_t y) {
+  return image[static_cast<size_t>(c * kImagePlane + y * kImageSide + x)];
+}
+
+std::vector<uint8_t> pattern(uint32_t seed) { return test::random_dataset(1, seed).pixels; }
+
+std::vector<float> warped(const std::vector<uint8_t>& image, const AffineTransform& t) {
+  std::vector<float> out(kImageBytes);
+  shift_scale_rotate(image, t, out);
+  return out;
+}
+
+TEST(ShiftScaleRotate, IdentityCopiesTheImage) {
+  const auto image = pattern(1);
+  const auto out = warped(image, {});
+  for (size_t i = 0; i < image.size(); ++i) ASSERT_EQ(out[i], image[i]) << i;
+}
+
+TEST(ShiftScaleRotate, NinetyDegreesTurnsCounterClockwiseAboutTheCentre) {
+  // About the pixel grid's centre a quarter turn maps pixels onto pixels: out(x, y) = in(31 - y, x),
+  // so the top-right corner moves to the top-left.
+  const auto image = pattern(2);
+  const auto out = warped(image, {90, 1, 0, 0});
+  for (int64_t c = 0; c < 3; ++c)
+    for (int64_t y = 0; y < kImageSide; ++y)
+      for (int64_t x = 0; x < kImageSide; ++x)
+        ASSERT_NEAR(at(out, c, x, y), image[static_cast<size_t>(c * kImagePlane + x * kImageSide + (31 - y))], 1e-3)
+            << c << " " << x << " " << y;
+}
+
+TEST(ShiftScaleRotate, ShiftMovesRightAndDownWithReflect101Borders) {
+  const auto image = pattern(3);
+  const auto out = warped(image, {0, 1, 2.0 / 32, -1.0 / 32});  // 2 right, 1 up
+  auto in = [&](int64_t c, int64_t x, int64_t y) { return static_cast<float>(image[static_cast<size_t>(c * kImagePlane + y * kImageSide + x)]); };
+  for (int64_t c = 0; c < 3; ++c)
+    for (int64_t y = 0; y < kImageSide; ++y) {
+      // Reflect-101 mirrors about the edge pixel: column -1 is column 1, row 32 is row 30.
+      const int64_t sy = y + 1 <= 31 ? y + 1 : 30;
+      EXPECT_FLOAT_EQ(at(out, c, 0, y), in(c, 2, sy));
+      EXPECT_FLOAT_EQ(at(out, c, 1, y), in(c, 1, sy));
+      for (int64_t x = 2; x < kImageSide; ++x) ASSERT_FLOAT_EQ(at(out, c, x, y), in(c, x - 2, sy));
+    }
+}
+
+TEST(ShiftScaleRotate, ScalingInterpolatesBilinearly) {
+  // Bilinear interpolation reproduces a linear ramp exactly: zooming in by 2 about the centre
+  // samples the ramp at centre + (p - centre) / 2.
+  std::vector<uint8_t> ramp(kImageBytes);
+  for (int64_t c = 0; c < 3; ++c)
+    for (int64_t y = 0; y < kImageSide; ++y)
+      for (int64_t x = 0; x < kImageSide; ++x) ramp[static_cast<size_t>(c * kImagePlane + y * kImageSide + x)] = static_cast<uint8_t>(4 * x + 2 * y + c);
+  const auto out = warped(ramp, {0, 2, 0, 0});
+  for (int64_t y = 0; y < kImageSide; ++y)
+    for (int64_t x = 0; x < kImageSide; ++x) {
+      const double sx = 15.5 + (static_cast<double>(x) - 15.5) / 2, sy = 15.5 + (static_cast<double>(y) - 15.5) / 2;
+      ASSERT_NEAR(at(out, 1, x, y), 4 * sx + 2 * sy + 1, 1e-3) << x << " " << y;
+    }
+}
+
+TEST(BrightnessContrast, IsAlphaTimesPixelPlusBetaTimes255Clipped) {
+  std::vector<float> image = {0.f, 100.f, 200.f, 250.f};
+  brightness_contrast(image, {1.1, 0.1});
+  EXPECT_FLOAT_EQ(image[0], 25.5f);
+  EXPECT_FLOAT_EQ(image[1], 135.5f);
+  EXPECT_FLOAT_EQ(image[2], 245.5f);
+  EXPECT_FLOAT_EQ(image[3], 255.f);
+  std::vector<float> dark = {10.f};
+  brightness_contrast(dark, {0.8, -0.2});
+  EXPECT_FLOAT_EQ(dark[0], 0.f);
+}
+
+TEST(Normalize, UsesSpecsMeanAndStdPerChannel) {
+  std::vector<float> image(kImageBytes, 127.5f);
+  normalize(image, Normalization{});
+  EXPECT_NEAR(image[0], (0.5 - 0.4914) / 0.247, 1e-5);
+  EXPECT_NEAR(image[kImagePlane], (0.5 - 0.4822) / 0.243, 1e-5);
+  EXPECT_NEAR(image[2 * kImagePlane + 5], (0.5 - 0.4465) / 0.261, 1e-5);
+}
+
+TEST(Augmenter, DrawsFollowSpecsProbabilitiesAndRanges) {
+  const Augmenter augmenter;
+  int affine = 0, colour = 0;
+  double smallest_angle = 0, largest_angle = 0;
+  constexpr int kDraws = 20000;
+  for (int k = 0; k < kDraws; ++k) {
+    const AugmentDraw d = augmenter.draw(static_cast<uint64_t>(k));
+    if (d.affine) {
+      ++affine;
+      EXPECT_LE(std::abs(d.affine->angle_degrees), 7.0);
+      EXPECT_LE(std::abs(d.affine->scale - 1), 0.09);
+      EXPECT_LE(std::abs(d.affine->shift_x), 0.09);
+      EXPECT_LE(std::abs(d.affine->shift_y), 0.09);
+      smallest_angle = std::min(smallest_angle, d.affine->angle_degrees);
+      largest_angle = std::max(largest_angle, d.affine->angle_degrees);
+    }
+    if (d.brightness_contrast) {
+      ++colour;
+      EXPECT_LE(std::abs(d.brightness_contrast->alpha - 1), 0.2);
+      EXPECT_LE(std::abs(d.brightness_contrast->beta), 0.2);
+    }
+  }
+  // p = 0.5 each: 20,000 draws put the count within 1.5% of half with overwhelming probability.
+  EXPECT_NEAR(affine, kDraws / 2, kDraws * 0.015);
+  EXPECT_NEAR(colour, kDraws / 2, kDraws * 0.015);
+  EXPECT_LT(smallest_angle, -6.9);
+  EXPECT_GT(largest_angle, 6.9);
+}
+
+TEST(Augmenter, SameKeySameImageAndTestImagesAreOnlyNormalized) {
+  const Augmenter augmenter;
+  const auto image = pattern(4);
+  std::vector<float> a(kImageBytes), b(kImageBytes), c(kImageBytes), plain(kImageBytes);
+  augmenter.apply(image, true, 42, a);
+  augmenter.apply(image, true, 42, b);
+  EXPECT_EQ(a, b);
+  int differing = 0;
+  for (uint64_t key = 43; key < 53; ++key) {
+    augmenter.apply(image, true, key, c);
+    differing += c != a;
+  }
+  EXPECT_GE(differing, 7);  // each of 10 keys matches key 42's "no change at all" with p 1/4
+  augmenter.apply(image, false, 42, plain);
+  std::vector<float> expected(image.begin(), image.end());
+  normalize(expected, Normalization{});
+  EXPECT_EQ(plain, expected);
+}
+
+TEST(EpochOrder, IsASeededPermutationThatChangesEveryEpoch) {
+  const auto a = epoch_order(1000, 7, 3, true);
+  EXPECT_EQ(a, epoch_order(1000, 7, 3, true));
+  EXPECT_NE(a, epoch_order(1000, 7, 4, true));
+  EXPECT_NE(a, epoch_order(1000, 8, 3, true));
+  EXPECT_EQ(std::set<int64_t>(a.begin(), a.end()).size(), 1000u);
+  const auto plain = epoch_order(5, 7, 3, false);
+  EXPECT_EQ(plain, (std::vector<int64_t>{0, 1, 2, 3, 4}));
+}
+
+std::vector<Batch> epoch_batches(const Dataset& data, LoaderOptions options, int64_t epoch) {
+  const Augmenter augmenter;
+  BatchLoader loader(data, augmenter, options);
+  loader.start_epoch(epoch);
+  std::vector<Batch> batches;
+  while (const Batch* b = loader.next()) batches.push_back(*b);
+  return batches;
+}
+
+TEST(BatchLoader, GivesTheSameBatchesWhateverTheThreading) {
+  const Dataset data = test::random_dataset(100, 5);
+  LoaderOptions options;
+  options.batch_size = 32;
+  options.seed = 9;
+  const auto reference = epoch_batches(data, options, 2);
+  ASSERT_EQ(reference.size(), 4u);  // 32 + 32 + 32 + 4
+  EXPECT_EQ(reference.back().size(), 4);
+  for (const auto& [prefetch, parallel] : {std::pair{false, false}, {false, true}, {true, true}}) {
+    options.prefetch = prefetch;
+    options.parallel = parallel;
+    const auto batches = epoch_batches(data, options, 2);
+    ASSERT_EQ(batches.size(), reference.size());
+    for (size_t k = 0; k < batches.size(); ++k) {
+      EXPECT_EQ(batches[k].images, reference[k].images) << "batch " << k;
+      EXPECT_EQ(batches[k].labels, reference[k].labels);
+    }
+  }
+  // Labels follow the images, and every image appears once.
+  std::set<int64_t> seen;
+  for (const Batch& b : reference)
+    for (int64_t i = 0; i < b.size(); ++i) {
+      seen.insert(b.indices[static_cast<size_t>(i)]);
+      EXPECT_EQ(b.labels[static_cast<size_t>(i)], data.labels[static_cast<size_t>(b.indices[static_cast<size_t>(i)])]);
+    }
+  EXPECT_EQ(seen.size(), 100u);
+  EXPECT_NE(epoch_batches(data, options, 3)[0].images, reference[0].images);
+}
+
+TEST(BatchLoader, RefusesAnEmptyDataSetAndABadBatchSize) {
+  const Augmenter augmenter;
+  const Dataset empty;
+  EXPECT_EQ(test::error_of([&] { BatchLoader(empty, augmenter, {}); }), "no images to load");
+  const Dataset data = test::random_dataset(3, 1);
+  LoaderOptions options;
+  options.batch_size = 0;
+  EXPECT_EQ(test::error_of([&] { BatchLoader(data, augmenter, options); }), "batch size must be > 0, got 0");
+}
+
+}  // namespace

@@ -1,0 +1,228 @@
+// The trainer, its run directory and checkpoints: a resumed run ends with exactly the weights of
+// an uninterrupted one; checkpoints round-trip and refuse damage naming the file.
+#include "support/error_of.hpp"
+#include "support/synthetic_data.hpp"
+#include "support/temp_dir.hpp"
+
+#include <s8net/norm/registry.hpp>
+#include <s8net/train/network_state.hpp>
+#include <s8net/train/trainer.hpp>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <sstream>
+
+namespace s8net {
+// Readable parameter names in CTest's listing.
+void PrintTo(ScheduleKind kind, std::ostream* out) { *out << name_of(kind); }
+}  // namespace s8net
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace s8net;
+using test::error_of;
+using test::TempDir;
+
+class Quiet : public TrainObserver {};
+
+struct Plugins {
+  Context context;
+  NormRegistry registry{context};
+  Plugins() { registry.load_path(S8NET_PLUGIN_DIR); }
+};
+
+TrainConfig tiny_config(ScheduleKind schedule) {
+  TrainConfig c = seed_recipe();
+  c.epochs = 3;
+  c.batch_size = 16;
+  c.eval_batch_size = 20;
+  c.schedule.kind = schedule;
+  c.schedule.learning_rate = 0.02;
+  c.seed = 11;
+  return c;
+}
+
+std::vector<NamedValues> final_tensors(Trainer& trainer, Context& context) {
+  return capture_tensors(context, trainer.network(), nullptr);
+}
+
+class Resume : public ::testing::TestWithParam<ScheduleKind> {};
+
+TEST_P(Resume, EndsWithTheWeightsOfAnUninterruptedRun) {
+  Plugins plugins;
+  const CifarData data = test::random_cifar(72, 40, 3);  // 4 full batches and one of 8
+  const TempDir whole("train"), split("train");
+  Quiet quiet;
+  Trainer uninterrupted(plugins.context, plugins.registry, tiny_config(GetParam()), data, whole.path());
+  uninterrupted.run(quiet);
+  {
+    Trainer first(plugins.context, plugins.registry, tiny_config(GetParam()), data, split.path());
+    first.run(quiet, 1);
+    EXPECT_EQ(first.epochs_done(), 1);
+  }
+  const auto resumed = Trainer::resume(plugins.context, plugins.registry, data, split.path());
+  EXPECT_EQ(resumed->epochs_done(), 1);
+  resumed->run(quiet);
+  EXPECT_EQ(resumed->epochs_done(), 3);
+
+  const auto expected = final_tensors(uninterrupted, plugins.context);
+  const auto actual = final_tensors(*resumed, plugins.context);
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t k = 0; k < expected.size(); ++k) {
+    EXPECT_EQ(actual[k].name, expected[k].name);
+    EXPECT_EQ(actual[k].values, expected[k].values) << expected[k].name;
+  }
+  // The metrics of both runs agree line by line, apart from the timings.
+  ASSERT_EQ(resumed->history().size(), 3u);
+  for (size_t e = 0; e < 3; ++e) {
+    EXPECT_EQ(resumed->history()[e].train_loss, uninterrupted.history()[e].train_loss);
+    EXPECT_EQ(resumed->history()[e].test_correct, uninterrupted.history()[e].test_correct);
+    EXPECT_EQ(resumed->history()[e].learning_rate, uninterrupted.history()[e].learning_rate);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Schedules, Resume, ::testing::Values(ScheduleKind::seed, ScheduleKind::onecycle),
+                         [](const auto& p) { return std::string(name_of(p.param)); });
+
+TEST(Trainer, WritesTheRunDirectory) {
+  Plugins plugins;
+  const TempDir dir("train");
+  TrainConfig config = tiny_config(ScheduleKind::seed);
+  config.epochs = 2;
+  Quiet quiet;
+  Trainer trainer(plugins.context, plugins.registry, config, test::random_cifar(40, 20, 4), dir.path());
+  trainer.run(quiet);
+  for (const char* name : {kConfigFile, kMetricsFile, kLastCheckpoint, kBestCheckpoint}) EXPECT_TRUE(fs::exists(dir / name)) << name;
+  for (const auto& entry : fs::directory_iterator(dir.path()))
+    EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << "temporary file left: " << entry.path();
+
+  std::ifstream metrics(dir / kMetricsFile);
+  std::string line;
+  int64_t epoch = 0;
+  while (std::getline(metrics, line)) {
+    const auto j = nlohmann::json::parse(line);
+    for (const char* key : {"epoch", "lr", "seconds", "train_loss", "train_acc", "test_loss", "test_acc"})
+      EXPECT_TRUE(j.contains(key)) << key << " missing in " << line;
+    EXPECT_EQ(j["epoch"], ++epoch);
+    EXPECT_EQ(j["train_total"], 40);
+    EXPECT_EQ(j["test_total"], 20);
+    EXPECT_DOUBLE_EQ(j["test_acc"].get<double>(), 100.0 * j["test_correct"].get<double>() / 20);
+  }
+  EXPECT_EQ(epoch, 2);
+  std::stringstream text;
+  text << std::ifstream(dir / kConfigFile).rdbuf();
+  const TrainConfig saved = train_config_from_json(text.str(), "config.json");
+  EXPECT_EQ(saved.epochs, 2);
+  EXPECT_EQ(saved.batch_size, 16);
+  EXPECT_EQ(saved.seed, 11u);
+  EXPECT_FLOAT_EQ(saved.sgd.momentum, 0.95f);
+
+  const Checkpoint last = load_checkpoint(dir / kLastCheckpoint);
+  EXPECT_EQ(last.epochs_done, 2);
+  EXPECT_EQ(last.training_steps, 6u);  // 3 batches of 16, 16, 8 per epoch
+  EXPECT_EQ(last.config.norm, "bn");
+  EXPECT_NE(last.find("state/C1.norm.running_mean"), nullptr);
+  EXPECT_NE(last.find("momentum/c10.conv.weight"), nullptr);
+  // The checkpoint evaluates to what the trainer measured after its last epoch.
+  const auto network = network_from_checkpoint(plugins.context, plugins.registry, last, "last");
+  const CifarData data = test::random_cifar(40, 20, 4);
+  const Augmenter augmenter;
+  std::vector<float> images(static_cast<size_t>(20 * kImageBytes));
+  std::vector<int32_t> labels(20);
+  for (int64_t i = 0; i < 20; ++i) {
+    augmenter.apply(data.test.image(i), false, 0, std::span(images).subspan(static_cast<size_t>(i * kImageBytes), kImageBytes));
+    labels[static_cast<size_t>(i)] = data.test.labels[static_cast<size_t>(i)];
+  }
+  EXPECT_EQ(network->evaluate(images, labels).correct, trainer.history().back().test_correct);
+}
+
+TEST(Trainer, ResumeWithoutACheckpointIsRefused) {
+  Plugins plugins;
+  const TempDir dir("train");
+  EXPECT_EQ(error_of([&] { Trainer::resume(plugins.context, plugins.registry, test::random_cifar(10, 10), dir.path()); }),
+            dir.path().string() + ": nothing to resume (no last.s8ckpt)");
+}
+
+TEST(TrainConfig, RoundTripsThroughJsonAndNamesBadValues) {
+  TrainConfig c = seed_recipe();
+  c.norm = "gn";
+  c.norm_options = {{"groups", 4}};
+  c.layout = ActivationLayout::nchw;
+  c.schedule.kind = ScheduleKind::onecycle;
+  c.sgd.nesterov = true;
+  c.limit_train = 123;
+  const TrainConfig back = train_config_from_json(to_json(c), "x");
+  EXPECT_EQ(to_json(back), to_json(c));
+  EXPECT_EQ(back.norm_options.at("groups"), 4);
+  c.epochs = 0;
+  EXPECT_EQ(error_of([&] { validate(c); }), "--epochs must be > 0, got 0");
+  EXPECT_NE(error_of([&] { train_config_from_json("{\"norm\": 1}", "run/config.json"); }).find("run/config.json: invalid training configuration"),
+            std::string::npos);
+}
+
+class CheckpointFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    checkpoint_.epochs_done = 4;
+    checkpoint_.training_steps = 99;
+    checkpoint_.metrics_jsonl = "{\"epoch\":1}\n";
+    checkpoint_.tensors = {{"param/a", {1.f, 2.f, 3.f}}, {"state/b", {-1.f}}};
+    save_checkpoint(file_, checkpoint_);
+  }
+  std::vector<uint8_t> bytes() const { return read_file_bytes(file_); }
+  void write(const std::vector<uint8_t>& b) const {
+    std::ofstream(file_, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+  }
+  TempDir dir_{"checkpoint"};
+  fs::path file_ = dir_ / "c.s8ckpt";
+  std::string name_ = file_.string();
+  Checkpoint checkpoint_;
+};
+
+TEST_F(CheckpointFile, RoundTrips) {
+  const Checkpoint back = load_checkpoint(file_);
+  EXPECT_EQ(back.epochs_done, 4);
+  EXPECT_EQ(back.training_steps, 99u);
+  EXPECT_EQ(back.metrics_jsonl, checkpoint_.metrics_jsonl);
+  ASSERT_EQ(back.tensors.size(), 2u);
+  EXPECT_EQ(back.tensors[0].values, (std::vector<float>{1.f, 2.f, 3.f}));
+  EXPECT_EQ(back.find("state/b")->values, std::vector<float>{-1.f});
+}
+
+TEST_F(CheckpointFile, RefusesDamageNamingTheFile) {
+  auto b = bytes();
+  b[b.size() - 8] ^= 0x10;  // a bit of the last float
+  write(b);
+  EXPECT_EQ(error_of([&] { load_checkpoint(file_); }), name_ + ": checkpoint checksum mismatch: the file is damaged");
+
+  b = bytes();
+  b.resize(b.size() - 5);
+  write(b);
+  EXPECT_EQ(error_of([&] { load_checkpoint(file_); }).substr(0, name_.size() + 22), name_ + ": truncated checkpoint");
+
+  b[0] = 'X';
+  write(b);
+  EXPECT_EQ(error_of([&] { load_checkpoint(file_); }), name_ + ": not an s8net checkpoint (no S8NETCKP signature)");
+
+  save_checkpoint(file_, checkpoint_);
+  b = bytes();
+  b[8] = 2;
+  write(b);
+  EXPECT_EQ(error_of([&] { load_checkpoint(file_); }), name_ + ": checkpoint format 2, this s8net reads format 1");
+
+  b.resize(10);
+  write(b);
+  EXPECT_EQ(error_of([&] { load_checkpoint(file_); }), name_ + ": not an s8net checkpoint (no S8NETCKP signature)");
+}
+
+TEST_F(CheckpointFile, ANetworkRefusesACheckpointOfAnotherShape) {
+  Plugins plugins;
+  S8Network network(plugins.context, plugins.registry, NetworkConfig{});
+  EXPECT_EQ(error_of([&] { restore_tensors(plugins.context, checkpoint_.tensors, network, nullptr, "c.s8ckpt"); }),
+            "c.s8ckpt: no param/C1.conv.weight (a checkpoint of another network?)");
+}
+
+}  // namespace
