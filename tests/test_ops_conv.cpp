@@ -18,10 +18,9 @@ namespace {
 
 using test::activation_desc;
 using test::all_close;
+using test::kForwardTolerance;
+using test::kGradientTolerance;
 using test::make_tensor;
-
-constexpr double kForwardTolerance = 1e-5;
-constexpr double kGradientTolerance = 1e-3;
 
 struct ConvCase {
   const char* name;

@@ -24,10 +24,9 @@ namespace {
 
 using test::activation_desc;
 using test::all_close;
+using test::kForwardTolerance;
+using test::kGradientTolerance;
 using test::make_tensor;
-
-constexpr double kForwardTolerance = 1e-5;
-constexpr double kGradientTolerance = 1e-3;
 
 // Random normal values pushed away from zero, where ReLU's derivative and "was this dropped?" are
 // ambiguous.

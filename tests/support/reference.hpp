@@ -28,6 +28,10 @@ inline void PrintTo(ActivationLayout layout, std::ostream* os) { *os << name_of(
 
 namespace s8net::test {
 
+// Float op vs double reference, and analytic gradient vs central differences.
+inline constexpr double kForwardTolerance = 1e-5;
+inline constexpr double kGradientTolerance = 1e-3;
+
 // ---- Data -------------------------------------------------------------------------------------
 
 inline std::vector<float> random_normal(int64_t count, uint32_t seed, float scale = 1.f) {
