@@ -3,6 +3,8 @@
 // reference in training and evaluation, backward against central finite differences of that
 // reference, in every layout, with and without the fused ReLU, with channel counts that do and do
 // not fill the last block; BN's running statistics; descriptors, refusals and the ABI handshake.
+#include "support/reference.hpp"
+
 #include <s8net/norm/plugin_api.h>
 #include <s8net/norm/plugin_sdk.hpp>  // only sdk::Layout and sdk::layout_name, the index arithmetic
 
@@ -351,21 +353,9 @@ TEST_P(NormPluginTest, BackwardMatchesFiniteDifferences) {
     return total;
   };
   const double h = 1e-6;
-  const auto derivative = [&](Values& v, size_t i) {
-    const double original = v[i];
-    v[i] = original + h;
-    const double plus = loss();
-    v[i] = original - h;
-    const double minus = loss();
-    v[i] = original;
-    return (plus - minus) / (2 * h);
-  };
-  Values numeric_dx(x_.size()), numeric_dweight(weight_.size()), numeric_dbias(bias_.size());
-  for (size_t i = 0; i < x_.size(); ++i) numeric_dx[i] = derivative(at_x, i);
-  for (size_t c = 0; c < weight_.size(); ++c) {
-    numeric_dweight[c] = derivative(at_weight, c);
-    numeric_dbias[c] = derivative(at_bias, c);
-  }
+  const Values numeric_dx = s8net::test::central_differences(loss, at_x, h);
+  const Values numeric_dweight = s8net::test::central_differences(loss, at_weight, h);
+  const Values numeric_dbias = s8net::test::central_differences(loss, at_bias, h);
   expect_near_all(from_layout(desc_, dx), numeric_dx, 1e-4, "dx");
   expect_near_all(dweight, numeric_dweight, 1e-4, "dweight");
   expect_near_all(dbias, numeric_dbias, 1e-4, "dbias");

@@ -4,6 +4,7 @@
 
 #include <s8net/core/error.hpp>
 #include <s8net/core/format.hpp>
+#include <s8net/data/cifar_binary.hpp>
 #include <s8net/data/data_source.hpp>
 
 #include <chrono>
@@ -25,12 +26,6 @@ void print_class_counts(const CifarData& data) {
   std::printf("%-12s %8s %8s\n", "total", with_thousands(data.train.size()).c_str(), with_thousands(data.test.size()).c_str());
 }
 
-ImportProgress import_progress(ProgressLine& line) {
-  return [&line](int64_t done, int64_t total) {
-    line.show("decoding images " + progress_bar(done, total, 30) + " " + with_thousands(done) + "/" + with_thousands(total));
-  };
-}
-
 int run_prepare(int argc, char** argv) {
   std::string from, out;
   po::options_description options(
@@ -43,9 +38,11 @@ int run_prepare(int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
   const DataFormat format = detect_data_format(from);
   std::printf("reading %s (%s)\n", from.c_str(), name_of(format));
+  std::fflush(stdout);
   ProgressLine line;
-  const CifarData data = prepare_cifar(from, out, import_progress(line));
+  const CifarData data = load_cifar(from, format, counting_progress(line, "decoding images"));
   line.clear();
+  write_cifar_binary(data, out);
   print_class_counts(data);
   std::printf("wrote %s in %.1f s\n", out.c_str(),
               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
@@ -57,10 +54,11 @@ int run_info(int argc, char** argv) {
   po::options_description options("s8net data info: the class counts of a data set");
   options.add_options()("help,h", "show this help")("data", po::value(&data_path)->required(), "any source s8net data prepare reads");
   if (!parse_command_line(argc, argv, options)) return 0;
+  const DataFormat format = detect_data_format(data_path);
   ProgressLine line;
-  const CifarData data = load_cifar(data_path, import_progress(line));
+  const CifarData data = load_cifar(data_path, format, counting_progress(line, "decoding images"));
   line.clear();
-  std::printf("%s (%s)\n", data_path.c_str(), name_of(detect_data_format(data_path)));
+  std::printf("%s (%s)\n", data_path.c_str(), name_of(format));
   print_class_counts(data);
   return 0;
 }

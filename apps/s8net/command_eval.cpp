@@ -37,9 +37,7 @@ int run_eval(int argc, char** argv) {
   const Dataset test = load_cifar(data_path).test.first(limit);
   const Augmenter augmenter(checkpoint.config.augment_options);
   ProgressLine line;
-  const EvalResult r = evaluate(*network, test, augmenter, batch, [&](int64_t done, int64_t total) {
-    line.show("testing " + progress_bar(done, total, 30) + " " + with_thousands(done) + "/" + with_thousands(total));
-  });
+  const EvalResult r = evaluate(*network, test, augmenter, batch, counting_progress(line, "testing"));
   line.clear();
 
   std::printf("checkpoint %s: norm %s, after epoch %lld\n", checkpoint_path.c_str(), checkpoint.config.norm.c_str(),
@@ -47,12 +45,9 @@ int run_eval(int argc, char** argv) {
   std::printf("test loss %.4f, accuracy %.2f%% (%s/%s)\n\n", r.loss, r.accuracy(), with_thousands(r.correct).c_str(),
               with_thousands(r.total).c_str());
   std::printf("%-12s %9s %9s\n", "class", "accuracy", "images");
-  for (int c = 0; c < kClassCount; ++c) {
-    int64_t count = 0;
-    for (const int64_t n : r.confusion[static_cast<size_t>(c)]) count += n;
+  for (int c = 0; c < kClassCount; ++c)
     std::printf("%-12s %8.2f%% %9s\n", std::string(kClassNames[static_cast<size_t>(c)]).c_str(), r.class_accuracy(c),
-                with_thousands(count).c_str());
-  }
+                with_thousands(r.class_count(c)).c_str());
   return 0;
 }
 

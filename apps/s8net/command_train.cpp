@@ -43,7 +43,7 @@ class ConsoleObserver : public TrainObserver {
     line_.show(text, p.batch == p.batches);
   }
   void on_evaluation(int64_t done, int64_t total) override {
-    line_.show("testing " + progress_bar(done, total, 24) + " " + with_thousands(done) + "/" + with_thousands(total));
+    line_.show(count_progress("testing", done, total));
   }
   void on_epoch(const EpochMetrics& m, bool new_best) override {
     line_.clear();
@@ -156,9 +156,7 @@ int run_train(int argc, char** argv) {
   const auto registry = load_plugins(context, plugin_dirs, false);
   ProgressLine loading;
   loading.show("loading " + data_path, true);
-  const CifarData data = load_cifar(data_path, [&](int64_t done, int64_t total) {
-    loading.show("decoding images " + progress_bar(done, total, 30) + " " + with_thousands(done) + "/" + with_thousands(total));
-  });
+  const CifarData data = load_cifar(data_path, counting_progress(loading, "decoding images"));
   loading.clear();
 
   std::unique_ptr<Trainer> trainer;

@@ -1,5 +1,7 @@
 #include "progress.hpp"
 
+#include <s8net/core/format.hpp>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,6 +37,14 @@ std::string progress_bar(int64_t done, int64_t total, int width) {
   bar.back() = ']';
   std::fill_n(bar.begin() + 1, filled, '#');
   return bar;
+}
+
+std::string count_progress(const std::string& label, int64_t done, int64_t total) {
+  return label + " " + progress_bar(done, total, 30) + " " + with_thousands(done) + "/" + with_thousands(total);
+}
+
+std::function<void(int64_t, int64_t)> counting_progress(ProgressLine& line, std::string label) {
+  return [&line, label = std::move(label)](int64_t done, int64_t total) { line.show(count_progress(label, done, total)); };
 }
 
 }  // namespace s8net::app

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <string>
 
 namespace s8net::app {
@@ -28,5 +30,9 @@ class ProgressLine {
 
 // "[#########.........]" of `width` characters for done/total.
 std::string progress_bar(int64_t done, int64_t total, int width);
+// "LABEL [####......] 1,024/10,000"
+std::string count_progress(const std::string& label, int64_t done, int64_t total);
+// A (done, total) callback (image import, evaluation) that draws count_progress on `line`.
+std::function<void(int64_t, int64_t)> counting_progress(ProgressLine& line, std::string label);
 
 }  // namespace s8net::app

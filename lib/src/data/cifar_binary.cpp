@@ -83,16 +83,13 @@ void append_cifar_records(std::span<const uint8_t> bytes, const std::string& sou
 bool is_cifar_binary(const fs::path& path) {
   if (fs::is_directory(path)) return batches_directory(path).has_value();
   if (!is_archive_path(path)) return false;
-  bool found = false;
   try {
-    // Names only matter here; the archive is small enough that reading it twice is cheaper than caching.
-    for_each_archive_file(path, [&](const std::string& name, std::vector<uint8_t>&&) {
-      found = found || fs::path(name).filename() == train_file_name(1);
-    });
+    for (const std::string& name : list_archive_files(path))
+      if (fs::path(name).filename() == train_file_name(1)) return true;
   } catch (const Error&) {
-    return false;  // the real read reports the damage
+    // The real read reports the damage.
   }
-  return found;
+  return false;
 }
 
 CifarData read_cifar_binary(const fs::path& path) {

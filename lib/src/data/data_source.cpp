@@ -13,16 +13,12 @@ const char* name_of(DataFormat format) noexcept {
   return format == DataFormat::cifar_binary ? "CIFAR-10 binary" : "image folder";
 }
 
-CifarData load_cifar(const std::filesystem::path& path, const ImportProgress& progress) {
-  return detect_data_format(path) == DataFormat::cifar_binary ? read_cifar_binary(path)
-                                                               : import_image_folder(path, progress);
+CifarData load_cifar(const std::filesystem::path& path, DataFormat format, const ImportProgress& progress) {
+  return format == DataFormat::cifar_binary ? read_cifar_binary(path) : import_image_folder(path, progress);
 }
 
-CifarData prepare_cifar(const std::filesystem::path& from, const std::filesystem::path& out,
-                        const ImportProgress& progress) {
-  CifarData data = load_cifar(from, progress);
-  write_cifar_binary(data, out);
-  return data;
+CifarData load_cifar(const std::filesystem::path& path, const ImportProgress& progress) {
+  return load_cifar(path, detect_data_format(path), progress);
 }
 
 }  // namespace s8net

@@ -7,11 +7,17 @@ namespace s8net {
 
 double EvalResult::accuracy() const noexcept { return total ? 100.0 * static_cast<double>(correct) / static_cast<double>(total) : 0.0; }
 
-double EvalResult::class_accuracy(int label) const noexcept {
-  const auto& row = confusion[static_cast<size_t>(label)];
+int64_t EvalResult::class_count(int label) const noexcept {
   int64_t count = 0;
-  for (const int64_t n : row) count += n;
-  return count ? 100.0 * static_cast<double>(row[static_cast<size_t>(label)]) / static_cast<double>(count) : 0.0;
+  for (const int64_t n : confusion[static_cast<size_t>(label)]) count += n;
+  return count;
+}
+
+double EvalResult::class_accuracy(int label) const noexcept {
+  const int64_t count = class_count(label);
+  return count ? 100.0 * static_cast<double>(confusion[static_cast<size_t>(label)][static_cast<size_t>(label)]) /
+                     static_cast<double>(count)
+               : 0.0;
 }
 
 EvalResult evaluate(S8Network& network, const Dataset& data, const Augmenter& augmenter, int64_t batch_size,

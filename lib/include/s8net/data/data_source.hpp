@@ -13,10 +13,8 @@ enum class DataFormat { cifar_binary, image_folder };
 DataFormat detect_data_format(const std::filesystem::path& path);
 const char* name_of(DataFormat format) noexcept;
 
+CifarData load_cifar(const std::filesystem::path& path, DataFormat format, const ImportProgress& progress = {});
+// Detects the format first.
 CifarData load_cifar(const std::filesystem::path& path, const ImportProgress& progress = {});
-
-// `s8net data prepare`: reads any source and writes the binary version into `out`.
-CifarData prepare_cifar(const std::filesystem::path& from, const std::filesystem::path& out,
-                        const ImportProgress& progress = {});
 
 }  // namespace s8net

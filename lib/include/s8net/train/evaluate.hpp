@@ -22,6 +22,7 @@ struct EvalResult {
 
   double accuracy() const noexcept;                 // percent
   double class_accuracy(int label) const noexcept;  // percent of that class's images
+  int64_t class_count(int label) const noexcept;    // images of that class
 };
 
 // Normalized (never augmented) images in order, `batch_size` at a time; progress(done, total)
