@@ -10,6 +10,7 @@ packages=(
   libtbb-dev
   libturbojpeg0-dev libpng-dev libarchive-dev  # image import and .tar.gz data sets
   nlohmann-json3-dev                            # run configuration and metrics.jsonl
+  libcairo2-dev fonts-dejavu-core               # report figures (charts, text, image grids)
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 

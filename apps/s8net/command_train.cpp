@@ -7,6 +7,7 @@
 #include <s8net/core/error.hpp>
 #include <s8net/core/format.hpp>
 #include <s8net/data/data_source.hpp>
+#include <s8net/report/run_report.hpp>
 #include <s8net/train/trainer.hpp>
 
 #include <cstdio>
@@ -27,7 +28,8 @@ constexpr const char* kRecipeFlags[] = {"norm", "norm-option", "layout", "recipe
 
 class ConsoleObserver : public TrainObserver {
  public:
-  explicit ConsoleObserver(const Trainer& trainer) : trainer_(trainer) {}
+  ConsoleObserver(Trainer& trainer, std::filesystem::path run_directory, bool report)
+      : trainer_(trainer), run_directory_(std::move(run_directory)), report_(report) {}
 
   void on_batch(const BatchProgress& p) override {
     const double rate = p.seconds > 0 ? static_cast<double>(p.images) / p.seconds : 0;
@@ -46,6 +48,23 @@ class ConsoleObserver : public TrainObserver {
     line_.show(count_progress("testing", done, total));
   }
   void on_epoch(const EpochMetrics& m, bool new_best) override {
+    print_row(m, new_best);
+    if (!report_) return;
+    // Redrawn every epoch, so a running training can be watched in report.html. A picture that
+    // cannot be written (a full disk) must not end a training whose checkpoints are safe.
+    try {
+      report::write_run_report(run_directory_, report::snapshot_of(trainer_, report::run_name_of(run_directory_)));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "s8net train: warning: report not drawn: %s\n", e.what());
+    }
+  }
+  void print_history() {
+    // After --resume, the epochs already done, so the table is whole.
+    for (const EpochMetrics& m : trainer_.history()) print_row(m, false);
+  }
+
+ private:
+  void print_row(const EpochMetrics& m, bool new_best) {
     line_.clear();
     if (!header_printed_) {
       std::printf("%s\n", epoch_table_header().c_str());
@@ -54,13 +73,10 @@ class ConsoleObserver : public TrainObserver {
     std::printf("%s\n", epoch_table_row(m, new_best).c_str());
     std::fflush(stdout);
   }
-  void print_history() {
-    // After --resume, the epochs already done, so the table is whole.
-    for (const EpochMetrics& m : trainer_.history()) on_epoch(m, false);
-  }
 
- private:
-  const Trainer& trainer_;
+  Trainer& trainer_;
+  std::filesystem::path run_directory_;
+  bool report_;
   ProgressLine line_;
   bool header_printed_ = false;
 };
@@ -127,6 +143,7 @@ int run_train(int argc, char** argv) {
       ("limit-train", po::value<int64_t>(), "use the first N training images (0: all)")
       ("limit-test", po::value<int64_t>(), "use the first N test images (0: all)")
       ("eval-batch", po::value<int64_t>(), "batch size of the test evaluation (256)")
+      ("no-report", po::bool_switch(), "do not draw report.html and its pictures after each epoch")
       ("plugin-dir", po::value(&plugin_dirs)->composing(), "extra plugin directory or file (repeatable)");
   // clang-format on
   po::variables_map values;
@@ -177,18 +194,19 @@ int run_train(int argc, char** argv) {
               resume ? (", resuming after epoch " + std::to_string(trainer->epochs_done())).c_str() : "");
   std::fflush(stdout);
 
-  ConsoleObserver observer(*trainer);
+  ConsoleObserver observer(*trainer, out, !values["no-report"].as<bool>());
   observer.print_history();
   trainer->run(observer);
 
   const auto& history = trainer->history();
-  const auto best = std::max_element(history.begin(), history.end(), [](const EpochMetrics& a, const EpochMetrics& b) {
-    return a.test_accuracy() < b.test_accuracy();
-  });
-  if (best != history.end())
-    std::printf("\nbest test accuracy %.2f%% at epoch %lld (%s); last %.2f%% (%s)\n", best->test_accuracy(),
-                static_cast<long long>(best->epoch), (std::filesystem::path(out) / kBestCheckpoint).c_str(),
+  if (!history.empty()) {
+    const EpochMetrics& best = best_epoch(history);
+    std::printf("\nbest test accuracy %.2f%% at epoch %lld (%s); last %.2f%% (%s)\n", best.test_accuracy(),
+                static_cast<long long>(best.epoch), (std::filesystem::path(out) / kBestCheckpoint).c_str(),
                 history.back().test_accuracy(), (std::filesystem::path(out) / kLastCheckpoint).c_str());
+  }
+  if (!values["no-report"].as<bool>())
+    std::printf("report %s\n", (std::filesystem::path(out) / report::kReportFile).c_str());
   return 0;
 }
 

@@ -19,6 +19,8 @@ int run_data(int argc, char** argv);
 int run_train(int argc, char** argv);
 int run_eval(int argc, char** argv);
 int run_predict(int argc, char** argv);
+int run_report(int argc, char** argv);
+int run_compare(int argc, char** argv);
 
 // Parses a subcommand's flags; prints its help and returns false for --help. Throws
 // boost::program_options errors (main turns them into one line and exit code 2). `positional`

@@ -22,6 +22,8 @@ constexpr Subcommand kSubcommands[] = {
     {"train", "train the network with a norm plugin, SPEC.md's recipe by default", s8net::app::run_train},
     {"eval", "loss, accuracy and per-class accuracy of a checkpoint on the test set", s8net::app::run_eval},
     {"predict", "top classes of PNG or JPEG images with a checkpoint", s8net::app::run_predict},
+    {"report", "draw a run's report.html and pictures (curves, confusion matrix, images)", s8net::app::run_report},
+    {"compare", "compare runs: test loss/accuracy curves, final results, compare.html", s8net::app::run_compare},
 };
 
 void print_usage(std::ostream& out) {

@@ -2,6 +2,7 @@
 #include <s8net/train/evaluate.hpp>
 
 #include <algorithm>
+#include <cmath>
 
 namespace s8net {
 
@@ -30,6 +31,7 @@ EvalResult evaluate(S8Network& network, const Dataset& data, const Augmenter& au
   loader.start_epoch(0);
   EvalResult result;
   result.predictions.resize(static_cast<size_t>(data.size()));
+  result.confidences.resize(static_cast<size_t>(data.size()));
   double loss_sum = 0;
   while (const Batch* batch = loader.next()) {
     const BatchResult r = network.evaluate(batch->images, batch->labels);
@@ -39,7 +41,9 @@ EvalResult evaluate(S8Network& network, const Dataset& data, const Augmenter& au
       const float* row = log_p.data() + i * kClassCount;
       const auto predicted = static_cast<uint8_t>(std::max_element(row, row + kClassCount) - row);
       const int32_t label = batch->labels[static_cast<size_t>(i)];
-      result.predictions[static_cast<size_t>(batch->indices[static_cast<size_t>(i)])] = predicted;
+      const auto index = static_cast<size_t>(batch->indices[static_cast<size_t>(i)]);
+      result.predictions[index] = predicted;
+      result.confidences[index] = std::exp(row[predicted]);
       ++result.confusion[static_cast<size_t>(label)][predicted];
       result.correct += predicted == label;
     }

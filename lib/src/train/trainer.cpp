@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <sstream>
 
@@ -26,6 +27,36 @@ double EpochMetrics::train_accuracy() const noexcept { return percent(train_corr
 double EpochMetrics::test_accuracy() const noexcept { return percent(test_correct, test_total); }
 double EpochMetrics::train_images_per_second() const noexcept {
   return train_seconds > 0 ? static_cast<double>(train_total) / train_seconds : 0.0;
+}
+
+const EpochMetrics& best_epoch(std::span<const EpochMetrics> history) {
+  if (history.empty()) throw Error("no finished epoch");
+  return *std::max_element(history.begin(), history.end(), [](const EpochMetrics& a, const EpochMetrics& b) {
+    return a.test_accuracy() < b.test_accuracy();
+  });
+}
+
+namespace {
+
+template <typename Value>
+double median_over(std::span<const EpochMetrics> history, Value value) {
+  std::vector<double> values;
+  for (const EpochMetrics& m : history) values.push_back(value(m));
+  if (values.empty()) return 0;
+  const auto middle = values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2);
+  std::nth_element(values.begin(), middle, values.end());
+  if (values.size() % 2) return *middle;
+  return (*middle + *std::max_element(values.begin(), middle)) / 2;
+}
+
+}  // namespace
+
+double median_epoch_seconds(std::span<const EpochMetrics> history) {
+  return median_over(history, [](const EpochMetrics& m) { return m.seconds; });
+}
+
+double median_training_images_per_second(std::span<const EpochMetrics> history) {
+  return median_over(history, [](const EpochMetrics& m) { return m.train_images_per_second(); });
 }
 
 std::string to_json_line(const EpochMetrics& m) {
@@ -143,11 +174,11 @@ EpochMetrics Trainer::train_epoch(int64_t epoch, TrainObserver& observer) {
   }
   m.train_loss = loss_sum / static_cast<double>(m.train_total);
   m.train_seconds = seconds_since(start);
-  const EvalResult test = evaluate(*network_, test_, augmenter_, config_.eval_batch_size,
-                                   [&](int64_t done, int64_t total) { observer.on_evaluation(done, total); });
-  m.test_loss = test.loss;
-  m.test_correct = test.correct;
-  m.test_total = test.total;
+  last_evaluation_ = evaluate(*network_, test_, augmenter_, config_.eval_batch_size,
+                              [&](int64_t done, int64_t total) { observer.on_evaluation(done, total); });
+  m.test_loss = last_evaluation_.loss;
+  m.test_correct = last_evaluation_.correct;
+  m.test_total = last_evaluation_.total;
   m.seconds = seconds_since(start);
   return m;
 }

@@ -13,12 +13,15 @@
 
 namespace s8net {
 
+using ConfusionMatrix = std::array<std::array<int64_t, kClassCount>, kClassCount>;  // [true][predicted]
+
 struct EvalResult {
   double loss = 0;  // mean negative log-likelihood
   int64_t correct = 0;
   int64_t total = 0;
-  std::vector<uint8_t> predictions;                                      // per image, in data order
-  std::array<std::array<int64_t, kClassCount>, kClassCount> confusion{};  // [true][predicted]
+  std::vector<uint8_t> predictions;  // per image, in data order
+  std::vector<float> confidences;    // per image: the probability the network gave its prediction
+  ConfusionMatrix confusion{};
 
   double accuracy() const noexcept;                 // percent
   double class_accuracy(int label) const noexcept;  // percent of that class's images

@@ -13,12 +13,14 @@
 #include <s8net/data/dataset.hpp>
 #include <s8net/model/s8_network.hpp>
 #include <s8net/train/checkpoint.hpp>
+#include <s8net/train/evaluate.hpp>
 #include <s8net/train/sgd.hpp>
 #include <s8net/train/train_config.hpp>
 
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -40,7 +42,14 @@ struct EpochMetrics {
 };
 
 std::string to_json_line(const EpochMetrics& metrics);
+
 EpochMetrics epoch_metrics_from_json(const std::string& line, const std::string& source);
+
+// The epoch of the highest test accuracy (the first of equals); `history` must not be empty.
+const EpochMetrics& best_epoch(std::span<const EpochMetrics> history);
+// Medians over the epochs: an epoch slowed by other work on a shared machine does not move them.
+double median_epoch_seconds(std::span<const EpochMetrics> history);
+double median_training_images_per_second(std::span<const EpochMetrics> history);
 
 struct BatchProgress {
   int64_t epoch = 0, epochs = 0;    // epoch 1-based
@@ -85,6 +94,10 @@ class Trainer {
   int64_t epochs_done() const noexcept { return epochs_done_; }
   int64_t train_size() const noexcept { return train_.size(); }
   int64_t test_size() const noexcept { return test_.size(); }
+  const Dataset& train_data() const noexcept { return train_; }
+  const Dataset& test_data() const noexcept { return test_; }
+  // The test evaluation of the latest epoch this process trained (empty before the first).
+  const EvalResult& last_evaluation() const noexcept { return last_evaluation_; }
   int64_t batches_per_epoch() const noexcept;
 
  private:
@@ -103,6 +116,7 @@ class Trainer {
   std::unique_ptr<Sgd> optimizer_;
   std::unique_ptr<BatchLoader> loader_;
   std::vector<EpochMetrics> history_;
+  EvalResult last_evaluation_;
   int64_t epochs_done_ = 0;
   double best_test_accuracy_ = -1;
   int64_t best_epoch_ = 0;

@@ -1,0 +1,44 @@
+// Comparing training runs (BN vs GN vs LN, or any runs): their test loss and accuracy per epoch
+// in one figure, bars of final accuracy and of training throughput, and compare.html.
+#pragma once
+
+#include <s8net/data/image_codec.hpp>
+#include <s8net/train/train_config.hpp>
+#include <s8net/train/trainer.hpp>
+
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace s8net::report {
+
+inline constexpr const char* kCompareFile = "compare.html";
+inline constexpr const char* kCompareCurvesFile = "compare_loss_acc.png";
+inline constexpr const char* kCompareBarsFile = "compare_final.png";
+
+struct RunRecord {
+  std::filesystem::path directory;
+  std::string label;  // legend and table name
+  TrainConfig config;
+  std::vector<EpochMetrics> history;  // at least one epoch
+};
+
+// A run directory's config.json and metrics.jsonl. Throws s8net::Error naming the directory and
+// what is wrong (missing, not a run, no finished epoch, unreadable lines).
+RunRecord load_run(const std::filesystem::path& directory);
+
+// Labels each run by its norm, or "norm (directory name)" where several runs share a norm.
+void label_runs(std::vector<RunRecord>& runs);
+
+// Test loss and test accuracy per epoch, a line per run (1260 x 480).
+RgbImage draw_comparison_curves(std::span<const RunRecord> runs);
+// Final and best test accuracy, and training throughput, a bar per run (1260 x 460).
+RgbImage draw_comparison_bars(std::span<const RunRecord> runs);
+
+// The two figures and compare.html (the table of final results, the settings of each run) in
+// `directory`; returns the files written.
+std::vector<std::filesystem::path> write_comparison(std::span<const RunRecord> runs,
+                                                    const std::filesystem::path& directory);
+
+}  // namespace s8net::report

@@ -1,0 +1,155 @@
+#include "html.hpp"
+#include "plot.hpp"
+
+#include <s8net/core/atomic_file.hpp>
+#include <s8net/core/error.hpp>
+#include <s8net/core/format.hpp>
+#include <s8net/report/compare.hpp>
+#include <s8net/report/figures.hpp>
+#include <s8net/report/run_report.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+namespace s8net::report {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string number(const char* format, double value) {
+  char text[64];
+  std::snprintf(text, sizeof text, format, value);
+  return text;
+}
+
+std::string read_text(const fs::path& file) {
+  const std::vector<uint8_t> bytes = read_file_bytes(file);
+  return {bytes.begin(), bytes.end()};
+}
+
+}  // namespace
+
+RunRecord load_run(const fs::path& directory) {
+  const std::string name = directory.string();
+  if (!fs::exists(directory)) throw Error(name + ": no such directory");
+  if (!fs::is_directory(directory)) throw Error(name + ": not a directory (expected an s8net run directory)");
+  for (const char* file : {kConfigFile, kMetricsFile})
+    if (!fs::exists(directory / file))
+      throw Error(name + ": not an s8net run directory (no " + file + "; s8net train --out writes one)");
+  RunRecord run;
+  run.directory = directory;
+  run.config = train_config_from_json(read_text(directory / kConfigFile), (directory / kConfigFile).string());
+  std::istringstream lines(read_text(directory / kMetricsFile));
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty()) run.history.push_back(epoch_metrics_from_json(line, (directory / kMetricsFile).string()));
+  if (run.history.empty()) throw Error((directory / kMetricsFile).string() + ": no finished epoch yet");
+  run.label = run.config.norm;
+  return run;
+}
+
+void label_runs(std::vector<RunRecord>& runs) {
+  std::map<std::string, int> per_norm;
+  for (const RunRecord& r : runs) ++per_norm[r.config.norm];
+  for (RunRecord& r : runs)
+    r.label = per_norm[r.config.norm] > 1 ? r.config.norm + " (" + run_name_of(r.directory) + ")" : r.config.norm;
+}
+
+RgbImage draw_comparison_curves(std::span<const RunRecord> runs) {
+  Canvas canvas(1260, 480);
+  std::string names;
+  for (const RunRecord& r : runs) names += (names.empty() ? "" : " vs ") + r.label;
+  const double top = draw_figure_title(canvas, "Test loss and accuracy per epoch: " + names);
+  std::vector<Series> loss, accuracy;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    Series l{runs[i].label, {}, {}, series_colour(i)}, a = l;
+    for (const EpochMetrics& m : runs[i].history) {
+      l.x.push_back(static_cast<double>(m.epoch)), l.y.push_back(m.test_loss);
+      a.x.push_back(static_cast<double>(m.epoch)), a.y.push_back(m.test_accuracy());
+    }
+    loss.push_back(std::move(l));
+    accuracy.push_back(std::move(a));
+  }
+  const double half = canvas.width() / 2.0, height = canvas.height() - top;
+  draw_line_plot(canvas, {0, top, half, height},
+                 {.title = "Test loss", .x_label = "epoch", .y_label = "negative log-likelihood", .x_low = 0.0}, loss);
+  draw_line_plot(canvas, {half, top, half, height},
+                 {.title = "Test accuracy", .x_label = "epoch", .y_label = "accuracy (%)", .x_low = 0.0}, accuracy);
+  return canvas.to_rgb();
+}
+
+RgbImage draw_comparison_bars(std::span<const RunRecord> runs) {
+  Canvas canvas(1260, 460);
+  const double top = draw_figure_title(canvas, "Final results");
+  BarChart accuracy{"Test accuracy", "accuracy (%)", {}, [](double v) { return number("%.2f", v); }};
+  BarChart speed{"Training throughput (median epoch)", "images per second", {}, [](double v) {
+                   return with_thousands(std::llround(v));
+                 }};
+  BarSeries last{"last epoch", {}, series_colour(0)}, best{"best epoch", {}, series_colour(1)},
+      throughput{"training", {}, series_colour(2)};
+  for (const RunRecord& r : runs) {
+    accuracy.categories.push_back(r.label);
+    speed.categories.push_back(r.label);
+    last.values.push_back(r.history.back().test_accuracy());
+    best.values.push_back(best_epoch(r.history).test_accuracy());
+    throughput.values.push_back(median_training_images_per_second(r.history));
+  }
+  const double half = canvas.width() / 2.0, height = canvas.height() - top;
+  const BarSeries accuracy_series[] = {last, best};
+  draw_bar_chart(canvas, {0, top, half, height}, accuracy, accuracy_series);
+  const BarSeries speed_series[] = {throughput};
+  draw_bar_chart(canvas, {half, top, half, height}, speed, speed_series);
+  return canvas.to_rgb();
+}
+
+std::vector<fs::path> write_comparison(std::span<const RunRecord> runs, const fs::path& directory) {
+  if (runs.empty()) throw Error("compare: no runs given");
+  fs::create_directories(directory);
+  write_png(directory / kCompareCurvesFile, draw_comparison_curves(runs));
+  write_png(directory / kCompareBarsFile, draw_comparison_bars(runs));
+
+  html::Table results({"run", "directory", "epochs", "test acc", "best test acc", "train acc", "test loss",
+                       "epoch time (median)", "training img/s (median epoch)"},
+                      {false, false, true, true, true, true, true, true, true});
+  for (const RunRecord& r : runs) {
+    const EpochMetrics& last = r.history.back();
+    results.row(std::vector<std::string>{r.label, r.directory.string(),
+                                         std::to_string(last.epoch) + "/" + std::to_string(r.config.epochs),
+                                         number("%.2f%%", last.test_accuracy()),
+                                         number("%.2f%%", best_epoch(r.history).test_accuracy()) + " (epoch " +
+                                             std::to_string(best_epoch(r.history).epoch) + ")",
+                                         number("%.2f%%", last.train_accuracy()), number("%.4f", last.test_loss),
+                                         number("%.1f s", median_epoch_seconds(r.history)),
+                                         with_thousands(std::llround(median_training_images_per_second(r.history)))});
+  }
+  // Settings side by side; a row whose values differ between runs is what the comparison varies.
+  std::vector<std::string> header = {"setting"};
+  for (const RunRecord& r : runs) header.push_back(r.label);
+  html::Table settings(header);
+  const auto first = describe(runs[0].config);
+  for (size_t row = 0; row < first.size(); ++row) {
+    std::vector<std::string> cells = {first[row].first};
+    bool differs = false;
+    for (const RunRecord& r : runs) {
+      cells.push_back(describe(r.config)[row].second);
+      differs |= cells.back() != cells[1];
+    }
+    settings.row(cells, differs);
+  }
+
+  std::string page = html::page_start("s8net comparison");
+  page += "<h1>s8net comparison</h1>\n<p class=\"subtitle\">" + std::to_string(runs.size()) +
+          " runs; accuracies on the test set; epoch time and training throughput are medians over the epochs (an epoch "
+          "slowed by other work on a shared machine does not move them)</p>\n";
+  page += "<h2>Final results</h2>\n" + results.str();
+  page += html::figure(kCompareCurvesFile, "Test loss and test accuracy per epoch");
+  page += html::figure(kCompareBarsFile, "Final and best test accuracy; training throughput");
+  page += "<h2>Settings</h2>\n<p>Rows that differ between the runs are highlighted.</p>\n" + settings.str();
+  page += html::page_end();
+  write_file_atomically(directory / kCompareFile, page);
+  return {directory / kCompareCurvesFile, directory / kCompareBarsFile, directory / kCompareFile};
+}
+
+}  // namespace s8net::report
