@@ -1,31 +1,52 @@
-// Whole-network throughput: one training step (forward, loss, backward, SGD update) and
-// inference, per norm and batch size, in images per second.
+// Whole-network throughput, per norm and batch size, in images per second:
+//   TrainStep/<norm>/<batch>   forward, loss, backward and the SGD update
+//   Inference/<norm>/<batch>   the evaluation forward
+//   DataPipeline/<tbb>         augmenting and normalizing batches of 32 training images
+//   Sgemm/1024                 dnnl_sgemm on a 1024^3 product: the roofline of these cores
+// Counters of the network benchmarks: GFLOP/s of the useful convolution work (SPEC.md's layers,
+// S8Network::conv_flops_per_image) and its ratio to dnnl_sgemm measured in the same process.
 //   bench_train --benchmark_filter='TrainStep/bn/32'
-// Plugins come from the usual search path (build tree, install dir, S8NET_PLUGIN_PATH).
+#include "bench_support.hpp"
+
 #include <s8net/model/s8_network.hpp>
-#include <s8net/norm/registry.hpp>
 #include <s8net/train/sgd.hpp>
 
 #include <benchmark/benchmark.h>
+#include <oneapi/dnnl/dnnl.h>
 
-#include <iostream>
+#include <chrono>
 #include <random>
 #include <string>
 #include <vector>
 
 namespace {
 
-struct Fixture {
-  s8net::Context context;
-  s8net::NormRegistry registry{context};
-  Fixture() {
-    for (const auto& failure : registry.load_search_path()) std::cerr << "plugin load failure: " << failure.reason << '\n';
-  }
-};
+using namespace s8net::bench;
 
-Fixture& fixture() {
-  static Fixture instance;
-  return instance;
+constexpr dnnl_dim_t kSgemmSize = 1024;
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// One dnnl_sgemm of kSgemmSize^3, in GFLOP/s.
+double sgemm_once(std::vector<float>& a, std::vector<float>& b, std::vector<float>& c) {
+  const auto start = std::chrono::steady_clock::now();
+  dnnl_sgemm('N', 'N', kSgemmSize, kSgemmSize, kSgemmSize, 1.f, a.data(), kSgemmSize, b.data(), kSgemmSize, 0.f,
+             c.data(), kSgemmSize);
+  return 2.0 * kSgemmSize * kSgemmSize * kSgemmSize / seconds_since(start) * 1e-9;
+}
+
+// The best of a second of products, measured once per process: what the network is compared to.
+double sgemm_gflops() {
+  static const double best = [] {
+    std::vector<float> a(kSgemmSize * kSgemmSize, 0.5f), b(a.size(), 0.25f), c(a.size());
+    double fastest = 0;
+    const auto start = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - start < std::chrono::seconds(1)) fastest = std::max(fastest, sgemm_once(a, b, c));
+    return fastest;
+  }();
+  return best;
 }
 
 struct Batch {
@@ -39,35 +60,56 @@ struct Batch {
   }
 };
 
+// Counters from the wall time of the timed loop (not kIsRate: a ratio per second would read oddly).
+void set_counters(benchmark::State& state, double seconds, int64_t batch_size, s8net::Mode mode,
+                  const s8net::S8Network& network) {
+  state.SetItemsProcessed(state.iterations() * batch_size);
+  const double gflops = s8net::S8Network::conv_flops_per_image(mode) * static_cast<double>(state.iterations() * batch_size) /
+                        seconds * 1e-9;
+  state.counters["GFLOP/s"] = gflops;
+  state.counters["of_sgemm"] = gflops / sgemm_gflops();
+  state.SetLabel(std::string(s8net::name_of(network.layout())));
+}
+
 void train_step(benchmark::State& state, const std::string& norm) {
   const int64_t batch_size = state.range(0);
   s8net::NetworkConfig config;
   config.norm = norm;
-  s8net::S8Network network(fixture().context, fixture().registry, config);
+  s8net::S8Network network(plugins().context, plugins().registry, config);
   s8net::SgdOptions options;
   options.learning_rate = 0.001f;
   options.momentum = 0.95f;
   s8net::Sgd sgd(network.parameters(), options);
   const Batch batch(batch_size);
+  sgemm_gflops();                                         // measured before the timing, not inside it
   network.forward_backward(batch.images, batch.labels);  // builds the plan outside the timing
+  const auto start = std::chrono::steady_clock::now();
   for (auto _ : state) {
     network.forward_backward(batch.images, batch.labels);
     sgd.step();
   }
-  state.SetItemsProcessed(state.iterations() * batch_size);
-  state.SetLabel(std::string(s8net::name_of(network.layout())));
+  set_counters(state, seconds_since(start), batch_size, s8net::Mode::train, network);
 }
 
 void inference(benchmark::State& state, const std::string& norm) {
   const int64_t batch_size = state.range(0);
   s8net::NetworkConfig config;
   config.norm = norm;
-  s8net::S8Network network(fixture().context, fixture().registry, config);
+  s8net::S8Network network(plugins().context, plugins().registry, config);
   const Batch batch(batch_size);
+  sgemm_gflops();
   network.evaluate(batch.images, batch.labels);
+  const auto start = std::chrono::steady_clock::now();
   for (auto _ : state) benchmark::DoNotOptimize(network.evaluate(batch.images, batch.labels));
-  state.SetItemsProcessed(state.iterations() * batch_size);
-  state.SetLabel(std::string(s8net::name_of(network.layout())));
+  set_counters(state, seconds_since(start), batch_size, s8net::Mode::eval, network);
+}
+
+void sgemm(benchmark::State& state) {
+  std::vector<float> a(kSgemmSize * kSgemmSize, 0.5f), b(a.size(), 0.25f), c(a.size());
+  for (auto _ : state) sgemm_once(a, b, c);
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * kSgemmSize * kSgemmSize * kSgemmSize * 1e-9 *
+                                                     static_cast<double>(state.iterations()),
+                                                 benchmark::Counter::kIsRate);
 }
 
 int register_all() {
@@ -77,6 +119,8 @@ int register_all() {
     benchmark::RegisterBenchmark((std::string("Inference/") + norm).c_str(), inference, norm)
         ->Arg(32)->Arg(128)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();
   }
+  benchmark::RegisterBenchmark("DataPipeline", prepare_batches)->Arg(0)->Arg(1)->UseRealTime();
+  benchmark::RegisterBenchmark("Sgemm/1024", sgemm)->Unit(benchmark::kMillisecond)->UseRealTime();
   return 0;
 }
 const int registered = register_all();

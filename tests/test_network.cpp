@@ -75,6 +75,15 @@ TEST_P(NetworkTest, SummaryMatchesSpec) {
   EXPECT_EQ(counted, 48178);
 }
 
+TEST(NetworkFlops, ConvolutionWorkPerImageIsSpecsLayers) {
+  // 2 x Cin x taps x Cout x H x W of each conv of SPEC.md's table, for a 32x32 image:
+  // C1 884,736; C2 4,718,592; c3 262,144; C3 1,179,648; C4 and C5 4,718,592 each; c6 262,144;
+  // C7 589,824; C8 and C9 1,179,648 each; c10 640.
+  EXPECT_EQ(S8Network::conv_flops_per_image(Mode::eval), 19'694'208.0);
+  // Training: forward, backward-weights, and backward-data of every conv but the first.
+  EXPECT_EQ(S8Network::conv_flops_per_image(Mode::train), 3 * 19'694'208.0 - 884'736.0);
+}
+
 TEST_P(NetworkTest, LogProbabilitiesAreNormalised) {
   const auto network = make_network();
   std::vector<float> images;

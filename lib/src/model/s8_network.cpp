@@ -139,6 +139,23 @@ std::vector<Parameter*> S8Network::state() {
   return all;
 }
 
+double S8Network::conv_flops_per_image(Mode mode) {
+  const auto shapes = s8::stage_shapes();
+  double forward = 0, first_conv = 0;
+  int64_t in_channels = kImageChannels;
+  for (size_t i = 0; i < s8::kStages.size(); ++i) {
+    const s8::Shape& out = shapes[i];
+    if (s8::has_conv(s8::kStages[i].kind)) {
+      const int64_t taps = s8::kStages[i].kind == s8::StageKind::conv_norm_relu ? 9 : 1;
+      const double flops = 2.0 * static_cast<double>(in_channels * taps * out.c * out.h * out.w);
+      if (forward == 0) first_conv = flops;
+      forward += flops;
+    }
+    in_channels = out.c;
+  }
+  return mode == Mode::eval ? forward : 3 * forward - first_conv;
+}
+
 int64_t S8Network::parameter_count() const {
   int64_t total = 0;
   for (const LayerSummary& row : summary()) total += row.params;

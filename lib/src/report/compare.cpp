@@ -4,6 +4,7 @@
 #include <s8net/core/atomic_file.hpp>
 #include <s8net/core/error.hpp>
 #include <s8net/core/format.hpp>
+#include <s8net/report/bar_figure.hpp>
 #include <s8net/report/compare.hpp>
 #include <s8net/report/figures.hpp>
 #include <s8net/report/run_report.hpp>
@@ -81,27 +82,18 @@ RgbImage draw_comparison_curves(std::span<const RunRecord> runs) {
 }
 
 RgbImage draw_comparison_bars(std::span<const RunRecord> runs) {
-  Canvas canvas(1260, 460);
-  const double top = draw_figure_title(canvas, "Final results");
-  BarChart accuracy{"Test accuracy", "accuracy (%)", {}, [](double v) { return number("%.2f", v); }};
-  BarChart speed{"Training throughput (median epoch)", "images per second", {}, [](double v) {
-                   return with_thousands(std::llround(v));
-                 }};
-  BarSeries last{"last epoch", {}, series_colour(0)}, best{"best epoch", {}, series_colour(1)},
-      throughput{"training", {}, series_colour(2)};
+  BarPanel accuracy{"Test accuracy", "accuracy (%)", {}, {"last epoch", "best epoch"}, {{}, {}},
+                    [](double v) { return number("%.2f", v); }};
+  BarPanel speed{"Training throughput (median epoch)", "images per second", {}, {"training"}, {{}}, {}};
   for (const RunRecord& r : runs) {
     accuracy.categories.push_back(r.label);
     speed.categories.push_back(r.label);
-    last.values.push_back(r.history.back().test_accuracy());
-    best.values.push_back(best_epoch(r.history).test_accuracy());
-    throughput.values.push_back(median_training_images_per_second(r.history));
+    accuracy.values[0].push_back(r.history.back().test_accuracy());
+    accuracy.values[1].push_back(best_epoch(r.history).test_accuracy());
+    speed.values[0].push_back(median_training_images_per_second(r.history));
   }
-  const double half = canvas.width() / 2.0, height = canvas.height() - top;
-  const BarSeries accuracy_series[] = {last, best};
-  draw_bar_chart(canvas, {0, top, half, height}, accuracy, accuracy_series);
-  const BarSeries speed_series[] = {throughput};
-  draw_bar_chart(canvas, {half, top, half, height}, speed, speed_series);
-  return canvas.to_rgb();
+  const BarPanel panels[] = {accuracy, speed};
+  return draw_bar_figure("Final results", panels);
 }
 
 std::vector<fs::path> write_comparison(std::span<const RunRecord> runs, const fs::path& directory) {

@@ -63,6 +63,10 @@ class S8Network {
   std::vector<Parameter*> parameters();
   std::vector<Parameter*> state();  // norm running statistics
   int64_t parameter_count() const;
+  // Multiply-adds x 2 of the convolutions for one image: a forward pass (eval), or forward,
+  // backward-data (none for the first conv) and backward-weights (train): the useful work a
+  // step's GFLOP/s is counted from.
+  static double conv_flops_per_image(Mode mode);
   std::vector<LayerSummary> summary() const;
 
   const NetworkConfig& config() const noexcept { return config_; }

@@ -1,0 +1,72 @@
+// What the benchmark binaries share: the plugins from the usual search path (build tree,
+// install dir, S8NET_PLUGIN_PATH), random CIFAR-shaped images, and the data-pipeline benchmark.
+#pragma once
+
+#include <s8net/core/context.hpp>
+#include <s8net/data/batch_loader.hpp>
+#include <s8net/norm/registry.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <iostream>
+#include <random>
+
+namespace s8net::bench {
+
+struct Plugins {
+  Context context;
+  NormRegistry registry{context};
+  Plugins() {
+    for (const auto& failure : registry.load_search_path()) std::cerr << "plugin load failure: " << failure.reason << '\n';
+  }
+};
+
+inline Plugins& plugins() {
+  static Plugins instance;
+  return instance;
+}
+
+inline constexpr int64_t kPipelineImages = 4096, kPipelineBatch = 32;
+
+// 4,096 images of random pixels, labels cycling through the classes.
+inline const Dataset& random_images() {
+  static const Dataset data = [] {
+    Dataset d;
+    std::mt19937 generator(1);
+    std::vector<uint8_t> image(kImageBytes);
+    for (int64_t i = 0; i < kPipelineImages; ++i) {
+      for (uint8_t& v : image) v = static_cast<uint8_t>(generator() & 0xFF);
+      d.append(image, static_cast<uint8_t>(i % kClassCount));
+    }
+    return d;
+  }();
+  return data;
+}
+
+inline LoaderOptions pipeline_options(bool prefetch, bool parallel) {
+  LoaderOptions o;
+  o.batch_size = kPipelineBatch;
+  o.prefetch = prefetch;
+  o.parallel = parallel;
+  return o;
+}
+
+// The data pipeline alone: augmenting and normalizing batches of 32 training images, on one
+// thread (range 0) or spread over TBB's (range 1).
+inline void prepare_batches(benchmark::State& state) {
+  const Augmenter augmenter;
+  BatchLoader loader(random_images(), augmenter, pipeline_options(false, state.range(0) != 0));
+  int64_t epoch = 0;
+  loader.start_epoch(epoch);
+  for (auto _ : state) {
+    const Batch* batch = loader.next();
+    if (!batch) {
+      loader.start_epoch(++epoch);
+      batch = loader.next();
+    }
+    benchmark::DoNotOptimize(batch->images.data());
+  }
+  state.SetItemsProcessed(state.iterations() * kPipelineBatch);
+}
+
+}  // namespace s8net::bench
