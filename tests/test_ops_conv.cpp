@@ -1,6 +1,7 @@
 // Conv2d against a naive double-precision convolution: forward, and backward (weight, bias and
 // input gradients) against central finite differences of the reference, for 3x3 and 1x1 kernels,
-// channel counts that do and do not fill a block (3, 8, 12, 16), in nchw, nChw8c and nChw16c.
+// channel counts that do and do not fill a block (3, 8, 12, 16), in nchw, nChw8c and nChw16c,
+// with direct and Winograd convolution.
 #include <s8net/core/layout.hpp>
 #include <s8net/ops/conv.hpp>
 #include <support/reference.hpp>
@@ -25,7 +26,8 @@ using test::make_tensor;
 struct ConvCase {
   const char* name;
   int64_t in_channels, out_channels, kernel, batch, height, width;
-  ConvSpec spec() const { return {name, in_channels, out_channels, kernel, height, width}; }
+  ConvAlgorithm algorithm = ConvAlgorithm::direct;
+  ConvSpec spec() const { return {name, in_channels, out_channels, kernel, height, width, algorithm}; }
   Dims src_dims() const { return {batch, in_channels, height, width}; }
   Dims dst_dims() const { return {batch, out_channels, height, width}; }
 };
@@ -41,6 +43,10 @@ const ConvCase kCases[] = {
     {"k3_16to16", 16, 16, 3, 2, 4, 4},
     {"k1_16to12", 16, 12, 1, 3, 4, 5},
     {"k1_12to3", 12, 3, 1, 2, 6, 4},
+    // Winograd where oneDNN has it (nChw16c on AVX-512), direct otherwise; 5x6 is not a whole
+    // number of its 4x4 output tiles, 8 input channels fill half a 16-block.
+    {"k3_16to16_winograd", 16, 16, 3, 2, 5, 6, ConvAlgorithm::winograd},
+    {"k3_8to16_winograd", 8, 16, 3, 2, 4, 4, ConvAlgorithm::winograd},
 };
 
 // The logical (plain) inputs of one case and what the double reference says about them. The loss
@@ -153,6 +159,35 @@ TEST_P(ConvTest, FirstLayerWithAnySourceLayout) {
   EXPECT_TRUE(all_close(to_plain(context_, y), problem().y, kForwardTolerance));
   conv.backward(x, dy, nullptr);
   expect_weight_gradients(weights);
+}
+
+// Asking for Winograd gets it wherever oneDNN has a JIT kernel for it, in all three passes.
+TEST(ConvAlgorithmTest, WinogradIsUsedWhereOneDnnHasIt) {
+  Context context;
+  const ConvSpec spec{"wino", 16, 32, 3, 8, 8, ConvAlgorithm::winograd};
+  const auto desc = [](const Dims& dims) { return activation_desc(dims, ActivationLayout::nChw16c); };
+  const dnnl::memory::desc src = desc({4, 16, 8, 8}), dst = desc({4, 32, 8, 8});
+  try {
+    const dnnl::convolution_forward::primitive_desc probe(
+        {dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_winograd, src,
+         dnnl::memory::desc({32, 16, 3, 3}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::any), dst, {1, 1},
+         {1, 1}, {1, 1}},
+        context.engine());
+  } catch (const dnnl::error&) {
+    GTEST_SKIP() << "this CPU has no JIT Winograd convolution in oneDNN";
+  }
+  ConvWeights weights(context, spec, ConvWeights::preferred_desc(context.engine(), spec, src, dst));
+  const Conv2d conv(context, weights, src, dst, true);
+  const std::string implementation = conv.implementation();
+  size_t winograd_passes = 0;
+  for (size_t at = implementation.find("wino"); at != std::string::npos; at = implementation.find("wino", at + 1))
+    ++winograd_passes;
+  EXPECT_EQ(winograd_passes, 3u) << implementation;
+
+  ConvSpec direct = spec;
+  direct.algorithm = ConvAlgorithm::direct;
+  ConvWeights direct_weights(context, direct, ConvWeights::preferred_desc(context.engine(), direct, src, dst));
+  EXPECT_EQ(Conv2d(context, direct_weights, src, dst, true).implementation().find("wino"), std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, ConvTest,

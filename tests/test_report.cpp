@@ -2,6 +2,7 @@
 // blank; pages linking only to files that exist; what the pictures are drawn from (axis ticks,
 // the surest mistakes, confusion counts); redrawn after each epoch; refusals naming the path.
 #include "support/app_runner.hpp"
+#include "support/pictures.hpp"
 #include "support/synthetic_data.hpp"
 #include "support/temp_dir.hpp"
 
@@ -28,36 +29,10 @@ namespace fs = std::filesystem;
 using namespace s8net;
 using namespace s8net::report;
 using test::run_app;
+using test::expect_picture;
+using test::pixel_variance;
+using test::read_text;
 using test::TempDir;
-
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-double pixel_variance(const RgbImage& image) {
-  double sum = 0, squares = 0;
-  for (const uint8_t v : image.pixels) sum += v, squares += static_cast<double>(v) * v;
-  const auto n = static_cast<double>(image.pixels.size());
-  return squares / n - (sum / n) * (sum / n);
-}
-
-// A PNG on disk of exactly this size with something drawn on it (not one flat colour).
-void expect_picture(const fs::path& file, int width, int height) {
-  ASSERT_TRUE(fs::exists(file)) << file;
-  const RgbImage image = decode_image(read_file_bytes(file), file.string());
-  EXPECT_EQ(image.width, width) << file;
-  EXPECT_EQ(image.height, height) << file;
-  EXPECT_GT(pixel_variance(image), 200.0) << file << " looks blank";
-}
-
-void expect_picture(const fs::path& file) {
-  ASSERT_TRUE(fs::exists(file)) << file;
-  const RgbImage image = decode_image(read_file_bytes(file), file.string());
-  expect_picture(file, image.width, image.height);
-}
 
 // Every src="..." and href="..." of a page.
 std::vector<std::string> links_of(const std::string& page) {

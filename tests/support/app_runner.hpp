@@ -1,4 +1,4 @@
-// Runs the s8net app as a user does, with stdout and stderr kept apart.
+// Runs the s8net app (or another of the project's programs) as a user does, with stdout and stderr kept apart.
 #pragma once
 
 #include "support/temp_dir.hpp"
@@ -22,11 +22,11 @@ struct AppRun {
   std::string all() const { return out + err; }
 };
 
-// `[environment] s8net arguments`; stderr goes through a file so that it stays separate.
-inline AppRun run_app(const std::string& arguments, const std::string& environment = "") {
+// `[environment] program arguments`; stderr goes through a file so that it stays separate.
+inline AppRun run_program(const std::string& program, const std::string& arguments, const std::string& environment = "") {
   const TempDir scratch("app-run");
   const auto err_file = scratch / "stderr";
-  const std::string command = environment + " " + std::string(S8NET_APP) + " " + arguments + " 2>" + err_file.string();
+  const std::string command = environment + " " + program + " " + arguments + " 2>" + err_file.string();
   AppRun r;
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) {
@@ -41,6 +41,11 @@ inline AppRun run_app(const std::string& arguments, const std::string& environme
   err << std::ifstream(err_file).rdbuf();
   r.err = err.str();
   return r;
+}
+
+// `[environment] s8net arguments`.
+inline AppRun run_app(const std::string& arguments, const std::string& environment = "") {
+  return run_program(S8NET_APP, arguments, environment);
 }
 
 }  // namespace s8net::test

@@ -12,18 +12,47 @@ using tag = memory::format_tag;
 
 memory::desc any_desc(const memory::dims& dims) { return memory::desc(dims, memory::data_type::f32, tag::any); }
 
-dnnl::convolution_forward::desc forward_desc(const ConvSpec& spec, const memory::desc& src, const memory::desc& weights,
-                                             const memory::desc& dst) {
-  const memory::dims bias{spec.out_channels}, stride{1, 1}, pad{spec.padding(), spec.padding()};
-  return {dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, src, weights,
-          memory::desc(bias, memory::data_type::f32, tag::x), dst, stride, pad, pad};
-}
-
 memory::dims weight_dims(const ConvSpec& spec) {
   return {spec.out_channels, spec.in_channels, spec.kernel, spec.kernel};
 }
 
 bool is_reference(const char* implementation) { return std::string_view(implementation).starts_with("ref"); }
+
+dnnl::algorithm to_dnnl(ConvAlgorithm algorithm) {
+  return algorithm == ConvAlgorithm::winograd ? dnnl::algorithm::convolution_winograd
+                                              : dnnl::algorithm::convolution_direct;
+}
+
+// The primitive descriptor of the spec's preferred algorithm when oneDNN has a JIT kernel for it,
+// else of direct convolution. make(algorithm) builds the op descriptor; oneDNN throws when it has
+// no kernel at all for an algorithm (Winograd on a CPU without AVX-512, say).
+template <typename PrimitiveDesc, typename MakeDesc>
+PrimitiveDesc choose(const ConvSpec& spec, const MakeDesc& make) {
+  if (spec.algorithm != ConvAlgorithm::direct) {
+    try {
+      PrimitiveDesc pd = make(to_dnnl(spec.algorithm));
+      if (!is_reference(pd.impl_info_str())) return pd;
+    } catch (const dnnl::error&) {
+      // no kernel for this algorithm and shape: direct below
+    }
+  }
+  return make(dnnl::algorithm::convolution_direct);
+}
+
+dnnl::convolution_forward::desc forward_desc(dnnl::algorithm algorithm, const ConvSpec& spec, const memory::desc& src,
+                                             const memory::desc& weights, const memory::desc& dst) {
+  const memory::dims bias{spec.out_channels}, stride{1, 1}, pad{spec.padding(), spec.padding()};
+  return {dnnl::prop_kind::forward_training, algorithm, src, weights,
+          memory::desc(bias, memory::data_type::f32, tag::x), dst, stride, pad, pad};
+}
+
+dnnl::convolution_forward::primitive_desc forward_pd(const dnnl::engine& engine, const ConvSpec& spec,
+                                                     const memory::desc& src, const memory::desc& weights,
+                                                     const memory::desc& dst) {
+  return choose<dnnl::convolution_forward::primitive_desc>(spec, [&](dnnl::algorithm algorithm) {
+    return dnnl::convolution_forward::primitive_desc(forward_desc(algorithm, spec, src, weights, dst), engine);
+  });
+}
 
 }  // namespace
 
@@ -35,8 +64,7 @@ ConvWeights::ConvWeights(Context& context, ConvSpec spec, const memory::desc& we
 
 memory::desc ConvWeights::preferred_desc(const dnnl::engine& engine, const ConvSpec& spec, const memory::desc& src,
                                          const memory::desc& dst) {
-  const dnnl::convolution_forward::primitive_desc pd(forward_desc(spec, src, any_desc(weight_dims(spec)), dst), engine);
-  return pd.weights_desc();
+  return forward_pd(engine, spec, src, any_desc(weight_dims(spec)), dst).weights_desc();
 }
 
 Conv2d::Conv2d(Context& context, ConvWeights& weights, const memory::desc& src, const memory::desc& dst,
@@ -44,22 +72,25 @@ Conv2d::Conv2d(Context& context, ConvWeights& weights, const memory::desc& src, 
     : context_(context), weights_(weights), need_input_gradient_(need_input_gradient) {
   const ConvSpec& spec = weights.spec();
   const memory::desc weights_desc = weights.weight.value.desc();
-  forward_pd_ = {forward_desc(spec, src, weights_desc, dst), context.engine()};
+  const dnnl::engine& engine = context.engine();
+  forward_pd_ = forward_pd(engine, spec, src, weights_desc, dst);
   forward_ = dnnl::convolution_forward(forward_pd_);
 
   const memory::dims stride{1, 1}, pad{spec.padding(), spec.padding()};
   // Gradients share the weights' layout, so the optimizer works element by element.
-  const dnnl::convolution_backward_weights::desc backward_weights_desc(
-      dnnl::algorithm::convolution_direct, forward_pd_.src_desc(), weights_desc, weights.bias.value.desc(),
-      forward_pd_.dst_desc(), stride, pad, pad);
-  backward_weights_pd_ = {backward_weights_desc, context.engine(), forward_pd_};
+  backward_weights_pd_ = choose<dnnl::convolution_backward_weights::primitive_desc>(spec, [&](dnnl::algorithm algorithm) {
+    const dnnl::convolution_backward_weights::desc desc(algorithm, forward_pd_.src_desc(), weights_desc,
+                                                        weights.bias.value.desc(), forward_pd_.dst_desc(), stride, pad, pad);
+    return dnnl::convolution_backward_weights::primitive_desc(desc, engine, forward_pd_);
+  });
   backward_weights_ = dnnl::convolution_backward_weights(backward_weights_pd_);
 
   if (need_input_gradient_) {
-    const dnnl::convolution_backward_data::desc backward_data_desc(
-        dnnl::algorithm::convolution_direct, forward_pd_.src_desc(), any_desc(weight_dims(spec)),
-        forward_pd_.dst_desc(), stride, pad, pad);
-    backward_data_pd_ = {backward_data_desc, context.engine(), forward_pd_};
+    backward_data_pd_ = choose<dnnl::convolution_backward_data::primitive_desc>(spec, [&](dnnl::algorithm algorithm) {
+      const dnnl::convolution_backward_data::desc desc(algorithm, forward_pd_.src_desc(), any_desc(weight_dims(spec)),
+                                                       forward_pd_.dst_desc(), stride, pad, pad);
+      return dnnl::convolution_backward_data::primitive_desc(desc, engine, forward_pd_);
+    });
     backward_data_ = dnnl::convolution_backward_data(backward_data_pd_);
     if (backward_data_pd_.weights_desc() != weights_desc) {
       backward_data_weights_ = memory(backward_data_pd_.weights_desc(), context.engine());
