@@ -22,7 +22,7 @@ ConvSpec conv_spec(size_t stage) {
   const int64_t kernel = kStages[stage].kind == StageKind::conv_norm_relu ? 3 : 1;
   // Winograd's input and output transforms pay off only with enough channels to share them: on
   // AVX-512 it runs the 32-channel layers 1.5-1.9x faster than direct in all three passes, and
-  // the 16-channel C2 no faster (measured per layer; README, Performance).
+  // the 16-channel C2 no faster (measured per layer; README, "Benchmarks and performance").
   const ConvAlgorithm algorithm = kernel == 3 && shapes[stage].c >= 32 ? ConvAlgorithm::winograd : ConvAlgorithm::direct;
   return {kStages[stage].name, in.c, shapes[stage].c, kernel, in.h, in.w, algorithm};
 }
