@@ -6,6 +6,7 @@
 #include "bench_support.hpp"
 
 #include <s8net/core/layout.hpp>
+#include <s8net/model/s8_network.hpp>
 #include <s8net/norm/norm_layer.hpp>
 
 #include <benchmark/benchmark.h>
@@ -36,8 +37,12 @@ struct Buffers {
 };
 
 void norm_pass(benchmark::State& state, const std::string& norm, Shape shape, bool backward) {
-  // The layout the network runs in on this CPU.
-  static const s8net::ActivationLayout layout = s8net::choose_activation_layout(plugins().context.engine());
+  // The layout the network runs in on this CPU (the one S8Network picks, not only oneDNN's wish).
+  static const s8net::ActivationLayout layout = [] {
+    s8net::NetworkConfig config;
+    config.norm = "bn";
+    return s8net::S8Network(plugins().context, plugins().registry, config).layout();
+  }();
   const int64_t batch = state.range(0);
   s8net::NormLayer layer(plugins().registry, norm, shape.channels, {}, true, shape.layers);
   const s8net_tensor_desc desc{batch, shape.channels, shape.side, shape.side, s8net::plugin_layout_of(layout)};
