@@ -58,7 +58,8 @@ struct GroupNormScratch {
 
 // One copy of the kernels per instruction set. The target pragma applies to every function
 // defined in between, including the OpenMP regions outlined from them.
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+// (GCC's pragmas; other compilers build the baseline copy only.)
+#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
 #define S8NET_GROUP_NORM_X86 1
 namespace isa_avx512 {
 #pragma GCC push_options

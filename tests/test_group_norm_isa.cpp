@@ -1,0 +1,101 @@
+// The GroupNorm/LayerNorm kernels are compiled once per instruction set and the plugins run the
+// widest the CPU has (test_norm_plugins checks that one against a naive reference). Here every
+// copy this CPU can run is fed the same tensors, padded lanes holding garbage, and must agree
+// with the x86-64 baseline copy: forward output and moments, and dx, dweight, dbias.
+#include "../plugins/common/group_norm_kernels.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace {
+
+using namespace s8net::plugins;
+
+struct Outputs {
+  std::vector<float> y, dx, dweight, dbias;
+  GroupMoments moments;
+};
+
+template <auto Forward, auto Backward>
+void run(const GroupNormShape& shape, const float* x, const float* dy, const float* weight, const float* bias,
+         double eps, bool relu, Outputs& out) {
+  GroupNormScratch scratch;
+  const auto size = static_cast<size_t>(shape.n * shape.padded_channels() * shape.hw);
+  out.y.assign(size, -1.f);
+  out.dx.assign(size, -1.f);
+  out.dweight.assign(static_cast<size_t>(shape.c), 0.f);
+  out.dbias.assign(static_cast<size_t>(shape.c), 0.f);
+  Forward(shape, x, weight, bias, eps, relu, out.moments, scratch, out.y.data());
+  Backward(shape, x, out.y.data(), dy, weight, out.moments, relu, scratch, out.dx.data(), out.dweight.data(),
+           out.dbias.data());
+}
+
+::testing::AssertionResult close(const std::vector<float>& a, const std::vector<float>& b, const char* what) {
+  if (a.size() != b.size()) return ::testing::AssertionFailure() << what << ": sizes differ";
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::abs(a[i] - b[i]) > 1e-5f * (1.f + std::abs(b[i])))
+      return ::testing::AssertionFailure() << what << "[" << i << "]: " << a[i] << " vs baseline " << b[i];
+  return ::testing::AssertionSuccess();
+}
+
+// (layout block, channels, groups, relu)
+class GroupNormIsaTest : public ::testing::TestWithParam<std::tuple<int, int, int, bool>> {};
+
+TEST_P(GroupNormIsaTest, EveryCopyAgreesWithTheBaseline) {
+  const auto [block, channels, groups, relu] = GetParam();
+  const s8net_tensor_desc desc{3, channels, 5, 7, static_cast<s8net_layout>(block)};
+  const GroupNormShape shape(desc, groups);
+  const auto size = static_cast<size_t>(shape.n * shape.padded_channels() * shape.hw);
+  std::mt19937 generator(11);
+  std::normal_distribution<float> normal(0.5f, 2.f);
+  std::vector<float> x(size), dy(size), weight(static_cast<size_t>(channels)), bias(weight.size());
+  for (auto* v : {&x, &dy, &weight, &bias})
+    for (float& value : *v) value = normal(generator);
+
+  Outputs baseline;
+  run<isa_baseline::forward, isa_baseline::backward>(shape, x.data(), dy.data(), weight.data(), bias.data(), 1e-5, relu,
+                                                     baseline);
+  std::vector<std::pair<std::string, Outputs>> others;
+#ifdef S8NET_GROUP_NORM_X86
+  if (machine_isa() != Isa::baseline) {
+    others.emplace_back("avx2", Outputs{});
+    run<isa_avx2::forward, isa_avx2::backward>(shape, x.data(), dy.data(), weight.data(), bias.data(), 1e-5, relu,
+                                               others.back().second);
+  }
+  if (machine_isa() == Isa::avx512) {
+    others.emplace_back("avx512", Outputs{});
+    run<isa_avx512::forward, isa_avx512::backward>(shape, x.data(), dy.data(), weight.data(), bias.data(), 1e-5, relu,
+                                                   others.back().second);
+  }
+#endif
+  if (others.empty()) GTEST_SKIP() << "this CPU runs the baseline copy only";
+  for (const auto& [name, out] : others) {
+    SCOPED_TRACE(name);
+    EXPECT_TRUE(close(out.y, baseline.y, "y"));
+    EXPECT_TRUE(close(out.dx, baseline.dx, "dx"));
+    EXPECT_TRUE(close(out.dweight, baseline.dweight, "dweight"));
+    EXPECT_TRUE(close(out.dbias, baseline.dbias, "dbias"));
+    for (size_t i = 0; i < baseline.moments.mean.size(); ++i) {
+      EXPECT_NEAR(out.moments.mean[i], baseline.moments.mean[i], 1e-9) << i;
+      EXPECT_NEAR(out.moments.rstd[i], baseline.moments.rstd[i], 1e-9) << i;
+    }
+  }
+}
+
+std::string case_name(const ::testing::TestParamInfo<GroupNormIsaTest::ParamType>& param) {
+  const auto& [block, channels, groups, relu] = param.param;
+  return "block" + std::to_string(block) + "_c" + std::to_string(channels) + "_g" + std::to_string(groups) +
+         (relu ? "_relu" : "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Layouts, GroupNormIsaTest,
+                         ::testing::Combine(::testing::Values(1, 8, 16), ::testing::Values(8, 12, 32),
+                                            ::testing::Values(1, 2), ::testing::Bool()),
+                         case_name);
+
+}  // namespace
