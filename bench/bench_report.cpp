@@ -3,6 +3,7 @@
 //   bench_train --benchmark_out=train.json --benchmark_out_format=json
 //   python3 bench/pytorch_reference.py --out pytorch.json
 //   bench_report --out DIR train.json pytorch.json [norms.json]   -> DIR/bench.md, DIR/bench.png
+// Several files of the same benchmarks (rounds) give each benchmark's median run.
 #include "summary/benchmark_results.hpp"
 #include "summary/summary_tables.hpp"
 
@@ -45,8 +46,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    s8net::bench::Results results;
-    for (const std::string& file : files) s8net::bench::read_results(file, results);
+    const s8net::bench::Results results =
+        s8net::bench::read_results(std::vector<fs::path>(files.begin(), files.end()));
     const std::string markdown = s8net::bench::summary_markdown(results);
     if (markdown.empty())
       throw s8net::Error("no TrainStep, Inference or NormForward/NormBackward results in the given files");

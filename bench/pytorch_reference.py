@@ -2,7 +2,7 @@
 """The reference s8net is measured against: SPEC.md's S8 network in PyTorch (Debian's
 python3-torch 1.13, on the same oneDNN), timed the way bench_train times s8net.
 
-    python3 bench/pytorch_reference.py --out pytorch.json [--threads 2] [--min-time 2]
+    python3 bench/pytorch_reference.py --out pytorch.json [--threads 2] [--min-time 2] [--filter RE]
 
 Writes Google Benchmark's JSON layout, names prefixed "PyTorch/" (PyTorch/TrainStep/bn/32,
 PyTorch/Inference/ln/256, ...), items_per_second = images/s, so bench_report puts both side by
@@ -11,6 +11,7 @@ side. This is a reference for measurement only; nothing in s8net uses it.
 import argparse
 import json
 import platform
+import re
 import time
 
 import torch
@@ -82,12 +83,17 @@ def main():
     parser.add_argument("--out", required=True, help="JSON file to write")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--min-time", type=float, default=2.0, help="seconds per benchmark")
+    parser.add_argument("--filter", default="", help="run only the cases whose name (TrainStep/bn/32, "
+                        "Inference/ln/256, ...) this regular expression matches, as --benchmark_filter")
     args = parser.parse_args()
+    wanted = re.compile(args.filter)
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     results = []
     for kind in ("bn", "gn", "ln"):
         for batch in (32, 128):
+            if not wanted.search(f"TrainStep/{kind}/{batch}"):
+                continue
             model = S8(kind).train()
             optimizer = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.95)
             x, y = torch.randn(batch, 3, 32, 32), torch.arange(batch) % 10
@@ -100,6 +106,8 @@ def main():
             results.append(entry(f"PyTorch/TrainStep/{kind}/{batch}", iterations, elapsed, batch))
             print(f"{results[-1]['name']:32s} {results[-1]['items_per_second']:9.0f} img/s", flush=True)
         for batch in (32, 128, 256):
+            if not wanted.search(f"Inference/{kind}/{batch}"):
+                continue
             model = S8(kind).eval()
             x = torch.randn(batch, 3, 32, 32)
 

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace s8net::bench {
 
@@ -17,10 +18,12 @@ struct Measurement {
 // Names without the "/real_time" suffix: "TrainStep/bn/32", "PyTorch/Inference/ln/256".
 using Results = std::map<std::string, Measurement>;
 
-// Adds the file's benchmarks that count items to `results`. With --benchmark_repetitions the
-// median aggregate replaces the single runs. Throws s8net::Error naming the file when it is not
-// Google Benchmark JSON.
-void read_results(const std::filesystem::path& file, Results& results);
+// Per benchmark name, the run with the median images/s among every run of that name in the
+// files (for an even count the lower middle one, so its counters belong to it). A file's
+// "median" aggregate (--benchmark_repetitions) stands for that file's runs of the name. Rounds of
+// the same binaries run in turn with another's (bench/compare_with_pytorch.sh) so give ratios the
+// machine's drift moves less. Throws s8net::Error naming a file that is not Google Benchmark JSON.
+Results read_results(const std::vector<std::filesystem::path>& files);
 
 std::optional<Measurement> find(const Results& results, const std::string& name);
 
