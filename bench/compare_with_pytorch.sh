@@ -20,16 +20,23 @@ done
 "$python" -c "import torch" 2>/dev/null ||
   { echo "$0: $python cannot import torch: apt-get install python3-torch" >&2; exit 1; }
 
+# Runs a command with its output in a log file of OUT_DIR, shown only if the command fails.
+quietly() {
+  local log="$out/$1.log"
+  shift
+  "$@" > "$log" 2>&1 || { cat "$log" >&2; echo "$0: failed: $*" >&2; exit 1; }
+}
+
 mkdir -p "$out"
 for round in $(seq 1 "$rounds"); do
   for norm in bn gn ln; do
     echo "round $round/$rounds, $norm: s8net, then PyTorch"
-    "$bin/bench_train" --benchmark_filter="^(TrainStep|Inference)/$norm/" --benchmark_min_time=1 \
-      --benchmark_out="$out/s8net-$norm-$round.json" --benchmark_out_format=json > /dev/null
-    "$python" "$here/pytorch_reference.py" --filter="^(TrainStep|Inference)/$norm/" --min-time=1 \
-      --out="$out/pytorch-$norm-$round.json" > /dev/null
+    quietly "s8net-$norm-$round" "$bin/bench_train" --benchmark_filter="^(TrainStep|Inference)/$norm/" \
+      --benchmark_min_time=1 --benchmark_out="$out/s8net-$norm-$round.json" --benchmark_out_format=json
+    quietly "pytorch-$norm-$round" "$python" "$here/pytorch_reference.py" --filter="^(TrainStep|Inference)/$norm/" \
+      --min-time=1 --out="$out/pytorch-$norm-$round.json"
   done
 done
 echo "norm kernels alone"
-"$bin/bench_norms" --benchmark_out="$out/norms.json" --benchmark_out_format=json > /dev/null
+quietly norms "$bin/bench_norms" --benchmark_out="$out/norms.json" --benchmark_out_format=json
 "$bin/bench_report" --out "$out" "$out"/s8net-*.json "$out"/pytorch-*.json "$out/norms.json"

@@ -131,7 +131,7 @@ RgbImage summary_chart(const Results& results) {
     panels.push_back(std::move(panel));
   }
   return report::draw_bar_figure(
-      pytorch ? "BN vs GN vs LN: s8net and PyTorch 1.13 measured one after the other on the same machine" : "BN vs GN vs LN throughput", panels);
+      pytorch ? "BN vs GN vs LN: s8net and PyTorch 1.13 timed in turns on the same machine" : "BN vs GN vs LN throughput", panels);
 }
 
 }  // namespace s8net::bench
