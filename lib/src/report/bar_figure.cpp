@@ -4,6 +4,7 @@
 #include <s8net/core/format.hpp>
 #include <s8net/report/bar_figure.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 namespace s8net::report {
