@@ -307,6 +307,30 @@ TEST(RunReport, RedrawnAfterEveryEpochWithCountsOfTheWholeTestSet) {
   expect_links_exist(dir / kReportFile, 5);
 }
 
+TEST(RunReport, KeepsTheDataPicturesWhenAskedNotToRedrawThem) {
+  const CifarData data = test::random_cifar(24, 12, 5);
+  RunSnapshot run;
+  run.name = "data";
+  run.config = seed_recipe();
+  run.history = made_up_history(1);
+  run.epochs_done = 1;
+  run.train = &data.train;
+  run.test = &data.test;
+  TempDir dir("report-data");
+  write_run_report(dir.path(), run);
+  const auto samples = read_file_bytes(dir / kSamplesFile);
+  // Marked so that a redraw would show: kept while present, drawn again once missing.
+  write_file_atomically(dir / kClassCountsFile, std::string("kept"));
+  run.redraw_data_pictures = false;
+  write_run_report(dir.path(), run);
+  EXPECT_EQ(read_text(dir / kClassCountsFile), "kept");
+  fs::remove(dir / kSamplesFile);
+  write_run_report(dir.path(), run);
+  EXPECT_EQ(read_file_bytes(dir / kSamplesFile), samples);
+  expect_picture(dir / kClassCountsFile, 1100, 440);
+  expect_links_exist(dir / kReportFile, 3);
+}
+
 TEST(RunReport, EscapesWhatItShows) {
   RunSnapshot run;
   run.name = "<b>bold & \"quoted\"</b>";

@@ -59,10 +59,7 @@ int run_report(int argc, char** argv) {
   if (have_checkpoint) {
     checkpoint = load_checkpoint(checkpoint_path);
     network = network_from_checkpoint(context, *registry, *checkpoint, checkpoint_path.string());
-    snapshot.layers = network->summary();
-    snapshot.parameter_count = network->parameter_count();
-    snapshot.norm_origin = network->norm_origin();
-    snapshot.layout = std::string(name_of(network->layout()));
+    report::add_network_summary(snapshot, *network);
   }
 
   CifarData data;

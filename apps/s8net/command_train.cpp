@@ -53,7 +53,10 @@ class ConsoleObserver : public TrainObserver {
     // Redrawn every epoch, so a running training can be watched in report.html. A picture that
     // cannot be written (a full disk) must not end a training whose checkpoints are safe.
     try {
-      report::write_run_report(run_directory_, report::snapshot_of(trainer_, report::run_name_of(run_directory_)));
+      report::RunSnapshot snapshot = report::snapshot_of(trainer_, report::run_name_of(run_directory_));
+      snapshot.redraw_data_pictures = !data_pictures_drawn_;
+      report::write_run_report(run_directory_, snapshot);
+      data_pictures_drawn_ = true;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "s8net train: warning: report not drawn: %s\n", e.what());
     }
@@ -77,6 +80,7 @@ class ConsoleObserver : public TrainObserver {
   Trainer& trainer_;
   std::filesystem::path run_directory_;
   bool report_;
+  bool data_pictures_drawn_ = false;  // by this process: class counts and samples, once
   ProgressLine line_;
   bool header_printed_ = false;
 };

@@ -27,4 +27,10 @@ std::string format_duration(double seconds) {
   return text;
 }
 
+std::string format_number(const char* printf_format, double value) {
+  char text[64];
+  std::snprintf(text, sizeof text, printf_format, value);
+  return text;
+}
+
 }  // namespace s8net

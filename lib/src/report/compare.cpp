@@ -13,18 +13,11 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
-#include <sstream>
 
 namespace s8net::report {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string number(const char* format, double value) {
-  char text[64];
-  std::snprintf(text, sizeof text, format, value);
-  return text;
-}
 
 std::string read_text(const fs::path& file) {
   const std::vector<uint8_t> bytes = read_file_bytes(file);
@@ -43,9 +36,7 @@ RunRecord load_run(const fs::path& directory) {
   RunRecord run;
   run.directory = directory;
   run.config = train_config_from_json(read_text(directory / kConfigFile), (directory / kConfigFile).string());
-  std::istringstream lines(read_text(directory / kMetricsFile));
-  for (std::string line; std::getline(lines, line);)
-    if (!line.empty()) run.history.push_back(epoch_metrics_from_json(line, (directory / kMetricsFile).string()));
+  run.history = epoch_history_from_jsonl(read_text(directory / kMetricsFile), (directory / kMetricsFile).string());
   if (run.history.empty()) throw Error((directory / kMetricsFile).string() + ": no finished epoch yet");
   run.label = run.config.norm;
   return run;
@@ -82,8 +73,9 @@ RgbImage draw_comparison_curves(std::span<const RunRecord> runs) {
 }
 
 RgbImage draw_comparison_bars(std::span<const RunRecord> runs) {
-  BarPanel accuracy{"Test accuracy", "accuracy (%)", {}, {"last epoch", "best epoch"}, {{}, {}},
-                    [](double v) { return number("%.2f", v); }};
+  BarPanel accuracy{"Test accuracy", "accuracy (%)", {}, {"last epoch", "best epoch"}, {{}, {}}, [](double v) {
+                      return format_number("%.2f", v);
+                    }};
   BarPanel speed{"Training throughput (median epoch)", "images per second", {}, {"training"}, {{}}, {}};
   for (const RunRecord& r : runs) {
     accuracy.categories.push_back(r.label);
@@ -107,25 +99,26 @@ std::vector<fs::path> write_comparison(std::span<const RunRecord> runs, const fs
                       {false, false, true, true, true, true, true, true, true});
   for (const RunRecord& r : runs) {
     const EpochMetrics& last = r.history.back();
-    results.row(std::vector<std::string>{r.label, r.directory.string(),
-                                         std::to_string(last.epoch) + "/" + std::to_string(r.config.epochs),
-                                         number("%.2f%%", last.test_accuracy()),
-                                         number("%.2f%%", best_epoch(r.history).test_accuracy()) + " (epoch " +
-                                             std::to_string(best_epoch(r.history).epoch) + ")",
-                                         number("%.2f%%", last.train_accuracy()), number("%.4f", last.test_loss),
-                                         number("%.1f s", median_epoch_seconds(r.history)),
-                                         with_thousands(std::llround(median_training_images_per_second(r.history)))});
+    results.row(std::vector<std::string>{
+        r.label, r.directory.string(), std::to_string(last.epoch) + "/" + std::to_string(r.config.epochs),
+        format_number("%.2f%%", last.test_accuracy()),
+        format_number("%.2f%%", best_epoch(r.history).test_accuracy()) + " (epoch " +
+            std::to_string(best_epoch(r.history).epoch) + ")",
+        format_number("%.2f%%", last.train_accuracy()), format_number("%.4f", last.test_loss),
+        format_number("%.1f s", median_epoch_seconds(r.history)),
+        with_thousands(std::llround(median_training_images_per_second(r.history)))});
   }
   // Settings side by side; a row whose values differ between runs is what the comparison varies.
   std::vector<std::string> header = {"setting"};
   for (const RunRecord& r : runs) header.push_back(r.label);
   html::Table settings(header);
-  const auto first = describe(runs[0].config);
-  for (size_t row = 0; row < first.size(); ++row) {
-    std::vector<std::string> cells = {first[row].first};
+  std::vector<std::vector<std::pair<std::string, std::string>>> described;
+  for (const RunRecord& r : runs) described.push_back(describe(r.config));
+  for (size_t row = 0; row < described[0].size(); ++row) {
+    std::vector<std::string> cells = {described[0][row].first};
     bool differs = false;
-    for (const RunRecord& r : runs) {
-      cells.push_back(describe(r.config)[row].second);
+    for (const auto& rows : described) {
+      cells.push_back(rows[row].second);
       differs |= cells.back() != cells[1];
     }
     settings.row(cells, differs);

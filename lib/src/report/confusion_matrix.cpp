@@ -35,10 +35,8 @@ RgbImage draw_confusion_matrix(const ConfusionMatrix& confusion, const std::stri
 
   const Font cell_font{12.5, false}, name_font{12.5, false}, axis_font{14, true};
   for (int t = 0; t < kClassCount; ++t) {
-    int64_t row_total = 0;
     for (int p = 0; p < kClassCount; ++p) {
       const int64_t n = confusion[static_cast<size_t>(t)][static_cast<size_t>(p)];
-      row_total += n;
       const Rect cell{matrix.x + kCell * p, matrix.y + kCell * t, kCell, kCell};
       const double shade = static_cast<double>(n) / static_cast<double>(largest);
       canvas.fill(cell, blues(shade));
@@ -50,13 +48,8 @@ RgbImage draw_confusion_matrix(const ConfusionMatrix& confusion, const std::stri
     canvas.text(name, matrix.x - 8, y, HAlign::right, VAlign::middle, name_font);
     canvas.text(name, matrix.x + kCell * (t + 0.5) + 4, matrix.bottom() + 8, HAlign::right, VAlign::middle, name_font,
                 colours::text, 45);
-    const double accuracy =
-        row_total ? 100.0 * static_cast<double>(confusion[static_cast<size_t>(t)][static_cast<size_t>(t)]) /
-                        static_cast<double>(row_total)
-                  : 0.0;
-    char text[32];
-    std::snprintf(text, sizeof text, "%.1f%%", accuracy);
-    canvas.text(text, matrix.right() + kAccuracyColumn - 8, y, HAlign::right, VAlign::middle, name_font);
+    canvas.text(format_number("%.1f%%", class_accuracy(confusion, t)), matrix.right() + kAccuracyColumn - 8, y,
+                HAlign::right, VAlign::middle, name_font);
   }
   canvas.outline(matrix, colours::axis);
   canvas.text("accuracy", matrix.right() + kAccuracyColumn - 8, matrix.y - 8, HAlign::right, VAlign::bottom,

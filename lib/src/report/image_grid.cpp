@@ -49,9 +49,7 @@ std::string class_name(int label) { return std::string(kClassNames[static_cast<s
 
 // One decimal: a confident mistake at 99.6% must not read "100%".
 std::string confidence_text(float probability) {
-  char text[16];
-  std::snprintf(text, sizeof text, "%.1f%%", 100.0 * static_cast<double>(probability));
-  return text;
+  return format_number("%.1f%%", 100.0 * static_cast<double>(probability));
 }
 
 }  // namespace

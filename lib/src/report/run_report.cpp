@@ -20,13 +20,7 @@ constexpr int kRefreshSeconds = 30;
 constexpr int kMisclassifiedShown = 20;
 constexpr int kSamplesShown = 32;
 
-std::string number(const char* format, double value) {
-  char text[64];
-  std::snprintf(text, sizeof text, format, value);
-  return text;
-}
-
-std::string percent(double value) { return number("%.2f%%", value); }
+std::string percent(double value) { return format_number("%.2f%%", value); }
 
 std::string card(const std::string& value, const std::string& label) {
   return "<div class=\"card\"><div class=\"value\">" + html::escape(value) + "</div><div class=\"label\">" +
@@ -38,19 +32,19 @@ std::string schedule_text(const ScheduleConfig& s) {
     case ScheduleKind::seed:
       return "seed: linear over epoch:LR points " + format_schedule_points(s.points) + ", constant within an epoch";
     case ScheduleKind::onecycle:
-      return "onecycle: max LR " + number("%g", s.learning_rate) + ", rising for " + number("%g", 100 * s.pct_start) +
-             "% of the steps, div factor " + number("%g", s.div_factor) + ", final div factor " +
-             number("%g", s.final_div_factor) +
-             (s.cycle_momentum
-                  ? ", momentum cycled " + number("%g", s.max_momentum) + " -> " + number("%g", s.base_momentum)
-                  : std::string());
+      return "onecycle: max LR " + format_number("%g", s.learning_rate) + ", rising for " +
+             format_number("%g", 100 * s.pct_start) + "% of the steps, div factor " +
+             format_number("%g", s.div_factor) + ", final div factor " + format_number("%g", s.final_div_factor) +
+             (s.cycle_momentum ? ", momentum cycled " + format_number("%g", s.max_momentum) + " -> " +
+                                     format_number("%g", s.base_momentum)
+                               : std::string());
     case ScheduleKind::cosine:
-      return "cosine: " + number("%g", s.learning_rate) + " -> " + number("%g", s.min_learning_rate);
+      return "cosine: " + format_number("%g", s.learning_rate) + " -> " + format_number("%g", s.min_learning_rate);
     case ScheduleKind::step:
-      return "step: " + number("%g", s.learning_rate) + ", times " + number("%g", s.gamma) + " every " +
+      return "step: " + format_number("%g", s.learning_rate) + ", times " + format_number("%g", s.gamma) + " every " +
              std::to_string(s.step_size) + " epochs";
     case ScheduleKind::constant:
-      return "constant: " + number("%g", s.learning_rate);
+      return "constant: " + format_number("%g", s.learning_rate);
   }
   return name_of(s.kind);
 }
@@ -58,11 +52,11 @@ std::string schedule_text(const ScheduleConfig& s) {
 std::string augmentation_text(const TrainConfig& c) {
   if (!c.augment) return "off (normalization only)";
   const AugmentOptions& a = c.augment_options;
-  return "shift-scale-rotate with p " + number("%g", a.shift_scale_rotate_probability) + " (shift up to " +
-         number("%g", 100 * a.shift_limit) + "%, scale +-" + number("%g", 100 * a.scale_limit) + "%, rotation up to " +
-         number("%g", a.rotate_limit_degrees) + " degrees); brightness/contrast with p " +
-         number("%g", a.brightness_contrast_probability) + " (brightness +-" + number("%g", a.brightness_limit) +
-         ", contrast +-" + number("%g", a.contrast_limit) + ")";
+  return "shift-scale-rotate with p " + format_number("%g", a.shift_scale_rotate_probability) + " (shift up to " +
+         format_number("%g", 100 * a.shift_limit) + "%, scale +-" + format_number("%g", 100 * a.scale_limit) +
+         "%, rotation up to " + format_number("%g", a.rotate_limit_degrees) + " degrees); brightness/contrast with p " +
+         format_number("%g", a.brightness_contrast_probability) + " (brightness +-" +
+         format_number("%g", a.brightness_limit) + ", contrast +-" + format_number("%g", a.contrast_limit) + ")";
 }
 
 std::string epoch_table(const std::vector<EpochMetrics>& history) {
@@ -71,11 +65,12 @@ std::string epoch_table(const std::vector<EpochMetrics>& history) {
       {true, true, true, true, true, true, true, true, true});
   const EpochMetrics* best = history.empty() ? nullptr : &best_epoch(history);
   for (const EpochMetrics* m = history.data(); m != history.data() + history.size(); ++m)
-    table.row({std::to_string(m->epoch), number("%.6f", m->learning_rate), number("%.1f s", m->seconds),
-               number("%.4f", m->train_loss), with_thousands(m->train_correct) + "/" + with_thousands(m->train_total),
-               percent(m->train_accuracy()), number("%.4f", m->test_loss),
-               with_thousands(m->test_correct) + "/" + with_thousands(m->test_total), percent(m->test_accuracy())},
-              m == best);
+    table.row(
+        {std::to_string(m->epoch), format_number("%.6f", m->learning_rate), format_number("%.1f s", m->seconds),
+         format_number("%.4f", m->train_loss), with_thousands(m->train_correct) + "/" + with_thousands(m->train_total),
+         percent(m->train_accuracy()), format_number("%.4f", m->test_loss),
+         with_thousands(m->test_correct) + "/" + with_thousands(m->test_total), percent(m->test_accuracy())},
+        m == best);
   return table.str();
 }
 
@@ -90,8 +85,8 @@ std::string results_cards(const RunSnapshot& run) {
          card(percent(best.test_accuracy()),
               "best test accuracy (epoch " + std::to_string(best.epoch) + ", best.s8ckpt)") +
          card(percent(last.train_accuracy()), "training accuracy, epoch " + std::to_string(last.epoch)) +
-         card(number("%.4f", last.test_loss), "test loss") +
-         card(number("%.1f s", median_epoch_seconds(run.history)), "epoch time (median)") +
+         card(format_number("%.4f", last.test_loss), "test loss") +
+         card(format_number("%.1f s", median_epoch_seconds(run.history)), "epoch time (median)") +
          card(with_thousands(std::llround(median_training_images_per_second(run.history))) + " img/s",
               "training throughput (median epoch)") +
          card(format_duration(seconds), "time so far") + "</div>\n";
@@ -119,16 +114,16 @@ std::string settings_table(const RunSnapshot& run) {
 
 std::vector<std::pair<std::string, std::string>> describe(const TrainConfig& c) {
   std::string norm = c.norm;
-  for (const auto& [option, value] : c.norm_options) norm += " " + option + "=" + number("%g", value);
+  for (const auto& [option, value] : c.norm_options) norm += " " + option + "=" + format_number("%g", value);
   std::vector<std::pair<std::string, std::string>> rows = {
       {"normalization", norm},
       {"epochs", std::to_string(c.epochs)},
       {"batch size", std::to_string(c.batch_size)},
       {"learning rate", schedule_text(c.schedule)},
-      {"optimizer", "SGD, momentum " + number("%g", c.sgd.momentum) + (c.sgd.nesterov ? " (Nesterov)" : "") +
-                        ", weight decay " + number("%g", c.sgd.weight_decay)},
+      {"optimizer", "SGD, momentum " + format_number("%g", c.sgd.momentum) + (c.sgd.nesterov ? " (Nesterov)" : "") +
+                        ", weight decay " + format_number("%g", c.sgd.weight_decay)},
       {"augmentation", augmentation_text(c)},
-      {"dropout", number("%g", c.dropout) + " after each max-pool"},
+      {"dropout", format_number("%g", c.dropout) + " after each max-pool"},
       {"seed", std::to_string(c.seed)},
       {"training images", c.limit_train > 0 ? "the first " + with_thousands(c.limit_train) : "all"},
       {"test images", c.limit_test > 0 ? "the first " + with_thousands(c.limit_test) : "all"},
@@ -141,16 +136,20 @@ std::string run_name_of(const fs::path& directory) {
   return (normal.filename().empty() ? normal.parent_path() : normal).filename().string();
 }
 
+void add_network_summary(RunSnapshot& run, const S8Network& network) {
+  run.layers = network.summary();
+  run.parameter_count = network.parameter_count();
+  run.norm_origin = network.norm_origin();
+  run.layout = std::string(name_of(network.layout()));
+}
+
 RunSnapshot snapshot_of(Trainer& trainer, std::string name) {
   RunSnapshot run;
   run.name = std::move(name);
   run.config = trainer.config();
   run.history = trainer.history();
   run.epochs_done = trainer.epochs_done();
-  run.layers = trainer.network().summary();
-  run.parameter_count = trainer.network().parameter_count();
-  run.norm_origin = trainer.network().norm_origin();
-  run.layout = std::string(name_of(trainer.network().layout()));
+  add_network_summary(run, trainer.network());
   run.train = &trainer.train_data();
   run.test = &trainer.test_data();
   if (!trainer.last_evaluation().predictions.empty() && !run.history.empty()) {
@@ -199,9 +198,12 @@ std::vector<fs::path> write_run_report(const fs::path& directory, const RunSnaps
   }
   if (run.train && run.test) {
     page += "<h2>Data</h2>\n";
-    save(kClassCountsFile, draw_class_counts(*run.train, *run.test));
+    if (run.redraw_data_pictures || !fs::exists(directory / kClassCountsFile) ||
+        !fs::exists(directory / kSamplesFile)) {
+      save(kClassCountsFile, draw_class_counts(*run.train, *run.test));
+      save(kSamplesFile, draw_training_samples(*run.train, run.config, kSamplesShown));
+    }
     page += html::figure(kClassCountsFile, "Images per class");
-    save(kSamplesFile, draw_training_samples(*run.train, run.config, kSamplesShown));
     page += html::figure(kSamplesFile, "The first training images of epoch 1, augmented as the network saw them");
   }
   page += "<h2>Configuration</h2>\n" + settings_table(run);

@@ -8,18 +8,22 @@ namespace s8net {
 
 double EvalResult::accuracy() const noexcept { return total ? 100.0 * static_cast<double>(correct) / static_cast<double>(total) : 0.0; }
 
-int64_t EvalResult::class_count(int label) const noexcept {
+int64_t class_count(const ConfusionMatrix& confusion, int label) noexcept {
   int64_t count = 0;
   for (const int64_t n : confusion[static_cast<size_t>(label)]) count += n;
   return count;
 }
 
-double EvalResult::class_accuracy(int label) const noexcept {
-  const int64_t count = class_count(label);
+double class_accuracy(const ConfusionMatrix& confusion, int label) noexcept {
+  const int64_t count = class_count(confusion, label);
   return count ? 100.0 * static_cast<double>(confusion[static_cast<size_t>(label)][static_cast<size_t>(label)]) /
                      static_cast<double>(count)
                : 0.0;
 }
+
+int64_t EvalResult::class_count(int label) const noexcept { return s8net::class_count(confusion, label); }
+
+double EvalResult::class_accuracy(int label) const noexcept { return s8net::class_accuracy(confusion, label); }
 
 EvalResult evaluate(S8Network& network, const Dataset& data, const Augmenter& augmenter, int64_t batch_size,
                     const std::function<void(int64_t, int64_t)>& progress) {

@@ -96,6 +96,14 @@ EpochMetrics epoch_metrics_from_json(const std::string& line, const std::string&
   }
 }
 
+std::vector<EpochMetrics> epoch_history_from_jsonl(const std::string& text, const std::string& source) {
+  std::vector<EpochMetrics> history;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty()) history.push_back(epoch_metrics_from_json(line, source));
+  return history;
+}
+
 Trainer::Trainer(Context& context, const NormRegistry& registry, TrainConfig config, const CifarData& data,
                  fs::path run_directory)
     : Trainer(context, registry, std::move(config), data, std::move(run_directory), true) {}
@@ -137,9 +145,7 @@ std::unique_ptr<Trainer> Trainer::resume(Context& context, const NormRegistry& r
   trainer->epochs_done_ = checkpoint.epochs_done;
   trainer->best_test_accuracy_ = checkpoint.best_test_accuracy;
   trainer->best_epoch_ = checkpoint.best_epoch;
-  std::istringstream lines(checkpoint.metrics_jsonl);
-  for (std::string line; std::getline(lines, line);)
-    if (!line.empty()) trainer->history_.push_back(epoch_metrics_from_json(line, file.string()));
+  trainer->history_ = epoch_history_from_jsonl(checkpoint.metrics_jsonl, file.string());
   return trainer;
 }
 

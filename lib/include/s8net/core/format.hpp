@@ -10,5 +10,7 @@ namespace s8net {
 std::string with_thousands(int64_t value);
 // 75.3 seconds -> "1:15"; 3,700 -> "1:01:40"
 std::string format_duration(double seconds);
+// One number through a printf format with a single double conversion: ("%.2f%%", 97.5) -> "97.50%".
+std::string format_number(const char* printf_format, double value);
 
 }  // namespace s8net

@@ -35,12 +35,18 @@ struct RunSnapshot {
   std::string layout;              // "nChw8c"
   const Dataset* train = nullptr;  // for class counts and samples
   const Dataset* test = nullptr;
+  // Class counts and samples stay the same for the whole training: false keeps the ones already
+  // in the directory (drawing them when missing) instead of drawing them again every epoch.
+  bool redraw_data_pictures = true;
   const EvalResult* evaluation = nullptr;  // of *test: confusion matrix, misclassified images
   std::string evaluated;                   // what `evaluation` is of: "epoch 20", "best.s8ckpt (epoch 19)"
 };
 
 // The name a run goes by: its directory's last component ("runs/bn/" -> "bn").
 std::string run_name_of(const std::filesystem::path& directory);
+
+// Fills the snapshot's model summary, parameter count, plugin origin and layout from `network`.
+void add_network_summary(RunSnapshot& run, const S8Network& network);
 
 // A snapshot of a trainer after an epoch, with its latest test evaluation.
 RunSnapshot snapshot_of(Trainer& trainer, std::string name);

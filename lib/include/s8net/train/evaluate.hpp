@@ -15,6 +15,9 @@ namespace s8net {
 
 using ConfusionMatrix = std::array<std::array<int64_t, kClassCount>, kClassCount>;  // [true][predicted]
 
+int64_t class_count(const ConfusionMatrix& confusion, int label) noexcept;    // images of that class
+double class_accuracy(const ConfusionMatrix& confusion, int label) noexcept;  // percent of them right
+
 struct EvalResult {
   double loss = 0;  // mean negative log-likelihood
   int64_t correct = 0;

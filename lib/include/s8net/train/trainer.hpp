@@ -44,6 +44,8 @@ struct EpochMetrics {
 std::string to_json_line(const EpochMetrics& metrics);
 
 EpochMetrics epoch_metrics_from_json(const std::string& line, const std::string& source);
+// Every non-empty line of a metrics.jsonl text (a run's file, or a checkpoint's copy of it).
+std::vector<EpochMetrics> epoch_history_from_jsonl(const std::string& text, const std::string& source);
 
 // The epoch of the highest test accuracy (the first of equals); `history` must not be empty.
 const EpochMetrics& best_epoch(std::span<const EpochMetrics> history);
