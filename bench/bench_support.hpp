@@ -1,12 +1,10 @@
 // What the benchmark binaries share: the plugins from the usual search path (build tree,
-// install dir, S8NET_PLUGIN_PATH), random CIFAR-shaped images, and the data-pipeline benchmark.
+// install dir, S8NET_PLUGIN_PATH), random CIFAR-shaped images and a loader over them.
 #pragma once
 
 #include <s8net/core/context.hpp>
 #include <s8net/data/batch_loader.hpp>
 #include <s8net/norm/registry.hpp>
-
-#include <benchmark/benchmark.h>
 
 #include <iostream>
 #include <random>
@@ -51,22 +49,14 @@ inline LoaderOptions pipeline_options(bool prefetch, bool parallel) {
   return o;
 }
 
-// The data pipeline alone: augmenting and normalizing batches of 32 training images, on one
-// thread (range 0) or spread over TBB's (range 1).
-inline void prepare_batches(benchmark::State& state) {
-  const Augmenter augmenter;
-  BatchLoader loader(random_images(), augmenter, pipeline_options(false, state.range(0) != 0));
-  int64_t epoch = 0;
-  loader.start_epoch(epoch);
-  for (auto _ : state) {
-    const Batch* batch = loader.next();
-    if (!batch) {
-      loader.start_epoch(++epoch);
-      batch = loader.next();
-    }
-    benchmark::DoNotOptimize(batch->images.data());
+// The loader's next batch, starting the next epoch when one runs out.
+inline const Batch& next_batch(BatchLoader& loader, int64_t& epoch) {
+  const Batch* batch = loader.next();
+  if (!batch) {
+    loader.start_epoch(++epoch);
+    batch = loader.next();
   }
-  state.SetItemsProcessed(state.iterations() * kPipelineBatch);
+  return *batch;
 }
 
 }  // namespace s8net::bench

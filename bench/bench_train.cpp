@@ -104,6 +104,17 @@ void inference(benchmark::State& state, const std::string& norm) {
   set_counters(state, seconds_since(start), batch_size, s8net::Mode::eval, network);
 }
 
+// Augmenting and normalizing batches of 32 training images, on one thread (range 0) or spread
+// over TBB's (range 1).
+void prepare_batches(benchmark::State& state) {
+  const s8net::Augmenter augmenter;
+  s8net::BatchLoader loader(random_images(), augmenter, pipeline_options(false, state.range(0) != 0));
+  int64_t epoch = 0;
+  loader.start_epoch(epoch);
+  for (auto _ : state) benchmark::DoNotOptimize(next_batch(loader, epoch).images.data());
+  state.SetItemsProcessed(state.iterations() * kPipelineBatch);
+}
+
 void sgemm(benchmark::State& state) {
   std::vector<float> a(kSgemmSize * kSgemmSize, 0.5f), b(a.size(), 0.25f), c(a.size());
   for (auto _ : state) sgemm_once(a, b, c);

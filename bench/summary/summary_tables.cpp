@@ -32,9 +32,7 @@ std::string name_for(const Row& row, const char* norm) {
 
 std::string ratio(const std::optional<Measurement>& a, const std::optional<Measurement>& b) {
   if (!a || !b || b->items_per_second <= 0) return "-";
-  char text[32];
-  std::snprintf(text, sizeof text, "%.2fx", a->items_per_second / b->items_per_second);
-  return text;
+  return format_number("%.2fx", a->items_per_second / b->items_per_second);
 }
 
 std::string rate(const std::optional<Measurement>& m) {
@@ -43,9 +41,8 @@ std::string rate(const std::optional<Measurement>& m) {
 
 std::string gflops(const std::optional<Measurement>& m) {
   if (!m || !m->counters.count("GFLOP/s") || !m->counters.count("of_sgemm")) return "-";
-  char text[64];
-  std::snprintf(text, sizeof text, "%.1f (%.0f%% of sgemm)", m->counters.at("GFLOP/s"), 100 * m->counters.at("of_sgemm"));
-  return text;
+  return format_number("%.1f", m->counters.at("GFLOP/s")) + " (" +
+         format_number("%.0f%%", 100 * m->counters.at("of_sgemm")) + " of sgemm)";
 }
 
 std::string network_table(const Results& r) {
@@ -91,11 +88,7 @@ std::string kernels_table(const Results& r) {
           const auto m = find(r, std::string(pass) + "/" + norm + "/" + shape + "/" + batch);
           here |= m.has_value();
           std::string cell = rate(m);
-          if (m && m->counters.count("GB/s")) {
-            char text[32];
-            std::snprintf(text, sizeof text, " (%.1f)", m->counters.at("GB/s"));
-            cell += text;
-          }
+          if (m && m->counters.count("GB/s")) cell += " (" + format_number("%.1f", m->counters.at("GB/s")) + ")";
           line += " | " + cell;
         }
         if (here) md += line + " |\n", any = true;
