@@ -1,7 +1,7 @@
 // Conv2d against a naive double-precision convolution: forward, and backward (weight, bias and
 // input gradients) against central finite differences of the reference, for 3x3 and 1x1 kernels,
 // channel counts that do and do not fill a block (3, 8, 12, 16), in nchw, nChw8c and nChw16c,
-// with direct and Winograd convolution.
+// with direct and Winograd convolution, also mixed pass by pass.
 #include <s8net/core/layout.hpp>
 #include <s8net/ops/conv.hpp>
 #include <support/reference.hpp>
@@ -11,6 +11,7 @@
 #include <map>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -26,8 +27,8 @@ using test::make_tensor;
 struct ConvCase {
   const char* name;
   int64_t in_channels, out_channels, kernel, batch, height, width;
-  ConvAlgorithm algorithm = ConvAlgorithm::direct;
-  ConvSpec spec() const { return {name, in_channels, out_channels, kernel, height, width, algorithm}; }
+  ConvAlgorithms algorithms = {};
+  ConvSpec spec() const { return {name, in_channels, out_channels, kernel, height, width, algorithms}; }
   Dims src_dims() const { return {batch, in_channels, height, width}; }
   Dims dst_dims() const { return {batch, out_channels, height, width}; }
 };
@@ -45,8 +46,13 @@ const ConvCase kCases[] = {
     {"k1_12to3", 12, 3, 1, 2, 6, 4},
     // Winograd where oneDNN has it (nChw16c on AVX-512), direct otherwise; 5x6 is not a whole
     // number of its 4x4 output tiles, 8 input channels fill half a 16-block.
-    {"k3_16to16_winograd", 16, 16, 3, 2, 5, 6, ConvAlgorithm::winograd},
-    {"k3_8to16_winograd", 8, 16, 3, 2, 4, 4, ConvAlgorithm::winograd},
+    {"k3_16to16_winograd", 16, 16, 3, 2, 5, 6, ConvAlgorithms::all(ConvAlgorithm::winograd)},
+    {"k3_8to16_winograd", 8, 16, 3, 2, 4, 4, ConvAlgorithms::all(ConvAlgorithm::winograd)},
+    // Passes with different algorithms share the weights, their gradient and its layout (C2's).
+    {"k3_16to16_winograd_weight_gradient", 16, 16, 3, 2, 5, 6,
+     {ConvAlgorithm::direct, ConvAlgorithm::direct, ConvAlgorithm::winograd}},
+    {"k3_16to16_winograd_forward", 16, 16, 3, 2, 4, 4,
+     {ConvAlgorithm::winograd, ConvAlgorithm::direct, ConvAlgorithm::direct}},
 };
 
 // The logical (plain) inputs of one case and what the double reference says about them. The loss
@@ -161,10 +167,22 @@ TEST_P(ConvTest, FirstLayerWithAnySourceLayout) {
   expect_weight_gradients(weights);
 }
 
-// Asking for Winograd gets it wherever oneDNN has a JIT kernel for it, in all three passes.
+// "fwd X, bwd-data Y, bwd-weights Z": the passes of an implementation string that use Winograd.
+std::vector<std::string> winograd_passes(const std::string& implementation) {
+  std::vector<std::string> passes;
+  for (const std::string_view pass : {"fwd", "bwd-data", "bwd-weights"}) {
+    const size_t at = implementation.find(std::string(pass) + " ");
+    if (at != std::string::npos &&
+        std::string_view(implementation).substr(at + pass.size() + 1).starts_with("jit_wino"))
+      passes.emplace_back(pass);
+  }
+  return passes;
+}
+
+// Asking for Winograd gets it wherever oneDNN has a JIT kernel for it, in exactly the passes asked.
 TEST(ConvAlgorithmTest, WinogradIsUsedWhereOneDnnHasIt) {
   Context context;
-  const ConvSpec spec{"wino", 16, 32, 3, 8, 8, ConvAlgorithm::winograd};
+  const ConvSpec spec{"wino", 16, 32, 3, 8, 8, ConvAlgorithms::all(ConvAlgorithm::winograd)};
   const auto desc = [](const Dims& dims) { return activation_desc(dims, ActivationLayout::nChw16c); };
   const dnnl::memory::desc src = desc({4, 16, 8, 8}), dst = desc({4, 32, 8, 8});
   try {
@@ -176,18 +194,19 @@ TEST(ConvAlgorithmTest, WinogradIsUsedWhereOneDnnHasIt) {
   } catch (const dnnl::error&) {
     GTEST_SKIP() << "this CPU has no JIT Winograd convolution in oneDNN";
   }
-  ConvWeights weights(context, spec, ConvWeights::preferred_desc(context.engine(), spec, src, dst));
-  const Conv2d conv(context, weights, src, dst, true);
-  const std::string implementation = conv.implementation();
-  size_t winograd_passes = 0;
-  for (size_t at = implementation.find("wino"); at != std::string::npos; at = implementation.find("wino", at + 1))
-    ++winograd_passes;
-  EXPECT_EQ(winograd_passes, 3u) << implementation;
+  const auto passes_of = [&](const ConvSpec& asked) {
+    ConvWeights weights(context, asked, ConvWeights::preferred_desc(context.engine(), asked, src, dst));
+    return winograd_passes(Conv2d(context, weights, src, dst, true).implementation());
+  };
+  using Passes = std::vector<std::string>;
+  EXPECT_EQ(passes_of(spec), (Passes{"fwd", "bwd-data", "bwd-weights"}));
 
   ConvSpec direct = spec;
-  direct.algorithm = ConvAlgorithm::direct;
-  ConvWeights direct_weights(context, direct, ConvWeights::preferred_desc(context.engine(), direct, src, dst));
-  EXPECT_EQ(Conv2d(context, direct_weights, src, dst, true).implementation().find("wino"), std::string::npos);
+  direct.algorithms = ConvAlgorithms::all(ConvAlgorithm::direct);
+  EXPECT_EQ(passes_of(direct), Passes{});
+  ConvSpec weight_gradient_only = direct;
+  weight_gradient_only.algorithms.backward_weights = ConvAlgorithm::winograd;
+  EXPECT_EQ(passes_of(weight_gradient_only), Passes{"bwd-weights"});
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, ConvTest,

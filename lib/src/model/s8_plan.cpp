@@ -20,11 +20,16 @@ ConvSpec conv_spec(size_t stage) {
   const s8::Shape in = stage == 0 ? s8::Shape{S8Network::kImageChannels, S8Network::kImageSize, S8Network::kImageSize}
                                   : shapes[stage - 1];
   const int64_t kernel = kStages[stage].kind == StageKind::conv_norm_relu ? 3 : 1;
-  // Winograd's input and output transforms pay off only with enough channels to share them: on
-  // AVX-512 it runs the 32-channel layers 1.5-1.9x faster than direct in all three passes, and
-  // the 16-channel C2 no faster (measured per layer; README, "Benchmarks and performance").
-  const ConvAlgorithm algorithm = kernel == 3 && shapes[stage].c >= 32 ? ConvAlgorithm::winograd : ConvAlgorithm::direct;
-  return {kStages[stage].name, in.c, shapes[stage].c, kernel, in.h, in.w, algorithm};
+  // Winograd's input and output transforms pay off only with enough channels to share them. On
+  // AVX-512 (per layer, batch 32 to 256; README, "Benchmarks and performance") it runs the
+  // 32-channel layers 1.5-1.9x faster than direct in all three passes; for the 16-channel C2 it
+  // wins only the weight gradient (1.1x in the network at batch 128) and loses backward-data (0.7x).
+  ConvAlgorithms algorithms;
+  if (kernel == 3 && shapes[stage].c >= 32)
+    algorithms = ConvAlgorithms::all(ConvAlgorithm::winograd);
+  else if (kernel == 3 && in.c >= 16)
+    algorithms.backward_weights = ConvAlgorithm::winograd;
+  return {kStages[stage].name, in.c, shapes[stage].c, kernel, in.h, in.w, algorithms};
 }
 
 dnnl::memory::desc conv_src_desc(size_t stage, int64_t batch, ActivationLayout layout) {

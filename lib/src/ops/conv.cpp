@@ -23,14 +23,14 @@ dnnl::algorithm to_dnnl(ConvAlgorithm algorithm) {
                                               : dnnl::algorithm::convolution_direct;
 }
 
-// The primitive descriptor of the spec's preferred algorithm when oneDNN has a JIT kernel for it,
-// else of direct convolution. make(algorithm) builds the op descriptor; oneDNN throws when it has
-// no kernel at all for an algorithm (Winograd on a CPU without AVX-512, say).
+// The primitive descriptor of the preferred algorithm when oneDNN has a JIT kernel for it, else
+// of direct convolution. make(algorithm) builds the op descriptor; oneDNN throws when it has no
+// kernel at all for an algorithm (Winograd on a CPU without AVX-512, say).
 template <typename PrimitiveDesc, typename MakeDesc>
-PrimitiveDesc choose(const ConvSpec& spec, const MakeDesc& make) {
-  if (spec.algorithm != ConvAlgorithm::direct) {
+PrimitiveDesc choose(ConvAlgorithm preferred, const MakeDesc& make) {
+  if (preferred != ConvAlgorithm::direct) {
     try {
-      PrimitiveDesc pd = make(to_dnnl(spec.algorithm));
+      PrimitiveDesc pd = make(to_dnnl(preferred));
       if (!is_reference(pd.impl_info_str())) return pd;
     } catch (const dnnl::error&) {
       // no kernel for this algorithm and shape: direct below
@@ -49,7 +49,7 @@ dnnl::convolution_forward::desc forward_desc(dnnl::algorithm algorithm, const Co
 dnnl::convolution_forward::primitive_desc forward_pd(const dnnl::engine& engine, const ConvSpec& spec,
                                                      const memory::desc& src, const memory::desc& weights,
                                                      const memory::desc& dst) {
-  return choose<dnnl::convolution_forward::primitive_desc>(spec, [&](dnnl::algorithm algorithm) {
+  return choose<dnnl::convolution_forward::primitive_desc>(spec.algorithms.forward, [&](dnnl::algorithm algorithm) {
     return dnnl::convolution_forward::primitive_desc(forward_desc(algorithm, spec, src, weights, dst), engine);
   });
 }
@@ -78,19 +78,23 @@ Conv2d::Conv2d(Context& context, ConvWeights& weights, const memory::desc& src, 
 
   const memory::dims stride{1, 1}, pad{spec.padding(), spec.padding()};
   // Gradients share the weights' layout, so the optimizer works element by element.
-  backward_weights_pd_ = choose<dnnl::convolution_backward_weights::primitive_desc>(spec, [&](dnnl::algorithm algorithm) {
+  const auto make_backward_weights = [&](dnnl::algorithm algorithm) {
     const dnnl::convolution_backward_weights::desc desc(algorithm, forward_pd_.src_desc(), weights_desc,
                                                         weights.bias.value.desc(), forward_pd_.dst_desc(), stride, pad, pad);
     return dnnl::convolution_backward_weights::primitive_desc(desc, engine, forward_pd_);
-  });
+  };
+  backward_weights_pd_ = choose<dnnl::convolution_backward_weights::primitive_desc>(spec.algorithms.backward_weights,
+                                                                                    make_backward_weights);
   backward_weights_ = dnnl::convolution_backward_weights(backward_weights_pd_);
 
   if (need_input_gradient_) {
-    backward_data_pd_ = choose<dnnl::convolution_backward_data::primitive_desc>(spec, [&](dnnl::algorithm algorithm) {
+    const auto make_backward_data = [&](dnnl::algorithm algorithm) {
       const dnnl::convolution_backward_data::desc desc(algorithm, forward_pd_.src_desc(), any_desc(weight_dims(spec)),
                                                        forward_pd_.dst_desc(), stride, pad, pad);
       return dnnl::convolution_backward_data::primitive_desc(desc, engine, forward_pd_);
-    });
+    };
+    backward_data_pd_ =
+        choose<dnnl::convolution_backward_data::primitive_desc>(spec.algorithms.backward_data, make_backward_data);
     backward_data_ = dnnl::convolution_backward_data(backward_data_pd_);
     if (backward_data_pd_.weights_desc() != weights_desc) {
       backward_data_weights_ = memory(backward_data_pd_.weights_desc(), context.engine());

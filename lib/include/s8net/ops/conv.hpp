@@ -1,9 +1,9 @@
 // Convolution with bias, stride 1, "same" padding (3x3 with padding 1, or 1x1), forward and
 // backward on oneDNN primitives. Weights live in the blocked format oneDNN prefers for the
 // forward pass; backward-data gets its own copy in the format it prefers (a small reorder per
-// step beats a reference kernel). A 3x3 conv may ask for Winograd (F(4x4, 3x3)): each of its
-// three primitives uses it where oneDNN has a JIT kernel for it and falls back to direct
-// otherwise, so the choice never lands on a reference kernel.
+// step beats a reference kernel). A 3x3 conv may ask for Winograd (F(4x4, 3x3)) in each of its
+// three passes separately: a pass uses it where oneDNN has a JIT kernel for it and falls back to
+// direct otherwise, so the choice never lands on a reference kernel.
 #pragma once
 
 #include <s8net/core/context.hpp>
@@ -15,11 +15,19 @@ namespace s8net {
 
 enum class ConvAlgorithm { direct, winograd };
 
+// The algorithm each pass asks for: which one wins depends on the pass, not only on the shape.
+struct ConvAlgorithms {
+  ConvAlgorithm forward = ConvAlgorithm::direct;
+  ConvAlgorithm backward_data = ConvAlgorithm::direct;
+  ConvAlgorithm backward_weights = ConvAlgorithm::direct;
+  static constexpr ConvAlgorithms all(ConvAlgorithm algorithm) { return {algorithm, algorithm, algorithm}; }
+};
+
 struct ConvSpec {
   std::string name;  // "C1", "c3" ...
   int64_t in_channels = 0, out_channels = 0, kernel = 3;
   int64_t height = 0, width = 0;  // input (= output) spatial size
-  ConvAlgorithm algorithm = ConvAlgorithm::direct;  // preferred; direct where oneDNN has no JIT Winograd
+  ConvAlgorithms algorithms = {};  // preferred per pass; direct where oneDNN has no JIT Winograd
   int64_t padding() const { return (kernel - 1) / 2; }
   int64_t parameter_count() const { return out_channels * in_channels * kernel * kernel + out_channels; }
 };
