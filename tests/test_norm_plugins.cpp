@@ -61,7 +61,8 @@ class TestHost {
 
   const s8net_host_api& api() const { return api_; }
   std::string file_of(const std::string& norm) const {
-    static const std::map<std::string, std::string> files{{"bn", "batchnorm"}, {"gn", "groupnorm"}, {"ln", "layernorm"}};
+    static const std::map<std::string, std::string> files{
+        {"bn", "batchnorm"}, {"gn", "groupnorm"}, {"ln", "layernorm"}, {"in", "instancenorm"}};
     return std::string(S8NET_PLUGIN_DIR) + "/s8net_norm_" + files.at(norm) + ".so";
   }
   s8net_norm_plugin_init_fn entry(const std::string& norm) {
@@ -163,7 +164,7 @@ std::string describe(const Case& k) {
 void PrintTo(const Case& k, std::ostream* out) { *out << describe(k); }
 
 // The elements whose statistics normalise element (n, c, .): for BN channel c over (N, H, W), for
-// GN the group of c in sample n over (C/G, H, W), for LN all of sample n.
+// GN the group of c in sample n over (C/G, H, W), for IN channel c of sample n, for LN all of n.
 template <class F>
 void for_each_peer(const Case& k, const Values& x, int64_t n, int64_t c, F f) {
   const int64_t hw = k.h * k.w;
@@ -173,7 +174,7 @@ void for_each_peer(const Case& k, const Values& x, int64_t n, int64_t c, F f) {
       for (int64_t s = 0; s < hw; ++s) f(at(in, c, s));
     return;
   }
-  const int64_t per_group = k.norm == "gn" ? k.c / k.groups : k.c;
+  const int64_t per_group = k.norm == "gn" ? k.c / k.groups : k.norm == "in" ? 1 : k.c;
   for (int64_t ic = c / per_group * per_group; ic < (c / per_group + 1) * per_group; ++ic)
     for (int64_t s = 0; s < hw; ++s) f(at(n, ic, s));
 }
@@ -380,6 +381,8 @@ std::vector<Case> all_cases() {
       cases.push_back({"ln", 0, layout, relu, 3, 12, 3, 5});
       cases.push_back({"ln", 0, layout, relu, 2, 8, 4, 4});
       cases.push_back({"ln", 0, layout, relu, 2, 16, 3, 3});
+      cases.push_back({"in", 0, layout, relu, 3, 12, 3, 5});
+      cases.push_back({"in", 0, layout, relu, 2, 16, 4, 4});
     }
   return cases;
 }
@@ -464,7 +467,8 @@ TEST(NormPluginAbi, DescriptorsSayWhatEachNormIs) {
   const std::map<std::string, std::vector<ExpectedOption>> options{
       {"bn", {{"eps", 1e-5, 1e-12, 1, false}, {"momentum", 0.1, 0, 1, false}}},
       {"gn", {{"groups", 2, 1, 1 << 20, true}, {"eps", 1e-5, 1e-12, 1, false}}},
-      {"ln", {{"eps", 1e-5, 1e-12, 1, false}}}};
+      {"ln", {{"eps", 1e-5, 1e-12, 1, false}}},
+      {"in", {{"eps", 1e-5, 1e-12, 1, false}}}};
   for (const auto& [name, expected_options] : options) {
     SCOPED_TRACE(name);
     const s8net_norm_plugin* d = TestHost::get().plugin(name);
@@ -492,7 +496,7 @@ TEST(NormPluginAbi, DescriptorsSayWhatEachNormIs) {
 }
 
 TEST(NormPluginAbi, TensorsStartAtPyTorchsInitialValues) {
-  for (const std::string name : {"bn", "gn", "ln"}) {
+  for (const std::string name : {"bn", "gn", "ln", "in"}) {
     SCOPED_TRACE(name);
     Layer layer(name, 6, false);
     ASSERT_TRUE(layer.ok()) << layer.message();
@@ -520,7 +524,7 @@ TEST(NormPluginAbi, CreateRefusesBadConfigurationsWithAReason) {
     EXPECT_EQ(layer.create_status(), S8NET_ERROR_INVALID_ARGUMENT);
     EXPECT_TRUE(contains(layer.message(), "12") && contains(layer.message(), "5")) << layer.message();
   }
-  for (const std::string name : {"bn", "gn", "ln"}) {
+  for (const std::string name : {"bn", "gn", "ln", "in"}) {
     Layer layer(name, 4, false, {{"sharpness", 3}});
     EXPECT_EQ(layer.create_status(), S8NET_ERROR_INVALID_ARGUMENT) << name;
     EXPECT_TRUE(contains(layer.message(), "sharpness")) << layer.message();
@@ -541,7 +545,7 @@ TEST(NormPluginAbi, CreateRefusesBadConfigurationsWithAReason) {
 }
 
 TEST(NormPluginAbi, CallsRefuseShapesTheyCannotTake) {
-  for (const std::string name : {"bn", "gn", "ln"}) {
+  for (const std::string name : {"bn", "gn", "ln", "in"}) {
     SCOPED_TRACE(name);
     Layer layer(name, 4, false);
     ASSERT_TRUE(layer.ok()) << layer.message();
@@ -573,7 +577,7 @@ TEST(NormPluginAbi, CallsRefuseShapesTheyCannotTake) {
 }
 
 TEST(NormPluginAbi, HandshakeRefusesAnotherMajorVersionAndAcceptsANewerMinor) {
-  for (const std::string name : {"bn", "gn", "ln"}) {
+  for (const std::string name : {"bn", "gn", "ln", "in"}) {
     SCOPED_TRACE(name);
     const s8net_norm_plugin_init_fn init = TestHost::get().entry(name);
     ASSERT_NE(init, nullptr);

@@ -76,10 +76,11 @@ class RegistryTest : public ::testing::Test {
 TEST_F(RegistryTest, LoadsTheShippedPlugins) {
   EXPECT_TRUE(registry_.load_path(kPlugins).empty());
   const auto plugins = registry_.plugins();
-  ASSERT_EQ(plugins.size(), 3u);
+  ASSERT_EQ(plugins.size(), 4u);
   EXPECT_EQ(plugins[0].name, "bn");
   EXPECT_EQ(plugins[1].name, "gn");
-  EXPECT_EQ(plugins[2].name, "ln");
+  EXPECT_EQ(plugins[2].name, "in");
+  EXPECT_EQ(plugins[3].name, "ln");
   for (const PluginInfo& p : plugins) {
     EXPECT_EQ(p.abi_version, S8NET_NORM_ABI_VERSION);
     EXPECT_EQ(p.file.parent_path(), fs::canonical(kPlugins));
@@ -164,7 +165,7 @@ TEST_F(RegistryTest, RefusesADuplicateNameNamingBothFilesAndKeepsTheFirst) {
   const fs::path first = fs::canonical(kPlugins) / "s8net_norm_batchnorm.so";
   EXPECT_CONTAINS(message, "duplicate norm \"bn\" from " + first.string() + " and " + fs::canonical(second).string());
   EXPECT_EQ(registry_.find("bn").file.filename(), "s8net_norm_batchnorm.so");
-  EXPECT_EQ(registry_.plugins().size(), 3u);
+  EXPECT_EQ(registry_.plugins().size(), 4u);
 }
 
 TEST_F(RegistryTest, ScanOfAMixedDirectoryKeepsTheGoodFileAndReportsEachBadOne) {
@@ -191,6 +192,7 @@ TEST_F(RegistryTest, UnknownNormListsTheKnownOnesAndTheirFiles) {
   EXPECT_EQ(error_of([&] { registry_.find("xn"); }),
             "unknown norm 'xn' (known: bn from " + (real / "s8net_norm_batchnorm.so").string() +
                 ", gn from " + (real / "s8net_norm_groupnorm.so").string() +
+                ", in from " + (real / "s8net_norm_instancenorm.so").string() +
                 ", ln from " + (real / "s8net_norm_layernorm.so").string() + ")");
   EXPECT_CONTAINS(error_of([&] { registry_.acquire("xn"); }), "unknown norm 'xn' (known: bn from ");
 }
@@ -222,7 +224,7 @@ TEST_F(RegistryTest, SearchPathFindsTheSameFileOnceAndADuplicateNameAsAFailure) 
   const auto failures = registry_.load_search_path({kPlugins});  // and the build tree again, last
   ASSERT_EQ(failures.size(), 1u);
   EXPECT_CONTAINS(failures[0].reason, "duplicate norm \"bn\"");
-  EXPECT_EQ(registry_.plugins().size(), 3u);
+  EXPECT_EQ(registry_.plugins().size(), 4u);
 }
 
 TEST_F(RegistryTest, DefaultDirectoriesAreTheInstallDirThenTheBuildTree) {
