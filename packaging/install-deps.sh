@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev                            # run configuration and metrics.jsonl
   libcairo2-dev fonts-dejavu-core               # report figures (charts, text, image grids)
   libgtest-dev libgmock-dev libbenchmark-dev
+  dpkg-dev                                      # dpkg-shlibdeps: the .deb packages' dependencies (cpack)
 )
 
 missing=()

@@ -107,7 +107,6 @@ std::vector<PluginLoadFailure> NormRegistry::load_search_path(const std::vector<
   // fallback for a binary that was not installed, so it is skipped once the install dir gave plugins.
   const std::vector<fs::path> defaults = default_directories();
   const fs::path& install_dir = defaults.at(0);
-  const fs::path& build_dir = defaults.at(1);
   std::error_code ec;
   if (fs::is_directory(install_dir, ec)) load(install_dir);
   else note_searched(install_dir);
@@ -115,7 +114,8 @@ std::vector<PluginLoadFailure> NormRegistry::load_search_path(const std::vector<
     const std::lock_guard lock(mutex_);
     return provided_plugins_locked(install_dir);
   }();
-  if (!installed) {
+  if (defaults.size() > 1 && !installed) {
+    const fs::path& build_dir = defaults[1];
     if (fs::is_directory(build_dir, ec)) load(build_dir);
     else note_searched(build_dir);
   }
@@ -129,7 +129,11 @@ std::vector<fs::path> NormRegistry::default_directories() {
   // An absolute S8NET_PLUGIN_INSTALL_DIR replaces the prefix, as operator/ does.
   const fs::path prefix = ec ? fs::path("/nonexistent") : fs::path(program.parent_path().string()) / "..";
   dirs.push_back((prefix / S8NET_PLUGIN_INSTALL_DIR).lexically_normal());
-  dirs.emplace_back(S8NET_BUILD_PLUGIN_DIR);
+  // Only programs of the build tree itself (the app, tests, benchmarks) look there: a project that
+  // links an installed libs8net must not find plugins in the directory where it was once built.
+  const fs::path build_tree = fs::path(S8NET_BUILD_DIR).lexically_normal();
+  const fs::path from_build_tree = fs::path(program.string()).lexically_normal().lexically_relative(build_tree);
+  if (!ec && !from_build_tree.empty() && *from_build_tree.begin() != "..") dirs.emplace_back(S8NET_BUILD_PLUGIN_DIR);
   return dirs;
 }
 

@@ -4,8 +4,9 @@
 //   1. directories or files given explicitly (--plugin-dir),
 //   2. S8NET_PLUGIN_PATH, a colon-separated list of directories or files,
 //   3. <prefix>/lib/s8net/plugins relative to the running executable (<prefix>/bin/...),
-//   4. the build tree's plugin directory (for running from a build), skipped when step 3 provided
-//      plugins: an installed app next to a build tree would otherwise find bn/gn/ln twice.
+//   4. the build tree's plugin directory, for the programs of that build tree only (the app,
+//      tests and benchmarks run from a build), and skipped when step 3 provided plugins: an
+//      installed app next to a build tree would otherwise find bn/gn/ln twice.
 // A library is loaded once per real path, under one mutex, with RTLD_NOW; registration is
 // all-or-nothing; libraries stay loaded while any layer created from them lives.
 #pragma once
@@ -71,7 +72,8 @@ class NormRegistry {
   const s8net_host_api& host_api() const noexcept { return host_; }
   Context& context() const noexcept { return context_; }
 
-  // The default directories of steps 3 and 4 (whether they exist or not).
+  // The default directories of steps 3 and 4 (whether they exist or not; step 4 only for a
+  // program inside the build tree).
   static std::vector<std::filesystem::path> default_directories();
 
  private:

@@ -1,0 +1,28 @@
+// The public API of libs8net in one include: what a project linking s8net::s8net (CMake) or
+// `pkg-config --libs s8net` uses. Everything lives in namespace s8net; errors are s8net::Error
+// (a std::runtime_error whose message names the file, flag or tensor at fault).
+//
+//   s8net::Context context;                              // oneDNN CPU engine and stream
+//   s8net::NormRegistry registry(context);               // normalization plugins, by name
+//   registry.load_search_path({plugin_dir});             // --plugin-dir, S8NET_PLUGIN_PATH, install dir
+//   s8net::NetworkConfig config;
+//   config.norm = "gn";                                  // any loaded plugin: bn, gn, ln, in, yours
+//   s8net::S8Network network(context, registry, config); // SPEC.md's network, Xavier-initialised
+//   s8net::Sgd sgd(network.parameters(), {.learning_rate = 0.01f, .momentum = 0.95f});
+//   network.forward_backward(images, labels);            // one training step: forward, loss, backward
+//   sgd.step();                                          // ... and the update
+//   s8net::BatchResult r = network.evaluate(images, labels);   // loss and correct predictions
+//
+// Weights to and from a file: s8net::Checkpoint with capture_tensors() / restore_tensors()
+// (train/network_state.hpp), save_checkpoint() / load_checkpoint() (train/checkpoint.hpp).
+// Whole training runs: s8net::Trainer (train/trainer.hpp); data sets and loading: data/.
+// Writing a plugin needs only <s8net/norm/plugin_sdk.hpp> (target s8net::plugin_sdk).
+#pragma once
+
+#include <s8net/core/context.hpp>
+#include <s8net/core/error.hpp>
+#include <s8net/model/s8_network.hpp>
+#include <s8net/norm/registry.hpp>
+#include <s8net/train/checkpoint.hpp>
+#include <s8net/train/network_state.hpp>
+#include <s8net/train/sgd.hpp>
