@@ -15,6 +15,7 @@ namespace s8net::app {
 
 int run_summary(int argc, char** argv);
 int run_plugins(int argc, char** argv);
+int run_plugin(int argc, char** argv);
 int run_data(int argc, char** argv);
 int run_train(int argc, char** argv);
 int run_eval(int argc, char** argv);

@@ -40,6 +40,10 @@ class Affine {
     for (int64_t n = 0; n < l.n; ++n)
       for (int64_t c = 0; c < l.c; ++c)
         for (int64_t s = 0; s < l.hw; ++s) y[l.offset(n, c, s)] = weight_[c] * x[l.offset(n, c, s)] + bias_[c];
+    s8net::sdk::zero_padding(l, y);
+#ifdef AFFINE_OUT_OF_BOUNDS
+    y[l.padded_size()] = 0.f;  // one float past the end of y, for the checker's bounds check
+#endif
   }
   void backward(const s8net_tensor_desc& desc, const float* x, const float*, const float* dy, float* dx) {
     const s8net::sdk::Layout l(desc);
@@ -53,6 +57,10 @@ class Affine {
           weight_grad_[c] += dy[i] * x[i];
           bias_grad_[c] += dy[i];
         }
+    s8net::sdk::zero_padding(l, dx);
+#ifdef AFFINE_BAD_GRADIENT
+    for (int64_t i = 0; i < l.padded_size(); ++i) dx[i] *= 1.25f;  // a wrong dx for the checker's gradients check
+#endif
   }
   std::span<const s8net_norm_tensor> tensors(s8net_norm_tensor_kind kind) const {
     if (kind == S8NET_NORM_PARAMETERS) return tensors_;

@@ -1,0 +1,54 @@
+// The conformance checker plugin authors run (`s8net plugin check FILE.so`): loads one plugin file
+// and drives it through the C ABI alone, checking what plugin_api.h promises and what the host
+// relies on but cannot verify while training (gradients, bounds, state, determinism).
+#pragma once
+
+#include <s8net/core/context.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace s8net {
+
+struct CheckResult {
+  enum class Outcome { pass, fail, skip };
+  std::string name;  // "load", "gradients nChw16c 3x16x4x4 relu" ...
+  Outcome outcome = Outcome::pass;
+  std::string detail;  // why it failed or was skipped; empty for a pass
+};
+
+struct ConformanceShape {
+  int64_t n = 0, c = 0, h = 0, w = 0;
+};
+
+struct ConformanceOptions {
+  uint32_t seed = 1;  // of every random input: the same seed checks the same numbers
+  // Small, so that finite differences over every entry stay quick. Even channel counts (GroupNorm's
+  // default is 2 groups), one of them below a block and one not a multiple of 8 or 16, so the
+  // blocked layouts get a padded last block.
+  std::vector<ConformanceShape> shapes = {{2, 4, 3, 5}, {3, 16, 4, 4}, {2, 12, 3, 3}};
+  // Central differences: float outputs limit how small the step can be before rounding dominates.
+  double step = 1e-2;
+  // An analytic gradient g passes against finite differences d when
+  // |g - d| <= relative * |d| + absolute * max(1, largest |d| of that tensor).
+  double relative_tolerance = 2e-2;
+  double absolute_tolerance = 2e-3;
+};
+
+// Runs every check on the plugin in `file`, calling on_result as each one finishes. A plugin that
+// does not load fails "load" and every other check is skipped. Throws s8net::Error (naming the
+// file) only when the file is missing or unreadable: then there is nothing to check.
+std::vector<CheckResult> check_plugin(const std::filesystem::path& file, Context& context,
+                                      const ConformanceOptions& options = {},
+                                      const std::function<void(const CheckResult&)>& on_result = {});
+
+// "PASS", "FAIL", "SKIP".
+const char* outcome_name(CheckResult::Outcome outcome) noexcept;
+
+// One report line: "PASS  forward nchw 2x4x3x5", "FAIL  gradients nchw 2x4x3x5: dx[17] = ...".
+std::string format_result(const CheckResult& result);
+
+}  // namespace s8net

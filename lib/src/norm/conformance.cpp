@@ -1,0 +1,181 @@
+// The conformance run: load, then every check on every case the plugin declares, in a fixed order
+// so that two runs of one seed print the same report.
+#include "conformance_checks.hpp"
+
+#include <s8net/core/error.hpp>
+#include <s8net/norm/conformance.hpp>
+#include <s8net/norm/loaded_plugin.hpp>
+#include <s8net/norm/plugin_sdk.hpp>
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <set>
+#include <utility>
+
+namespace s8net {
+namespace fs = std::filesystem;
+
+namespace {
+
+using conformance::Case;
+using Outcome = CheckResult::Outcome;
+
+// The checks of one case, in report order.
+using CaseCheck = void (*)(const s8net_norm_plugin&, const Case&, const ConformanceOptions&);
+const std::pair<const char*, CaseCheck> kCaseChecks[] = {
+    {"forward", conformance::check_forward},
+    {"gradients", conformance::check_gradients},
+    {"train vs eval", conformance::check_train_vs_eval},
+    {"state round trip", conformance::check_state_round_trip},
+    {"determinism", conformance::check_determinism},
+    {"bounds", conformance::check_bounds},
+};
+constexpr s8net_layout kLayouts[] = {S8NET_LAYOUT_NCHW, S8NET_LAYOUT_NCHW8C, S8NET_LAYOUT_NCHW16C};
+
+// A readable file is worth a report (even when it is no plugin); a missing one is a usage error.
+void require_readable(const fs::path& file) {
+  const std::string where = file.string() + ": ";
+  std::error_code ec;
+  const fs::file_status status = fs::status(file, ec);
+  if (!fs::exists(status)) throw Error(where + "no such file");
+  if (!fs::is_regular_file(status)) throw Error(where + "not a regular file");
+  if (::access(file.c_str(), R_OK) != 0) throw Error(where + "not readable: " + std::strerror(errno));
+}
+
+// "gn 0.1.0, ABI 1.0, layouts nchw nChw8c nChw16c, fuses ReLU"
+std::string describe(const PluginInfo& info) {
+  const s8net_norm_plugin& d = *info.descriptor;
+  std::string text = info.name + " " + info.version + ", ABI " +
+                     std::to_string(S8NET_NORM_ABI_MAJOR_OF(d.abi_version)) + "." +
+                     std::to_string(S8NET_NORM_ABI_MINOR_OF(d.abi_version)) + ", layouts";
+  for (const s8net_layout layout : kLayouts)
+    if ((d.layouts & sdk::layout_mask(layout)) != 0) text.append(" ").append(sdk::layout_name(layout));
+  if ((d.flags & S8NET_NORM_FLAG_FUSES_RELU) != 0) text += ", fuses ReLU";
+  return text;
+}
+
+// Runs one check, turning whatever it throws into a FAIL.
+template <class F>
+CheckResult run_check(std::string name, F&& check) {
+  try {
+    check();
+    return {std::move(name), Outcome::pass, {}};
+  } catch (const std::exception& e) {
+    return {std::move(name), Outcome::fail, e.what()};
+  }
+}
+
+// "" if create() accepts the configuration, else why it refused. Only a refusal of the
+// configuration (invalid argument, unsupported) is a reason to skip; other statuses are failures
+// the checks themselves will report.
+std::string refusal(const s8net_norm_plugin& plugin, int64_t channels, bool relu) {
+  const conformance::PluginInstance probe(plugin, channels, relu);
+  const s8net_status status = probe.create_status();
+  if (status != S8NET_ERROR_INVALID_ARGUMENT && status != S8NET_ERROR_UNSUPPORTED) return {};
+  return std::string("create(") + std::to_string(channels) + " channels" + (relu ? ", fused ReLU" : "") +
+         ") refused: " + status_name(status) + ": " + probe.message();
+}
+
+class Run {
+ public:
+  Run(const ConformanceOptions& options, const std::function<void(const CheckResult&)>& on_result)
+      : options_(options), on_result_(on_result) {}
+
+  void report(CheckResult result) {
+    if (on_result_) on_result_(result);
+    results_.push_back(std::move(result));
+  }
+
+  void skip_all(const std::string& why) {
+    report({"tensors", Outcome::skip, why});
+    for (const auto& [name, check] : kCaseChecks) report({name, Outcome::skip, why});
+  }
+
+  void check_all(const s8net_norm_plugin& plugin) {
+    std::set<int64_t> channel_counts;
+    for (const ConformanceShape& shape : options_.shapes) {
+      if (!channel_counts.insert(shape.c).second) continue;
+      const std::string name = std::string("tensors C=") + std::to_string(shape.c);
+      if (const std::string why = refusal(plugin, shape.c, false); !why.empty())
+        report({name, Outcome::skip, why});
+      else
+        report(run_check(name, [&] { conformance::check_tensors(plugin, shape.c); }));
+    }
+
+    std::vector<bool> relu_variants{false};
+    if ((plugin.flags & S8NET_NORM_FLAG_FUSES_RELU) != 0) relu_variants.push_back(true);
+    bool any_checked = false;
+    uint32_t index = 0;
+    for (const s8net_layout layout : kLayouts) {
+      if ((plugin.layouts & sdk::layout_mask(layout)) == 0) continue;
+      for (const ConformanceShape& shape : options_.shapes)
+        for (const bool relu : relu_variants) {
+          const Case c{layout, shape, relu, case_seed(index++)};
+          if (const std::string why = refusal(plugin, shape.c, relu); !why.empty()) {
+            for (const auto& [name, check] : kCaseChecks)
+              report({std::string(name) + " " + c.label(), Outcome::skip, why});
+            continue;
+          }
+          any_checked = true;
+          for (const auto& [name, check] : kCaseChecks)
+            report(run_check(std::string(name) + " " + c.label(), [&] { check(plugin, c, options_); }));
+        }
+    }
+    // Skipping everything would otherwise pass a plugin nothing was checked on.
+    if (!any_checked) report({"shapes", Outcome::fail, "create() refused every configuration tried"});
+  }
+
+  std::vector<CheckResult> take() { return std::move(results_); }
+
+ private:
+  // Each case its own inputs, all following from the one seed.
+  uint32_t case_seed(uint32_t index) const {
+    std::seed_seq sequence{options_.seed, index};
+    uint32_t seed = 0;
+    sequence.generate(&seed, &seed + 1);
+    return seed;
+  }
+
+  const ConformanceOptions& options_;
+  const std::function<void(const CheckResult&)>& on_result_;
+  std::vector<CheckResult> results_;
+};
+
+}  // namespace
+
+std::vector<CheckResult> check_plugin(const fs::path& file, Context& context, const ConformanceOptions& options,
+                                      const std::function<void(const CheckResult&)>& on_result) {
+  require_readable(file);
+  Run run(options, on_result);
+  std::unique_ptr<LoadedPlugin> plugin;
+  try {
+    plugin = std::make_unique<LoadedPlugin>(file, context.engine(), context.stream());
+  } catch (const std::exception& e) {
+    run.report({"load", Outcome::fail, e.what()});
+    run.skip_all("the plugin did not load");
+    return run.take();
+  }
+  run.report({"load", Outcome::pass, describe(plugin->info())});
+  run.check_all(plugin->descriptor());
+  return run.take();
+}
+
+const char* outcome_name(CheckResult::Outcome outcome) noexcept {
+  switch (outcome) {
+    case Outcome::pass: return "PASS";
+    case Outcome::fail: return "FAIL";
+    case Outcome::skip: return "SKIP";
+  }
+  return "?";
+}
+
+std::string format_result(const CheckResult& result) {
+  std::string line = std::string(outcome_name(result.outcome)) + "  " + result.name;
+  if (!result.detail.empty()) line.append(": ").append(result.detail);
+  return line;
+}
+
+}  // namespace s8net

@@ -1,0 +1,214 @@
+// Every check but the gradients (conformance_gradients.cpp).
+#include "conformance_checks.hpp"
+
+#include <s8net/core/format.hpp>
+
+#include <algorithm>
+#include <initializer_list>
+#include <set>
+#include <string>
+#include <utility>
+
+namespace s8net::conformance {
+namespace {
+
+constexpr s8net_norm_tensor_kind kKinds[] = {S8NET_NORM_PARAMETERS, S8NET_NORM_STATE};
+
+const char* kind_name(s8net_norm_tensor_kind kind) { return kind == S8NET_NORM_PARAMETERS ? "parameter" : "state"; }
+
+// A fused ReLU's output is never negative; the plain norm's may be anything.
+void require_relu_output(const s8net_tensor_desc& desc, const GuardedBuffer& y, std::string_view call) {
+  for_each_element(desc, [&](size_t i, size_t offset) {
+    if (const float v = y.data()[offset]; v < 0.f)
+      throw Failure(std::string(call) + " with the ReLU fused wrote y[" + std::to_string(i) + "] " + position(desc, i) +
+                    " = " + format_number("%g", static_cast<double>(v)));
+  });
+}
+
+// One training forward and its backward on a fresh instance, and everything they leave behind.
+struct TrainStep {
+  GuardedBuffer y, dx;
+  std::vector<s8net_norm_tensor> parameters;
+  std::vector<std::vector<float>> grads, state;
+};
+
+TrainStep train_step(PluginInstance& instance, const Case& c) {
+  std::mt19937 generator(c.seed);
+  randomize_parameters(instance, generator);
+  const Inputs in = make_inputs(c, generator);
+  const s8net_tensor_desc desc = c.desc();
+  const GuardedBuffer x = to_layout(desc, in.x), dy = to_layout(desc, in.dy);
+  TrainStep step{GuardedBuffer(x.size()), GuardedBuffer(x.size()), {}, {}, {}};
+  require_ok(instance, instance.forward(S8NET_MODE_TRAIN, desc, x.data(), step.y.data()), "forward (train)");
+  require_ok(instance, instance.backward(desc, x.data(), step.y.data(), dy.data(), step.dx.data()), "backward");
+  step.parameters = views(instance, S8NET_NORM_PARAMETERS);
+  step.grads = copy_grads(step.parameters);
+  step.state = copy_data(views(instance, S8NET_NORM_STATE));
+  return step;
+}
+
+}  // namespace
+
+void check_tensors(const s8net_norm_plugin& plugin, int64_t channels) {
+  PluginInstance instance(plugin, channels, false);
+  require_created(instance);
+  // Names become checkpoint keys ("C1.norm.weight"), so they must be there and tell tensors apart.
+  std::set<std::string> names;
+  for (const s8net_norm_tensor_kind kind : kKinds) {
+    const std::string what = kind_name(kind);
+    for (const s8net_norm_tensor& t : views(instance, kind)) {
+      if (t.name == nullptr || t.name[0] == '\0') throw Failure(what + " view without a name");
+      if (!names.insert(t.name).second) throw Failure(std::string("two views named '") + t.name + "'");
+      const std::string view = what + " '" + t.name + "'";
+      if (t.data == nullptr) throw Failure(view + " has no data array");
+      if (t.size <= 0) throw Failure(view + " has size " + std::to_string(t.size));
+      if (kind == S8NET_NORM_PARAMETERS && t.grad == nullptr) throw Failure(view + " has no grad array");
+      if (kind == S8NET_NORM_STATE && t.grad != nullptr)
+        throw Failure(view + " has a grad array (state is not trained, its grad must be NULL)");
+    }
+  }
+}
+
+void check_forward(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions&) {
+  std::mt19937 generator(c.seed);
+  PluginInstance instance(plugin, c.shape.c, c.relu);
+  require_created(instance);
+  randomize_parameters(instance, generator);
+  const Inputs in = make_inputs(c, generator);
+  const s8net_tensor_desc desc = c.desc();
+  const GuardedBuffer x = to_layout(desc, in.x);
+  using Call = std::pair<s8net_mode, const char*>;
+  for (const auto& [mode, call] :
+       {Call{S8NET_MODE_TRAIN, "forward (train)"}, Call{S8NET_MODE_EVAL, "forward (eval)"}}) {
+    GuardedBuffer y(x.size());
+    require_ok(instance, instance.forward(mode, desc, x.data(), y.data()), call);
+    require_valid_output(desc, y, "y", call);
+    if (c.relu) require_relu_output(desc, y, call);
+  }
+}
+
+void check_train_vs_eval(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions&) {
+  std::mt19937 generator(c.seed);
+  PluginInstance instance(plugin, c.shape.c, c.relu);
+  require_created(instance);
+  randomize_parameters(instance, generator);
+  const Inputs in = make_inputs(c, generator), other = make_inputs(c, generator);
+  const s8net_tensor_desc desc = c.desc();
+  const GuardedBuffer x = to_layout(desc, in.x), x_other = to_layout(desc, other.x), dy = to_layout(desc, in.dy);
+  GuardedBuffer y(x.size()), y_other(x.size()), dx(x.size());
+
+  // Backward is of the latest training forward, whatever evaluation ran since.
+  require_ok(instance, instance.forward(S8NET_MODE_TRAIN, desc, x.data(), y.data()), "forward (train)");
+  require_ok(instance, instance.backward(desc, x.data(), y.data(), dy.data(), dx.data()), "backward");
+  require_ok(instance, instance.forward(S8NET_MODE_TRAIN, desc, x_other.data(), y_other.data()), "forward (train)");
+  require_ok(instance, instance.forward(S8NET_MODE_TRAIN, desc, x.data(), y.data()), "forward (train)");
+  const std::vector<s8net_norm_tensor> parameters = views(instance, S8NET_NORM_PARAMETERS);
+  const std::vector<s8net_norm_tensor> state = views(instance, S8NET_NORM_STATE);
+  const auto parameters_before = copy_data(parameters), state_before = copy_data(state);
+
+  GuardedBuffer y_eval(x.size()), y_again(x.size());
+  require_ok(instance, instance.forward(S8NET_MODE_EVAL, desc, x_other.data(), y_eval.data()), "forward (eval)");
+  if (const std::string d = first_difference(state, state_before, copy_data(state), ""); !d.empty())
+    throw Failure("forward (eval) changed the state: " + d);
+  if (const std::string d = first_difference(parameters, parameters_before, copy_data(parameters), ""); !d.empty())
+    throw Failure("forward (eval) changed a parameter: " + d);
+  require_ok(instance, instance.forward(S8NET_MODE_EVAL, desc, x_other.data(), y_again.data()), "forward (eval)");
+  if (const std::string d = first_difference(desc, y_eval, y_again, "y"); !d.empty())
+    throw Failure("two forward (eval) calls on the same x gave different outputs: " + d);
+
+  GuardedBuffer dx_after_eval(x.size());
+  require_ok(instance, instance.backward(desc, x.data(), y.data(), dy.data(), dx_after_eval.data()), "backward");
+  if (const std::string d = first_difference(desc, dx, dx_after_eval, "dx"); !d.empty())
+    throw Failure("backward after a forward (eval) is not that of the latest forward (train): " + d);
+}
+
+void check_state_round_trip(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions&) {
+  std::mt19937 generator(c.seed);
+  PluginInstance first(plugin, c.shape.c, c.relu);
+  require_created(first);
+  randomize_parameters(first, generator);
+  const Inputs in = make_inputs(c, generator), other = make_inputs(c, generator);
+  const s8net_tensor_desc desc = c.desc();
+  const GuardedBuffer x = to_layout(desc, in.x), x_other = to_layout(desc, other.x);
+  GuardedBuffer y(x.size());
+  // Training moves the state (running statistics) away from its initial values.
+  require_ok(first, first.forward(S8NET_MODE_TRAIN, desc, x_other.data(), y.data()), "forward (train)");
+  require_ok(first, first.forward(S8NET_MODE_TRAIN, desc, x.data(), y.data()), "forward (train)");
+
+  // What a checkpoint does: save every view of one layer, load them into a new one.
+  PluginInstance second(plugin, c.shape.c, c.relu);
+  require_created(second);
+  for (const s8net_norm_tensor_kind kind : kKinds) {
+    const std::vector<s8net_norm_tensor> from = views(first, kind), to = views(second, kind);
+    if (from.size() != to.size())
+      throw Failure(std::string("two instances of one configuration have ") + std::to_string(from.size()) + " and " +
+                    std::to_string(to.size()) + " " + kind_name(kind) + " views");
+    for (size_t i = 0; i < from.size(); ++i) {
+      if (from[i].name == nullptr || to[i].name == nullptr || std::string(from[i].name) != to[i].name ||
+          from[i].size != to[i].size || from[i].data == nullptr || to[i].data == nullptr || from[i].size <= 0)
+        throw Failure(std::string(kind_name(kind)) + " view " + std::to_string(i) +
+                      " differs in name or size between two instances of one configuration");
+      std::copy_n(from[i].data, from[i].size, to[i].data);
+    }
+  }
+
+  GuardedBuffer y_first(x.size()), y_second(x.size());
+  require_ok(first, first.forward(S8NET_MODE_EVAL, desc, x.data(), y_first.data()), "forward (eval)");
+  require_ok(second, second.forward(S8NET_MODE_EVAL, desc, x.data(), y_second.data()), "forward (eval)");
+  if (const std::string d = first_difference(desc, y_first, y_second, "y"); !d.empty())
+    throw Failure("forward (eval) of an instance given another's parameters and state differs from it: " + d);
+}
+
+void check_determinism(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions&) {
+  PluginInstance first_instance(plugin, c.shape.c, c.relu), second_instance(plugin, c.shape.c, c.relu);
+  require_created(first_instance);
+  require_created(second_instance);
+  const TrainStep first = train_step(first_instance, c), second = train_step(second_instance, c);
+  const s8net_tensor_desc desc = c.desc();
+  if (const std::string d = first_difference(desc, first.y, second.y, "y"); !d.empty())
+    throw Failure("forward (train) on two fresh instances: " + d);
+  if (const std::string d = first_difference(desc, first.dx, second.dx, "dx"); !d.empty())
+    throw Failure("backward on two fresh instances: " + d);
+  if (const std::string d = first_difference(first.parameters, first.grads, second.grads, "grad"); !d.empty())
+    throw Failure("backward on two fresh instances: " + d);
+  const std::vector<s8net_norm_tensor> state = views(first_instance, S8NET_NORM_STATE);
+  if (const std::string d = first_difference(state, first.state, second.state, ""); !d.empty())
+    throw Failure("forward (train) on two fresh instances left different state: " + d);
+}
+
+void check_bounds(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions&) {
+  std::mt19937 generator(c.seed);
+  PluginInstance instance(plugin, c.shape.c, c.relu);
+  require_created(instance);
+  randomize_parameters(instance, generator);
+  const Inputs in = make_inputs(c, generator);
+  const s8net_tensor_desc desc = c.desc();
+  const GuardedBuffer x = to_layout(desc, in.x), dy = to_layout(desc, in.dy);
+  const GuardedBuffer x_original = x.copy(), dy_original = dy.copy();
+  GuardedBuffer y(x.size()), dx(x.size());
+
+  const std::pair<const char*, const GuardedBuffer*> buffers[] = {{"x", &x}, {"y", &y}, {"dy", &dy}, {"dx", &dx}};
+  struct Input {
+    const char* name;
+    const GuardedBuffer& now;
+    const GuardedBuffer& before;
+  };
+  const auto verify = [&](const char* call, std::initializer_list<Input> inputs) {
+    for (const auto& [name, buffer] : buffers)
+      if (const std::string damage = buffer->guard_damage(name); !damage.empty())
+        throw Failure(std::string(call) + " wrote " + damage);
+    for (const Input& input : inputs)
+      if (const std::string d = first_difference(desc, input.before, input.now, input.name); !d.empty())
+        throw Failure(std::string(call) + " changed its input " + input.name + ": " + d);
+  };
+
+  require_ok(instance, instance.forward(S8NET_MODE_TRAIN, desc, x.data(), y.data()), "forward (train)");
+  verify("forward (train)", {{"x", x, x_original}});
+  const GuardedBuffer y_original = y.copy();
+  require_ok(instance, instance.backward(desc, x.data(), y.data(), dy.data(), dx.data()), "backward");
+  verify("backward", {{"x", x, x_original}, {"y", y, y_original}, {"dy", dy, dy_original}});
+  require_ok(instance, instance.forward(S8NET_MODE_EVAL, desc, x.data(), y.data()), "forward (eval)");
+  verify("forward (eval)", {{"x", x, x_original}});
+}
+
+}  // namespace s8net::conformance
