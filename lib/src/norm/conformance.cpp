@@ -7,10 +7,6 @@
 #include <s8net/norm/loaded_plugin.hpp>
 #include <s8net/norm/plugin_sdk.hpp>
 
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <memory>
 #include <set>
 #include <utility>
@@ -35,15 +31,6 @@ const std::pair<const char*, CaseCheck> kCaseChecks[] = {
 };
 constexpr s8net_layout kLayouts[] = {S8NET_LAYOUT_NCHW, S8NET_LAYOUT_NCHW8C, S8NET_LAYOUT_NCHW16C};
 
-// A readable file is worth a report (even when it is no plugin); a missing one is a usage error.
-void require_readable(const fs::path& file) {
-  const std::string where = file.string() + ": ";
-  std::error_code ec;
-  const fs::file_status status = fs::status(file, ec);
-  if (!fs::exists(status)) throw Error(where + "no such file");
-  if (!fs::is_regular_file(status)) throw Error(where + "not a regular file");
-  if (::access(file.c_str(), R_OK) != 0) throw Error(where + "not readable: " + std::strerror(errno));
-}
 
 // "gn 0.1.0, ABI 1.0, layouts nchw nChw8c nChw16c, fuses ReLU"
 std::string describe(const PluginInfo& info) {
@@ -148,7 +135,7 @@ class Run {
 
 std::vector<CheckResult> check_plugin(const fs::path& file, Context& context, const ConformanceOptions& options,
                                       const std::function<void(const CheckResult&)>& on_result) {
-  require_readable(file);
+  require_readable_file(file);
   Run run(options, on_result);
   std::unique_ptr<LoadedPlugin> plugin;
   try {

@@ -70,12 +70,8 @@ void check_tensors(const s8net_norm_plugin& plugin, int64_t channels) {
 }
 
 void check_forward(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions&) {
-  std::mt19937 generator(c.seed);
-  PluginInstance instance(plugin, c.shape.c, c.relu);
-  require_created(instance);
-  randomize_parameters(instance, generator);
-  const Inputs in = make_inputs(c, generator);
-  const s8net_tensor_desc desc = c.desc();
+  Prepared p(plugin, c);
+  auto& [generator, instance, in, desc] = p;
   const GuardedBuffer x = to_layout(desc, in.x);
   using Call = std::pair<s8net_mode, const char*>;
   for (const auto& [mode, call] :
@@ -88,12 +84,9 @@ void check_forward(const s8net_norm_plugin& plugin, const Case& c, const Conform
 }
 
 void check_train_vs_eval(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions&) {
-  std::mt19937 generator(c.seed);
-  PluginInstance instance(plugin, c.shape.c, c.relu);
-  require_created(instance);
-  randomize_parameters(instance, generator);
-  const Inputs in = make_inputs(c, generator), other = make_inputs(c, generator);
-  const s8net_tensor_desc desc = c.desc();
+  Prepared p(plugin, c);
+  auto& [generator, instance, in, desc] = p;
+  const Inputs other = make_inputs(c, generator);
   const GuardedBuffer x = to_layout(desc, in.x), x_other = to_layout(desc, other.x), dy = to_layout(desc, in.dy);
   GuardedBuffer y(x.size()), y_other(x.size()), dx(x.size());
 
@@ -123,12 +116,9 @@ void check_train_vs_eval(const s8net_norm_plugin& plugin, const Case& c, const C
 }
 
 void check_state_round_trip(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions&) {
-  std::mt19937 generator(c.seed);
-  PluginInstance first(plugin, c.shape.c, c.relu);
-  require_created(first);
-  randomize_parameters(first, generator);
-  const Inputs in = make_inputs(c, generator), other = make_inputs(c, generator);
-  const s8net_tensor_desc desc = c.desc();
+  Prepared p(plugin, c);
+  auto& [generator, first, in, desc] = p;
+  const Inputs other = make_inputs(c, generator);
   const GuardedBuffer x = to_layout(desc, in.x), x_other = to_layout(desc, other.x);
   GuardedBuffer y(x.size());
   // Training moves the state (running statistics) away from its initial values.
@@ -177,12 +167,8 @@ void check_determinism(const s8net_norm_plugin& plugin, const Case& c, const Con
 }
 
 void check_bounds(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions&) {
-  std::mt19937 generator(c.seed);
-  PluginInstance instance(plugin, c.shape.c, c.relu);
-  require_created(instance);
-  randomize_parameters(instance, generator);
-  const Inputs in = make_inputs(c, generator);
-  const s8net_tensor_desc desc = c.desc();
+  Prepared p(plugin, c);
+  auto& [generator, instance, in, desc] = p;
   const GuardedBuffer x = to_layout(desc, in.x), dy = to_layout(desc, in.dy);
   const GuardedBuffer x_original = x.copy(), dy_original = dy.copy();
   GuardedBuffer y(x.size()), dx(x.size());

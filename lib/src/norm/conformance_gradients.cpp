@@ -110,12 +110,8 @@ void require_overwritten(const std::vector<s8net_norm_tensor>& parameters, const
 }  // namespace
 
 void check_gradients(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions& options) {
-  std::mt19937 generator(c.seed);
-  PluginInstance instance(plugin, c.shape.c, c.relu);
-  require_created(instance);
-  randomize_parameters(instance, generator);
-  const Inputs in = make_inputs(c, generator);
-  const s8net_tensor_desc desc = c.desc();
+  Prepared p(plugin, c);
+  auto& [generator, instance, in, desc] = p;
   GuardedBuffer x = to_layout(desc, in.x);
   const GuardedBuffer dy = to_layout(desc, in.dy);
   GuardedBuffer y(x.size()), dx(x.size()), dx_again(x.size());

@@ -119,6 +119,13 @@ void randomize_parameters(PluginInstance& instance, std::mt19937& generator) {
   }
 }
 
+Prepared::Prepared(const s8net_norm_plugin& plugin, const Case& c)
+    : generator(c.seed), instance(plugin, c.shape.c, c.relu), desc(c.desc()) {
+  require_created(instance);
+  randomize_parameters(instance, generator);
+  in = make_inputs(c, generator);
+}
+
 std::vector<std::vector<float>> copy_data(const std::vector<s8net_norm_tensor>& tensors) {
   return copy_arrays(tensors, false);
 }

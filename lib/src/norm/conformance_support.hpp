@@ -65,6 +65,16 @@ void require_valid_output(const s8net_tensor_desc& desc, const GuardedBuffer& ou
 // not checked at a point (weight 1, bias 0) where some mistakes cancel out.
 void randomize_parameters(PluginInstance& instance, std::mt19937& generator);
 
+// Where most checks start: a created instance of the case with random parameters, the case's
+// random inputs, and the generator, for drawing more. Throws Failure if create() fails.
+struct Prepared {
+  Prepared(const s8net_norm_plugin& plugin, const Case& c);
+  std::mt19937 generator;
+  PluginInstance instance;
+  Inputs in;
+  s8net_tensor_desc desc;
+};
+
 // The view's name, "(unnamed)" for none.
 std::string view_name(const s8net_norm_tensor& t);
 // Copies of what the views point at (data, or grad), in view order.

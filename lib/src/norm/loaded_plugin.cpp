@@ -140,14 +140,19 @@ const char* status_name(s8net_status status) noexcept {
   return "unknown status";
 }
 
-LoadedPlugin::LoadedPlugin(const fs::path& file, const dnnl::engine& engine, const dnnl::stream& stream)
-    : engine_(engine), stream_(stream), host_(make_host_api(engine_, stream_)) {
+void require_readable_file(const fs::path& file) {
   const std::string where = file.string() + ": ";
   std::error_code ec;
   const fs::file_status status = fs::status(file, ec);
   if (!fs::exists(status)) throw Error(where + "no such file");
   if (!fs::is_regular_file(status)) throw Error(where + "not a regular file");
   if (::access(file.c_str(), R_OK) != 0) throw Error(where + "not readable: " + std::strerror(errno));
+}
+
+LoadedPlugin::LoadedPlugin(const fs::path& file, const dnnl::engine& engine, const dnnl::stream& stream)
+    : engine_(engine), stream_(stream), host_(make_host_api(engine_, stream_)) {
+  require_readable_file(file);
+  const std::string where = file.string() + ": ";
 
   boost::dll::fs::error_code load_error;
   // RTLD_NOW: a missing symbol fails here, not in the middle of a training run. RTLD_LOCAL: two

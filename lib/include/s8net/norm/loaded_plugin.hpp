@@ -38,6 +38,9 @@ class LoadedPlugin {
 // The host table for an engine and stream (the handles are borrowed, not owned).
 s8net_host_api make_host_api(const dnnl::engine& engine, const dnnl::stream& stream);
 
+// Throws s8net::Error naming the file when it is missing, not a regular file, or unreadable.
+void require_readable_file(const std::filesystem::path& file);
+
 // "S8NET_ERROR_ABI_MISMATCH" ...
 const char* status_name(s8net_status status) noexcept;
 
