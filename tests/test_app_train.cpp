@@ -6,11 +6,13 @@
 
 #include <s8net/data/cifar_binary.hpp>
 #include <s8net/data/image_codec.hpp>
+#include <s8net/train/checkpoint.hpp>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -67,6 +69,22 @@ TEST_F(AppTraining, PrintsTheEpochTableAndWritesTheRunDirectory) {
   ASSERT_EQ(metrics.size(), 2u);
   EXPECT_EQ(metrics[1]["epoch"], 2);
   EXPECT_DOUBLE_EQ(metrics[1]["lr"].get<double>(), 0.0055);
+}
+
+// A norm whose output turns NaN at step 7 (epoch 2, batch 3 of 4): the run stops there with one
+// message naming the batch and keeps epoch 1's checkpoint and metrics as they were.
+TEST_F(AppTraining, StopsOnANonFiniteLossAndKeepsTheLastGoodCheckpoint) {
+  const fs::path out = *dir_ / "diverged";
+  const auto r = run_app("train --norm nanloss --plugin-dir " + (fs::path(S8NET_TEST_PLUGIN_DIR) / "nan_loss").string() +
+                         " --data " + data() + " --out " + out.string() + " --epochs 3 --batch 16");
+  EXPECT_EQ(r.exit_code, 1) << r.all();
+  EXPECT_CONTAINS(r.err, "training diverged: the loss is NaN at epoch 2, batch 3 of 4; stopped before that update.");
+  EXPECT_CONTAINS(r.err, "The last good checkpoint, after epoch 1, is kept: " + (out / "last.s8ckpt").string());
+  EXPECT_EQ(metrics_of(out).size(), 1u);
+  const Checkpoint kept = load_checkpoint(out / "last.s8ckpt");
+  EXPECT_EQ(kept.epochs_done, 1);
+  for (const NamedValues& t : kept.tensors)
+    for (const float v : t.values) ASSERT_TRUE(std::isfinite(v)) << t.name;
 }
 
 TEST_F(AppTraining, EvalReproducesTheLastEpochsTestAccuracy) {

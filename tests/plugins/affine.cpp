@@ -3,6 +3,8 @@
 // switches turn it into the broken variants the registry tests need.
 #include <s8net/norm/plugin_sdk.hpp>
 
+#include <algorithm>
+#include <limits>
 #include <vector>
 
 #ifndef AFFINE_NAME
@@ -32,7 +34,15 @@ class Affine {
   }
   int64_t channels() const { return static_cast<int64_t>(weight_.size()); }
 
-  void forward(s8net_mode, const s8net_tensor_desc& desc, const float* x, float* y) {
+  void forward([[maybe_unused]] s8net_mode mode, const s8net_tensor_desc& desc, const float* x, float* y) {
+#ifdef AFFINE_NAN_AFTER_STEPS
+    // Diverges on purpose: every training forward after the first AFFINE_NAN_AFTER_STEPS is +inf
+    // (a NaN would not get through: the ReLU after it makes it 0), which the next conv turns to NaN.
+    if (mode == S8NET_MODE_TRAIN && ++training_forwards_ > AFFINE_NAN_AFTER_STEPS) {
+      std::fill_n(y, s8net::sdk::Layout(desc).padded_size(), std::numeric_limits<float>::infinity());
+      return;
+    }
+#endif
 #ifdef AFFINE_FAIL_FORWARD
     throw s8net::sdk::Error(S8NET_ERROR_INTERNAL, "affine: forward fails on purpose (test)");
 #endif
@@ -68,6 +78,7 @@ class Affine {
   }
 
  private:
+  int64_t training_forwards_ = 0;
   std::vector<float> weight_, bias_, weight_grad_, bias_grad_;
   std::array<s8net_norm_tensor, 2> tensors_{};
 };

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <sstream>
 
 namespace s8net {
@@ -170,6 +171,9 @@ EpochMetrics Trainer::train_epoch(int64_t epoch, TrainObserver& observer) {
   while (const Batch* batch = loader_->next()) {
     if (per_step) apply_schedule(batch_index);
     const BatchResult r = network_->forward_backward(batch->images, batch->labels);
+    // Before the update: one non-finite step would poison every weight, and nothing is saved
+    // mid-epoch, so the last checkpoint on disk stays the last good state.
+    if (!std::isfinite(r.loss)) throw_diverged(epoch, batch_index, steps, r.loss);
     optimizer_->step();
     loss_sum += r.loss * static_cast<double>(batch->size());
     m.train_correct += r.correct;
@@ -187,6 +191,19 @@ EpochMetrics Trainer::train_epoch(int64_t epoch, TrainObserver& observer) {
   m.test_total = last_evaluation_.total;
   m.seconds = seconds_since(start);
   return m;
+}
+
+void Trainer::throw_diverged(int64_t epoch, int64_t batch_index, int64_t batches, double loss) const {
+  std::ostringstream message;
+  const char* value = std::isnan(loss) ? "NaN" : loss > 0 ? "+inf" : "-inf";
+  message << "training diverged: the loss is " << value << " at epoch " << epoch + 1 << ", batch " << batch_index + 1
+          << " of " << batches << "; stopped before that update. ";
+  if (epochs_done_ == 0 || run_directory_.empty())
+    message << "No epoch had finished, so no checkpoint was written.";
+  else
+    message << "The last good checkpoint, after epoch " << epochs_done_ << ", is kept: "
+            << (run_directory_ / kLastCheckpoint).string() << " (--resume continues from it).";
+  throw Error(message.str());
 }
 
 Checkpoint Trainer::make_checkpoint() {

@@ -87,7 +87,7 @@ class Trainer {
   ~Trainer();
 
   // Trains up to `until_epoch` epochs in total (default: the configuration's), checkpointing
-  // after each.
+  // after each. Throws s8net::Error on a non-finite loss, leaving the last checkpoint intact.
   void run(TrainObserver& observer, std::optional<int64_t> until_epoch = std::nullopt);
 
   const TrainConfig& config() const noexcept { return config_; }
@@ -106,6 +106,9 @@ class Trainer {
   Trainer(Context& context, const NormRegistry& registry, TrainConfig config, const CifarData& data,
           std::filesystem::path run_directory, bool write_config);
   EpochMetrics train_epoch(int64_t epoch, TrainObserver& observer);
+  // A non-finite loss: throws s8net::Error naming epoch and batch (0-based here, 1-based in the
+  // message) and the last good checkpoint, which stays as it is.
+  [[noreturn]] void throw_diverged(int64_t epoch, int64_t batch_index, int64_t batches, double loss) const;
   Checkpoint make_checkpoint();
   void save(bool new_best);
 
