@@ -11,7 +11,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 namespace s8net {
@@ -49,39 +51,83 @@ std::vector<NamedValues> final_tensors(Trainer& trainer, Context& context) {
   return capture_tensors(context, trainer.network(), nullptr);
 }
 
-class Resume : public ::testing::TestWithParam<ScheduleKind> {};
+// Asks to stop once `after` batches have been trained, as Ctrl-C does between two batches.
+class StopAfter : public TrainObserver {
+ public:
+  explicit StopAfter(int64_t after) : after_(after) {}
+  void on_batch(const BatchProgress&) override { ++batches_; }
+  bool stop_requested() override { return batches_ >= after_; }
 
-TEST_P(Resume, EndsWithTheWeightsOfAnUninterruptedRun) {
-  Plugins plugins;
-  const CifarData data = test::random_cifar(72, 40, 3);  // 4 full batches and one of 8
-  const TempDir whole("train"), split("train");
-  Quiet quiet;
-  Trainer uninterrupted(plugins.context, plugins.registry, tiny_config(GetParam()), data, whole.path());
-  uninterrupted.run(quiet);
-  {
-    Trainer first(plugins.context, plugins.registry, tiny_config(GetParam()), data, split.path());
-    first.run(quiet, 1);
-    EXPECT_EQ(first.epochs_done(), 1);
-  }
-  const auto resumed = Trainer::resume(plugins.context, plugins.registry, data, split.path());
-  EXPECT_EQ(resumed->epochs_done(), 1);
-  resumed->run(quiet);
-  EXPECT_EQ(resumed->epochs_done(), 3);
+ private:
+  int64_t after_, batches_ = 0;
+};
 
-  const auto expected = final_tensors(uninterrupted, plugins.context);
-  const auto actual = final_tensors(*resumed, plugins.context);
+// Same final weights and statistics, and the same metrics apart from the timings.
+void expect_same_run(Trainer& resumed, Trainer& uninterrupted, Context& context) {
+  const auto expected = final_tensors(uninterrupted, context);
+  const auto actual = final_tensors(resumed, context);
   ASSERT_EQ(actual.size(), expected.size());
   for (size_t k = 0; k < expected.size(); ++k) {
     EXPECT_EQ(actual[k].name, expected[k].name);
     EXPECT_EQ(actual[k].values, expected[k].values) << expected[k].name;
   }
-  // The metrics of both runs agree line by line, apart from the timings.
-  ASSERT_EQ(resumed->history().size(), 3u);
-  for (size_t e = 0; e < 3; ++e) {
-    EXPECT_EQ(resumed->history()[e].train_loss, uninterrupted.history()[e].train_loss);
-    EXPECT_EQ(resumed->history()[e].test_correct, uninterrupted.history()[e].test_correct);
-    EXPECT_EQ(resumed->history()[e].learning_rate, uninterrupted.history()[e].learning_rate);
+  ASSERT_EQ(resumed.history().size(), uninterrupted.history().size());
+  for (size_t e = 0; e < uninterrupted.history().size(); ++e) {
+    EXPECT_EQ(resumed.history()[e].train_loss, uninterrupted.history()[e].train_loss);
+    EXPECT_EQ(resumed.history()[e].train_correct, uninterrupted.history()[e].train_correct);
+    EXPECT_EQ(resumed.history()[e].test_correct, uninterrupted.history()[e].test_correct);
+    EXPECT_EQ(resumed.history()[e].learning_rate, uninterrupted.history()[e].learning_rate);
   }
+}
+
+class Resume : public ::testing::TestWithParam<ScheduleKind> {
+ protected:
+  Plugins plugins_;
+  const CifarData data_ = test::random_cifar(72, 40, 3);  // 4 full batches and one of 8
+};
+
+TEST_P(Resume, EndsWithTheWeightsOfAnUninterruptedRun) {
+  const TempDir whole("train"), split("train");
+  Quiet quiet;
+  Trainer uninterrupted(plugins_.context, plugins_.registry, tiny_config(GetParam()), data_, whole.path());
+  uninterrupted.run(quiet);
+  {
+    Trainer first(plugins_.context, plugins_.registry, tiny_config(GetParam()), data_, split.path());
+    first.run(quiet, 1);
+    EXPECT_EQ(first.epochs_done(), 1);
+  }
+  const auto resumed = Trainer::resume(plugins_.context, plugins_.registry, data_, split.path());
+  EXPECT_EQ(resumed->epochs_done(), 1);
+  resumed->run(quiet);
+  EXPECT_EQ(resumed->epochs_done(), 3);
+  expect_same_run(*resumed, uninterrupted, plugins_.context);
+}
+
+// Stopped after batch 2 of epoch 2: last.s8ckpt holds that point, metrics.jsonl only epoch 1, and
+// the resumed run trains batches 3-5 of epoch 2 and ends exactly as an uninterrupted one.
+TEST_P(Resume, ContinuesAnEpochStoppedBetweenTwoBatches) {
+  const TempDir whole("train"), split("train");
+  Quiet quiet;
+  Trainer uninterrupted(plugins_.context, plugins_.registry, tiny_config(GetParam()), data_, whole.path());
+  uninterrupted.run(quiet);
+  {
+    Trainer first(plugins_.context, plugins_.registry, tiny_config(GetParam()), data_, split.path());
+    StopAfter stop(7);
+    EXPECT_EQ(first.run(stop), TrainStatus::stopped);
+    EXPECT_EQ(first.epochs_done(), 1);
+    EXPECT_EQ(first.epoch_in_progress().batches_done, 2);
+  }
+  const Checkpoint saved = load_checkpoint(split / kLastCheckpoint);
+  EXPECT_EQ(saved.epochs_done, 1);
+  EXPECT_EQ(saved.epoch_in_progress.batches_done, 2);
+  EXPECT_EQ(saved.epoch_in_progress.train_total, 32);
+  std::ifstream metrics(split / kMetricsFile);
+  EXPECT_EQ(std::count(std::istreambuf_iterator<char>(metrics), {}, '\n'), 1);
+
+  const auto resumed = Trainer::resume(plugins_.context, plugins_.registry, data_, split.path());
+  EXPECT_EQ(resumed->epoch_in_progress().batches_done, 2);
+  EXPECT_EQ(resumed->run(quiet), TrainStatus::finished);
+  expect_same_run(*resumed, uninterrupted, plugins_.context);
 }
 
 INSTANTIATE_TEST_SUITE_P(Schedules, Resume, ::testing::Values(ScheduleKind::seed, ScheduleKind::onecycle),

@@ -2,6 +2,7 @@
 // override it; progress bar, per-epoch table, run directory, --resume.
 #include "commands.hpp"
 #include "epoch_table.hpp"
+#include "interrupt.hpp"
 #include "progress.hpp"
 
 #include <s8net/core/error.hpp>
@@ -30,6 +31,8 @@ class ConsoleObserver : public TrainObserver {
  public:
   ConsoleObserver(Trainer& trainer, std::filesystem::path run_directory, bool report)
       : trainer_(trainer), run_directory_(std::move(run_directory)), report_(report) {}
+
+  bool stop_requested() override { return interrupt_.requested(); }
 
   void on_batch(const BatchProgress& p) override {
     const double rate = p.seconds > 0 ? static_cast<double>(p.images) / p.seconds : 0;
@@ -61,6 +64,7 @@ class ConsoleObserver : public TrainObserver {
       std::fprintf(stderr, "s8net train: warning: report not drawn: %s\n", e.what());
     }
   }
+  void clear_line() { line_.clear(); }
   void print_history() {
     // After --resume, the epochs already done, so the table is whole.
     for (const EpochMetrics& m : trainer_.history()) print_row(m, false);
@@ -80,10 +84,19 @@ class ConsoleObserver : public TrainObserver {
   Trainer& trainer_;
   std::filesystem::path run_directory_;
   bool report_;
+  InterruptRequest interrupt_;  // Ctrl-C from construction on: the trainer stops between batches
   bool data_pictures_drawn_ = false;  // by this process: class counts and samples, once
   ProgressLine line_;
   bool header_printed_ = false;
 };
+
+// Where the trainer stands: "after epoch 3", or "after batch 118 of 1,563 of epoch 4" midway.
+std::string stop_point(const Trainer& trainer) {
+  const int64_t batches_done = trainer.epoch_in_progress().batches_done;
+  if (batches_done == 0) return "after epoch " + std::to_string(trainer.epochs_done());
+  return "after batch " + with_thousands(batches_done) + " of " + with_thousands(trainer.batches_per_epoch()) +
+         " of epoch " + std::to_string(trainer.epochs_done() + 1);
+}
 
 void apply_overrides(const po::variables_map& v, TrainConfig& c) {
   auto given = [&](const char* flag) { return v.count(flag) > 0 && !v[flag].defaulted(); };
@@ -194,13 +207,18 @@ int run_train(int argc, char** argv) {
               static_cast<long long>(c.batch_size), static_cast<long long>(c.epochs), name_of(c.schedule.kind),
               static_cast<double>(c.sgd.momentum), c.sgd.nesterov ? " (Nesterov)" : "", c.augment ? ", augmented" : ", no augmentation",
               static_cast<unsigned long long>(c.seed));
-  std::printf("run directory %s%s\n\n", out.c_str(),
-              resume ? (", resuming after epoch " + std::to_string(trainer->epochs_done())).c_str() : "");
+  std::printf("run directory %s%s\n\n", out.c_str(), resume ? (", resuming " + stop_point(*trainer)).c_str() : "");
   std::fflush(stdout);
 
   ConsoleObserver observer(*trainer, out, !values["no-report"].as<bool>());
   observer.print_history();
-  trainer->run(observer);
+  if (trainer->run(observer) == TrainStatus::stopped) {
+    observer.clear_line();
+    std::fprintf(stderr, "s8net train: interrupted %s, saved in %s; continue with: s8net train --resume --data %s --out %s\n",
+                 stop_point(*trainer).c_str(), (std::filesystem::path(out) / kLastCheckpoint).c_str(),
+                 data_path.c_str(), out.c_str());
+    return 130;  // the shell's code for a process ended by Ctrl-C
+  }
 
   const auto& history = trainer->history();
   if (!history.empty()) {

@@ -42,13 +42,13 @@ void BatchLoader::wait_pending() noexcept {
   if (pending_.valid()) pending_.wait();
 }
 
-void BatchLoader::start_epoch(int64_t epoch) {
+void BatchLoader::start_epoch(int64_t epoch, int64_t first_batch) {
   wait_pending();
   if (pending_.valid()) pending_.get();
   epoch_ = epoch;
   order_ = epoch_order(data_.size(), options_.seed, epoch, options_.shuffle);
-  next_batch_ = 0;
-  launch(0);
+  next_batch_ = std::clamp<int64_t>(first_batch, 0, batches_per_epoch());
+  launch(next_batch_);
 }
 
 void BatchLoader::fill(Batch& batch, int64_t batch_index) const {

@@ -52,6 +52,12 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& c) {
   }
   const std::string header = json{{"config", json::parse(to_json(c.config))},
                                    {"epochs_done", c.epochs_done},
+                                   {"epoch_in_progress",
+                                    {{"batches_done", c.epoch_in_progress.batches_done},
+                                     {"loss_sum", c.epoch_in_progress.loss_sum},
+                                     {"train_correct", c.epoch_in_progress.train_correct},
+                                     {"train_total", c.epoch_in_progress.train_total},
+                                     {"train_seconds", c.epoch_in_progress.train_seconds}}},
                                    {"best_test_accuracy", c.best_test_accuracy},
                                    {"best_epoch", c.best_epoch},
                                    {"training_steps", c.training_steps},
@@ -101,6 +107,14 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
       floats += c.tensors.back().values.size();
     }
     c.epochs_done = header.at("epochs_done").get<int64_t>();
+    if (const auto partial = header.find("epoch_in_progress"); partial != header.end()) {
+      EpochProgress& p = c.epoch_in_progress;
+      p.batches_done = partial->at("batches_done").get<int64_t>();
+      p.loss_sum = partial->at("loss_sum").get<double>();
+      p.train_correct = partial->at("train_correct").get<int64_t>();
+      p.train_total = partial->at("train_total").get<int64_t>();
+      p.train_seconds = partial->at("train_seconds").get<double>();
+    }
     c.best_test_accuracy = header.at("best_test_accuracy").get<double>();
     c.best_epoch = header.at("best_epoch").get<int64_t>();
     c.training_steps = header.at("training_steps").get<uint64_t>();

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <sstream>
+#include <utility>
 
 namespace s8net {
 namespace {
@@ -144,6 +145,7 @@ std::unique_ptr<Trainer> Trainer::resume(Context& context, const NormRegistry& r
   restore_tensors(context, checkpoint.tensors, *trainer->network_, trainer->optimizer_.get(), file.string());
   trainer->network_->set_training_steps(checkpoint.training_steps);
   trainer->epochs_done_ = checkpoint.epochs_done;
+  trainer->epoch_in_progress_ = checkpoint.epoch_in_progress;
   trainer->best_test_accuracy_ = checkpoint.best_test_accuracy;
   trainer->best_epoch_ = checkpoint.best_epoch;
   trainer->history_ = epoch_history_from_jsonl(checkpoint.metrics_jsonl, file.string());
@@ -152,7 +154,7 @@ std::unique_ptr<Trainer> Trainer::resume(Context& context, const NormRegistry& r
 
 int64_t Trainer::batches_per_epoch() const noexcept { return loader_->batches_per_epoch(); }
 
-EpochMetrics Trainer::train_epoch(int64_t epoch, TrainObserver& observer) {
+std::optional<EpochMetrics> Trainer::train_epoch(int64_t epoch, TrainObserver& observer) {
   const auto start = Clock::now();
   const int64_t steps = loader_->batches_per_epoch();
   auto apply_schedule = [&](int64_t step) {
@@ -165,9 +167,14 @@ EpochMetrics Trainer::train_epoch(int64_t epoch, TrainObserver& observer) {
   m.epoch = epoch + 1;
   m.learning_rate = apply_schedule(0);
   const bool per_step = changes_every_step(config_.schedule.kind);
-  loader_->start_epoch(epoch);
-  double loss_sum = 0;
-  int64_t batch_index = 0;
+  // A resumed epoch continues from its checkpointed batch and sums.
+  const EpochProgress resumed = std::exchange(epoch_in_progress_, EpochProgress{});
+  loader_->start_epoch(epoch, resumed.batches_done);
+  double loss_sum = resumed.loss_sum;
+  m.train_correct = resumed.train_correct;
+  m.train_total = resumed.train_total;
+  int64_t batch_index = resumed.batches_done;
+  const auto train_seconds = [&] { return resumed.train_seconds + seconds_since(start); };
   while (const Batch* batch = loader_->next()) {
     if (per_step) apply_schedule(batch_index);
     const BatchResult r = network_->forward_backward(batch->images, batch->labels);
@@ -179,17 +186,23 @@ EpochMetrics Trainer::train_epoch(int64_t epoch, TrainObserver& observer) {
     m.train_correct += r.correct;
     m.train_total += batch->size();
     ++batch_index;
-    observer.on_batch({epoch + 1, config_.epochs, batch_index, steps, m.train_total, seconds_since(start),
+    observer.on_batch({epoch + 1, config_.epochs, batch_index, steps, m.train_total, train_seconds(),
                        loss_sum / static_cast<double>(m.train_total), m.train_accuracy()});
+    if (batch_index < steps && observer.stop_requested()) {
+      // Kept, so that run() called again also continues from here.
+      epoch_in_progress_ = {batch_index, loss_sum, m.train_correct, m.train_total, train_seconds()};
+      save_epoch_in_progress();
+      return std::nullopt;
+    }
   }
   m.train_loss = loss_sum / static_cast<double>(m.train_total);
-  m.train_seconds = seconds_since(start);
+  m.train_seconds = train_seconds();
   last_evaluation_ = evaluate(*network_, test_, augmenter_, config_.eval_batch_size,
                               [&](int64_t done, int64_t total) { observer.on_evaluation(done, total); });
   m.test_loss = last_evaluation_.loss;
   m.test_correct = last_evaluation_.correct;
   m.test_total = last_evaluation_.total;
-  m.seconds = seconds_since(start);
+  m.seconds = resumed.train_seconds + seconds_since(start);
   return m;
 }
 
@@ -210,6 +223,7 @@ Checkpoint Trainer::make_checkpoint() {
   Checkpoint c;
   c.config = config_;
   c.epochs_done = epochs_done_;
+  c.epoch_in_progress = epoch_in_progress_;
   c.best_test_accuracy = best_test_accuracy_;
   c.best_epoch = best_epoch_;
   c.training_steps = network_->training_steps();
@@ -227,10 +241,17 @@ void Trainer::save(bool new_best) {
   write_file_atomically(run_directory_ / kMetricsFile, checkpoint.metrics_jsonl);
 }
 
-void Trainer::run(TrainObserver& observer, std::optional<int64_t> until_epoch) {
+void Trainer::save_epoch_in_progress() {
+  if (run_directory_.empty()) return;
+  save_checkpoint(run_directory_ / kLastCheckpoint, make_checkpoint());
+}
+
+TrainStatus Trainer::run(TrainObserver& observer, std::optional<int64_t> until_epoch) {
   const int64_t last = std::min(config_.epochs, until_epoch.value_or(config_.epochs));
   while (epochs_done_ < last) {
-    const EpochMetrics m = train_epoch(epochs_done_, observer);
+    const std::optional<EpochMetrics> trained = train_epoch(epochs_done_, observer);
+    if (!trained) return TrainStatus::stopped;
+    const EpochMetrics& m = *trained;
     ++epochs_done_;
     history_.push_back(m);
     const bool new_best = m.test_accuracy() > best_test_accuracy_;
@@ -240,7 +261,9 @@ void Trainer::run(TrainObserver& observer, std::optional<int64_t> until_epoch) {
     }
     save(new_best);
     observer.on_epoch(m, new_best);
+    if (epochs_done_ < last && observer.stop_requested()) return TrainStatus::stopped;
   }
+  return TrainStatus::finished;
 }
 
 }  // namespace s8net

@@ -40,8 +40,9 @@ class BatchLoader {
   BatchLoader(const BatchLoader&) = delete;
   BatchLoader& operator=(const BatchLoader&) = delete;
 
-  // Starts an epoch (any epoch, in any order: resuming needs no history).
-  void start_epoch(int64_t epoch);
+  // Starts an epoch (any epoch, in any order: resuming needs no history) at batch first_batch:
+  // a batch depends only on (seed, epoch, its index), so an epoch can also be resumed midway.
+  void start_epoch(int64_t epoch, int64_t first_batch = 0);
   // The next batch (the last one may be smaller), or nullptr when the epoch is over. Valid until
   // the next call.
   const Batch* next();

@@ -20,9 +20,19 @@ struct NamedValues {
   std::vector<float> values;
 };
 
+// How far an interrupted epoch got: the checkpoint of a run stopped between two batches (Ctrl-C)
+// continues exactly there. All zero for a checkpoint written at the end of an epoch.
+struct EpochProgress {
+  int64_t batches_done = 0;
+  double loss_sum = 0;  // sum over the images trained so far of their loss
+  int64_t train_correct = 0, train_total = 0;
+  double train_seconds = 0;
+};
+
 struct Checkpoint {
   TrainConfig config;
   int64_t epochs_done = 0;
+  EpochProgress epoch_in_progress;  // of epoch epochs_done + 1
   double best_test_accuracy = 0;  // percent
   int64_t best_epoch = 0;
   uint64_t training_steps = 0;    // keys the dropout masks

@@ -67,7 +67,12 @@ class TrainObserver {
   virtual void on_batch(const BatchProgress&) {}
   virtual void on_evaluation(int64_t /*done*/, int64_t /*total*/) {}
   virtual void on_epoch(const EpochMetrics&, bool /*new_best*/) {}
+  // Asked after every batch and every epoch; true makes the trainer checkpoint where it stands
+  // and return (a Ctrl-C handler sets it).
+  virtual bool stop_requested() { return false; }
 };
+
+enum class TrainStatus { finished, stopped };
 
 class NormRegistry;
 
@@ -87,13 +92,17 @@ class Trainer {
   ~Trainer();
 
   // Trains up to `until_epoch` epochs in total (default: the configuration's), checkpointing
-  // after each. Throws s8net::Error on a non-finite loss, leaving the last checkpoint intact.
-  void run(TrainObserver& observer, std::optional<int64_t> until_epoch = std::nullopt);
+  // after each. When the observer asks to stop, the current batch finishes, last.s8ckpt records
+  // the position within the epoch (resume() continues exactly there) and run returns stopped.
+  // Throws s8net::Error on a non-finite loss, leaving the last checkpoint intact.
+  TrainStatus run(TrainObserver& observer, std::optional<int64_t> until_epoch = std::nullopt);
 
   const TrainConfig& config() const noexcept { return config_; }
   S8Network& network() noexcept { return *network_; }
   const std::vector<EpochMetrics>& history() const noexcept { return history_; }
   int64_t epochs_done() const noexcept { return epochs_done_; }
+  // Where an epoch stopped midway stands (all zero between epochs).
+  const EpochProgress& epoch_in_progress() const noexcept { return epoch_in_progress_; }
   int64_t train_size() const noexcept { return train_.size(); }
   int64_t test_size() const noexcept { return test_.size(); }
   const Dataset& train_data() const noexcept { return train_; }
@@ -105,12 +114,15 @@ class Trainer {
  private:
   Trainer(Context& context, const NormRegistry& registry, TrainConfig config, const CifarData& data,
           std::filesystem::path run_directory, bool write_config);
-  EpochMetrics train_epoch(int64_t epoch, TrainObserver& observer);
+  // The epoch's metrics, or nothing when the observer asked to stop before its last batch.
+  std::optional<EpochMetrics> train_epoch(int64_t epoch, TrainObserver& observer);
   // A non-finite loss: throws s8net::Error naming epoch and batch (0-based here, 1-based in the
   // message) and the last good checkpoint, which stays as it is.
   [[noreturn]] void throw_diverged(int64_t epoch, int64_t batch_index, int64_t batches, double loss) const;
   Checkpoint make_checkpoint();
   void save(bool new_best);
+  // last.s8ckpt only, for a stop within an epoch: metrics.jsonl and best.s8ckpt stay as they are.
+  void save_epoch_in_progress();
 
   Context& context_;
   TrainConfig config_;
@@ -123,6 +135,7 @@ class Trainer {
   std::vector<EpochMetrics> history_;
   EvalResult last_evaluation_;
   int64_t epochs_done_ = 0;
+  EpochProgress epoch_in_progress_;  // where the next train_epoch starts (resumed midway)
   double best_test_accuracy_ = -1;
   int64_t best_epoch_ = 0;
 };
