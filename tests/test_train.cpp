@@ -264,6 +264,21 @@ TEST_F(CheckpointFile, RefusesDamageNamingTheFile) {
   EXPECT_EQ(error_of([&] { load_checkpoint(file_); }), name_ + ": not an s8net checkpoint (no S8NETCKP signature)");
 }
 
+// A header that lists more values than the file could hold (found by fuzzing: it made the loader
+// allocate terabytes) is refused before any allocation.
+TEST_F(CheckpointFile, RefusesAHeaderListingMoreValuesThanTheFileHolds) {
+  const std::string header =
+      R"({"tensors":[{"name":"param/a","count":3},{"name":"param/huge","count":1000000000000000}],"epochs_done":0})";
+  const std::vector<uint8_t> valid = bytes();
+  std::vector<uint8_t> b(valid.begin(), valid.begin() + 16);  // signature, format, reserved
+  const uint64_t size = header.size();
+  b.insert(b.end(), reinterpret_cast<const uint8_t*>(&size), reinterpret_cast<const uint8_t*>(&size) + 8);
+  b.insert(b.end(), header.begin(), header.end());
+  b.resize(b.size() + 16);
+  EXPECT_EQ(error_of([&] { parse_checkpoint(b, "huge.s8ckpt"); }),
+            "huge.s8ckpt: truncated checkpoint (its header lists more values than the file holds)");
+}
+
 TEST_F(CheckpointFile, ANetworkRefusesACheckpointOfAnotherShape) {
   Plugins plugins;
   S8Network network(plugins.context, plugins.registry, NetworkConfig{});

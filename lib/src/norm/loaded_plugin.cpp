@@ -68,7 +68,28 @@ std::string options_problem(const s8net_norm_plugin& d) {
   return {};
 }
 
-// Everything the host relies on, checked before the descriptor is used. Returns "" when valid.
+
+// dlerror() text usually repeats the path ("/p/x.so: invalid ELF header"); the message already
+// starts with it.
+std::string load_failure_text(const fs::path& file, const boost::dll::fs::error_code& error) {
+  const char* detail = dlerror();
+  if (detail == nullptr) return error.message();
+  std::string text = detail;
+  const std::string prefix = file.string() + ": ";
+  if (text.starts_with(prefix)) text.erase(0, prefix.size());
+  return text;
+}
+
+const std::string& dnnl_version_text() {
+  static const std::string text = [] {
+    const dnnl_version_t* v = dnnl_version();
+    return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
+  }();
+  return text;
+}
+
+}  // namespace
+
 // The order matters: nothing past abi_version is read before the ABI and the size are known good.
 std::string descriptor_problem(const s8net_norm_plugin* d) {
   if (d == nullptr) return S8NET_NORM_PLUGIN_ENTRY_NAME " returned OK but no descriptor";
@@ -94,27 +115,6 @@ std::string descriptor_problem(const s8net_norm_plugin* d) {
   if (!d->tensors) return norm + " has a null tensors function";
   return options_problem(*d);
 }
-
-// dlerror() text usually repeats the path ("/p/x.so: invalid ELF header"); the message already
-// starts with it.
-std::string load_failure_text(const fs::path& file, const boost::dll::fs::error_code& error) {
-  const char* detail = dlerror();
-  if (detail == nullptr) return error.message();
-  std::string text = detail;
-  const std::string prefix = file.string() + ": ";
-  if (text.starts_with(prefix)) text.erase(0, prefix.size());
-  return text;
-}
-
-const std::string& dnnl_version_text() {
-  static const std::string text = [] {
-    const dnnl_version_t* v = dnnl_version();
-    return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
-  }();
-  return text;
-}
-
-}  // namespace
 
 s8net_host_api make_host_api(const dnnl::engine& engine, const dnnl::stream& stream) {
   s8net_host_api host{};

@@ -23,7 +23,7 @@ void put(std::vector<uint8_t>& out, T value) {
 }
 
 template <typename T>
-T get(const std::vector<uint8_t>& in, size_t offset) {
+T get(std::span<const uint8_t> in, size_t offset) {
   T value;
   std::memcpy(&value, in.data() + offset, sizeof(T));
   return value;
@@ -80,8 +80,10 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& c) {
 }
 
 Checkpoint load_checkpoint(const std::filesystem::path& path) {
-  const std::string name = path.string();
-  const std::vector<uint8_t> bytes = read_file_bytes(path);
+  return parse_checkpoint(read_file_bytes(path), path.string());
+}
+
+Checkpoint parse_checkpoint(std::span<const uint8_t> bytes, const std::string& name) {
   if (bytes.size() < kPrefixBytes || std::memcmp(bytes.data(), kMagic, 8) != 0)
     throw Error(name + ": not an s8net checkpoint (no S8NETCKP signature)");
   const auto version = get<uint32_t>(bytes, 8);
@@ -100,12 +102,17 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
   }
   Checkpoint c;
   size_t floats = 0;
+  // What the file can hold at most: a header claiming more is refused before anything is allocated.
+  const size_t room = (bytes.size() - kPrefixBytes - header_size) / sizeof(float);
   try {
+    std::vector<std::pair<std::string, size_t>> sizes;
     for (const json& t : header.at("tensors")) {
-      c.tensors.push_back({t.at("name").get<std::string>(), {}});
-      c.tensors.back().values.resize(t.at("count").get<size_t>());
-      floats += c.tensors.back().values.size();
+      sizes.emplace_back(t.at("name").get<std::string>(), t.at("count").get<size_t>());
+      if (sizes.back().second > room - std::min(room, floats))
+        throw Error(name + ": truncated checkpoint (its header lists more values than the file holds)");
+      floats += sizes.back().second;
     }
+    for (auto& [tensor, count] : sizes) c.tensors.push_back({std::move(tensor), std::vector<float>(count)});
     c.epochs_done = header.at("epochs_done").get<int64_t>();
     if (const auto partial = header.find("epoch_in_progress"); partial != header.end()) {
       EpochProgress& p = c.epoch_in_progress;

@@ -38,6 +38,10 @@ class LoadedPlugin {
 // The host table for an engine and stream (the handles are borrowed, not owned).
 s8net_host_api make_host_api(const dnnl::engine& engine, const dnnl::stream& stream);
 
+// "" when a plugin's descriptor is one the host can use; otherwise what is wrong with it (ABI,
+// size, name, missing strings or functions, layouts, options). Exposed for the fuzz target.
+std::string descriptor_problem(const s8net_norm_plugin* descriptor);
+
 // Throws s8net::Error naming the file when it is missing, not a regular file, or unreadable.
 void require_readable_file(const std::filesystem::path& file);
 

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -46,5 +47,7 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& checkp
 // Throws s8net::Error naming the file: not a checkpoint, newer format, truncated, checksum
 // mismatch, invalid header.
 Checkpoint load_checkpoint(const std::filesystem::path& path);
+// The same from a checkpoint file's bytes, `name` naming them in errors.
+Checkpoint parse_checkpoint(std::span<const uint8_t> bytes, const std::string& name);
 
 }  // namespace s8net
