@@ -13,6 +13,7 @@ packages=(
   libcairo2-dev fonts-dejavu-core               # report figures (charts, text, image grids)
   libgtest-dev libgmock-dev libbenchmark-dev
   dpkg-dev                                      # dpkg-shlibdeps: the .deb packages' dependencies (cpack)
+  clang libclang-rt-14-dev                      # libFuzzer targets (the fuzz preset)
 )
 
 missing=()

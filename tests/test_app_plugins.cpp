@@ -60,7 +60,7 @@ TEST(AppPlugins, ReportsEachBrokenFileOnStderrAndStillListsTheRest) {
   for (const char* test_case : {"no_entry", "wrong_abi", "not_elf", "affine"})
     arguments += " --plugin-dir " + kTestPlugins + "/" + test_case;
   const AppRun r = run(arguments);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.exit_code, 1) << r.err;  // the good ones listed, the bad ones an error
   const std::vector<std::string> errors = lines_of(r.err);
   ASSERT_EQ(errors.size(), 3u) << r.err;
   EXPECT_CONTAINS(errors[0], "error: ");
@@ -73,7 +73,7 @@ TEST(AppPlugins, ReportsEachBrokenFileOnStderrAndStillListsTheRest) {
 
 TEST(AppPlugins, HonoursThePluginPathVariable) {
   const AppRun r = run("plugins", "S8NET_PLUGIN_PATH=" + kTestPlugins + "/affine:" + kTestPlugins + "/duplicate");
-  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.exit_code, 1) << r.err;  // the duplicate
   EXPECT_NE(line_of_plugin(r.out, "affine"), "") << r.out;
   // The variable's "bn" comes before the build tree's: the build tree's copy is the duplicate.
   EXPECT_CONTAINS(line_of_plugin(r.out, "bn"), "s8net_norm_test_plugin_duplicate.so");

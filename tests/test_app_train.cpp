@@ -134,6 +134,10 @@ TEST_F(AppTraining, ResumeContinuesAndRefusesRecipeFlags) {
   const auto refused = run_app("train --resume --epochs 5 --data " + data() + " --out " + (copy / "run").string());
   EXPECT_EQ(refused.exit_code, 2);
   EXPECT_CONTAINS(refused.err, "--epochs cannot change a resumed run");
+  // A checkpoint continues with its own norm, never with another one asked for.
+  const auto other_norm = run_app("train --resume --norm ln --data " + data() + " --out " + (copy / "run").string());
+  EXPECT_EQ(other_norm.exit_code, 2);
+  EXPECT_CONTAINS(other_norm.err, "--norm cannot change a resumed run (it continues " + (copy / "run" / "config.json").string());
   const auto nothing = run_app("train --resume --data " + data() + " --out " + (copy / "none").string());
   EXPECT_EQ(nothing.exit_code, 1);
   EXPECT_CONTAINS(nothing.err, "nothing to resume (no last.s8ckpt)");
@@ -143,6 +147,10 @@ TEST_F(AppTraining, BadFlagsAndFilesAreRefusedNamingThem) {
   const std::string base = "train --norm bn --data " + data() + " --out " + (*dir_ / "bad").string();
   const std::pair<std::string, std::string> cases[] = {
       {" --epochs 0", "s8net train: --epochs must be > 0, got 0"},
+      {" --epochs -2", "s8net train: --epochs must be > 0, got -2"},
+      {" --epochs many", "s8net train: the argument ('many') for option '--epochs' is invalid"},
+      {" --batch 0", "s8net train: --batch must be > 0, got 0"},
+      {" --frobnicate", "s8net train: unrecognised option '--frobnicate'"},
       {" --batch -3", "s8net train: --batch must be > 0, got -3"},
       {" --momentum 1.5", "s8net train: --momentum must be in [0, 1)"},
       {" --momentum fast", "s8net train: the argument ('fast') for option '--momentum' is invalid"},

@@ -9,10 +9,13 @@
 #include <s8net/data/archive_reader.hpp>
 #include <s8net/data/cifar_binary.hpp>
 #include <s8net/data/data_source.hpp>
+#include <s8net/data/image_codec.hpp>
 #include <s8net/data/image_folder.hpp>
 
+#include <boost/crc.hpp>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 
 namespace {
@@ -187,6 +190,30 @@ TEST(ImageFolder, RefusesBadTreesNamingTheFile) {
             root.string() + ": no test images (expected test/<class>/*.jpg or *.png)");
 
   EXPECT_EQ(error_of([&] { load_cifar(dir / "nothing-here"); }), (dir / "nothing-here").string() + ": no such file or directory");
+}
+
+// Headers announcing more pixels than any photo are refused before the decoder allocates for
+// them (a 40-byte PNG claiming 100,000 x 100,000 pixels asked for 30 GB before this check).
+TEST(ImageCodec, RefusesImagesClaimingAbsurdSizesBeforeDecoding) {
+  std::vector<uint8_t> png = encode_png(RgbImage{2, 2, std::vector<uint8_t>(12, 7)});
+  const uint8_t huge[4] = {0x00, 0x01, 0x86, 0xA0};  // 100,000, big-endian
+  std::copy(huge, huge + 4, png.begin() + 16);       // IHDR width
+  std::copy(huge, huge + 4, png.begin() + 20);       // IHDR height
+  boost::crc_32_type crc;                            // the chunk's CRC, over its type and data
+  crc.process_bytes(png.data() + 12, 17);
+  for (int i = 0; i < 4; ++i) png[29 + static_cast<size_t>(i)] = static_cast<uint8_t>(crc.checksum() >> (24 - 8 * i));
+  EXPECT_EQ(error_of([&] { decode_image(png, "huge.png"); }),
+            "huge.png: image of 100000x100000 pixels is larger than s8net decodes (at most 64 megapixels, 16384 a side)");
+
+  std::vector<uint8_t> jpeg = encode_jpeg(RgbImage{2, 2, std::vector<uint8_t>(12, 7)}, 90);
+  const uint8_t start_of_frame[2] = {0xFF, 0xC0};
+  const auto frame = std::search(jpeg.begin(), jpeg.end(), start_of_frame, start_of_frame + 2);
+  ASSERT_NE(frame, jpeg.end());
+  const uint8_t side[2] = {0xEA, 0x60};  // 60,000
+  std::copy(side, side + 2, frame + 5);  // after marker, length and precision: height, then width
+  std::copy(side, side + 2, frame + 7);
+  EXPECT_EQ(error_of([&] { decode_image(jpeg, "huge.jpg"); }),
+            "huge.jpg: image of 60000x60000 pixels is larger than s8net decodes (at most 64 megapixels, 16384 a side)");
 }
 
 TEST(ImageFolder, DamagedArchiveIsRefusedNamingIt) {

@@ -25,8 +25,9 @@ std::string quoted(const fs::path& path) { return std::string("'").append(path.s
 // Configures and builds the CMake project in source (under tests/install) against the prefix.
 AppRun build_project(const std::string& source, const fs::path& build, const fs::path& prefix) {
   const fs::path project = fs::path(S8NET_SOURCE_DIR) / "tests" / "install" / source;
-  const AppRun configured = run_program("cmake", "-S " + quoted(project) + " -B " + quoted(build) +
-                                                     " -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=" + quoted(prefix));
+  const AppRun configured =
+      run_program("cmake", "-S " + quoted(project) + " -B " + quoted(build) +
+                               " -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=" + quoted(prefix));
   if (configured.exit_code != 0) return configured;
   return run_program("cmake", "--build " + quoted(build) + " --parallel 2");
 }
@@ -86,7 +87,8 @@ TEST_F(Installed, CMakeConsumerTrainsEvaluatesAndReloads) {
   const AppRun built = build_project("consumer", *dir_ / "consumer", prefix());
   ASSERT_EQ(built.exit_code, 0) << built.all();
   for (const std::string norm : {"gn", "in"}) {
-    const AppRun r = run_program(quoted(*dir_ / "consumer" / "consumer"), norm + " " + quoted(*dir_ / (norm + ".ckpt")));
+    const AppRun r =
+        run_program(quoted(*dir_ / "consumer" / "consumer"), norm + " " + quoted(*dir_ / (norm + ".ckpt")));
     EXPECT_EQ(r.exit_code, 0) << r.all();
     EXPECT_CONTAINS(r.out, std::string("norm ").append(norm).append(": 48178 parameters"));
     // Only the installed plugins: not also those of the tree libs8net.a was built in.
@@ -95,7 +97,8 @@ TEST_F(Installed, CMakeConsumerTrainsEvaluatesAndReloads) {
 }
 
 TEST_F(Installed, PkgConfigConsumerCompilesAndLinks) {
-  const std::string flags = "$(PKG_CONFIG_PATH=" + quoted(prefix() / "lib" / "pkgconfig") + " pkg-config --cflags --libs s8net)";
+  const std::string flags =
+      "$(PKG_CONFIG_PATH=" + quoted(prefix() / "lib" / "pkgconfig") + " pkg-config --cflags --libs s8net)";
   const fs::path source = fs::path(S8NET_SOURCE_DIR) / "tests" / "install" / "consumer" / "consumer.cpp";
   const fs::path binary = *dir_ / "consumer-pc";
   const AppRun built = run_program("c++", "-std=c++20 -O1 " + quoted(source) + " -o " + quoted(binary) + " " + flags);
@@ -143,7 +146,8 @@ TEST_F(Installed, DebianPackagesCarryTheirDependenciesAndRun) {
   const auto field = [&](const std::string& package, const std::string& name) {
     return run_program("dpkg-deb", "-f " + quoted(deb(package)) + " " + name).out;
   };
-  for (const char* package : {"s8net", "s8net-plugins", "s8net-dev"}) ASSERT_TRUE(fs::exists(deb(package))) << made.all();
+  for (const char* package : {"s8net", "s8net-plugins", "s8net-dev"})
+    ASSERT_TRUE(fs::exists(deb(package))) << made.all();
   EXPECT_CONTAINS(field("s8net", "Depends"), "s8net-plugins (= " S8NET_VERSION ")");
   for (const char* library : {"libdnnl2", "libtbb12", "libboost-filesystem1.74.0", "libcairo2", "libturbojpeg0"})
     EXPECT_CONTAINS(field("s8net", "Depends"), library);

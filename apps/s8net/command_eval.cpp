@@ -31,7 +31,7 @@ int run_eval(int argc, char** argv) {
   if (limit < 0) throw po::error("--limit-test must be >= 0");
 
   Context context;
-  const auto registry = load_plugins(context, plugin_dirs, false);
+  const auto registry = load_plugins(context, plugin_dirs);
   const Checkpoint checkpoint = load_checkpoint(checkpoint_path);
   const auto network = network_from_checkpoint(context, *registry, checkpoint, checkpoint_path);
   const Dataset test = load_cifar(data_path).test.first(limit);

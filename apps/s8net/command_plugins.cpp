@@ -11,13 +11,15 @@ namespace s8net::app {
 int run_plugins(int argc, char** argv) {
   std::vector<std::string> plugin_dirs;
   po::options_description options(
-      "s8net plugins: list the normalization plugins found (--plugin-dir, S8NET_PLUGIN_PATH, install dir, build tree)");
+      "s8net plugins: list the normalization plugins found (--plugin-dir, S8NET_PLUGIN_PATH, install dir, build tree);\n"
+      "exit 1 if any file failed to load");
   options.add_options()("help,h", "show this help")(
       "plugin-dir", po::value(&plugin_dirs)->composing(), "extra plugin directory or file, searched first (repeatable)");
   if (!parse_command_line(argc, argv, options)) return 0;
 
   Context context;
-  const auto registry = load_plugins(context, plugin_dirs, true);
+  size_t failures = 0;
+  const auto registry = load_plugins(context, plugin_dirs, &failures);
   const auto plugins = registry->plugins();
   std::printf("%-6s %-8s %-5s %-7s %s\n", "name", "version", "ABI", "oneDNN", "file");
   for (const PluginInfo& p : plugins)
@@ -25,7 +27,8 @@ int run_plugins(int argc, char** argv) {
                 S8NET_NORM_ABI_MINOR_OF(p.abi_version), p.dnnl_version.empty() ? "-" : p.dnnl_version.c_str(),
                 p.file.string().c_str());
   if (plugins.empty()) std::cerr << "error: no normalization plugin could be loaded\n";
-  return plugins.empty() ? 1 : 0;
+  // The good ones are listed, but a file that did not load is a problem to report.
+  return plugins.empty() || failures > 0 ? 1 : 0;
 }
 
 }  // namespace s8net::app

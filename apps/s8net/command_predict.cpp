@@ -44,7 +44,7 @@ int run_predict(int argc, char** argv) {
     augmenter.apply(to_planar(image), false, 0, std::span(batch).subspan(i * kImageBytes, kImageBytes));
   }
   Context context;
-  const auto registry = load_plugins(context, plugin_dirs, false);
+  const auto registry = load_plugins(context, plugin_dirs);
   const auto network = network_from_checkpoint(context, *registry, checkpoint, checkpoint_path);
   const std::vector<int32_t> no_labels(images.size(), 0);  // evaluate() wants labels; the loss is ignored
   network->evaluate(batch, no_labels);

@@ -50,7 +50,7 @@ int run_report(int argc, char** argv) {
   snapshot.epochs_done = static_cast<int64_t>(run.history.size());
 
   Context context;
-  const auto registry = load_plugins(context, plugin_dirs, false);
+  const auto registry = load_plugins(context, plugin_dirs);
   const bool have_checkpoint = fs::exists(checkpoint_path);
   if (!have_checkpoint && (!data_path.empty() || checkpoint_choice != "last"))
     throw Error(checkpoint_path.string() + ": no such checkpoint");

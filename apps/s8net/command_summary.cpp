@@ -38,7 +38,7 @@ int run_summary(int argc, char** argv) {
   if (!parse_command_line(argc, argv, options)) return 0;
 
   Context context;
-  const auto registry = load_plugins(context, plugin_dirs, false);
+  const auto registry = load_plugins(context, plugin_dirs);
   NetworkConfig config;
   config.norm = norm;
   config.norm_options = parse_norm_options(norm_options);

@@ -187,7 +187,7 @@ int run_train(int argc, char** argv) {
   }
 
   Context context;
-  const auto registry = load_plugins(context, plugin_dirs, false);
+  const auto registry = load_plugins(context, plugin_dirs);
   ProgressLine loading;
   loading.show("loading " + data_path, true);
   const CifarData data = load_cifar(data_path, counting_progress(loading, "decoding images"));

@@ -30,10 +30,11 @@ bool parse_command_line(int argc, char** argv, const boost::program_options::opt
                         boost::program_options::variables_map* values = nullptr,
                         const boost::program_options::positional_options_description* positional = nullptr);
 
-// The registry after loading --plugin-dir paths and the default search path. Failures are
-// printed to stderr when print_failures.
+// The registry after loading --plugin-dir paths and the default search path. Every file that
+// failed is reported on stderr: as an error, counted in *failure_count, when that is given (the
+// plugins listing); else as a warning.
 std::unique_ptr<NormRegistry> load_plugins(Context& context, const std::vector<std::string>& plugin_dirs,
-                                           bool print_failures);
+                                           size_t* failure_count = nullptr);
 
 // "groups=2" -> {"groups", 2}; throws s8net::Error naming the bad entry.
 NormOptions parse_norm_options(const std::vector<std::string>& entries);

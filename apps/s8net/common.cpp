@@ -28,12 +28,15 @@ bool parse_command_line(int argc, char** argv, const po::options_description& op
 }
 
 std::unique_ptr<NormRegistry> load_plugins(Context& context, const std::vector<std::string>& plugin_dirs,
-                                           bool print_failures) {
+                                           size_t* failure_count) {
   auto registry = std::make_unique<NormRegistry>(context);
   const std::vector<std::filesystem::path> explicit_paths(plugin_dirs.begin(), plugin_dirs.end());
   const auto failures = registry->load_search_path(explicit_paths);
-  if (print_failures)
-    for (const auto& failure : failures) std::cerr << "error: " << failure.reason << '\n';
+  // Listing plugins, a file that does not load is the answer's error; elsewhere the command may
+  // well go on with the plugins that did load, but the user must learn why one is missing.
+  const char* level = failure_count != nullptr ? "error: " : "warning: plugin not loaded: ";
+  for (const auto& failure : failures) std::cerr << level << failure.reason << '\n';
+  if (failure_count != nullptr) *failure_count = failures.size();
   return registry;
 }
 

@@ -27,6 +27,17 @@ bool is_png(std::span<const uint8_t> b) {
   return b.size() >= 8 && std::equal(kSignature, kSignature + 8, b.begin());
 }
 
+// A header may claim any size: a few bytes announcing 100,000 x 100,000 pixels must be refused
+// before the decoder's buffer is allocated (found by fuzzing). A 64-megapixel photo still imports.
+constexpr int64_t kMaxSide = 16384, kMaxPixels = int64_t{1} << 26;
+
+void require_decodable_size(int64_t width, int64_t height, const std::string& source) {
+  if (width <= 0 || height <= 0 || width > kMaxSide || height > kMaxSide || width * height > kMaxPixels)
+    throw Error(source + ": image of " + std::to_string(width) + "x" + std::to_string(height) +
+                " pixels is larger than s8net decodes (at most " + std::to_string(kMaxPixels >> 20) + " megapixels, " +
+                std::to_string(kMaxSide) + " a side)");
+}
+
 RgbImage decode_jpeg(std::span<const uint8_t> bytes, const std::string& source) {
   TurboJpeg handle(tjInitDecompress());
   if (!handle) throw Error(source + ": cannot start the JPEG decoder");
@@ -34,6 +45,7 @@ RgbImage decode_jpeg(std::span<const uint8_t> bytes, const std::string& source) 
   if (tjDecompressHeader3(handle.get(), bytes.data(), static_cast<unsigned long>(bytes.size()), &width, &height,
                           &subsampling, &colorspace) != 0)
     throw Error(source + ": not a decodable JPEG: " + tjGetErrorStr2(handle.get()));
+  require_decodable_size(width, height, source);
   RgbImage image{width, height, std::vector<uint8_t>(static_cast<size_t>(width) * static_cast<size_t>(height) * 3)};
   // Default flags: the accurate integer DCT and smooth chroma upsampling, as PIL decodes. A
   // warning (a truncated file decodes to grey) is an error too: training must not see it.
@@ -49,6 +61,7 @@ RgbImage decode_png(std::span<const uint8_t> bytes, const std::string& source) {
   std::unique_ptr<png_image, PngImageCloser> cleanup(&png);
   if (!png_image_begin_read_from_memory(&png, bytes.data(), bytes.size()))
     throw Error(source + ": not a decodable PNG: " + png.message);
+  require_decodable_size(png.width, png.height, source);
   png.format = PNG_FORMAT_RGB;
   RgbImage image{static_cast<int>(png.width), static_cast<int>(png.height),
                  std::vector<uint8_t>(PNG_IMAGE_SIZE(png))};

@@ -107,8 +107,10 @@ class Run {
             continue;
           }
           any_checked = true;
-          for (const auto& [name, check] : kCaseChecks)
-            report(run_check(std::string(name) + " " + c.label(), [&] { check(plugin, c, options_); }));
+          for (const auto& [name, check] : kCaseChecks) {
+            const CaseCheck run = check;  // a lambda may not capture a structured binding before clang 16
+            report(run_check(std::string(name) + " " + c.label(), [&] { run(plugin, c, options_); }));
+          }
         }
     }
     // Skipping everything would otherwise pass a plugin nothing was checked on.

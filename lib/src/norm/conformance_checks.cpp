@@ -184,7 +184,7 @@ void check_bounds(const s8net_norm_plugin& plugin, const Case& c, const Conforma
       if (const std::string damage = buffer->guard_damage(name); !damage.empty())
         throw Failure(std::string(call) + " wrote " + damage);
     for (const Input& input : inputs)
-      if (const std::string d = first_difference(desc, input.before, input.now, input.name); !d.empty())
+      if (const std::string d = first_difference(p.desc, input.before, input.now, input.name); !d.empty())
         throw Failure(std::string(call) + " changed its input " + input.name + ": " + d);
   };
 

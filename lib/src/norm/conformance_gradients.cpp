@@ -132,7 +132,7 @@ void check_gradients(const s8net_norm_plugin& plugin, const Case& c, const Confo
     analytic_dx.push_back(dx.data()[offset]);
     numeric_dx.push_back(central_difference(x.data()[offset], options.step, loss, x));
   });
-  const auto at_position = [&](size_t i) { return position(desc, i); };
+  const auto at_position = [&](size_t i) { return position(p.desc, i); };  // (clang 14 captures no bindings)
   compare("dx", analytic_dx, numeric_dx, at_position, options);
 
   const auto nowhere = [](size_t) { return std::string(); };  // a parameter's index says it all

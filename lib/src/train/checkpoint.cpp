@@ -135,7 +135,9 @@ Checkpoint parse_checkpoint(std::span<const uint8_t> bytes, const std::string& n
                 std::to_string(bytes.size()) + " bytes, expected " + std::to_string(expected) + ")");
   if (crc32_of(bytes.data(), bytes.size() - 4) != get<uint32_t>(bytes, bytes.size() - 4))
     throw Error(name + ": checkpoint checksum mismatch: the file is damaged");
-  c.config = train_config_from_json(header.at("config").dump(), name);
+  const auto config = header.find("config");
+  if (config == header.end()) throw Error(name + ": damaged checkpoint header: no training configuration");
+  c.config = train_config_from_json(config->dump(), name);
   size_t offset = kPrefixBytes + header_size;
   for (NamedValues& t : c.tensors) {
     std::memcpy(t.values.data(), bytes.data() + offset, t.values.size() * sizeof(float));

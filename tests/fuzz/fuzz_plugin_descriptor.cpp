@@ -1,0 +1,91 @@
+// libFuzzer target: what the host checks of a plugin before using it. The input becomes a
+// descriptor (ABI version, struct size, name, strings that may be missing, layouts, options with
+// any values, functions that may be null) and the options of a create() call; the registry's
+// validation must return a verdict and the SDK's option check must accept or throw sdk::Error,
+// whatever the bytes.
+#include <s8net/norm/loaded_plugin.hpp>
+#include <s8net/norm/plugin_sdk.hpp>
+
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace {
+
+s8net_status create(const s8net_norm_config*, s8net_norm_instance**, s8net_message*) { return S8NET_ERROR_INTERNAL; }
+void destroy(s8net_norm_instance*) {}
+s8net_status forward(s8net_norm_instance*, s8net_mode, const s8net_tensor_desc*, const float*, float*, s8net_message*) {
+  return S8NET_ERROR_INTERNAL;
+}
+s8net_status backward(s8net_norm_instance*, const s8net_tensor_desc*, const float*, const float*, const float*, float*,
+                      s8net_message*) {
+  return S8NET_ERROR_INTERNAL;
+}
+s8net_status tensors(s8net_norm_instance*, s8net_norm_tensor_kind, s8net_norm_tensor*, size_t, size_t*,
+                     s8net_message*) {
+  return S8NET_ERROR_INTERNAL;
+}
+
+// A string the plugin might hand over: missing (null) or of any bytes, NUL-terminated.
+const char* maybe_string(FuzzedDataProvider& in, std::vector<std::string>& keep) {
+  if (in.ConsumeBool()) return nullptr;
+  keep.push_back(in.ConsumeRandomLengthString(48));
+  return keep.back().c_str();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  FuzzedDataProvider in(data, size);
+  std::vector<std::string> strings;
+  strings.reserve(64);  // c_str() pointers stay valid: no reallocation
+
+  s8net_norm_plugin d{};
+  d.abi_version = in.ConsumeBool() ? S8NET_NORM_ABI_VERSION : in.ConsumeIntegral<uint32_t>();
+  d.struct_size = in.ConsumeBool() ? sizeof(s8net_norm_plugin) : in.ConsumeIntegral<uint32_t>();
+  d.name = maybe_string(in, strings);
+  d.version = maybe_string(in, strings);
+  d.description = maybe_string(in, strings);
+  d.dnnl_version = maybe_string(in, strings);
+  d.layouts = in.ConsumeIntegral<uint32_t>();
+  d.flags = in.ConsumeIntegral<uint32_t>();
+  std::vector<s8net_norm_option> options(in.ConsumeIntegralInRange<size_t>(0, 6));
+  for (s8net_norm_option& o : options) {
+    o.name = maybe_string(in, strings);
+    o.description = maybe_string(in, strings);
+    o.default_value = in.ConsumeFloatingPoint<double>();
+    o.min_value = in.ConsumeFloatingPoint<double>();
+    o.max_value = in.ConsumeFloatingPoint<double>();
+    o.is_integer = in.ConsumeIntegral<int32_t>();
+  }
+  d.option_count = options.size();
+  d.options = options.empty() || in.ConsumeBool() ? (in.ConsumeBool() ? nullptr : options.data()) : options.data();
+  d.create = in.ConsumeBool() ? create : nullptr;
+  d.destroy = in.ConsumeBool() ? destroy : nullptr;
+  d.forward = in.ConsumeBool() ? forward : nullptr;
+  d.backward = in.ConsumeBool() ? backward : nullptr;
+  d.tensors = in.ConsumeBool() ? tensors : nullptr;
+
+  const std::string problem = s8net::descriptor_problem(&d);
+  if (!problem.empty() || d.option_count == 0) return 0;
+
+  // A valid descriptor's options meet create()'s arguments: the SDK's check of a configuration.
+  std::vector<s8net_option_value> given(in.ConsumeIntegralInRange<size_t>(0, 4));
+  for (s8net_option_value& v : given) {
+    v.name = in.ConsumeBool() && !options.empty()
+                 ? options[in.ConsumeIntegralInRange<size_t>(0, options.size() - 1)].name
+                 : maybe_string(in, strings);
+    v.value = in.ConsumeFloatingPoint<double>();
+  }
+  s8net_norm_config raw{sizeof(s8net_norm_config), in.ConsumeIntegral<int64_t>(), in.ConsumeBool() ? 1 : 0,
+                        given.empty() ? nullptr : given.data(), given.size()};
+  try {
+    const s8net::sdk::Config config(raw, {d.options, d.option_count}, d.name);
+    for (const s8net_norm_option& o : options) static_cast<void>(config.get(o.name));
+  } catch (const s8net::sdk::Error&) {
+  }
+  return 0;
+}

@@ -1,0 +1,210 @@
+// The bad-input catalogue through the app, as a user meets it: each case gets exactly the exit
+// code (1 for a bad file, 2 for a bad flag) and one message naming the file or flag and what is
+// wrong, and leaves nothing half-written behind. The library-level tests check the same refusals
+// word for word; these check that they reach the user intact.
+#include "support/app_runner.hpp"
+#include "support/synthetic_data.hpp"
+#include "support/temp_dir.hpp"
+
+#include <s8net/core/atomic_file.hpp>
+#include <s8net/data/cifar_binary.hpp>
+#include <s8net/data/image_codec.hpp>
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <functional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace s8net;
+using test::run_app;
+using test::TempDir;
+
+// Shared by every case: a valid prepared data set and a finished one-epoch run to damage copies of.
+struct World {
+  TempDir dir{"bad-input"};
+  fs::path data = dir / "data", run = dir / "run";
+  World() {
+    write_cifar_binary(test::random_cifar(32, 16, 2), data);
+    const auto trained = run_app("train --norm ln --epochs 1 --batch 16 --no-report --data " + data.string() +
+                                 " --out " + run.string());
+    EXPECT_EQ(trained.exit_code, 0) << trained.all();
+  }
+};
+World& world() {
+  static World w;
+  return w;
+}
+
+// A copy of the data set with one batch file replaced by `bytes`.
+fs::path data_with_batch(const std::string& name, const std::vector<uint8_t>& bytes) {
+  const fs::path copy = world().dir / name;
+  fs::remove_all(copy);
+  fs::copy(world().data, copy);
+  write_file_atomically(copy / "data_batch_2.bin", bytes);
+  return copy;
+}
+
+// An image-folder tree of valid PNGs plus one bad file in train/cat.
+fs::path folder_with(const std::string& name, const std::string& bad_file, const std::vector<uint8_t>& bytes) {
+  const fs::path root = world().dir / name;
+  fs::remove_all(root);
+  test::write_image_folder(root, test::random_cifar(10, 2), "png");
+  write_file_atomically(root / "train" / "cat" / bad_file, bytes);
+  return root;
+}
+
+// A copy of the run's last checkpoint changed by `damage`.
+fs::path checkpoint_with(const std::string& name, const std::function<void(std::vector<uint8_t>&)>& damage) {
+  std::vector<uint8_t> bytes = read_file_bytes(world().run / "last.s8ckpt");
+  damage(bytes);
+  const fs::path file = world().dir / name;
+  write_file_atomically(file, bytes);
+  return file;
+}
+
+std::string plugin_dir(const std::string& test_case) { return (fs::path(S8NET_TEST_PLUGIN_DIR) / test_case).string(); }
+
+struct BadInput {
+  std::string name;
+  std::function<std::string()> command;   // the app's arguments (making the bad input first)
+  int exit_code;
+  std::function<std::string()> message;   // a part of stderr naming the file or flag and the fault
+};
+void PrintTo(const BadInput& c, std::ostream* os) { *os << c.name; }
+
+std::string train_on(const fs::path& data) {
+  return "train --norm ln --epochs 1 --data " + data.string() + " --out " + (world().dir / "never").string();
+}
+std::string train_with_plugin(const std::string& norm, const std::string& test_case) {
+  return "train --norm " + norm + " --epochs 1 --batch 16 --no-report --plugin-dir " + plugin_dir(test_case) +
+         " --data " + world().data.string() + " --out " + (world().dir / ("run-" + test_case)).string();
+}
+std::string eval_of(const fs::path& checkpoint) {
+  return "eval --checkpoint " + checkpoint.string() + " --data " + world().data.string();
+}
+std::string flag(const std::string& flags) {
+  return "train --norm ln --data " + world().data.string() + " --out " + (world().dir / "never").string() + flags;
+}
+
+const BadInput kCatalogue[] = {
+    // Data
+    {"TruncatedBinary", [] { return train_on(data_with_batch("truncated", std::vector<uint8_t>(3073 + 100))); }, 1,
+     [] { return (world().dir / "truncated" / "data_batch_2.bin").string() + ": 3,173 bytes is not a whole number"; }},
+    {"LabelTen",
+     [] {
+       std::vector<uint8_t> record(3073, 0);
+       record[0] = 10;
+       return train_on(data_with_batch("label", record));
+     },
+     1, [] { return (world().dir / "label" / "data_batch_2.bin").string() + ": record 0 has label 10, expected 0-9"; }},
+    {"EmptyDirectory",
+     [] {
+       fs::create_directories(world().dir / "empty");
+       return train_on(world().dir / "empty");
+     },
+     1,
+     [] { return (world().dir / "empty").string() + ": no training images (expected train/<class>/*.jpg or *.png)"; }},
+    {"MissingDataDirectory", [] { return train_on(world().dir / "absent"); }, 1,
+     [] { return (world().dir / "absent").string() + ": no such file or directory"; }},
+    {"UndecodableJpeg",
+     [] {
+       const auto jpeg = encode_jpeg(RgbImage{32, 32, std::vector<uint8_t>(32 * 32 * 3, 90)}, 90);
+       const fs::path root = folder_with("cut", "cut.jpg", {jpeg.begin(), jpeg.begin() + 200});
+       return "data prepare --from " + root.string() + " --out " + (world().dir / "never").string();
+     },
+     1, [] { return "train/cat/cut.jpg: not a decodable JPEG"; }},
+    {"UndecodablePng",
+     [] {
+       auto png = encode_png(RgbImage{32, 32, std::vector<uint8_t>(32 * 32 * 3, 90)});
+       png.resize(png.size() - 20);
+       const fs::path root = folder_with("cutpng", "cut.png", png);
+       return "data prepare --from " + root.string() + " --out " + (world().dir / "never").string();
+     },
+     1, [] { return "train/cat/cut.png: not a decodable PNG"; }},
+    {"NonImageFile",
+     [] {
+       const fs::path root = folder_with("text", "notes.png", {'h', 'e', 'l', 'l', 'o'});
+       return "data prepare --from " + root.string() + " --out " + (world().dir / "never").string();
+     },
+     1, [] { return "train/cat/notes.png: not an image (neither a JPEG nor a PNG signature)"; }},
+    {"WrongImageSize",
+     [] {
+       const fs::path root =
+           folder_with("wide", "wide.png", encode_png(RgbImage{33, 32, std::vector<uint8_t>(33 * 32 * 3, 90)}));
+       return "data prepare --from " + root.string() + " --out " + (world().dir / "never").string();
+     },
+     1, [] { return "train/cat/wide.png: image is 33x32, expected 32x32"; }},
+    // Plugins (--plugin-dir names a directory holding one broken file: the real ones still load
+    // and are listed, the broken one is an error)
+    {"PluginNotElf", [] { return "plugins --plugin-dir " + plugin_dir("not_elf"); }, 1,
+     [] { return "bogus.so: cannot load"; }},
+    {"PluginWithoutEntryPoint", [] { return "plugins --plugin-dir " + plugin_dir("no_entry"); }, 1,
+     [] { return "s8net_norm_no_entry.so: no entry point"; }},
+    {"PluginOfAnotherAbi", [] { return "plugins --plugin-dir " + plugin_dir("wrong_abi"); }, 1,
+     [] { return "plugin ABI 2.0 but s8net expects ABI 1.x"; }},
+    {"PluginDuplicateName", [] { return "plugins --plugin-dir " + plugin_dir("duplicate"); }, 1,
+     [] { return "duplicate norm \"bn\""; }},
+    {"PluginFactoryFails", [] { return train_with_plugin("createfails", "create_fails"); }, 1,
+     [] { return "C1.norm (norm 'createfails' from "; }},
+    {"PluginForwardFailsMidTraining", [] { return train_with_plugin("forwardfails", "forward_fails"); }, 1,
+     [] { return "): forward failed: affine: forward fails on purpose (test)"; }},
+    {"UnknownNorm",
+     [] { return "train --norm xn --data " + world().data.string() + " --out " + (world().dir / "never").string(); }, 1,
+     [] { return "unknown norm 'xn' (known: bn from "; }},
+    // Checkpoints
+    {"TruncatedCheckpoint",
+     [] { return eval_of(checkpoint_with("half.s8ckpt", [](auto& b) { b.resize(b.size() / 2); })); }, 1,
+     [] { return (world().dir / "half.s8ckpt").string() + ": truncated checkpoint"; }},
+    {"CheckpointChecksumMismatch",
+     [] { return eval_of(checkpoint_with("flipped.s8ckpt", [](auto& b) { b[b.size() - 100] ^= 1; })); }, 1,
+     [] { return (world().dir / "flipped.s8ckpt").string() + ": checkpoint checksum mismatch: the file is damaged"; }},
+    {"CheckpointOfAnotherFormat", [] { return eval_of(checkpoint_with("v2.s8ckpt", [](auto& b) { b[8] = 2; })); }, 1,
+     [] { return (world().dir / "v2.s8ckpt").string() + ": checkpoint format 2, this s8net reads format 1"; }},
+    {"CheckpointOfAnotherNorm",
+     [] { return "train --resume --norm bn --data " + world().data.string() + " --out " + world().run.string(); }, 2,
+     [] { return "--norm cannot change a resumed run (it continues " + (world().run / "config.json").string(); }},
+    {"NotACheckpoint", [] { return eval_of(world().data / "data_batch_1.bin"); }, 1,
+     [] { return (world().data / "data_batch_1.bin").string() + ": not an s8net checkpoint"; }},
+    // Command line
+    {"UnknownFlag", [] { return flag(" --frobnicate"); }, 2, [] { return "unrecognised option '--frobnicate'"; }},
+    {"BadNumber", [] { return flag(" --epochs many"); }, 2,
+     [] { return "the argument ('many') for option '--epochs' is invalid"; }},
+    {"BatchZero", [] { return flag(" --batch 0"); }, 2, [] { return "--batch must be > 0, got 0"; }},
+    {"NegativeEpochs", [] { return flag(" --epochs -2"); }, 2, [] { return "--epochs must be > 0, got -2"; }},
+    {"UnknownCommand", [] { return std::string("frobnicate"); }, 2, [] { return "unknown command 'frobnicate'"; }},
+};
+
+class BadInputTest : public ::testing::TestWithParam<BadInput> {};
+
+TEST_P(BadInputTest, OneMessageNamingItAndTheRightExitCode) {
+  const BadInput& c = GetParam();
+  const auto r = run_app(c.command());
+  EXPECT_EQ(r.exit_code, c.exit_code) << r.all();
+  EXPECT_CONTAINS(r.err, c.message());
+  // A refusal, not a crash: no sanitizer or terminate output, and never a half-made output directory.
+  EXPECT_EQ(r.err.find("terminate called"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(world().dir / "never")) << r.all();
+}
+
+std::string case_name(const ::testing::TestParamInfo<BadInput>& info) { return info.param.name; }
+
+INSTANTIATE_TEST_SUITE_P(Catalogue, BadInputTest, ::testing::ValuesIn(kCatalogue), case_name);
+
+// Root reads every file, so this case needs an ordinary user.
+TEST(BadInputUnreadable, PluginFileWithoutReadPermission) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root reads files without read permission";
+  const TempDir dir("unreadable");
+  fs::copy_file(fs::path(S8NET_TEST_PLUGIN_DIR) / "affine" / "s8net_norm_test_plugin_affine.so", dir / "x.so");
+  fs::permissions(dir / "x.so", fs::perms::none);
+  const auto r = run_app("plugins --plugin-dir " + dir.path().string());
+  EXPECT_CONTAINS(r.err, (dir / "x.so").string() + ": not readable");
+}
+
+}  // namespace
