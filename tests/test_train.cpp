@@ -264,8 +264,8 @@ TEST_F(CheckpointFile, RefusesDamageNamingTheFile) {
   EXPECT_EQ(error_of([&] { load_checkpoint(file_); }), name_ + ": not an s8net checkpoint (no S8NETCKP signature)");
 }
 
-// A header that lists more values than the file could hold (found by fuzzing: it made the loader
-// allocate terabytes) is refused before any allocation.
+// A header that lists more values than the file could hold (found while writing the checkpoint
+// fuzz target: the loader allocated them first) is refused before any allocation.
 TEST_F(CheckpointFile, RefusesAHeaderListingMoreValuesThanTheFileHolds) {
   const std::string header =
       R"({"tensors":[{"name":"param/a","count":3},{"name":"param/huge","count":1000000000000000}],"epochs_done":0})";
