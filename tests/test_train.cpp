@@ -8,6 +8,7 @@
 #include <s8net/train/network_state.hpp>
 #include <s8net/train/trainer.hpp>
 
+#include <boost/crc.hpp>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -277,6 +278,24 @@ TEST_F(CheckpointFile, RefusesAHeaderListingMoreValuesThanTheFileHolds) {
   b.resize(b.size() + 16);
   EXPECT_EQ(error_of([&] { parse_checkpoint(b, "huge.s8ckpt"); }),
             "huge.s8ckpt: truncated checkpoint (its header lists more values than the file holds)");
+}
+
+// Whole and checksummed, but without the training configuration: refused naming the file, not
+// with a bare JSON library message.
+TEST_F(CheckpointFile, RefusesAHeaderWithoutItsConfiguration) {
+  const std::string header =
+      R"({"tensors":[],"epochs_done":0,"best_test_accuracy":0,"best_epoch":0,"training_steps":0,"metrics_jsonl":""})";
+  const std::vector<uint8_t> valid = bytes();
+  std::vector<uint8_t> b(valid.begin(), valid.begin() + 16);
+  const uint64_t size = header.size();
+  b.insert(b.end(), reinterpret_cast<const uint8_t*>(&size), reinterpret_cast<const uint8_t*>(&size) + 8);
+  b.insert(b.end(), header.begin(), header.end());
+  boost::crc_32_type crc;
+  crc.process_bytes(b.data(), b.size());
+  const uint32_t checksum = crc.checksum();
+  b.insert(b.end(), reinterpret_cast<const uint8_t*>(&checksum), reinterpret_cast<const uint8_t*>(&checksum) + 4);
+  EXPECT_EQ(error_of([&] { parse_checkpoint(b, "bare.s8ckpt"); }),
+            "bare.s8ckpt: damaged checkpoint header: no training configuration");
 }
 
 TEST_F(CheckpointFile, ANetworkRefusesACheckpointOfAnotherShape) {
