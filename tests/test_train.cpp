@@ -83,52 +83,59 @@ void expect_same_run(Trainer& resumed, Trainer& uninterrupted, Context& context)
 
 class Resume : public ::testing::TestWithParam<ScheduleKind> {
  protected:
+  // The run both tests compare with: the same configuration, never interrupted.
+  Trainer& uninterrupted() {
+    uninterrupted_ = std::make_unique<Trainer>(plugins_.context, plugins_.registry, tiny_config(GetParam()), data_,
+                                               whole_.path());
+    uninterrupted_->run(quiet_);
+    return *uninterrupted_;
+  }
+  // A fresh run of that configuration in split_.
+  Trainer first_part() {
+    return Trainer(plugins_.context, plugins_.registry, tiny_config(GetParam()), data_, split_.path());
+  }
+
   Plugins plugins_;
   const CifarData data_ = test::random_cifar(72, 40, 3);  // 4 full batches and one of 8
+  const TempDir whole_{"train"}, split_{"train"};
+  Quiet quiet_;
+  std::unique_ptr<Trainer> uninterrupted_;
 };
 
 TEST_P(Resume, EndsWithTheWeightsOfAnUninterruptedRun) {
-  const TempDir whole("train"), split("train");
-  Quiet quiet;
-  Trainer uninterrupted(plugins_.context, plugins_.registry, tiny_config(GetParam()), data_, whole.path());
-  uninterrupted.run(quiet);
   {
-    Trainer first(plugins_.context, plugins_.registry, tiny_config(GetParam()), data_, split.path());
-    first.run(quiet, 1);
+    Trainer first = first_part();
+    first.run(quiet_, 1);
     EXPECT_EQ(first.epochs_done(), 1);
   }
-  const auto resumed = Trainer::resume(plugins_.context, plugins_.registry, data_, split.path());
+  const auto resumed = Trainer::resume(plugins_.context, plugins_.registry, data_, split_.path());
   EXPECT_EQ(resumed->epochs_done(), 1);
-  resumed->run(quiet);
+  resumed->run(quiet_);
   EXPECT_EQ(resumed->epochs_done(), 3);
-  expect_same_run(*resumed, uninterrupted, plugins_.context);
+  expect_same_run(*resumed, uninterrupted(), plugins_.context);
 }
 
 // Stopped after batch 2 of epoch 2: last.s8ckpt holds that point, metrics.jsonl only epoch 1, and
 // the resumed run trains batches 3-5 of epoch 2 and ends exactly as an uninterrupted one.
 TEST_P(Resume, ContinuesAnEpochStoppedBetweenTwoBatches) {
-  const TempDir whole("train"), split("train");
-  Quiet quiet;
-  Trainer uninterrupted(plugins_.context, plugins_.registry, tiny_config(GetParam()), data_, whole.path());
-  uninterrupted.run(quiet);
   {
-    Trainer first(plugins_.context, plugins_.registry, tiny_config(GetParam()), data_, split.path());
+    Trainer first = first_part();
     StopAfter stop(7);
     EXPECT_EQ(first.run(stop), TrainStatus::stopped);
     EXPECT_EQ(first.epochs_done(), 1);
     EXPECT_EQ(first.epoch_in_progress().batches_done, 2);
   }
-  const Checkpoint saved = load_checkpoint(split / kLastCheckpoint);
+  const Checkpoint saved = load_checkpoint(split_ / kLastCheckpoint);
   EXPECT_EQ(saved.epochs_done, 1);
   EXPECT_EQ(saved.epoch_in_progress.batches_done, 2);
   EXPECT_EQ(saved.epoch_in_progress.train_total, 32);
-  std::ifstream metrics(split / kMetricsFile);
+  std::ifstream metrics(split_ / kMetricsFile);
   EXPECT_EQ(std::count(std::istreambuf_iterator<char>(metrics), {}, '\n'), 1);
 
-  const auto resumed = Trainer::resume(plugins_.context, plugins_.registry, data_, split.path());
+  const auto resumed = Trainer::resume(plugins_.context, plugins_.registry, data_, split_.path());
   EXPECT_EQ(resumed->epoch_in_progress().batches_done, 2);
-  EXPECT_EQ(resumed->run(quiet), TrainStatus::finished);
-  expect_same_run(*resumed, uninterrupted, plugins_.context);
+  EXPECT_EQ(resumed->run(quiet_), TrainStatus::finished);
+  expect_same_run(*resumed, uninterrupted(), plugins_.context);
 }
 
 INSTANTIATE_TEST_SUITE_P(Schedules, Resume, ::testing::Values(ScheduleKind::seed, ScheduleKind::onecycle),
