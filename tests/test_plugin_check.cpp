@@ -68,8 +68,8 @@ TEST_P(ShippedPluginCheck, PassesEveryCheckInEveryLayoutWithAndWithoutTheFusedRe
 
 std::string plugin_case_name(const ::testing::TestParamInfo<std::string>& param) { return param.param; }
 
-INSTANTIATE_TEST_SUITE_P(PluginCheck, ShippedPluginCheck, ::testing::Values("batchnorm", "groupnorm", "layernorm"),
-                         plugin_case_name);
+INSTANTIATE_TEST_SUITE_P(PluginCheck, ShippedPluginCheck,
+                         ::testing::Values("batchnorm", "groupnorm", "layernorm", "instancenorm"), plugin_case_name);
 
 TEST(PluginCheck, TheAffineTestPluginPasses) {
   const AppRun r = check(only_file_in("affine"));
