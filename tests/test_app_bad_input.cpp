@@ -5,6 +5,7 @@
 #include "support/app_runner.hpp"
 #include "support/synthetic_data.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_plugins.hpp"
 
 #include <s8net/core/atomic_file.hpp>
 #include <s8net/data/cifar_binary.hpp>
@@ -69,7 +70,7 @@ fs::path checkpoint_with(const std::string& name, const std::function<void(std::
   return file;
 }
 
-std::string plugin_dir(const std::string& test_case) { return (fs::path(S8NET_TEST_PLUGIN_DIR) / test_case).string(); }
+std::string plugin_dir(const std::string& test_case) { return test::test_plugin_dir(test_case).string(); }
 
 struct BadInput {
   std::string name;
@@ -201,7 +202,7 @@ INSTANTIATE_TEST_SUITE_P(Catalogue, BadInputTest, ::testing::ValuesIn(kCatalogue
 TEST(BadInputUnreadable, PluginFileWithoutReadPermission) {
   if (::geteuid() == 0) GTEST_SKIP() << "root reads files without read permission";
   const TempDir dir("unreadable");
-  fs::copy_file(fs::path(S8NET_TEST_PLUGIN_DIR) / "affine" / "s8net_norm_test_plugin_affine.so", dir / "x.so");
+  fs::copy_file(test::only_file_in("affine"), dir / "x.so");
   fs::permissions(dir / "x.so", fs::perms::none);
   const auto r = run_app("plugins --plugin-dir " + dir.path().string());
   EXPECT_CONTAINS(r.err, (dir / "x.so").string() + ": not readable");

@@ -3,6 +3,7 @@
 #include "support/app_runner.hpp"
 #include "support/synthetic_data.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_plugins.hpp"
 
 #include <s8net/data/cifar_binary.hpp>
 #include <s8net/data/image_codec.hpp>
@@ -75,7 +76,7 @@ TEST_F(AppTraining, PrintsTheEpochTableAndWritesTheRunDirectory) {
 // message naming the batch and keeps epoch 1's checkpoint and metrics as they were.
 TEST_F(AppTraining, StopsOnANonFiniteLossAndKeepsTheLastGoodCheckpoint) {
   const fs::path out = *dir_ / "diverged";
-  const auto r = run_app("train --norm nanloss --plugin-dir " + (fs::path(S8NET_TEST_PLUGIN_DIR) / "nan_loss").string() +
+  const auto r = run_app("train --norm nanloss --plugin-dir " + test::test_plugin_dir("nan_loss").string() +
                          " --data " + data() + " --out " + out.string() + " --epochs 3 --batch 16");
   EXPECT_EQ(r.exit_code, 1) << r.all();
   EXPECT_CONTAINS(r.err, "training diverged: the loss is NaN at epoch 2, batch 3 of 4; stopped before that update.");

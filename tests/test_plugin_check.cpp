@@ -4,6 +4,7 @@
 // usage errors. The library's check_plugin is tested directly for streaming and skipping.
 #include "support/app_runner.hpp"
 #include "support/error_of.hpp"
+#include "support/test_plugins.hpp"
 
 #include <s8net/core/context.hpp>
 #include <s8net/norm/conformance.hpp>
@@ -25,12 +26,7 @@ using Outcome = CheckResult::Outcome;
 const fs::path kPlugins = S8NET_PLUGIN_DIR;
 const fs::path kTestPlugins = S8NET_TEST_PLUGIN_DIR;
 
-// Each test plugin directory holds exactly one file.
-fs::path only_file_in(const std::string& test_case) {
-  for (const auto& entry : fs::directory_iterator(kTestPlugins / test_case)) return entry.path();
-  ADD_FAILURE() << "no file in " << (kTestPlugins / test_case);
-  return {};
-}
+using test::only_file_in;
 
 AppRun check(const fs::path& file) { return test::run_app("plugin check " + file.string()); }
 

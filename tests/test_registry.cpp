@@ -1,4 +1,4 @@
-// The plugin registry and NormLayer against real files: the three shipped plugins, a test-only
+// The plugin registry and NormLayer against real files: the four shipped plugins, a test-only
 // plugin added with the CMake function alone, and deliberately broken ones.
 #include <s8net/core/error.hpp>
 #include <s8net/norm/norm_layer.hpp>
@@ -6,6 +6,7 @@
 
 #include "support/app_runner.hpp"
 #include "support/error_of.hpp"
+#include "support/test_plugins.hpp"
 
 #include <gtest/gtest.h>
 
@@ -26,11 +27,7 @@ namespace fs = std::filesystem;
 const fs::path kPlugins = S8NET_PLUGIN_DIR;
 const fs::path kTestPlugins = S8NET_TEST_PLUGIN_DIR;
 
-// Each test case directory holds exactly one file.
-fs::path only_file_in(const std::string& test_case) {
-  for (const auto& entry : fs::directory_iterator(kTestPlugins / test_case)) return entry.path();
-  return {};
-}
+using test::only_file_in;
 
 // The error message of loading one file (fails the test if it loads).
 std::string load_error(NormRegistry& registry, const fs::path& file) {
