@@ -1,6 +1,8 @@
 // s8net plugins: every normalization plugin found, and every file that failed to load.
 #include "commands.hpp"
 
+#include <s8net/norm/loaded_plugin.hpp>
+
 #include <cstdio>
 #include <iostream>
 
@@ -23,9 +25,8 @@ int run_plugins(int argc, char** argv) {
   const auto plugins = registry->plugins();
   std::printf("%-6s %-8s %-5s %-7s %s\n", "name", "version", "ABI", "oneDNN", "file");
   for (const PluginInfo& p : plugins)
-    std::printf("%-6s %-8s %u.%-3u %-7s %s\n", p.name.c_str(), p.version.c_str(), S8NET_NORM_ABI_MAJOR_OF(p.abi_version),
-                S8NET_NORM_ABI_MINOR_OF(p.abi_version), p.dnnl_version.empty() ? "-" : p.dnnl_version.c_str(),
-                p.file.string().c_str());
+    std::printf("%-6s %-8s %-5s %-7s %s\n", p.name.c_str(), p.version.c_str(), abi_text(p.abi_version).c_str(),
+                p.dnnl_version.empty() ? "-" : p.dnnl_version.c_str(), p.file.string().c_str());
   if (plugins.empty()) std::cerr << "error: no normalization plugin could be loaded\n";
   // The good ones are listed, but a file that did not load is a problem to report.
   return plugins.empty() || failures > 0 ? 1 : 0;

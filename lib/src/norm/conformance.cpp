@@ -35,9 +35,7 @@ constexpr s8net_layout kLayouts[] = {S8NET_LAYOUT_NCHW, S8NET_LAYOUT_NCHW8C, S8N
 // "gn 0.1.0, ABI 1.0, layouts nchw nChw8c nChw16c, fuses ReLU"
 std::string describe(const PluginInfo& info) {
   const s8net_norm_plugin& d = *info.descriptor;
-  std::string text = info.name + " " + info.version + ", ABI " +
-                     std::to_string(S8NET_NORM_ABI_MAJOR_OF(d.abi_version)) + "." +
-                     std::to_string(S8NET_NORM_ABI_MINOR_OF(d.abi_version)) + ", layouts";
+  std::string text = info.name + " " + info.version + ", ABI " + abi_text(d.abi_version) + ", layouts";
   for (const s8net_layout layout : kLayouts)
     if ((d.layouts & sdk::layout_mask(layout)) != 0) text.append(" ").append(sdk::layout_name(layout));
   if ((d.flags & S8NET_NORM_FLAG_FUSES_RELU) != 0) text += ", fuses ReLU";

@@ -23,10 +23,6 @@ constexpr uint32_t kKnownLayouts = S8NET_LAYOUT_MASK_NCHW | S8NET_LAYOUT_MASK_NC
 constexpr size_t kV1DescriptorSize = offsetof(s8net_norm_plugin, tensors) + sizeof(s8net_norm_plugin::tensors);
 constexpr size_t kMaxNameLength = 32;
 
-std::string abi_text(uint32_t version) {
-  return std::to_string(S8NET_NORM_ABI_MAJOR_OF(version)) + "." + std::to_string(S8NET_NORM_ABI_MINOR_OF(version));
-}
-
 std::string hex(uint32_t value) {
   char buffer[16];
   std::snprintf(buffer, sizeof buffer, "0x%x", value);
@@ -91,6 +87,10 @@ const std::string& dnnl_version_text() {
 }  // namespace
 
 // The order matters: nothing past abi_version is read before the ABI and the size are known good.
+std::string abi_text(uint32_t version) {
+  return std::to_string(S8NET_NORM_ABI_MAJOR_OF(version)) + "." + std::to_string(S8NET_NORM_ABI_MINOR_OF(version));
+}
+
 std::string descriptor_problem(const s8net_norm_plugin* d) {
   if (d == nullptr) return S8NET_NORM_PLUGIN_ENTRY_NAME " returned OK but no descriptor";
   if (S8NET_NORM_ABI_MAJOR_OF(d->abi_version) != S8NET_NORM_ABI_MAJOR)

@@ -45,6 +45,9 @@ std::string descriptor_problem(const s8net_norm_plugin* descriptor);
 // Throws s8net::Error naming the file when it is missing, not a regular file, or unreadable.
 void require_readable_file(const std::filesystem::path& file);
 
+// "1.0": an ABI version as major.minor.
+std::string abi_text(uint32_t version);
+
 // "S8NET_ERROR_ABI_MISMATCH" ...
 const char* status_name(s8net_status status) noexcept;
 
