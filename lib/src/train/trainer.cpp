@@ -174,7 +174,8 @@ std::optional<EpochMetrics> Trainer::train_epoch(int64_t epoch, TrainObserver& o
   m.train_correct = resumed.train_correct;
   m.train_total = resumed.train_total;
   int64_t batch_index = resumed.batches_done;
-  const auto train_seconds = [&] { return resumed.train_seconds + seconds_since(start); };
+  // Seconds spent on this epoch, by this process and before the interruption it resumes.
+  const auto elapsed = [&] { return resumed.train_seconds + seconds_since(start); };
   while (const Batch* batch = loader_->next()) {
     if (per_step) apply_schedule(batch_index);
     const BatchResult r = network_->forward_backward(batch->images, batch->labels);
@@ -186,23 +187,23 @@ std::optional<EpochMetrics> Trainer::train_epoch(int64_t epoch, TrainObserver& o
     m.train_correct += r.correct;
     m.train_total += batch->size();
     ++batch_index;
-    observer.on_batch({epoch + 1, config_.epochs, batch_index, steps, m.train_total, train_seconds(),
+    observer.on_batch({epoch + 1, config_.epochs, batch_index, steps, m.train_total, elapsed(),
                        loss_sum / static_cast<double>(m.train_total), m.train_accuracy()});
     if (batch_index < steps && observer.stop_requested()) {
       // Kept, so that run() called again also continues from here.
-      epoch_in_progress_ = {batch_index, loss_sum, m.train_correct, m.train_total, train_seconds()};
+      epoch_in_progress_ = {batch_index, loss_sum, m.train_correct, m.train_total, elapsed()};
       save_epoch_in_progress();
       return std::nullopt;
     }
   }
   m.train_loss = loss_sum / static_cast<double>(m.train_total);
-  m.train_seconds = train_seconds();
+  m.train_seconds = elapsed();
   last_evaluation_ = evaluate(*network_, test_, augmenter_, config_.eval_batch_size,
                               [&](int64_t done, int64_t total) { observer.on_evaluation(done, total); });
   m.test_loss = last_evaluation_.loss;
   m.test_correct = last_evaluation_.correct;
   m.test_total = last_evaluation_.total;
-  m.seconds = resumed.train_seconds + seconds_since(start);
+  m.seconds = elapsed();
   return m;
 }
 
