@@ -227,6 +227,18 @@ class CheckpointFile : public ::testing::Test {
     save_checkpoint(file_, checkpoint_);
   }
   std::vector<uint8_t> bytes() const { return read_file_bytes(file_); }
+  // A real checkpoint's signature, format and reserved word, then `header` and its length:
+  // the start of a checkpoint file with any header, values and checksum left to the test.
+  std::vector<uint8_t> with_header(const std::string& header) const {
+    const std::vector<uint8_t> valid = bytes();
+    std::vector<uint8_t> b;
+    b.reserve(16 + 8 + header.size() + 32);  // room for what the test appends (and no GCC 12 -Warray-bounds)
+    b.assign(valid.begin(), valid.begin() + 16);
+    const uint64_t size = header.size();
+    b.insert(b.end(), reinterpret_cast<const uint8_t*>(&size), reinterpret_cast<const uint8_t*>(&size) + 8);
+    b.insert(b.end(), header.begin(), header.end());
+    return b;
+  }
   void write(const std::vector<uint8_t>& b) const {
     std::ofstream(file_, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
   }
@@ -275,13 +287,8 @@ TEST_F(CheckpointFile, RefusesDamageNamingTheFile) {
 // A header that lists more values than the file could hold (found while writing the checkpoint
 // fuzz target: the loader allocated them first) is refused before any allocation.
 TEST_F(CheckpointFile, RefusesAHeaderListingMoreValuesThanTheFileHolds) {
-  const std::string header =
-      R"({"tensors":[{"name":"param/a","count":3},{"name":"param/huge","count":1000000000000000}],"epochs_done":0})";
-  const std::vector<uint8_t> valid = bytes();
-  std::vector<uint8_t> b(valid.begin(), valid.begin() + 16);  // signature, format, reserved
-  const uint64_t size = header.size();
-  b.insert(b.end(), reinterpret_cast<const uint8_t*>(&size), reinterpret_cast<const uint8_t*>(&size) + 8);
-  b.insert(b.end(), header.begin(), header.end());
+  std::vector<uint8_t> b = with_header(
+      R"({"tensors":[{"name":"param/a","count":3},{"name":"param/huge","count":1000000000000000}],"epochs_done":0})");
   b.resize(b.size() + 16);
   EXPECT_EQ(error_of([&] { parse_checkpoint(b, "huge.s8ckpt"); }),
             "huge.s8ckpt: truncated checkpoint (its header lists more values than the file holds)");
@@ -290,13 +297,8 @@ TEST_F(CheckpointFile, RefusesAHeaderListingMoreValuesThanTheFileHolds) {
 // Whole and checksummed, but without the training configuration: refused naming the file, not
 // with a bare JSON library message.
 TEST_F(CheckpointFile, RefusesAHeaderWithoutItsConfiguration) {
-  const std::string header =
-      R"({"tensors":[],"epochs_done":0,"best_test_accuracy":0,"best_epoch":0,"training_steps":0,"metrics_jsonl":""})";
-  const std::vector<uint8_t> valid = bytes();
-  std::vector<uint8_t> b(valid.begin(), valid.begin() + 16);
-  const uint64_t size = header.size();
-  b.insert(b.end(), reinterpret_cast<const uint8_t*>(&size), reinterpret_cast<const uint8_t*>(&size) + 8);
-  b.insert(b.end(), header.begin(), header.end());
+  std::vector<uint8_t> b = with_header(
+      R"({"tensors":[],"epochs_done":0,"best_test_accuracy":0,"best_epoch":0,"training_steps":0,"metrics_jsonl":""})");
   boost::crc_32_type crc;
   crc.process_bytes(b.data(), b.size());
   const uint32_t checksum = crc.checksum();
