@@ -3,6 +3,8 @@
 // any values, functions that may be null) and the options of a create() call; the registry's
 // validation must return a verdict and the SDK's option check must accept or throw sdk::Error,
 // whatever the bytes.
+#include "support/inert_plugin_functions.hpp"
+
 #include <s8net/norm/loaded_plugin.hpp>
 #include <s8net/norm/plugin_sdk.hpp>
 
@@ -14,20 +16,6 @@
 #include <vector>
 
 namespace {
-
-s8net_status create(const s8net_norm_config*, s8net_norm_instance**, s8net_message*) { return S8NET_ERROR_INTERNAL; }
-void destroy(s8net_norm_instance*) {}
-s8net_status forward(s8net_norm_instance*, s8net_mode, const s8net_tensor_desc*, const float*, float*, s8net_message*) {
-  return S8NET_ERROR_INTERNAL;
-}
-s8net_status backward(s8net_norm_instance*, const s8net_tensor_desc*, const float*, const float*, const float*, float*,
-                      s8net_message*) {
-  return S8NET_ERROR_INTERNAL;
-}
-s8net_status tensors(s8net_norm_instance*, s8net_norm_tensor_kind, s8net_norm_tensor*, size_t, size_t*,
-                     s8net_message*) {
-  return S8NET_ERROR_INTERNAL;
-}
 
 // A string the plugin might hand over: missing (null) or of any bytes, NUL-terminated.
 const char* maybe_string(FuzzedDataProvider& in, std::vector<std::string>& keep) {
@@ -63,11 +51,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   d.option_count = options.size();
   d.options = options.empty() || in.ConsumeBool() ? (in.ConsumeBool() ? nullptr : options.data()) : options.data();
-  d.create = in.ConsumeBool() ? create : nullptr;
-  d.destroy = in.ConsumeBool() ? destroy : nullptr;
-  d.forward = in.ConsumeBool() ? forward : nullptr;
-  d.backward = in.ConsumeBool() ? backward : nullptr;
-  d.tensors = in.ConsumeBool() ? tensors : nullptr;
+  namespace inert = s8net::test::inert;
+  d.create = in.ConsumeBool() ? inert::create : nullptr;
+  d.destroy = in.ConsumeBool() ? inert::destroy : nullptr;
+  d.forward = in.ConsumeBool() ? inert::forward : nullptr;
+  d.backward = in.ConsumeBool() ? inert::backward : nullptr;
+  d.tensors = in.ConsumeBool() ? inert::tensors : nullptr;
 
   const std::string problem = s8net::descriptor_problem(&d);
   if (!problem.empty() || d.option_count == 0) return 0;

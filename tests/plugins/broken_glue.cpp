@@ -1,27 +1,14 @@
 // Hand-written C glue for plugins the SDK would never produce: each BROKEN_* switch makes one
 // defect the registry must refuse with a clear reason.
+#include "support/inert_plugin_functions.hpp"
+
 #include <s8net/norm/plugin_api.h>
 
 #include <cstdio>
 
 namespace {
 
-s8net_status create(const s8net_norm_config*, s8net_norm_instance**, s8net_message*) { return S8NET_ERROR_INTERNAL; }
-void destroy(s8net_norm_instance*) {}
-// Unused by BROKEN_NULL_FORWARD, the case of a descriptor without it.
-[[maybe_unused]] s8net_status forward(s8net_norm_instance*, s8net_mode, const s8net_tensor_desc*, const float*, float*,
-                                      s8net_message*) {
-  return S8NET_ERROR_INTERNAL;
-}
-s8net_status backward(s8net_norm_instance*, const s8net_tensor_desc*, const float*, const float*, const float*, float*,
-                      s8net_message*) {
-  return S8NET_ERROR_INTERNAL;
-}
-s8net_status tensors(s8net_norm_instance*, s8net_norm_tensor_kind, s8net_norm_tensor*, size_t, size_t* count,
-                     s8net_message*) {
-  *count = 0;
-  return S8NET_OK;
-}
+using namespace s8net::test::inert;
 
 #ifdef BROKEN_WRONG_ABI
 constexpr uint32_t kAbi = (2u << 16) | 0u;
