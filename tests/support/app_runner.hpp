@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -23,6 +24,13 @@ struct AppRun {
   std::string err;
   std::string all() const { return out + err; }
 };
+
+// A whole file as text ("" if it is missing).
+inline std::string text_of(const std::filesystem::path& file) {
+  std::stringstream text;
+  text << std::ifstream(file).rdbuf();
+  return text.str();
+}
 
 // `[environment] program arguments`; stderr goes through a file so that it stays separate.
 inline AppRun run_program(const std::string& program, const std::string& arguments, const std::string& environment = "") {
@@ -39,9 +47,7 @@ inline AppRun run_program(const std::string& program, const std::string& argumen
   while (const size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) r.out.append(buffer.data(), n);
   const int status = pclose(pipe);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::stringstream err;
-  err << std::ifstream(err_file).rdbuf();
-  r.err = err.str();
+  r.err = text_of(err_file);
   return r;
 }
 
@@ -82,11 +88,8 @@ class RunningApp {
     if (pid_ > 0 && ::waitpid(pid_, &status, 0) == pid_)
       r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
     pid_ = -1;
-    std::stringstream out, err;
-    out << std::ifstream(scratch_ / "stdout").rdbuf();
-    err << std::ifstream(scratch_ / "stderr").rdbuf();
-    r.out = out.str();
-    r.err = err.str();
+    r.out = text_of(scratch_ / "stdout");
+    r.err = text_of(scratch_ / "stderr");
     return r;
   }
 
