@@ -190,9 +190,10 @@ std::optional<EpochMetrics> Trainer::train_epoch(int64_t epoch, TrainObserver& o
     observer.on_batch({epoch + 1, config_.epochs, batch_index, steps, m.train_total, elapsed(),
                        loss_sum / static_cast<double>(m.train_total), m.train_accuracy()});
     if (batch_index < steps && observer.stop_requested()) {
-      // Kept, so that run() called again also continues from here.
+      // Kept, so that run() called again also continues from here; last.s8ckpt records it, while
+      // best.s8ckpt and metrics.jsonl stay those of the last whole epoch.
       epoch_in_progress_ = {batch_index, loss_sum, m.train_correct, m.train_total, elapsed()};
-      save_epoch_in_progress();
+      save(false);
       return std::nullopt;
     }
   }
@@ -240,11 +241,6 @@ void Trainer::save(bool new_best) {
   save_checkpoint(run_directory_ / kLastCheckpoint, checkpoint);
   if (new_best) save_checkpoint(run_directory_ / kBestCheckpoint, checkpoint);
   write_file_atomically(run_directory_ / kMetricsFile, checkpoint.metrics_jsonl);
-}
-
-void Trainer::save_epoch_in_progress() {
-  if (run_directory_.empty()) return;
-  save_checkpoint(run_directory_ / kLastCheckpoint, make_checkpoint());
 }
 
 TrainStatus Trainer::run(TrainObserver& observer, std::optional<int64_t> until_epoch) {

@@ -121,8 +121,6 @@ class Trainer {
   [[noreturn]] void throw_diverged(int64_t epoch, int64_t batch_index, int64_t batches, double loss) const;
   Checkpoint make_checkpoint();
   void save(bool new_best);
-  // last.s8ckpt only, for a stop within an epoch: metrics.jsonl and best.s8ckpt stay as they are.
-  void save_epoch_in_progress();
 
   Context& context_;
   TrainConfig config_;
