@@ -8,6 +8,7 @@
 
 #include <s8net/core/context.hpp>
 #include <s8net/norm/conformance.hpp>
+#include <s8net/norm/loaded_plugin.hpp>
 
 #include <gtest/gtest.h>
 
@@ -54,10 +55,18 @@ TEST_P(ShippedPluginCheck, PassesEveryCheckInEveryLayoutWithAndWithoutTheFusedRe
   EXPECT_TRUE(lines_starting(r.out, "FAIL").empty()) << r.out;
   EXPECT_TRUE(lines_starting(r.out, "SKIP").empty()) << r.out;
   EXPECT_EQ(lines_starting(r.out, "PASS  load: ").size(), 1u) << r.out;
+  // Only BatchNorm evaluates as a per-channel affine map, so only it offers eval_affine.
+  const bool folds = GetParam() == "batchnorm";
   for (const std::string layout : {"nchw", "nChw8c", "nChw16c"})
     for (const ConformanceShape& shape : ConformanceOptions{}.shapes)
-      for (const std::string relu : {"", " relu"})
+      for (const std::string relu : {"", " relu"}) {
         EXPECT_CONTAINS(r.out, "\nPASS  gradients " + layout + " " + shape_text(shape) + relu + "\n");
+        if (folds) {
+          EXPECT_CONTAINS(r.out, "\nPASS  eval affine " + layout + " " + shape_text(shape) + relu + "\n");
+        }
+      }
+  EXPECT_EQ(lines_starting(r.out, "PASS  eval affine ").size(), folds ? 18u : 0u) << r.out;
+  EXPECT_EQ(r.out.find("evaluates as an affine map (folds into a conv)") != std::string::npos, folds) << r.out;
   EXPECT_CONTAINS(r.out, "plugin check " + file.string() + ": ");
   EXPECT_CONTAINS(r.out, " passed, 0 failed, 0 skipped\n");
 }
@@ -78,6 +87,22 @@ TEST(PluginCheck, TheAffineTestPluginPasses) {
 }
 
 // ---- The app on wrong plugins ---------------------------------------------------------------------
+
+TEST(PluginCheck, AnEvalAffineThatDisagreesWithTheEvaluationFailsEvalAffineAndNothingElse) {
+  const AppRun good = check(only_file_in("folds"));
+  EXPECT_EQ(good.exit_code, 0) << good.all();
+  EXPECT_CONTAINS(good.out, "PASS  eval affine nChw8c 3x16x4x4\n");
+
+  const AppRun r = check(only_file_in("wrong_fold"));
+  EXPECT_EQ(r.exit_code, 1) << r.all();
+  const std::vector<std::string> failures = lines_starting(r.out, "FAIL");
+  EXPECT_EQ(failures.size(), 9u) << r.out;  // 3 layouts x 3 shapes, no fused ReLU
+  for (const std::string& line : failures) {
+    EXPECT_TRUE(line.starts_with("FAIL  eval affine ")) << line;
+    EXPECT_CONTAINS(line, "but eval_affine's map gives");
+  }
+  EXPECT_CONTAINS(r.out, "PASS  gradients nchw 2x4x3x5\n");
+}
 
 TEST(PluginCheck, AWrongGradientFailsGradientsAndNothingElse) {
   const AppRun r = check(only_file_in("bad_gradient"));
@@ -116,7 +141,8 @@ TEST(PluginCheck, FilesThatAreNoPluginFailLoadAndSkipTheRest) {
     EXPECT_TRUE(lines_starting(r.out, "PASS").empty()) << r.out;
     EXPECT_CONTAINS(r.out, "SKIP  gradients: the plugin did not load\n");
     EXPECT_CONTAINS(r.out, "SKIP  bounds: the plugin did not load\n");
-    EXPECT_CONTAINS(r.out, ": 0 passed, 1 failed, 7 skipped\n");
+    EXPECT_CONTAINS(r.out, "SKIP  eval affine: the plugin did not load\n");
+    EXPECT_CONTAINS(r.out, ": 0 passed, 1 failed, 8 skipped\n");
   }
 }
 
@@ -163,7 +189,8 @@ TEST(PluginCheckLibrary, StreamsEachResultAsItFinishesAndReturnsThemAll) {
     EXPECT_EQ(streamed[i], format_result(results[i]));
     EXPECT_EQ(results[i].outcome, Outcome::pass) << streamed[i];
   }
-  EXPECT_EQ(streamed[0], "PASS  load: affine 1.2.3, ABI 1.0, layouts nchw nChw8c nChw16c");
+  EXPECT_EQ(streamed[0],
+            "PASS  load: affine 1.2.3, ABI " + abi_text(S8NET_NORM_ABI_VERSION) + ", layouts nchw nChw8c nChw16c");
   EXPECT_EQ(streamed[1], "PASS  tensors C=4");
   EXPECT_EQ(streamed[2], "PASS  forward nchw 2x4x3x5");
   EXPECT_EQ(streamed[3], "PASS  gradients nchw 2x4x3x5");

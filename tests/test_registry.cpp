@@ -1,6 +1,7 @@
 // The plugin registry and NormLayer against real files: the four shipped plugins, a test-only
 // plugin added with the CMake function alone, and deliberately broken ones.
 #include <s8net/core/error.hpp>
+#include <s8net/norm/loaded_plugin.hpp>
 #include <s8net/norm/norm_layer.hpp>
 #include <s8net/norm/registry.hpp>
 
@@ -113,6 +114,18 @@ TEST_F(RegistryTest, ANewPluginNeedsNoCoreChange) {
   EXPECT_EQ(info.version, "1.2.3");
   EXPECT_EQ(info.dnnl_version, "");
   EXPECT_EQ(info.file, fs::canonical(only_file_in("affine")));
+}
+
+// ABI minors only append: a 1.0 plugin loads, and the host never reads the fields it lacks
+// (this one's descriptor ends before eval_affine, and the memory after it holds a function).
+TEST_F(RegistryTest, APluginOfAnEarlierMinorAbiLoadsWithoutTheLaterEntries) {
+  const PluginInfo& old = registry_.load_file(only_file_in("abi_1_0"));
+  EXPECT_EQ(abi_text(old.abi_version), "1.0");
+  EXPECT_EQ(eval_affine_entry(*old.descriptor), nullptr);
+  const PluginInfo& folds = registry_.load_file(only_file_in("folds"));
+  EXPECT_EQ(abi_text(folds.abi_version), abi_text(S8NET_NORM_ABI_VERSION));
+  EXPECT_NE(eval_affine_entry(*folds.descriptor), nullptr);
+  EXPECT_EQ(eval_affine_entry(*registry_.load_file(only_file_in("affine")).descriptor), nullptr);
 }
 
 TEST_F(RegistryTest, RefusesEachBrokenFileWithItsReason) {

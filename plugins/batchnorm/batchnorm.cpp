@@ -5,6 +5,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -121,6 +122,18 @@ class BatchNorm {
     s8net::sdk::zero_padding(s8net::sdk::Layout(desc), dx);
   }
 
+  // Evaluation is weight * (x - running_mean) / sqrt(running_var + eps) + bias per channel.
+  void eval_affine(float* scale, float* shift) const {
+    const float* weight = data(kWeight);
+    const float* bias = data(kBias);
+    const float* mean = data(kRunningMean);
+    const float* var = data(kRunningVar);
+    for (int64_t c = 0; c < channels_; ++c) {
+      scale[c] = weight[c] / std::sqrt(var[c] + eps_);
+      shift[c] = bias[c] - mean[c] * scale[c];
+    }
+  }
+
   std::span<const s8net_norm_tensor> tensors(s8net_norm_tensor_kind kind) const {
     return kind == S8NET_NORM_PARAMETERS ? std::span<const s8net_norm_tensor>(parameters_)
                                          : std::span<const s8net_norm_tensor>(state_);
@@ -131,6 +144,7 @@ class BatchNorm {
   // latest training forward (backward needs them).
   enum Array { kWeight, kBias, kWeightGrad, kBiasGrad, kRunningMean, kRunningVar, kBatchMean, kBatchVar, kArrays };
   float* data(Array a) { return values_.data() + static_cast<size_t>(a) * static_cast<size_t>(channels_); }
+  const float* data(Array a) const { return values_.data() + static_cast<size_t>(a) * static_cast<size_t>(channels_); }
 
   // Primitives and memory objects of one shape and mode, created once and reused; each call only
   // points the memory objects at that call's buffers.

@@ -57,9 +57,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   d.forward = in.ConsumeBool() ? inert::forward : nullptr;
   d.backward = in.ConsumeBool() ? inert::backward : nullptr;
   d.tensors = in.ConsumeBool() ? inert::tensors : nullptr;
+  d.eval_affine = in.ConsumeBool() ? inert::eval_affine : nullptr;
 
   const std::string problem = s8net::descriptor_problem(&d);
-  if (!problem.empty() || d.option_count == 0) return 0;
+  if (!problem.empty()) return 0;
+  // The optional 1.1 entry only from a descriptor that declares 1.1 and is long enough to hold it.
+  const bool has_the_field = S8NET_NORM_ABI_MINOR_OF(d.abi_version) >= 1 && d.struct_size >= sizeof(s8net_norm_plugin);
+  if (s8net::eval_affine_entry(d) != (has_the_field ? d.eval_affine : nullptr)) __builtin_trap();
+  if (d.option_count == 0) return 0;
 
   // A valid descriptor's options meet create()'s arguments: the SDK's check of a configuration.
   std::vector<s8net_option_value> given(in.ConsumeIntegralInRange<size_t>(0, 4));

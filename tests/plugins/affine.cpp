@@ -72,6 +72,16 @@ class Affine {
     for (int64_t i = 0; i < l.padded_size(); ++i) dx[i] *= 1.25f;  // a wrong dx for the checker's gradients check
 #endif
   }
+#if defined(AFFINE_EVAL_AFFINE) || defined(AFFINE_WRONG_EVAL_AFFINE)
+  // The whole norm is the map, so it can be folded into the conv before it.
+  void eval_affine(float* scale, float* shift) const {
+    std::copy(weight_.begin(), weight_.end(), scale);
+    std::copy(bias_.begin(), bias_.end(), shift);
+#ifdef AFFINE_WRONG_EVAL_AFFINE
+    for (size_t c = 0; c < bias_.size(); ++c) shift[c] += 0.5f;  // disagrees with forward, for the checker
+#endif
+  }
+#endif
   std::span<const s8net_norm_tensor> tensors(s8net_norm_tensor_kind kind) const {
     if (kind == S8NET_NORM_PARAMETERS) return tensors_;
     return {};

@@ -4,6 +4,7 @@
 
 #include <s8net/norm/plugin_api.h>
 
+#include <cstddef>
 #include <cstdio>
 
 namespace {
@@ -12,6 +13,8 @@ using namespace s8net::test::inert;
 
 #ifdef BROKEN_WRONG_ABI
 constexpr uint32_t kAbi = (2u << 16) | 0u;
+#elif defined(BROKEN_ABI_1_0)
+constexpr uint32_t kAbi = (1u << 16) | 0u;
 #else
 constexpr uint32_t kAbi = S8NET_NORM_ABI_VERSION;
 #endif
@@ -22,14 +25,25 @@ constexpr const char* kName = "Group Norm!";  // upper case, a space and punctua
 constexpr const char* kName = "broken";
 #endif
 
-const s8net_norm_plugin descriptor = {kAbi,     sizeof(s8net_norm_plugin), kName, "0.0.1", "a broken plugin", "",
-                                      S8NET_LAYOUT_MASK_NCHW, 0, nullptr, 0, &create, &destroy,
-#ifdef BROKEN_NULL_FORWARD
-                                      nullptr,
+#ifdef BROKEN_ABI_1_0
+// Not broken: a plugin built before ABI 1.1. Its descriptor ends before eval_affine, so the host
+// must not read that field; here it holds a function the host must never call.
+constexpr uint32_t kSize = offsetof(s8net_norm_plugin, eval_affine);
+constexpr auto kEvalAffine = &eval_affine;
 #else
-                                      &forward,
+constexpr uint32_t kSize = sizeof(s8net_norm_plugin);
+constexpr decltype(&eval_affine) kEvalAffine = nullptr;
 #endif
-                                      &backward, &tensors};
+
+const s8net_norm_plugin descriptor = {
+    kAbi,      kSize,    kName,      "0.0.1", "a broken plugin", "", S8NET_LAYOUT_MASK_NCHW,
+    0,         nullptr,  0,          &create, &destroy,
+#ifdef BROKEN_NULL_FORWARD
+    nullptr,
+#else
+    &forward,
+#endif
+    &backward, &tensors, kEvalAffine};
 
 }  // namespace
 

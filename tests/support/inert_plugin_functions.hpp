@@ -24,4 +24,6 @@ inline s8net_status tensors(s8net_norm_instance*, s8net_norm_tensor_kind, s8net_
   return S8NET_OK;
 }
 
+inline s8net_status eval_affine(s8net_norm_instance*, float*, float*, s8net_message*) { return S8NET_ERROR_INTERNAL; }
+
 }  // namespace s8net::test::inert

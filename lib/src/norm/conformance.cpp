@@ -10,6 +10,7 @@
 #include <memory>
 #include <set>
 #include <utility>
+#include <vector>
 
 namespace s8net {
 namespace fs = std::filesystem;
@@ -28,17 +29,18 @@ const std::pair<const char*, CaseCheck> kCaseChecks[] = {
     {"state round trip", conformance::check_state_round_trip},
     {"determinism", conformance::check_determinism},
     {"bounds", conformance::check_bounds},
+    {"eval affine", conformance::check_eval_affine},
 };
 constexpr s8net_layout kLayouts[] = {S8NET_LAYOUT_NCHW, S8NET_LAYOUT_NCHW8C, S8NET_LAYOUT_NCHW16C};
 
-
-// "gn 0.1.0, ABI 1.0, layouts nchw nChw8c nChw16c, fuses ReLU"
+// "gn 0.1.0, ABI 1.1, layouts nchw nChw8c nChw16c, fuses ReLU"
 std::string describe(const PluginInfo& info) {
   const s8net_norm_plugin& d = *info.descriptor;
   std::string text = info.name + " " + info.version + ", ABI " + abi_text(d.abi_version) + ", layouts";
   for (const s8net_layout layout : kLayouts)
     if ((d.layouts & sdk::layout_mask(layout)) != 0) text.append(" ").append(sdk::layout_name(layout));
   if ((d.flags & S8NET_NORM_FLAG_FUSES_RELU) != 0) text += ", fuses ReLU";
+  if (eval_affine_entry(d) != nullptr) text += ", evaluates as an affine map (folds into a conv)";
   return text;
 }
 
@@ -90,6 +92,12 @@ class Run {
         report(run_check(name, [&] { conformance::check_tensors(plugin, shape.c); }));
     }
 
+    // eval_affine is optional (the load line says whether the plugin offers it).
+    std::vector<std::pair<const char*, CaseCheck>> checks;
+    for (const auto& entry : kCaseChecks)
+      if (entry.second != conformance::check_eval_affine || eval_affine_entry(plugin) != nullptr)
+        checks.push_back(entry);
+
     std::vector<bool> relu_variants{false};
     if ((plugin.flags & S8NET_NORM_FLAG_FUSES_RELU) != 0) relu_variants.push_back(true);
     bool any_checked = false;
@@ -100,12 +108,11 @@ class Run {
         for (const bool relu : relu_variants) {
           const Case c{layout, shape, relu, case_seed(index++)};
           if (const std::string why = refusal(plugin, shape.c, relu); !why.empty()) {
-            for (const auto& [name, check] : kCaseChecks)
-              report({std::string(name) + " " + c.label(), Outcome::skip, why});
+            for (const auto& [name, check] : checks) report({std::string(name) + " " + c.label(), Outcome::skip, why});
             continue;
           }
           any_checked = true;
-          for (const auto& [name, check] : kCaseChecks) {
+          for (const auto& [name, check] : checks) {
             const CaseCheck run = check;  // a lambda may not capture a structured binding before clang 16
             report(run_check(std::string(name) + " " + c.label(), [&] { run(plugin, c, options_); }));
           }

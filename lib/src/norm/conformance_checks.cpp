@@ -4,6 +4,7 @@
 #include <s8net/core/format.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <initializer_list>
 #include <set>
 #include <string>
@@ -195,6 +196,38 @@ void check_bounds(const s8net_norm_plugin& plugin, const Case& c, const Conforma
   verify("backward", {{"x", x, x_original}, {"y", y, y_original}, {"dy", dy, dy_original}});
   require_ok(instance, instance.forward(S8NET_MODE_EVAL, desc, x.data(), y.data()), "forward (eval)");
   verify("forward (eval)", {{"x", x, x_original}});
+}
+
+void check_eval_affine(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions&) {
+  Prepared p(plugin, c);
+  auto& [generator, instance, in, desc] = p;
+  // After a training forward, so that state such as running statistics is not at its start value.
+  const GuardedBuffer x_train = to_layout(desc, in.x);
+  GuardedBuffer y_train(x_train.size());
+  require_ok(instance, instance.forward(S8NET_MODE_TRAIN, desc, x_train.data(), y_train.data()), "forward (train)");
+  const size_t channels = static_cast<size_t>(c.shape.c);
+  std::vector<float> scale(channels), shift(channels);
+  require_ok(instance, instance.eval_affine(scale.data(), shift.data()), "eval_affine");
+  for (size_t k = 0; k < channels; ++k)
+    if (!std::isfinite(scale[k]) || !std::isfinite(shift[k]))
+      throw Failure("eval_affine gave channel " + std::to_string(k) + " scale " + format_number("%g", scale[k]) +
+                    " and shift " + format_number("%g", shift[k]));
+
+  const Inputs other = make_inputs(c, generator);
+  const GuardedBuffer x = to_layout(desc, other.x);
+  GuardedBuffer y(x.size());
+  require_ok(instance, instance.forward(S8NET_MODE_EVAL, desc, x.data(), y.data()), "forward (eval)");
+  const size_t plane = static_cast<size_t>(c.shape.h * c.shape.w);
+  for_each_element(desc, [&](size_t i, size_t offset) {
+    const size_t k = i / plane % channels;
+    double expected = static_cast<double>(scale[k]) * static_cast<double>(x.data()[offset]) + shift[k];
+    if (c.relu) expected = std::max(expected, 0.0);
+    const double got = y.data()[offset];
+    // The host folds the map into a conv's weights, so it must agree with the evaluation to float rounding.
+    if (std::abs(got - expected) > 1e-5 * (1 + std::abs(expected)))
+      throw Failure("forward (eval) wrote y[" + std::to_string(i) + "] " + position(desc, i) + " = " +
+                    format_number("%g", got) + ", but eval_affine's map gives " + format_number("%g", expected));
+  });
 }
 
 }  // namespace s8net::conformance

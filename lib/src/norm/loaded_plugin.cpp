@@ -116,6 +116,12 @@ std::string descriptor_problem(const s8net_norm_plugin* d) {
   return options_problem(*d);
 }
 
+decltype(s8net_norm_plugin::eval_affine) eval_affine_entry(const s8net_norm_plugin& d) noexcept {
+  constexpr size_t kV1_1DescriptorSize =
+      offsetof(s8net_norm_plugin, eval_affine) + sizeof(s8net_norm_plugin::eval_affine);
+  return S8NET_NORM_ABI_MINOR_OF(d.abi_version) >= 1 && d.struct_size >= kV1_1DescriptorSize ? d.eval_affine : nullptr;
+}
+
 s8net_host_api make_host_api(const dnnl::engine& engine, const dnnl::stream& stream) {
   s8net_host_api host{};
   host.struct_size = sizeof(s8net_host_api);

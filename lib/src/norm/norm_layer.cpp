@@ -43,6 +43,17 @@ void NormLayer::backward(const s8net_tensor_desc& desc, const float* x, const fl
     fail("backward", message);
 }
 
+std::optional<ChannelAffine> NormLayer::eval_affine() const {
+  const auto eval_affine = eval_affine_entry(plugin_->descriptor());
+  if (eval_affine == nullptr) return std::nullopt;
+  ChannelAffine affine{std::vector<float>(static_cast<size_t>(channels_)),
+                       std::vector<float>(static_cast<size_t>(channels_))};
+  s8net_message message{};
+  if (eval_affine(instance_.get(), affine.scale.data(), affine.shift.data(), &message) != S8NET_OK)
+    fail("eval_affine", message);
+  return affine;
+}
+
 const std::string& NormLayer::norm_name() const noexcept { return plugin_->info().name; }
 
 std::string NormLayer::origin() const {

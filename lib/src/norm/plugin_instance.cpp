@@ -1,5 +1,7 @@
 #include "plugin_instance.hpp"
 
+#include <s8net/norm/loaded_plugin.hpp>
+
 #include <cstdio>
 #include <cstring>
 
@@ -37,6 +39,13 @@ s8net_status PluginInstance::backward(const s8net_tensor_desc& desc, const float
                                       float* dx) {
   message_ = {};
   return plugin_.backward(instance_, &desc, x, y, dy, dx, &message_);
+}
+
+s8net_status PluginInstance::eval_affine(float* scale, float* shift) {
+  message_ = {};
+  const auto entry = eval_affine_entry(plugin_);
+  if (entry == nullptr) return S8NET_ERROR_UNSUPPORTED;
+  return entry(instance_, scale, shift, &message_);
 }
 
 s8net_status PluginInstance::tensors(s8net_norm_tensor_kind kind, std::vector<s8net_norm_tensor>& out) {

@@ -25,6 +25,8 @@ class PluginInstance {
 
   s8net_status forward(s8net_mode mode, const s8net_tensor_desc& desc, const float* x, float* y);
   s8net_status backward(const s8net_tensor_desc& desc, const float* x, const float* y, const float* dy, float* dx);
+  // The plugin's eval_affine (ABI 1.1); S8NET_ERROR_UNSUPPORTED when it offers none.
+  s8net_status eval_affine(float* scale, float* shift);
   // Asks for the count, then for that many views.
   s8net_status tensors(s8net_norm_tensor_kind kind, std::vector<s8net_norm_tensor>& out);
 

@@ -42,6 +42,10 @@ s8net_host_api make_host_api(const dnnl::engine& engine, const dnnl::stream& str
 // size, name, missing strings or functions, layouts, options). Exposed for the fuzz target.
 std::string descriptor_problem(const s8net_norm_plugin* descriptor);
 
+// A validated descriptor's optional ABI 1.1 eval_affine, or null when the plugin leaves it out or
+// predates 1.1 (its descriptor then ends before the field, which must not be read).
+decltype(s8net_norm_plugin::eval_affine) eval_affine_entry(const s8net_norm_plugin& descriptor) noexcept;
+
 // Throws s8net::Error naming the file when it is missing, not a regular file, or unreadable.
 void require_readable_file(const std::filesystem::path& file);
 

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,11 @@ class LoadedPlugin;
 class NormRegistry;
 
 using NormOptions = std::map<std::string, double>;
+
+// An evaluation that is y = scale[c] * x + shift[c] for every sample (see eval_affine in plugin_api.h).
+struct ChannelAffine {
+  std::vector<float> scale, shift;
+};
 
 class NormLayer {
  public:
@@ -29,6 +35,9 @@ class NormLayer {
 
   void forward(s8net_mode mode, const s8net_tensor_desc& desc, const float* x, float* y);
   void backward(const s8net_tensor_desc& desc, const float* x, const float* y, const float* dy, float* dx);
+  // The evaluation as a per-channel affine map, as of the current parameters and state, when the
+  // plugin offers one (BatchNorm); empty otherwise. Lets inference fold the norm into a conv.
+  std::optional<ChannelAffine> eval_affine() const;
 
   // Wrapped around the plugin's own arrays: updating value.data() updates the layer.
   std::vector<Parameter>& parameters() noexcept { return parameters_; }

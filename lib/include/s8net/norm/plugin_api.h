@@ -20,7 +20,7 @@ extern "C" {
 #endif
 
 #define S8NET_NORM_ABI_MAJOR 1u
-#define S8NET_NORM_ABI_MINOR 0u
+#define S8NET_NORM_ABI_MINOR 1u
 #define S8NET_NORM_ABI_VERSION ((S8NET_NORM_ABI_MAJOR << 16) | S8NET_NORM_ABI_MINOR)
 #define S8NET_NORM_ABI_MAJOR_OF(version) ((uint32_t)(version) >> 16)
 #define S8NET_NORM_ABI_MINOR_OF(version) ((uint32_t)(version)&0xffffu)
@@ -164,6 +164,15 @@ typedef struct s8net_norm_plugin {
   s8net_status (*tensors)(s8net_norm_instance* instance, s8net_norm_tensor_kind kind,
                           s8net_norm_tensor* out, size_t capacity, size_t* count,
                           s8net_message* message);
+
+  /* ABI 1.1 (NULL, or absent from a 1.0 descriptor, when not provided). For a norm whose
+   * evaluation is one per-channel affine map, the same for every sample and batch (BatchNorm with
+   * its running statistics): writes scale[c] and shift[c], c < channels, such that a
+   * S8NET_MODE_EVAL forward is y = scale[c] * x + shift[c] (then ReLU if fused), as of the
+   * instance's current parameters and state. The host may then fold the norm into the convolution
+   * before it for inference. A norm whose evaluation depends on the input (GroupNorm, LayerNorm)
+   * leaves it NULL. */
+  s8net_status (*eval_affine)(s8net_norm_instance* instance, float* scale, float* shift, s8net_message* message);
 } s8net_norm_plugin;
 
 /*

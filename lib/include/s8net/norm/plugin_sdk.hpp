@@ -12,6 +12,8 @@
 //   void forward(s8net_mode, const s8net_tensor_desc&, const float* x, float* y);
 //   void backward(const s8net_tensor_desc&, const float* x, const float* y, const float* dy, float* dx);
 //   std::span<const s8net_norm_tensor> tensors(s8net_norm_tensor_kind) const;
+// and, only if its evaluation is one per-channel affine map (see eval_affine in plugin_api.h):
+//   void eval_affine(float* scale, float* shift) const;
 #ifndef S8NET_NORM_PLUGIN_SDK_HPP
 #define S8NET_NORM_PLUGIN_SDK_HPP
 
@@ -234,15 +236,37 @@ struct Glue {
     });
   }
 
+  static s8net_status eval_affine(s8net_norm_instance* instance, float* scale, float* shift,
+                                  s8net_message* message) noexcept {
+    return guarded(message, [&] {
+      if (instance == nullptr || scale == nullptr || shift == nullptr)
+        throw Error(S8NET_ERROR_INVALID_ARGUMENT, std::string(T::kName) + ": null argument to eval_affine");
+      if constexpr (kHasEvalAffine) self(instance)->eval_affine(scale, shift);
+    });
+  }
+  static constexpr bool kHasEvalAffine = requires(const T& t, float* p) { t.eval_affine(p, p); };
+
   static const s8net_tensor_desc* desc_checked(s8net_norm_instance* instance, const s8net_tensor_desc* desc) {
     check_desc(desc, T::kLayouts, self(instance)->channels(), T::kName);
     return desc;
   }
 
-  static inline const s8net_norm_plugin descriptor = {
-      S8NET_NORM_ABI_VERSION, sizeof(s8net_norm_plugin), T::kName, T::kVersion, T::kDescription,
-      T::kDnnlVersion,        T::kLayouts,               T::kFlags, T::kOptions.data(), T::kOptions.size(),
-      &create,                &destroy,                  &forward, &backward,          &tensors};
+  static inline const s8net_norm_plugin descriptor = {S8NET_NORM_ABI_VERSION,
+                                                      sizeof(s8net_norm_plugin),
+                                                      T::kName,
+                                                      T::kVersion,
+                                                      T::kDescription,
+                                                      T::kDnnlVersion,
+                                                      T::kLayouts,
+                                                      T::kFlags,
+                                                      T::kOptions.data(),
+                                                      T::kOptions.size(),
+                                                      &create,
+                                                      &destroy,
+                                                      &forward,
+                                                      &backward,
+                                                      &tensors,
+                                                      kHasEvalAffine ? &eval_affine : nullptr};
 
   static s8net_status init(const s8net_host_api* host_api, uint32_t host_abi, const s8net_norm_plugin** out,
                            s8net_message* message) noexcept {
