@@ -1,4 +1,4 @@
-#include "s8_plan.hpp"
+#include "s8_inference_plan.hpp"
 
 #include <s8net/core/error.hpp>
 #include <s8net/model/s8_network.hpp>
@@ -87,35 +87,41 @@ S8Network::Plan& S8Network::plan_for(int64_t batch) {
   return *found->second;
 }
 
-BatchResult S8Network::run(Mode mode, std::span<const float> images, std::span<const int32_t> labels, bool backward) {
+S8Network::InferencePlan& S8Network::inference_plan_for(int64_t batch) {
+  auto found = inference_plans_.find(batch);
+  if (found == inference_plans_.end())
+    found = inference_plans_.emplace(batch, std::make_unique<InferencePlan>(context_, *weights_, layout_, batch)).first;
+  return *found->second;
+}
+
+int64_t S8Network::checked_batch(std::span<const float> images, std::span<const int32_t> labels) const {
   constexpr int64_t image_size = kImageChannels * kImageSize * kImageSize;
   const int64_t batch = static_cast<int64_t>(labels.size());
   if (batch == 0) throw Error("empty batch");
   if (static_cast<int64_t>(images.size()) != batch * image_size)
     throw Error("batch of " + std::to_string(batch) + " labels needs " + std::to_string(batch * image_size) +
                 " image values, got " + std::to_string(images.size()));
-  Plan& plan = plan_for(batch);
-  last_plan_ = &plan;
-  const BatchResult result = plan.forward(mode, images, labels, step_);
-  if (backward) {
-    plan.backward();
-    ++step_;
-  }
-  return result;
+  return batch;
 }
 
 BatchResult S8Network::forward_backward(std::span<const float> images, std::span<const int32_t> labels) {
-  return run(Mode::train, images, labels, true);
+  Plan& plan = plan_for(checked_batch(images, labels));
+  last_log_probabilities_ = &plan.loss.log_probabilities();
+  const BatchResult result = plan.forward(images, labels, step_);
+  plan.backward();
+  ++step_;
+  return result;
 }
 
 BatchResult S8Network::evaluate(std::span<const float> images, std::span<const int32_t> labels) {
-  return run(Mode::eval, images, labels, false);
+  InferencePlan& plan = inference_plan_for(checked_batch(images, labels));
+  last_log_probabilities_ = &plan.log_probabilities();
+  return plan.forward(images, labels);
 }
 
 std::span<const float> S8Network::log_probabilities() const {
-  if (last_plan_ == nullptr) return {};
-  const Tensor& log_p = last_plan_->loss.log_probabilities();
-  return {log_p.data(), static_cast<size_t>(log_p.size())};
+  if (last_log_probabilities_ == nullptr) return {};
+  return {last_log_probabilities_->data(), static_cast<size_t>(last_log_probabilities_->size())};
 }
 
 std::vector<Parameter*> S8Network::parameters() {
@@ -182,7 +188,11 @@ std::vector<LayerSummary> S8Network::summary() const {
   return rows;
 }
 
-std::vector<std::string> S8Network::implementation_names(int64_t batch) { return plan_for(batch).implementation_names(); }
+std::vector<std::string> S8Network::implementation_names(int64_t batch) {
+  std::vector<std::string> names = plan_for(batch).implementation_names();
+  for (std::string& line : inference_plan_for(batch).implementation_names()) names.push_back(std::move(line));
+  return names;
+}
 
 std::string S8Network::norm_origin() const {
   for (const auto& norm : weights_->norms)

@@ -113,12 +113,9 @@ S8Network::Plan::Plan(Context& context_, Weights& weights_, ActivationLayout lay
   logits_from_plain = dnnl::reorder(grad_logits_plain.memory(), stages.back().grad_out.memory());
 }
 
-BatchResult S8Network::Plan::forward(Mode mode, std::span<const float> images, std::span<const int32_t> labels,
-                                     uint64_t step) {
+BatchResult S8Network::Plan::forward(std::span<const float> images, std::span<const int32_t> labels, uint64_t step) {
   std::copy(images.begin(), images.end(), image.data());
   if (image_reorder) execute(context, image_reorder, {{DNNL_ARG_FROM, image.memory()}, {DNNL_ARG_TO, image_for_conv.memory()}});
-  const s8net_mode norm_mode = mode == Mode::train ? S8NET_MODE_TRAIN : S8NET_MODE_EVAL;
-  dropout_active = mode == Mode::train;
 
   const Tensor* input = &image_for_conv;
   for (size_t i = 0; i < kStages.size(); ++i) {
@@ -128,17 +125,17 @@ BatchResult S8Network::Plan::forward(Mode mode, std::span<const float> images, s
       case StageKind::conv_norm_relu: {
         NormLayer& norm = *weights.norms[i];
         if (st.relu) {
-          norm.forward(norm_mode, st.norm_desc, st.pre.data(), st.raw.data());
+          norm.forward(S8NET_MODE_TRAIN, st.norm_desc, st.pre.data(), st.raw.data());
           st.relu->forward(st.raw, st.normed);
         } else {
-          norm.forward(norm_mode, st.norm_desc, st.pre.data(), st.normed.data());
+          norm.forward(S8NET_MODE_TRAIN, st.norm_desc, st.pre.data(), st.normed.data());
         }
         if (st.skip_add) st.skip_add->add(st.normed, stages[s8::skip_source_of(i)].out, st.out);
         break;
       }
       case StageKind::pool_dropout:
         st.pool->forward(*input, st.out);
-        if (st.dropout && dropout_active) st.dropout->forward_train(st.out, step);
+        if (st.dropout) st.dropout->forward_train(st.out, step);
         break;
       case StageKind::global_pool: st.global_pool->forward(*input, st.out); break;
       case StageKind::conv1x1:
@@ -180,7 +177,7 @@ void S8Network::Plan::backward() {
       case StageKind::conv1x1:
       case StageKind::head: st.conv->backward(input, st.grad_out, grad_input); break;
       case StageKind::pool_dropout:
-        if (st.dropout && dropout_active) st.dropout->backward(st.grad_out);
+        if (st.dropout) st.dropout->backward(st.grad_out);
         st.pool->backward(st.grad_out, *grad_input);
         break;
       case StageKind::global_pool: st.global_pool->backward(st.grad_out, *grad_input); break;

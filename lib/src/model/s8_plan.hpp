@@ -33,8 +33,8 @@ dnnl::memory::desc conv_dst_desc(size_t stage, int64_t batch, ActivationLayout l
 struct S8Network::Plan {
   Plan(Context& context, Weights& weights, ActivationLayout layout, int64_t batch, float dropout, uint64_t seed);
 
-  // images: batch x 3 x 32 x 32 plain floats.
-  BatchResult forward(Mode mode, std::span<const float> images, std::span<const int32_t> labels, uint64_t step);
+  // The training forward (batch statistics, dropout). images: batch x 3 x 32 x 32 plain floats.
+  BatchResult forward(std::span<const float> images, std::span<const int32_t> labels, uint64_t step);
   // Gradients of the latest training forward.
   void backward();
   std::vector<std::string> implementation_names() const;
@@ -59,7 +59,6 @@ struct S8Network::Plan {
   Context& context;
   Weights& weights;
   int64_t batch;
-  bool dropout_active = false;
   std::array<StageState, s8::kStages.size()> stages;
   Tensor image;         // plain nchw, as given
   Tensor image_for_conv;  // in the first conv's preferred layout (the same tensor if that is nchw)

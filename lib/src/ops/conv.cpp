@@ -1,43 +1,21 @@
 #include <s8net/ops/conv.hpp>
 #include <s8net/ops/primitive_runner.hpp>
 
+#include "conv_choice.hpp"
+
 #include <string>
-#include <string_view>
 
 namespace s8net {
 namespace {
 
+using conv_choice::any_desc;
+using conv_choice::choose;
+using conv_choice::is_reference;
+using conv_choice::weight_dims;
+
 using dnnl::memory;
 using tag = memory::format_tag;
 
-memory::desc any_desc(const memory::dims& dims) { return memory::desc(dims, memory::data_type::f32, tag::any); }
-
-memory::dims weight_dims(const ConvSpec& spec) {
-  return {spec.out_channels, spec.in_channels, spec.kernel, spec.kernel};
-}
-
-bool is_reference(const char* implementation) { return std::string_view(implementation).starts_with("ref"); }
-
-dnnl::algorithm to_dnnl(ConvAlgorithm algorithm) {
-  return algorithm == ConvAlgorithm::winograd ? dnnl::algorithm::convolution_winograd
-                                              : dnnl::algorithm::convolution_direct;
-}
-
-// The primitive descriptor of the preferred algorithm when oneDNN has a JIT kernel for it, else
-// of direct convolution. make(algorithm) builds the op descriptor; oneDNN throws when it has no
-// kernel at all for an algorithm (Winograd on a CPU without AVX-512, say).
-template <typename PrimitiveDesc, typename MakeDesc>
-PrimitiveDesc choose(ConvAlgorithm preferred, const MakeDesc& make) {
-  if (preferred != ConvAlgorithm::direct) {
-    try {
-      PrimitiveDesc pd = make(to_dnnl(preferred));
-      if (!is_reference(pd.impl_info_str())) return pd;
-    } catch (const dnnl::error&) {
-      // no kernel for this algorithm and shape: direct below
-    }
-  }
-  return make(dnnl::algorithm::convolution_direct);
-}
 
 dnnl::convolution_forward::desc forward_desc(dnnl::algorithm algorithm, const ConvSpec& spec, const memory::desc& src,
                                              const memory::desc& weights, const memory::desc& dst) {

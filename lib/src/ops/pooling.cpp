@@ -1,15 +1,17 @@
+#include <s8net/core/error.hpp>
 #include <s8net/ops/pooling.hpp>
 #include <s8net/ops/primitive_runner.hpp>
 
 namespace s8net {
 
 Pooling::Pooling(Context& context, dnnl::algorithm algorithm, const dnnl::memory::desc& src,
-                 const dnnl::memory::desc& dst, const Dims& window)
+                 const dnnl::memory::desc& dst, const Dims& window, Pass pass)
     : context_(context) {
   const Dims no_padding{0, 0};
-  forward_pd_ = {{dnnl::prop_kind::forward_training, algorithm, src, dst, window, window, no_padding, no_padding},
-                 context.engine()};
+  const auto prop = pass == Pass::training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+  forward_pd_ = {{prop, algorithm, src, dst, window, window, no_padding, no_padding}, context.engine()};
   forward_ = dnnl::pooling_forward(forward_pd_);
+  if (pass == Pass::inference) return;
   if (algorithm == dnnl::algorithm::pooling_max) workspace_ = dnnl::memory(forward_pd_.workspace_desc(), context.engine());
   backward_pd_ = {{algorithm, src, forward_pd_.dst_desc(), window, window, no_padding, no_padding}, context.engine(),
                   forward_pd_};
@@ -23,12 +25,14 @@ void Pooling::forward(const Tensor& src, const Tensor& dst) {
 }
 
 void Pooling::backward(const Tensor& diff_dst, const Tensor& diff_src) {
+  if (!backward_) throw Error("pooling: built for inference, it has no backward pass");
   Args args{{DNNL_ARG_DIFF_DST, diff_dst.memory()}, {DNNL_ARG_DIFF_SRC, diff_src.memory()}};
   if (workspace_) args[DNNL_ARG_WORKSPACE] = workspace_;
   execute(context_, backward_, args);
 }
 
 std::string Pooling::implementation() const {
+  if (!backward_) return std::string("fwd ") + forward_pd_.impl_info_str();
   return std::string("fwd ") + forward_pd_.impl_info_str() + ", bwd " + backward_pd_.impl_info_str();
 }
 

@@ -1,7 +1,8 @@
 // The S8 network of SPEC.md: C1 C2 c3 P1 C3 C4 C5 c6 P2 C7 C8 C9 GAP c10, with the
 // normalization after each 3x3 conv chosen by plugin name. 48,178 parameters for bn, gn and ln.
 //
-// Primitives and buffers are built once per batch size (a "plan") and reused every step.
+// Primitives and buffers are built once per batch size (a "plan") and reused every step; training
+// and evaluation have separate plans (evaluation folds BatchNorm into the convs, for one).
 #pragma once
 
 #include <s8net/core/context.hpp>
@@ -71,7 +72,8 @@ class S8Network {
 
   const NetworkConfig& config() const noexcept { return config_; }
   ActivationLayout layout() const noexcept { return layout_; }
-  // "C1.conv: jit:avx512_core ..." for each primitive of the plan for this batch size.
+  // "C1.conv: jit:avx512_core ..." for each primitive of the training plan for this batch size,
+  // then "eval C1.conv: ..." for each of the inference plan.
   std::vector<std::string> implementation_names(int64_t batch);
   // Where the norm layers come from: "bn 0.1.0 from FILE".
   std::string norm_origin() const;
@@ -79,11 +81,13 @@ class S8Network {
   uint64_t training_steps() const noexcept { return step_; }
   void set_training_steps(uint64_t steps) noexcept { step_ = steps; }
 
-  struct Plan;  // primitives and buffers of one batch size (model/s8_plan.hpp)
+  struct Plan;           // training primitives and buffers of one batch size (model/s8_plan.hpp)
+  struct InferencePlan;  // the evaluation forward of one batch size (model/s8_inference_plan.hpp)
 
  private:
   Plan& plan_for(int64_t batch);
-  BatchResult run(Mode mode, std::span<const float> images, std::span<const int32_t> labels, bool backward);
+  InferencePlan& inference_plan_for(int64_t batch);
+  int64_t checked_batch(std::span<const float> images, std::span<const int32_t> labels) const;
 
   struct Weights;  // parameters shared by every plan
   Context& context_;
@@ -91,7 +95,8 @@ class S8Network {
   ActivationLayout layout_;
   std::unique_ptr<Weights> weights_;
   std::map<int64_t, std::unique_ptr<Plan>> plans_;
-  Plan* last_plan_ = nullptr;
+  std::map<int64_t, std::unique_ptr<InferencePlan>> inference_plans_;
+  const Tensor* last_log_probabilities_ = nullptr;
   uint64_t step_ = 0;  // training steps so far: keys the dropout masks
 };
 

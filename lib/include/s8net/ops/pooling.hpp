@@ -9,13 +9,16 @@
 
 namespace s8net {
 
+// Inference builds no backward pass, and so no workspace for it.
+enum class Pass { training, inference };
+
 class Pooling {
  public:
   Pooling(Context& context, dnnl::algorithm algorithm, const dnnl::memory::desc& src, const dnnl::memory::desc& dst,
-          const Dims& window);
+          const Dims& window, Pass pass);
 
   void forward(const Tensor& src, const Tensor& dst);
-  // Gradient of the latest forward.
+  // Gradient of the latest forward (Pass::training only).
   void backward(const Tensor& diff_dst, const Tensor& diff_src);
   std::string implementation() const;
 
@@ -31,15 +34,17 @@ class Pooling {
 // 2x2 max-pool, stride 2: dst has half of src's height and width.
 class MaxPool2x2 : public Pooling {
  public:
-  MaxPool2x2(Context& context, const dnnl::memory::desc& src, const dnnl::memory::desc& dst)
-      : Pooling(context, dnnl::algorithm::pooling_max, src, dst, {2, 2}) {}
+  MaxPool2x2(Context& context, const dnnl::memory::desc& src, const dnnl::memory::desc& dst, Pass pass = Pass::training)
+      : Pooling(context, dnnl::algorithm::pooling_max, src, dst, {2, 2}, pass) {}
 };
 
 // Global average pool: H x W -> 1 x 1.
 class GlobalAvgPool : public Pooling {
  public:
-  GlobalAvgPool(Context& context, const dnnl::memory::desc& src, const dnnl::memory::desc& dst)
-      : Pooling(context, dnnl::algorithm::pooling_avg_exclude_padding, src, dst, {src.dims()[2], src.dims()[3]}) {}
+  GlobalAvgPool(Context& context, const dnnl::memory::desc& src, const dnnl::memory::desc& dst,
+                Pass pass = Pass::training)
+      : Pooling(context, dnnl::algorithm::pooling_avg_exclude_padding, src, dst, {src.dims()[2], src.dims()[3]}, pass) {
+  }
 };
 
 }  // namespace s8net

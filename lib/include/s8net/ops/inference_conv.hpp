@@ -1,0 +1,40 @@
+// A convolution for inference only: oneDNN's forward_inference pass with its own copy of the
+// weights in the layout that pass prefers, optionally ReLU as a post-op, and weights that may
+// fold in a per-channel affine map applied to its output (a BatchNorm with running statistics):
+// relu(norm(conv(x))) becomes one primitive and one pass over memory.
+#pragma once
+
+#include <s8net/norm/norm_layer.hpp>
+#include <s8net/ops/conv.hpp>
+
+#include <string>
+
+namespace s8net {
+
+class InferenceConv {
+ public:
+  // algorithm: preferred, with direct where oneDNN has no JIT kernel for it (as Conv2d).
+  InferenceConv(Context& context, const ConvSpec& spec, ConvAlgorithm algorithm, const dnnl::memory::desc& src,
+                const dnnl::memory::desc& dst, bool relu);
+
+  // Takes the weights of a trained conv, and folds affine in when given:
+  // w'[o] = w[o] * scale[o], b'[o] = b[o] * scale[o] + shift[o].
+  void load(const ConvWeights& weights, const ChannelAffine* affine);
+  void forward(const Tensor& src, const Tensor& dst);
+
+  dnnl::memory::desc src_desc() const { return pd_.src_desc(); }
+  dnnl::memory::desc dst_desc() const { return pd_.dst_desc(); }
+  // "jit_wino_4x3:avx512_core" (+ " +relu" when the ReLU is a post-op)
+  std::string implementation() const;
+  bool is_jit() const;
+
+ private:
+  Context& context_;
+  ConvSpec spec_;
+  bool relu_;
+  dnnl::convolution_forward::primitive_desc pd_;
+  dnnl::convolution_forward forward_;
+  Tensor weight_, bias_;
+};
+
+}  // namespace s8net

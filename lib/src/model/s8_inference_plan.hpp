@@ -1,0 +1,65 @@
+// The evaluation forward of the S8 network for one batch size. It is built apart from the training
+// plan because inference may do what training cannot: fold a norm that evaluates as a per-channel
+// affine map (BatchNorm's running statistics) into the conv before it, with the ReLU as the conv's
+// post-op; choose layouts and algorithms for the forward pass alone; build nothing for backward.
+#pragma once
+
+#include "s8_plan.hpp"
+
+#include <s8net/ops/inference_conv.hpp>
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace s8net {
+
+// Where the inference forward departs from the training plan's single activation layout (see
+// s8_inference_plan.cpp); the plan takes the first schedule whose every primitive has a JIT kernel.
+struct InferenceSchedule {
+  bool channels_last_front;  // the 32x32 stages in nhwc (every norm among them folded)
+  bool thin_inputs_plain;    // a conv whose input channels do not fill one block reads nchw
+  bool forward_algorithms;   // Winograd only where it wins the forward pass; else training's choice
+};
+
+struct S8Network::InferencePlan {
+  InferencePlan(Context& context, Weights& weights, ActivationLayout layout, int64_t batch);
+
+  // images: batch x 3 x 32 x 32 plain floats.
+  BatchResult forward(std::span<const float> images, std::span<const int32_t> labels);
+  const Tensor& log_probabilities() const noexcept { return loss.log_probabilities(); }
+  std::vector<std::string> implementation_names() const;
+
+  struct StageState {
+    std::unique_ptr<InferenceConv> conv;
+    NormLayer* norm = nullptr;   // run by its plugin after the conv: not folded into it
+    bool folded = false;         // the norm (and ReLU) is inside the conv
+    std::unique_ptr<Relu> relu;  // after a plugin norm that does not fuse its ReLU
+    std::unique_ptr<Pooling> pool;
+    std::unique_ptr<SkipAdd> skip_add;
+    dnnl::reorder to_input;  // when the stage reads another layout than its input's
+    Tensor input;            // ... into this copy
+    s8net_tensor_desc norm_desc{};
+    Tensor pre;  // conv output, the plugin norm's input
+    Tensor out;  // what the next stage reads
+  };
+
+  Context& context;
+  Weights& weights;
+  int64_t batch;
+  InferenceSchedule schedule{};
+  std::array<StageState, s8::kStages.size()> stages;
+  Tensor image;  // plain nchw, as given
+  Tensor logits_plain;
+  dnnl::reorder logits_to_plain;
+  LogSoftmaxNll loss;
+  std::vector<float> loaded_from;      // every value the convs' weights were last built from
+  std::vector<float> current_sources;  // the same values now, to compare
+
+ private:
+  bool build(ActivationLayout layout, const InferenceSchedule& candidate);
+  void load_weights_if_changed();
+};
+
+}  // namespace s8net

@@ -1,0 +1,42 @@
+// How a convolution pass picks its oneDNN implementation: the preferred algorithm where oneDNN
+// has a JIT kernel for it, else direct convolution. Shared by the training and inference convs.
+#pragma once
+
+#include <s8net/ops/conv.hpp>
+
+#include <string_view>
+
+namespace s8net::conv_choice {
+
+inline dnnl::memory::desc any_desc(const dnnl::memory::dims& dims) {
+  return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, dnnl::memory::format_tag::any);
+}
+
+inline dnnl::memory::dims weight_dims(const ConvSpec& spec) {
+  return {spec.out_channels, spec.in_channels, spec.kernel, spec.kernel};
+}
+
+inline bool is_reference(const char* implementation) { return std::string_view(implementation).starts_with("ref"); }
+
+inline dnnl::algorithm to_dnnl(ConvAlgorithm algorithm) {
+  return algorithm == ConvAlgorithm::winograd ? dnnl::algorithm::convolution_winograd
+                                              : dnnl::algorithm::convolution_direct;
+}
+
+// The primitive descriptor of the preferred algorithm when oneDNN has a JIT kernel for it, else
+// of direct convolution. make(algorithm) builds the op descriptor; oneDNN throws when it has no
+// kernel at all for an algorithm (Winograd on a CPU without AVX-512, say).
+template <typename PrimitiveDesc, typename MakeDesc>
+PrimitiveDesc choose(ConvAlgorithm preferred, const MakeDesc& make) {
+  if (preferred != ConvAlgorithm::direct) {
+    try {
+      PrimitiveDesc pd = make(to_dnnl(preferred));
+      if (!is_reference(pd.impl_info_str())) return pd;
+    } catch (const dnnl::error&) {
+      // no kernel for this algorithm and shape: direct below
+    }
+  }
+  return make(dnnl::algorithm::convolution_direct);
+}
+
+}  // namespace s8net::conv_choice

@@ -1,0 +1,232 @@
+// The network's evaluation forward (its own plan: BatchNorm folded into the convs, a layout and
+// algorithm per layer) against a naive double-precision forward of SPEC.md's network written out
+// here, in every activation layout, with norms that fold and norms that do not; and the folded
+// weights following every change of the weights and the norms' state.
+#include "support/reference.hpp"
+#include "support/test_plugins.hpp"
+
+#include <s8net/model/s8_network.hpp>
+#include <s8net/norm/registry.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace s8net {
+namespace {
+
+using test::conv2d_reference;
+using test::to_double;
+
+constexpr double kEps = 1e-5;  // every shipped norm's default
+
+// The norm after a conv, in evaluation, on logical N x C x H x W values.
+std::vector<double> norm_reference(const std::string& norm, std::vector<double> y, const Dims& dims,
+                                   std::span<const double> weight, std::span<const double> bias,
+                                   std::span<const double> mean, std::span<const double> var) {
+  const int64_t N = dims[0], C = dims[1], plane = dims[2] * dims[3];
+  if (norm == "bn") {
+    for (size_t i = 0; i < y.size(); ++i) {
+      const size_t c = i / static_cast<size_t>(plane) % static_cast<size_t>(C);
+      y[i] = (y[i] - mean[c]) / std::sqrt(var[c] + kEps) * weight[c] + bias[c];
+    }
+  } else if (norm == "gn" || norm == "ln") {
+    const int64_t groups = norm == "gn" ? 2 : 1, span = C / groups * plane;
+    for (int64_t g = 0; g < N * groups; ++g) {
+      const auto first = y.begin() + g * span, last = first + span;
+      const double m = std::accumulate(first, last, 0.0) / static_cast<double>(span);
+      double v = 0;
+      for (auto it = first; it != last; ++it) v += (*it - m) * (*it - m);
+      v /= static_cast<double>(span);
+      for (int64_t k = 0; k < span; ++k) {
+        const size_t i = static_cast<size_t>(g * span + k), c = i / static_cast<size_t>(plane) % static_cast<size_t>(C);
+        y[i] = (y[i] - m) / std::sqrt(v + kEps) * weight[c] + bias[c];
+      }
+    }
+  } else {  // the test plugins "affine" and "affinefolds": y = weight * x + bias
+    for (size_t i = 0; i < y.size(); ++i) {
+      const size_t c = i / static_cast<size_t>(plane) % static_cast<size_t>(C);
+      y[i] = weight[c] * y[i] + bias[c];
+    }
+  }
+  return y;
+}
+
+// SPEC.md's network in evaluation, from the network's parameters and state in plain order.
+class ReferenceNetwork {
+ public:
+  ReferenceNetwork(Context& context, S8Network& network, std::string norm) : norm_(std::move(norm)) {
+    for (Parameter* p : network.parameters()) parameters_.push_back(to_double(to_plain(context, p->value)));
+    for (Parameter* p : network.state()) state_.push_back(to_double(to_plain(context, p->value)));
+  }
+
+  // Log-probabilities, batch x 10.
+  std::vector<double> log_probabilities(std::span<const float> images, int64_t batch) {
+    next_parameter_ = next_state_ = 0;
+    Dims dims{batch, 3, 32, 32};
+    std::vector<double> x = to_double(images);
+    x = conv_norm_relu(x, dims, 16);  // C1
+    x = conv_norm_relu(x, dims, 16);  // C2
+    x = conv(x, dims, 8, 1);          // c3
+    x = pool(x, dims);                // P1
+    for (int block = 0; block < 2; ++block) {
+      const std::vector<double> skip = conv_norm_relu(x, dims, 32);  // C3, C7
+      x = conv_norm_relu(conv_norm_relu(skip, dims, 32), dims, 32);  // C4 C5, C8 C9
+      for (size_t i = 0; i < x.size(); ++i) x[i] += skip[i];
+      if (block == 0) x = pool(conv(x, dims, 16, 1), dims);  // c6, P2
+    }
+    x = test::global_avg_pool_reference(x, dims);
+    dims = {batch, 32, 1, 1};
+    x = conv(x, dims, 10, 1);  // c10
+    return test::log_softmax_reference(x, batch, 10);
+  }
+
+ private:
+  std::span<const double> parameter() { return parameters_.at(next_parameter_++); }
+  std::span<const double> state() { return state_.at(next_state_++); }
+
+  std::vector<double> conv(const std::vector<double>& x, Dims& dims, int64_t out_channels, int64_t kernel) {
+    const auto weight = parameter(), bias = parameter();
+    std::vector<double> y = conv2d_reference(x, dims, weight, bias, out_channels, kernel);
+    dims[1] = out_channels;
+    return y;
+  }
+  std::vector<double> conv_norm_relu(const std::vector<double>& x, Dims& dims, int64_t out_channels) {
+    std::vector<double> y = conv(x, dims, out_channels, 3);
+    const auto weight = parameter(), bias = parameter();
+    std::span<const double> mean, var;
+    if (norm_ == "bn") mean = state(), var = state();
+    return test::relu_reference(norm_reference(norm_, std::move(y), dims, weight, bias, mean, var));
+  }
+  static std::vector<double> pool(const std::vector<double>& x, Dims& dims) {
+    std::vector<double> y = test::max_pool_2x2_reference(x, dims).values;
+    dims = {dims[0], dims[1], dims[2] / 2, dims[3] / 2};
+    return y;
+  }
+
+  std::string norm_;
+  std::vector<std::vector<double>> parameters_, state_;
+  size_t next_parameter_ = 0, next_state_ = 0;
+};
+
+// Writes `values(index in tensor, element)` into a parameter or state tensor, through its plain layout.
+template <class F>
+void overwrite(Context& context, const Parameter& p, F values) {
+  std::vector<float> plain = to_plain(context, p.value);
+  for (size_t i = 0; i < plain.size(); ++i) plain[i] = values(i, plain[i]);
+  from_plain(context, plain, p.value);
+}
+
+using Case = std::tuple<std::string, ActivationLayout>;
+
+class InferenceTest : public ::testing::TestWithParam<Case> {
+ protected:
+  void SetUp() override {
+    for (const auto& failure : registry_.load_path(S8NET_PLUGIN_DIR)) ADD_FAILURE() << failure.reason;
+    for (const char* test_case : {"affine", "folds"}) registry_.load_file(test::only_file_in(test_case));
+    NetworkConfig config;
+    config.norm = norm();
+    config.layout = std::get<1>(GetParam());
+    config.seed = 11;
+    network_ = std::make_unique<S8Network>(context_, registry_, config);
+    // Norm parameters and BatchNorm's running statistics away from their start values (1, 0, 0, 1),
+    // where folding them would be a no-op.
+    std::mt19937 generator(3);
+    std::uniform_real_distribution<float> around_one(0.5f, 1.5f), around_zero(-0.5f, 0.5f);
+    for (Parameter* p : network_->parameters())
+      if (p->name.find(".norm.") != std::string::npos)
+        overwrite(context_, *p, [&](size_t, float) {
+          return p->name.ends_with("weight") ? around_one(generator) : around_zero(generator);
+        });
+    for (Parameter* p : network_->state())
+      overwrite(context_, *p, [&](size_t, float) {
+        return p->name.ends_with("var") ? around_one(generator) : around_zero(generator);
+      });
+    images_ = test::random_normal(kBatch * 3 * 32 * 32, 5);
+    labels_ = {3, 7};
+  }
+
+  std::string norm() const { return std::get<0>(GetParam()); }
+
+  // The evaluation against the reference of the network's current weights and state.
+  void expect_reference_evaluation() {
+    const BatchResult result = network_->evaluate(images_, labels_);
+    const std::vector<double> expected =
+        ReferenceNetwork(context_, *network_, norm()).log_probabilities(images_, kBatch);
+    const auto got = network_->log_probabilities();
+    ASSERT_EQ(got.size(), expected.size());
+    // Float convs (Winograd among them) through 14 layers: about 1e-5 of the logits' scale.
+    for (size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(got[i], expected[i], 1e-3) << "log-probability " << i;
+    EXPECT_NEAR(result.loss, test::nll_reference(expected, labels_, 10), 1e-3);
+  }
+
+  static constexpr int64_t kBatch = 2;
+  Context context_;
+  NormRegistry registry_{context_};
+  std::unique_ptr<S8Network> network_;
+  std::vector<float> images_;
+  std::vector<int32_t> labels_;
+};
+
+TEST_P(InferenceTest, MatchesANaiveForwardOfTheNetwork) { expect_reference_evaluation(); }
+
+// Folded weights are derived data: a change of the norm's state, of a norm parameter or of a conv
+// weight after an evaluation must reach the next one.
+TEST_P(InferenceTest, FollowsEveryChangeOfTheWeightsAndTheNormState) {
+  expect_reference_evaluation();
+  for (Parameter* p : network_->state()) {
+    const bool variance = p->name.ends_with("var");
+    overwrite(context_, *p,
+              [&](size_t i, float v) { return variance ? v * 2.f : v + 0.1f * static_cast<float>(i % 3); });
+  }
+  expect_reference_evaluation();
+  const auto parameters = network_->parameters();
+  const auto find = [&](const std::string& name) {
+    return *std::find_if(parameters.begin(), parameters.end(), [&](Parameter* p) { return p->name == name; });
+  };
+  overwrite(context_, *find("C4.norm.bias"), [](size_t, float v) { return v - 0.3f; });
+  expect_reference_evaluation();
+  overwrite(context_, *find("C2.conv.weight"), [](size_t i, float v) { return i % 5 == 0 ? -v : v; });
+  expect_reference_evaluation();
+}
+
+std::string case_name(const ::testing::TestParamInfo<Case>& info) {
+  return std::get<0>(info.param) + "_" + std::string(name_of(std::get<1>(info.param)));
+}
+
+// bn folds (ReLU fused), gn and ln do not; affinefolds folds a norm whose plugin cannot fuse the
+// ReLU; affine neither folds nor fuses (the ReLU runs as its own primitive).
+INSTANTIATE_TEST_SUITE_P(Norms, InferenceTest,
+                         ::testing::Combine(::testing::Values("bn", "gn", "ln", "affine", "affinefolds"),
+                                            ::testing::Values(ActivationLayout::nchw, ActivationLayout::nChw8c,
+                                                              ActivationLayout::nChw16c)),
+                         case_name);
+
+TEST(InferencePlan, FoldsEveryNormThatOffersItsEvaluationAsAnAffineMap) {
+  Context context;
+  NormRegistry registry(context);
+  registry.load_path(S8NET_PLUGIN_DIR);
+  registry.load_file(test::only_file_in("affine"));
+  const auto lines_with = [&](const std::string& norm, const std::string& text) {
+    NetworkConfig config;
+    config.norm = norm;
+    S8Network network(context, registry, config);
+    const std::vector<std::string> names = network.implementation_names(4);
+    return std::count_if(names.begin(), names.end(), [&](const std::string& line) {
+      return line.starts_with("eval ") && line.find(text) != std::string::npos;
+    });
+  };
+  EXPECT_EQ(lines_with("bn", "(bn folded in)"), 8);  // every 3x3 conv
+  EXPECT_EQ(lines_with("bn", ".norm: "), 0);
+  EXPECT_EQ(lines_with("gn", "folded"), 0);
+  EXPECT_EQ(lines_with("gn", ".norm: gn"), 8);
+  EXPECT_EQ(lines_with("affine", ".relu: "), 8);  // a norm that cannot fuse its ReLU
+}
+
+}  // namespace
+}  // namespace s8net
