@@ -88,6 +88,15 @@ TEST(PluginCheck, TheAffineTestPluginPasses) {
 
 // ---- The app on wrong plugins ---------------------------------------------------------------------
 
+TEST(PluginCheck, AnEvaluationThatDependsOnTheBatchFailsEvalPerSampleAndNothingElse) {
+  const AppRun r = check(only_file_in("batch_eval"));
+  EXPECT_EQ(r.exit_code, 1) << r.all();
+  const std::vector<std::string> failures = lines_starting(r.out, "FAIL");
+  EXPECT_EQ(failures.size(), 9u) << r.out;  // 3 layouts x 3 shapes
+  for (const std::string& line : failures) EXPECT_TRUE(line.starts_with("FAIL  eval per sample ")) << line;
+  EXPECT_CONTAINS(r.out, "FAIL  eval per sample nchw 2x4x3x5: forward (eval) of the last sample alone wrote y[0] ");
+}
+
 TEST(PluginCheck, AnEvalAffineThatDisagreesWithTheEvaluationFailsEvalAffineAndNothingElse) {
   const AppRun good = check(only_file_in("folds"));
   EXPECT_EQ(good.exit_code, 0) << good.all();
@@ -142,7 +151,7 @@ TEST(PluginCheck, FilesThatAreNoPluginFailLoadAndSkipTheRest) {
     EXPECT_CONTAINS(r.out, "SKIP  gradients: the plugin did not load\n");
     EXPECT_CONTAINS(r.out, "SKIP  bounds: the plugin did not load\n");
     EXPECT_CONTAINS(r.out, "SKIP  eval affine: the plugin did not load\n");
-    EXPECT_CONTAINS(r.out, ": 0 passed, 1 failed, 8 skipped\n");
+    EXPECT_CONTAINS(r.out, ": 0 passed, 1 failed, 9 skipped\n");
   }
 }
 
@@ -182,8 +191,8 @@ TEST(PluginCheckLibrary, StreamsEachResultAsItFinishesAndReturnsThemAll) {
   const std::vector<CheckResult> results =
       check_plugin(only_file_in("affine"), context, options,
                    [&](const CheckResult& result) { streamed.push_back(format_result(result)); });
-  // load, tensors, then 6 checks in each of 3 layouts.
-  ASSERT_EQ(results.size(), 20u);
+  // load, tensors, then 7 checks in each of 3 layouts (not eval affine: the plugin does not offer it).
+  ASSERT_EQ(results.size(), 23u);
   ASSERT_EQ(streamed.size(), results.size());
   for (size_t i = 0; i < results.size(); ++i) {
     EXPECT_EQ(streamed[i], format_result(results[i]));
@@ -210,7 +219,7 @@ TEST(PluginCheckLibrary, ShapesCreateRefusesAreSkippedWithItsReason) {
     EXPECT_CONTAINS(result.detail, "S8NET_ERROR_INVALID_ARGUMENT");
     EXPECT_CONTAINS(result.detail, "3 channels");
   }
-  EXPECT_EQ(skipped, 1u + 3 * 2 * 6);  // tensors, and every check of 3 layouts with and without the ReLU
+  EXPECT_EQ(skipped, 1u + 3 * 2 * 7);  // tensors, and every check of 3 layouts with and without the ReLU
 
   options.shapes = {{2, 3, 2, 2}};
   const std::vector<CheckResult> nothing_checked = check_plugin(kPlugins / "s8net_norm_groupnorm.so", context, options);

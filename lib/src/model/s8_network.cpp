@@ -4,6 +4,7 @@
 #include <s8net/model/s8_network.hpp>
 #include <s8net/norm/registry.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -95,34 +96,46 @@ S8Network::InferencePlan& S8Network::inference_plan_for(int64_t batch) {
 }
 
 int64_t S8Network::checked_batch(std::span<const float> images, std::span<const int32_t> labels) const {
-  constexpr int64_t image_size = kImageChannels * kImageSize * kImageSize;
   const int64_t batch = static_cast<int64_t>(labels.size());
   if (batch == 0) throw Error("empty batch");
-  if (static_cast<int64_t>(images.size()) != batch * image_size)
-    throw Error("batch of " + std::to_string(batch) + " labels needs " + std::to_string(batch * image_size) +
+  if (static_cast<int64_t>(images.size()) != batch * kImageValues)
+    throw Error("batch of " + std::to_string(batch) + " labels needs " + std::to_string(batch * kImageValues) +
                 " image values, got " + std::to_string(images.size()));
   return batch;
 }
 
 BatchResult S8Network::forward_backward(std::span<const float> images, std::span<const int32_t> labels) {
   Plan& plan = plan_for(checked_batch(images, labels));
-  last_log_probabilities_ = &plan.loss.log_probabilities();
   const BatchResult result = plan.forward(images, labels, step_);
   plan.backward();
   ++step_;
+  const Tensor& log_p = plan.loss.log_probabilities();
+  log_probabilities_ = {log_p.data(), static_cast<size_t>(log_p.size())};
   return result;
 }
 
 BatchResult S8Network::evaluate(std::span<const float> images, std::span<const int32_t> labels) {
-  InferencePlan& plan = inference_plan_for(checked_batch(images, labels));
-  last_log_probabilities_ = &plan.log_probabilities();
-  return plan.forward(images, labels);
+  const int64_t batch = checked_batch(images, labels);
+  eval_log_probabilities_.resize(static_cast<size_t>(batch * kClasses));
+  double loss_sum = 0;
+  BatchResult total;
+  for (int64_t first = 0; first < batch; first += kInferenceChunk) {
+    const int64_t count = std::min(kInferenceChunk, batch - first);
+    InferencePlan& plan = inference_plan_for(count);
+    const BatchResult chunk = plan.forward(
+        images.subspan(static_cast<size_t>(first * kImageValues), static_cast<size_t>(count * kImageValues)),
+        labels.subspan(static_cast<size_t>(first), static_cast<size_t>(count)));
+    loss_sum += chunk.loss * static_cast<double>(count);
+    total.correct += chunk.correct;
+    const float* log_p = plan.log_probabilities().data();
+    std::copy(log_p, log_p + count * kClasses, eval_log_probabilities_.begin() + first * kClasses);
+  }
+  total.loss = loss_sum / static_cast<double>(batch);
+  log_probabilities_ = eval_log_probabilities_;
+  return total;
 }
 
-std::span<const float> S8Network::log_probabilities() const {
-  if (last_log_probabilities_ == nullptr) return {};
-  return {last_log_probabilities_->data(), static_cast<size_t>(last_log_probabilities_->size())};
-}
+std::span<const float> S8Network::log_probabilities() const { return log_probabilities_; }
 
 std::vector<Parameter*> S8Network::parameters() {
   std::vector<Parameter*> all;
@@ -190,7 +203,8 @@ std::vector<LayerSummary> S8Network::summary() const {
 
 std::vector<std::string> S8Network::implementation_names(int64_t batch) {
   std::vector<std::string> names = plan_for(batch).implementation_names();
-  for (std::string& line : inference_plan_for(batch).implementation_names()) names.push_back(std::move(line));
+  for (std::string& line : inference_plan_for(std::min(batch, kInferenceChunk)).implementation_names())
+    names.push_back(std::move(line));
   return names;
 }
 

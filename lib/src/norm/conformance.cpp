@@ -26,6 +26,7 @@ const std::pair<const char*, CaseCheck> kCaseChecks[] = {
     {"forward", conformance::check_forward},
     {"gradients", conformance::check_gradients},
     {"train vs eval", conformance::check_train_vs_eval},
+    {"eval per sample", conformance::check_eval_per_sample},
     {"state round trip", conformance::check_state_round_trip},
     {"determinism", conformance::check_determinism},
     {"bounds", conformance::check_bounds},

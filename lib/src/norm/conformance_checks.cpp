@@ -198,6 +198,30 @@ void check_bounds(const s8net_norm_plugin& plugin, const Case& c, const Conforma
   verify("forward (eval)", {{"x", x, x_original}});
 }
 
+void check_eval_per_sample(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions&) {
+  Prepared p(plugin, c);
+  auto& [generator, instance, in, desc] = p;
+  const GuardedBuffer x = to_layout(desc, in.x);
+  GuardedBuffer y(x.size());
+  require_ok(instance, instance.forward(S8NET_MODE_TRAIN, desc, x.data(), y.data()), "forward (train)");
+  require_ok(instance, instance.forward(S8NET_MODE_EVAL, desc, x.data(), y.data()), "forward (eval)");
+  // The last sample alone: in a blocked layout a sample is one contiguous run of the buffer.
+  s8net_tensor_desc one = desc;
+  one.n = 1;
+  const size_t sample = buffer_size(one), last = buffer_size(desc) - sample;
+  const std::vector<double> x_last(in.x.end() - static_cast<std::ptrdiff_t>(logical_size(one)), in.x.end());
+  const GuardedBuffer x_one = to_layout(one, x_last);
+  GuardedBuffer y_one(sample);
+  require_ok(instance, instance.forward(S8NET_MODE_EVAL, one, x_one.data(), y_one.data()), "forward (eval)");
+  for_each_element(one, [&](size_t i, size_t offset) {
+    const double batched = y.data()[last + offset], alone = y_one.data()[offset];
+    if (std::abs(batched - alone) > 1e-5 * (1 + std::abs(batched)))
+      throw Failure("forward (eval) of the last sample alone wrote y[" + std::to_string(i) + "] " + position(one, i) +
+                    " = " + format_number("%g", alone) + ", in its batch of " + std::to_string(desc.n) + " " +
+                    format_number("%g", batched));
+  });
+}
+
 void check_eval_affine(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions&) {
   Prepared p(plugin, c);
   auto& [generator, instance, in, desc] = p;

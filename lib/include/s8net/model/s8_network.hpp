@@ -47,6 +47,10 @@ enum class Mode { train, eval };
 class S8Network {
  public:
   static constexpr int64_t kImageChannels = 3, kImageSize = 32, kClasses = 10;
+  static constexpr int64_t kImageValues = kImageChannels * kImageSize * kImageSize;
+  // Evaluation is per sample, so a larger batch runs through the inference plan in chunks of this
+  // many images, whose activations stay in the caches (measured on AVX-512: README, "Benchmarks").
+  static constexpr int64_t kInferenceChunk = 32;
 
   S8Network(Context& context, const NormRegistry& registry, NetworkConfig config);
   ~S8Network();
@@ -96,7 +100,8 @@ class S8Network {
   std::unique_ptr<Weights> weights_;
   std::map<int64_t, std::unique_ptr<Plan>> plans_;
   std::map<int64_t, std::unique_ptr<InferencePlan>> inference_plans_;
-  const Tensor* last_log_probabilities_ = nullptr;
+  std::span<const float> log_probabilities_;   // of the latest forward
+  std::vector<float> eval_log_probabilities_;  // an evaluation's, gathered from its chunks
   uint64_t step_ = 0;  // training steps so far: keys the dropout masks
 };
 

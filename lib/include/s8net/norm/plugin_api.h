@@ -66,7 +66,8 @@ typedef struct s8net_tensor_desc {
 
 typedef enum s8net_mode {
   S8NET_MODE_TRAIN = 0, /* batch statistics; remember what backward needs; update running state */
-  S8NET_MODE_EVAL = 1   /* inference: running state where the norm has one; no state change */
+  S8NET_MODE_EVAL = 1   /* inference: running state where the norm has one; no state change; each
+                           sample's output depends on that sample alone (the host splits batches) */
 } s8net_mode;
 
 /* oneDNN handles (dnnl_engine_t, dnnl_stream_t), declared here so plugins that do not use oneDNN
