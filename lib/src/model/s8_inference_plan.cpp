@@ -15,7 +15,7 @@ namespace {
 
 // Measured per layer at batch 256 on AVX-512 (README, "Benchmarks and performance"):
 // - the 16-channel convs at 32x32 run 1.2x faster as oneDNN's brgconv in nhwc than as direct
-//   convolution in nChw16c, but no plugin takes nhwc, so only with every norm there folded;
+//   convolution in nChw16c; a norm there must fold, or take the nhwc tensor as nChw16c (16 channels);
 // - C3 (8 input channels, half of a 16-channel block) runs 2.1x faster as direct convolution from
 //   an nchw copy of its input than as Winograd from the padded block (direct has no JIT kernel there);
 // - Winograd wins the forward pass only with 32 channels in and out: C7 (16 in) is 1.6x faster direct.
@@ -43,6 +43,14 @@ ConvAlgorithm forward_algorithm(size_t stage, const InferenceSchedule& schedule)
   return wide ? ConvAlgorithm::winograd : ConvAlgorithm::direct;
 }
 
+// How a plugin norm can read an nhwc tensor: as the blocked layout whose block is the channel
+// count (nChw16c with 16 channels is nhwc byte for byte), if the plugin takes that layout.
+std::optional<s8net_layout> channels_last_view(const NormLayer& norm, int64_t channels) {
+  for (const s8net_layout layout : {S8NET_LAYOUT_NCHW16C, S8NET_LAYOUT_NCHW8C})
+    if (channels == static_cast<int64_t>(layout) && norm.accepts(layout)) return layout;
+  return std::nullopt;
+}
+
 void append(std::vector<float>& values, const Tensor& tensor) {
   values.insert(values.end(), tensor.data(), tensor.data() + tensor.size());
 }
@@ -64,13 +72,15 @@ bool S8Network::InferencePlan::build(ActivationLayout layout, const InferenceSch
   const auto folds = [&](size_t i) {
     return kStages[i].kind == StageKind::conv_norm_relu && weights.norms[i]->eval_affine().has_value();
   };
+  const auto shapes = s8::stage_shapes();
   if (candidate.channels_last_front)
     for (size_t i = 0; i < kStages.size(); ++i)
-      if (in_front(i) && kStages[i].kind == StageKind::conv_norm_relu && !folds(i)) return false;
+      if (in_front(i) && kStages[i].kind == StageKind::conv_norm_relu && !folds(i) &&
+          !channels_last_view(*weights.norms[i], shapes[i].c))
+        return false;
 
   schedule = candidate;
   const dnnl::engine& engine = context.engine();
-  const auto shapes = s8::stage_shapes();
   const int64_t block = static_cast<int64_t>(layout);
   bool all_jit = true;
   const Tensor* input = &image;
@@ -98,7 +108,9 @@ bool S8Network::InferencePlan::build(ActivationLayout layout, const InferenceSch
       all_jit = all_jit && st.conv->is_jit();
       if (kind == StageKind::conv_norm_relu && !st.folded) {
         st.norm = weights.norms[i].get();
-        st.norm_desc = {batch, shapes[i].c, shapes[i].h, shapes[i].w, plugin_layout_of(layout)};
+        const s8net_layout norm_layout =
+            channels_last ? *channels_last_view(*st.norm, shapes[i].c) : plugin_layout_of(layout);
+        st.norm_desc = {batch, shapes[i].c, shapes[i].h, shapes[i].w, norm_layout};
         st.pre = Tensor(out_desc, engine);
         if (!st.norm->fuses_relu()) st.relu = std::make_unique<Relu>(context, out_desc);
       }

@@ -18,7 +18,7 @@ namespace s8net {
 // Where the inference forward departs from the training plan's single activation layout (see
 // s8_inference_plan.cpp); the plan takes the first schedule whose every primitive has a JIT kernel.
 struct InferenceSchedule {
-  bool channels_last_front;  // the 32x32 stages in nhwc (every norm among them folded)
+  bool channels_last_front;  // the 32x32 stages in nhwc (each norm there folded or reading it as blocked)
   bool thin_inputs_plain;    // a conv whose input channels do not fill one block reads nchw
   bool forward_algorithms;   // Winograd only where it wins the forward pass; else training's choice
 };

@@ -1,6 +1,7 @@
 #include <s8net/core/error.hpp>
 #include <s8net/norm/loaded_plugin.hpp>
 #include <s8net/norm/norm_layer.hpp>
+#include <s8net/norm/plugin_sdk.hpp>
 #include <s8net/norm/registry.hpp>
 
 #include <algorithm>
@@ -52,6 +53,10 @@ std::optional<ChannelAffine> NormLayer::eval_affine() const {
   if (eval_affine(instance_.get(), affine.scale.data(), affine.shift.data(), &message) != S8NET_OK)
     fail("eval_affine", message);
   return affine;
+}
+
+bool NormLayer::accepts(s8net_layout layout) const noexcept {
+  return (plugin_->descriptor().layouts & sdk::layout_mask(layout)) != 0;
 }
 
 const std::string& NormLayer::norm_name() const noexcept { return plugin_->info().name; }

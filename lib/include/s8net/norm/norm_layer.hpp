@@ -46,6 +46,7 @@ class NormLayer {
   std::vector<Parameter>& state() noexcept { return state_; }
 
   bool fuses_relu() const noexcept { return fuses_relu_; }
+  bool accepts(s8net_layout layout) const noexcept;
   int64_t channels() const noexcept { return channels_; }
   const std::string& norm_name() const noexcept;
   const std::string& layer_name() const noexcept { return layer_name_; }
