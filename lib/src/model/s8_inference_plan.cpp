@@ -59,8 +59,7 @@ void append(std::vector<float>& values, const Tensor& tensor) {
 
 S8Network::InferencePlan::InferencePlan(Context& context_, Weights& weights_, ActivationLayout layout, int64_t batch_)
     : context(context_), weights(weights_), batch(batch_), loss(context_, batch_, S8Network::kClasses) {
-  const Dims image_dims{batch, S8Network::kImageChannels, S8Network::kImageSize, S8Network::kImageSize};
-  image = Tensor(plain_desc(image_dims), context.engine());
+  image_desc = plain_desc({batch, S8Network::kImageChannels, S8Network::kImageSize, S8Network::kImageSize});
   for (size_t k = 0; k < std::size(kSchedules); ++k)
     if (build(layout, kSchedules[k]) || k + 1 == std::size(kSchedules)) break;
   const Tensor& logits = stages.back().out;
@@ -83,6 +82,7 @@ bool S8Network::InferencePlan::build(ActivationLayout layout, const InferenceSch
   const dnnl::engine& engine = context.engine();
   const int64_t block = static_cast<int64_t>(layout);
   bool all_jit = true;
+  const Tensor image(image_desc, engine, nullptr);  // primitives take the caller's buffer when they run
   const Tensor* input = &image;
   for (size_t i = 0; i < kStages.size(); ++i) {
     StageState& st = stages[i] = StageState{};
@@ -130,7 +130,7 @@ bool S8Network::InferencePlan::build(ActivationLayout layout, const InferenceSch
 
 // Folding makes the convs' weights a function of the trained weights and the norms' state, so they
 // are rebuilt whenever any of those changed since the last forward (a training step, a load).
-void S8Network::InferencePlan::load_weights_if_changed() {
+void S8Network::InferencePlan::refresh_weights() {
   std::vector<float>& sources = current_sources;  // a member: no allocation per forward
   sources.clear();
   for (size_t i = 0; i < kStages.size(); ++i) {
@@ -153,8 +153,8 @@ void S8Network::InferencePlan::load_weights_if_changed() {
 }
 
 BatchResult S8Network::InferencePlan::forward(std::span<const float> images, std::span<const int32_t> labels) {
-  load_weights_if_changed();
-  std::copy(images.begin(), images.end(), image.data());
+  // The images are read where they are: oneDNN takes a non-const handle, but only reads a source.
+  const Tensor image(image_desc, context.engine(), const_cast<float*>(images.data()));
   const Tensor* input = &image;
   for (size_t i = 0; i < kStages.size(); ++i) {
     StageState& st = stages[i];

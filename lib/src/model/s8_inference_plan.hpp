@@ -26,6 +26,9 @@ struct InferenceSchedule {
 struct S8Network::InferencePlan {
   InferencePlan(Context& context, Weights& weights, ActivationLayout layout, int64_t batch);
 
+  // Rebuilds the convs' weights if any conv weight, folded norm parameter or norm state changed
+  // since the last call; a forward uses the weights of the latest call.
+  void refresh_weights();
   // images: batch x 3 x 32 x 32 plain floats.
   BatchResult forward(std::span<const float> images, std::span<const int32_t> labels);
   const Tensor& log_probabilities() const noexcept { return loss.log_probabilities(); }
@@ -50,7 +53,7 @@ struct S8Network::InferencePlan {
   int64_t batch;
   InferenceSchedule schedule{};
   std::array<StageState, s8::kStages.size()> stages;
-  Tensor image;  // plain nchw, as given
+  dnnl::memory::desc image_desc;  // plain nchw, as given
   Tensor logits_plain;
   dnnl::reorder logits_to_plain;
   LogSoftmaxNll loss;
@@ -59,7 +62,6 @@ struct S8Network::InferencePlan {
 
  private:
   bool build(ActivationLayout layout, const InferenceSchedule& candidate);
-  void load_weights_if_changed();
 };
 
 }  // namespace s8net

@@ -117,6 +117,11 @@ BatchResult S8Network::forward_backward(std::span<const float> images, std::span
 BatchResult S8Network::evaluate(std::span<const float> images, std::span<const int32_t> labels) {
   const int64_t batch = checked_batch(images, labels);
   eval_log_probabilities_.resize(static_cast<size_t>(batch * kClasses));
+  // At most two plans: full chunks and the rest. Their weights are brought up to date once per call.
+  InferencePlan& chunk_plan = inference_plan_for(std::min(kInferenceChunk, batch));
+  chunk_plan.refresh_weights();
+  if (const int64_t rest = batch % kInferenceChunk; batch > kInferenceChunk && rest > 0)
+    inference_plan_for(rest).refresh_weights();
   double loss_sum = 0;
   BatchResult total;
   for (int64_t first = 0; first < batch; first += kInferenceChunk) {
