@@ -48,6 +48,20 @@ TrainStep train_step(PluginInstance& instance, const Case& c) {
   return step;
 }
 
+// A training forward of the case's x on a prepared instance, so that state such as running
+// statistics is no longer at its start value; x and y in the case's layout.
+struct TrainForward {
+  GuardedBuffer x, y;
+};
+TrainForward train_forward(Prepared& p) {
+  TrainForward f{to_layout(p.desc, p.in.x), GuardedBuffer(buffer_size(p.desc))};
+  require_ok(p.instance, p.instance.forward(S8NET_MODE_TRAIN, p.desc, f.x.data(), f.y.data()), "forward (train)");
+  return f;
+}
+
+// Equal up to float rounding, relative to the size of the expected value.
+bool agrees(double got, double expected) { return std::abs(got - expected) <= 1e-5 * (1 + std::abs(expected)); }
+
 }  // namespace
 
 void check_tensors(const s8net_norm_plugin& plugin, int64_t channels) {
@@ -201,9 +215,7 @@ void check_bounds(const s8net_norm_plugin& plugin, const Case& c, const Conforma
 void check_eval_per_sample(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions&) {
   Prepared p(plugin, c);
   auto& [generator, instance, in, desc] = p;
-  const GuardedBuffer x = to_layout(desc, in.x);
-  GuardedBuffer y(x.size());
-  require_ok(instance, instance.forward(S8NET_MODE_TRAIN, desc, x.data(), y.data()), "forward (train)");
+  auto [x, y] = train_forward(p);
   require_ok(instance, instance.forward(S8NET_MODE_EVAL, desc, x.data(), y.data()), "forward (eval)");
   // The last sample alone: in a blocked layout a sample is one contiguous run of the buffer.
   s8net_tensor_desc one = desc;
@@ -215,7 +227,7 @@ void check_eval_per_sample(const s8net_norm_plugin& plugin, const Case& c, const
   require_ok(instance, instance.forward(S8NET_MODE_EVAL, one, x_one.data(), y_one.data()), "forward (eval)");
   for_each_element(one, [&](size_t i, size_t offset) {
     const double batched = y.data()[last + offset], alone = y_one.data()[offset];
-    if (std::abs(batched - alone) > 1e-5 * (1 + std::abs(batched)))
+    if (!agrees(alone, batched))
       throw Failure("forward (eval) of the last sample alone wrote y[" + std::to_string(i) + "] " + position(one, i) +
                     " = " + format_number("%g", alone) + ", in its batch of " + std::to_string(desc.n) + " " +
                     format_number("%g", batched));
@@ -225,10 +237,7 @@ void check_eval_per_sample(const s8net_norm_plugin& plugin, const Case& c, const
 void check_eval_affine(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions&) {
   Prepared p(plugin, c);
   auto& [generator, instance, in, desc] = p;
-  // After a training forward, so that state such as running statistics is not at its start value.
-  const GuardedBuffer x_train = to_layout(desc, in.x);
-  GuardedBuffer y_train(x_train.size());
-  require_ok(instance, instance.forward(S8NET_MODE_TRAIN, desc, x_train.data(), y_train.data()), "forward (train)");
+  train_forward(p);
   const size_t channels = static_cast<size_t>(c.shape.c);
   std::vector<float> scale(channels), shift(channels);
   require_ok(instance, instance.eval_affine(scale.data(), shift.data()), "eval_affine");
@@ -248,7 +257,7 @@ void check_eval_affine(const s8net_norm_plugin& plugin, const Case& c, const Con
     if (c.relu) expected = std::max(expected, 0.0);
     const double got = y.data()[offset];
     // The host folds the map into a conv's weights, so it must agree with the evaluation to float rounding.
-    if (std::abs(got - expected) > 1e-5 * (1 + std::abs(expected)))
+    if (!agrees(got, expected))
       throw Failure("forward (eval) wrote y[" + std::to_string(i) + "] " + position(desc, i) + " = " +
                     format_number("%g", got) + ", but eval_affine's map gives " + format_number("%g", expected));
   });
