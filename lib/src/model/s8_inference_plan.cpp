@@ -34,7 +34,9 @@ s8::Shape input_shape(size_t stage) {
 // The stages that read whole 32x32 planes: C1, C2, c3 and the pool after them.
 bool in_front(size_t stage) { return input_shape(stage).h == S8Network::kImageSize; }
 
-bool is_reference(const std::string& implementation) { return implementation.find("ref") != std::string::npos; }
+bool runs_reference_kernel(const std::string& implementation) {
+  return implementation.find("ref") != std::string::npos;
+}
 
 ConvAlgorithm forward_algorithm(size_t stage, const InferenceSchedule& schedule) {
   const ConvSpec spec = conv_spec(stage);
@@ -60,8 +62,14 @@ void append(std::vector<float>& values, const Tensor& tensor) {
 S8Network::InferencePlan::InferencePlan(Context& context_, Weights& weights_, ActivationLayout layout, int64_t batch_)
     : context(context_), weights(weights_), batch(batch_), loss(context_, batch_, S8Network::kClasses) {
   image_desc = plain_desc({batch, S8Network::kImageChannels, S8Network::kImageSize, S8Network::kImageSize});
-  for (size_t k = 0; k < std::size(kSchedules); ++k)
-    if (build(layout, kSchedules[k]) || k + 1 == std::size(kSchedules)) break;
+  for (size_t k = 0; k < std::size(kSchedules); ++k) {
+    const bool last = k + 1 == std::size(kSchedules);
+    try {
+      if (build(layout, kSchedules[k]) || last) break;
+    } catch (const dnnl::error&) {
+      if (last) throw;  // the training plan's own arrangement: nothing left to fall back to
+    }
+  }
   const Tensor& logits = stages.back().out;
   logits_plain = Tensor(plain_desc(logits.dims()), context.engine());
   logits_to_plain = dnnl::reorder(logits.memory(), logits_plain.memory());
@@ -78,7 +86,6 @@ bool S8Network::InferencePlan::build(ActivationLayout layout, const InferenceSch
           !channels_last_view(*weights.norms[i], shapes[i].c))
         return false;
 
-  schedule = candidate;
   const dnnl::engine& engine = context.engine();
   const int64_t block = static_cast<int64_t>(layout);
   bool all_jit = true;
@@ -120,7 +127,7 @@ bool S8Network::InferencePlan::build(ActivationLayout layout, const InferenceSch
     } else {
       st.pool = std::make_unique<GlobalAvgPool>(context, input_desc, out_desc, Pass::inference);
     }
-    if (st.pool) all_jit = all_jit && !is_reference(st.pool->implementation());
+    if (st.pool) all_jit = all_jit && !runs_reference_kernel(st.pool->implementation());
     st.out = Tensor(out_desc, engine);
     input = &st.out;
   }
@@ -129,9 +136,9 @@ bool S8Network::InferencePlan::build(ActivationLayout layout, const InferenceSch
 }
 
 // Folding makes the convs' weights a function of the trained weights and the norms' state, so they
-// are rebuilt whenever any of those changed since the last forward (a training step, a load).
+// are rebuilt whenever any of those changed since the last refresh (a training step, a load).
 void S8Network::InferencePlan::refresh_weights() {
-  std::vector<float>& sources = current_sources;  // a member: no allocation per forward
+  std::vector<float>& sources = current_sources;  // a member: no allocation per call
   sources.clear();
   for (size_t i = 0; i < kStages.size(); ++i) {
     if (!stages[i].conv) continue;

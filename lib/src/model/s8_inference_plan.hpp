@@ -51,7 +51,6 @@ struct S8Network::InferencePlan {
   Context& context;
   Weights& weights;
   int64_t batch;
-  InferenceSchedule schedule{};
   std::array<StageState, s8::kStages.size()> stages;
   dnnl::memory::desc image_desc;  // plain nchw, as given
   Tensor logits_plain;

@@ -105,6 +105,7 @@ int64_t S8Network::checked_batch(std::span<const float> images, std::span<const 
 }
 
 BatchResult S8Network::forward_backward(std::span<const float> images, std::span<const int32_t> labels) {
+  log_probabilities_ = {};  // none, should this forward fail
   Plan& plan = plan_for(checked_batch(images, labels));
   const BatchResult result = plan.forward(images, labels, step_);
   plan.backward();
@@ -116,6 +117,7 @@ BatchResult S8Network::forward_backward(std::span<const float> images, std::span
 
 BatchResult S8Network::evaluate(std::span<const float> images, std::span<const int32_t> labels) {
   const int64_t batch = checked_batch(images, labels);
+  log_probabilities_ = {};  // none, should this forward fail (the resize may move the buffer)
   eval_log_probabilities_.resize(static_cast<size_t>(batch * kClasses));
   // At most two plans: full chunks and the rest. Their weights are brought up to date once per call.
   InferencePlan& chunk_plan = inference_plan_for(std::min(kInferenceChunk, batch));
