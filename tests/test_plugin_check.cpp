@@ -88,13 +88,26 @@ TEST(PluginCheck, TheAffineTestPluginPasses) {
 
 // ---- The app on wrong plugins ---------------------------------------------------------------------
 
+struct OneDefect {
+  AppRun run;
+  std::vector<std::string> failures;  // the FAIL lines
+};
+
+// Checks a test plugin with one defect: exit 1, and at least one FAIL line, every one of them of
+// the check named.
+OneDefect check_one_defect(const std::string& test_case, const std::string& check_name) {
+  OneDefect d{check(only_file_in(test_case)), {}};
+  EXPECT_EQ(d.run.exit_code, 1) << d.run.all();
+  d.failures = lines_starting(d.run.out, "FAIL");
+  EXPECT_FALSE(d.failures.empty()) << d.run.out;
+  for (const std::string& line : d.failures) EXPECT_TRUE(line.starts_with("FAIL  " + check_name + " ")) << line;
+  return d;
+}
+
 TEST(PluginCheck, AnEvaluationThatDependsOnTheBatchFailsEvalPerSampleAndNothingElse) {
-  const AppRun r = check(only_file_in("batch_eval"));
-  EXPECT_EQ(r.exit_code, 1) << r.all();
-  const std::vector<std::string> failures = lines_starting(r.out, "FAIL");
-  EXPECT_EQ(failures.size(), 9u) << r.out;  // 3 layouts x 3 shapes
-  for (const std::string& line : failures) EXPECT_TRUE(line.starts_with("FAIL  eval per sample ")) << line;
-  EXPECT_CONTAINS(r.out, "FAIL  eval per sample nchw 2x4x3x5: forward (eval) of the last sample alone wrote y[0] ");
+  const OneDefect d = check_one_defect("batch_eval", "eval per sample");
+  EXPECT_EQ(d.failures.size(), 9u) << d.run.out;  // 3 layouts x 3 shapes
+  EXPECT_CONTAINS(d.run.out, "FAIL  eval per sample nchw 2x4x3x5: forward (eval) of the last sample alone wrote y[0] ");
 }
 
 TEST(PluginCheck, AnEvalAffineThatDisagreesWithTheEvaluationFailsEvalAffineAndNothingElse) {
@@ -102,38 +115,24 @@ TEST(PluginCheck, AnEvalAffineThatDisagreesWithTheEvaluationFailsEvalAffineAndNo
   EXPECT_EQ(good.exit_code, 0) << good.all();
   EXPECT_CONTAINS(good.out, "PASS  eval affine nChw8c 3x16x4x4\n");
 
-  const AppRun r = check(only_file_in("wrong_fold"));
-  EXPECT_EQ(r.exit_code, 1) << r.all();
-  const std::vector<std::string> failures = lines_starting(r.out, "FAIL");
-  EXPECT_EQ(failures.size(), 9u) << r.out;  // 3 layouts x 3 shapes, no fused ReLU
-  for (const std::string& line : failures) {
-    EXPECT_TRUE(line.starts_with("FAIL  eval affine ")) << line;
-    EXPECT_CONTAINS(line, "but eval_affine's map gives");
-  }
-  EXPECT_CONTAINS(r.out, "PASS  gradients nchw 2x4x3x5\n");
+  const OneDefect d = check_one_defect("wrong_fold", "eval affine");
+  EXPECT_EQ(d.failures.size(), 9u) << d.run.out;  // 3 layouts x 3 shapes, no fused ReLU
+  for (const std::string& line : d.failures) EXPECT_CONTAINS(line, "but eval_affine's map gives");
+  EXPECT_CONTAINS(d.run.out, "PASS  gradients nchw 2x4x3x5\n");
 }
 
 TEST(PluginCheck, AWrongGradientFailsGradientsAndNothingElse) {
-  const AppRun r = check(only_file_in("bad_gradient"));
-  EXPECT_EQ(r.exit_code, 1) << r.all();
-  const std::vector<std::string> failures = lines_starting(r.out, "FAIL");
-  EXPECT_FALSE(failures.empty()) << r.out;
-  for (const std::string& line : failures) {
-    EXPECT_TRUE(line.starts_with("FAIL  gradients ")) << line;
-    EXPECT_CONTAINS(line, "finite differences");
-  }
-  EXPECT_CONTAINS(r.out, "FAIL  gradients nchw 2x4x3x5: dx[");
-  EXPECT_CONTAINS(r.out, "PASS  forward nchw 2x4x3x5\n");
-  EXPECT_CONTAINS(r.out, " failed, 0 skipped\n");
+  const OneDefect d = check_one_defect("bad_gradient", "gradients");
+  for (const std::string& line : d.failures) EXPECT_CONTAINS(line, "finite differences");
+  EXPECT_CONTAINS(d.run.out, "FAIL  gradients nchw 2x4x3x5: dx[");
+  EXPECT_CONTAINS(d.run.out, "PASS  forward nchw 2x4x3x5\n");
+  EXPECT_CONTAINS(d.run.out, " failed, 0 skipped\n");
 }
 
 TEST(PluginCheck, AWriteOutOfBoundsFailsBoundsNamingTheBufferAndSide) {
-  const AppRun r = check(only_file_in("writes_out_of_bounds"));
-  EXPECT_EQ(r.exit_code, 1) << r.all();
-  const std::vector<std::string> failures = lines_starting(r.out, "FAIL");
-  EXPECT_FALSE(failures.empty()) << r.out;
-  for (const std::string& line : failures) EXPECT_TRUE(line.starts_with("FAIL  bounds ")) << line;
-  EXPECT_CONTAINS(r.out, "FAIL  bounds nchw 2x4x3x5: forward (train) wrote past the end of y (up to 4 bytes after it)");
+  const OneDefect d = check_one_defect("writes_out_of_bounds", "bounds");
+  EXPECT_CONTAINS(d.run.out,
+                  "FAIL  bounds nchw 2x4x3x5: forward (train) wrote past the end of y (up to 4 bytes after it)");
 }
 
 TEST(PluginCheck, FilesThatAreNoPluginFailLoadAndSkipTheRest) {
