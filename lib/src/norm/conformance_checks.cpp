@@ -213,18 +213,20 @@ void check_bounds(const s8net_norm_plugin& plugin, const Case& c, const Conforma
 }
 
 void check_eval_per_sample(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions&) {
+  // No structured bindings here: a lambda below uses these, and clang before 16 cannot capture one.
   Prepared p(plugin, c);
-  auto& [generator, instance, in, desc] = p;
-  auto [x, y] = train_forward(p);
-  require_ok(instance, instance.forward(S8NET_MODE_EVAL, desc, x.data(), y.data()), "forward (eval)");
+  const s8net_tensor_desc& desc = p.desc;
+  TrainForward f = train_forward(p);
+  const GuardedBuffer& y = f.y;
+  require_ok(p.instance, p.instance.forward(S8NET_MODE_EVAL, desc, f.x.data(), f.y.data()), "forward (eval)");
   // The last sample alone: in a blocked layout a sample is one contiguous run of the buffer.
   s8net_tensor_desc one = desc;
   one.n = 1;
   const size_t sample = buffer_size(one), last = buffer_size(desc) - sample;
-  const std::vector<double> x_last(in.x.end() - static_cast<std::ptrdiff_t>(logical_size(one)), in.x.end());
+  const std::vector<double> x_last(p.in.x.end() - static_cast<std::ptrdiff_t>(logical_size(one)), p.in.x.end());
   const GuardedBuffer x_one = to_layout(one, x_last);
   GuardedBuffer y_one(sample);
-  require_ok(instance, instance.forward(S8NET_MODE_EVAL, one, x_one.data(), y_one.data()), "forward (eval)");
+  require_ok(p.instance, p.instance.forward(S8NET_MODE_EVAL, one, x_one.data(), y_one.data()), "forward (eval)");
   for_each_element(one, [&](size_t i, size_t offset) {
     const double batched = y.data()[last + offset], alone = y_one.data()[offset];
     if (!agrees(alone, batched))
@@ -235,8 +237,9 @@ void check_eval_per_sample(const s8net_norm_plugin& plugin, const Case& c, const
 }
 
 void check_eval_affine(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions&) {
-  Prepared p(plugin, c);
-  auto& [generator, instance, in, desc] = p;
+  Prepared p(plugin, c);  // no structured bindings: see check_eval_per_sample
+  PluginInstance& instance = p.instance;
+  const s8net_tensor_desc& desc = p.desc;
   train_forward(p);
   const size_t channels = static_cast<size_t>(c.shape.c);
   std::vector<float> scale(channels), shift(channels);
@@ -246,7 +249,7 @@ void check_eval_affine(const s8net_norm_plugin& plugin, const Case& c, const Con
       throw Failure("eval_affine gave channel " + std::to_string(k) + " scale " + format_number("%g", scale[k]) +
                     " and shift " + format_number("%g", shift[k]));
 
-  const Inputs other = make_inputs(c, generator);
+  const Inputs other = make_inputs(c, p.generator);
   const GuardedBuffer x = to_layout(desc, other.x);
   GuardedBuffer y(x.size());
   require_ok(instance, instance.forward(S8NET_MODE_EVAL, desc, x.data(), y.data()), "forward (eval)");
