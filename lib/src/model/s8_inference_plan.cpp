@@ -21,9 +21,9 @@ namespace {
 // - Winograd wins the forward pass only with 32 channels in and out: C7 (16 in) is 1.6x faster direct.
 // Each schedule falls back to the next when any primitive would be a reference kernel.
 constexpr InferenceSchedule kSchedules[] = {
-    {.channels_last_front = true, .thin_inputs_plain = true, .forward_algorithms = true},
-    {.channels_last_front = false, .thin_inputs_plain = true, .forward_algorithms = true},
-    {.channels_last_front = false, .thin_inputs_plain = false, .forward_algorithms = false},
+    {.channels_last_front = true, .forward_choices = true},
+    {.channels_last_front = false, .forward_choices = true},
+    {.channels_last_front = false, .forward_choices = false},
 };
 
 s8::Shape input_shape(size_t stage) {
@@ -34,13 +34,9 @@ s8::Shape input_shape(size_t stage) {
 // The stages that read whole 32x32 planes: C1, C2, c3 and the pool after them.
 bool in_front(size_t stage) { return input_shape(stage).h == S8Network::kImageSize; }
 
-bool runs_reference_kernel(const std::string& implementation) {
-  return implementation.find("ref") != std::string::npos;
-}
-
 ConvAlgorithm forward_algorithm(size_t stage, const InferenceSchedule& schedule) {
   const ConvSpec spec = conv_spec(stage);
-  if (!schedule.forward_algorithms) return spec.algorithms.forward;
+  if (!schedule.forward_choices) return spec.algorithms.forward;
   const bool wide = spec.kernel == 3 && spec.in_channels >= 32 && spec.out_channels >= 32;
   return wide ? ConvAlgorithm::winograd : ConvAlgorithm::direct;
 }
@@ -77,7 +73,7 @@ S8Network::InferencePlan::InferencePlan(Context& context_, Weights& weights_, Ac
 
 bool S8Network::InferencePlan::build(ActivationLayout layout, const InferenceSchedule& candidate) {
   const auto folds = [&](size_t i) {
-    return kStages[i].kind == StageKind::conv_norm_relu && weights.norms[i]->eval_affine().has_value();
+    return kStages[i].kind == StageKind::conv_norm_relu && weights.norms[i]->offers_eval_affine();
   };
   const auto shapes = s8::stage_shapes();
   if (candidate.channels_last_front)
@@ -103,7 +99,7 @@ bool S8Network::InferencePlan::build(ActivationLayout layout, const InferenceSch
     if (s8::has_conv(kind)) {
       // The image arrives as nchw; a conv whose input channels leave most of a block empty reads nchw too.
       tag src_tag = out_tag;
-      if (!channels_last && (i == 0 || (candidate.thin_inputs_plain && in.c < block))) src_tag = tag::nchw;
+      if (!channels_last && (i == 0 || (candidate.forward_choices && in.c < block))) src_tag = tag::nchw;
       const dnnl::memory::desc src_desc({batch, in.c, in.h, in.w}, dnnl::memory::data_type::f32, src_tag);
       if (src_desc != input_desc) {
         st.input = Tensor(src_desc, engine);
@@ -127,7 +123,7 @@ bool S8Network::InferencePlan::build(ActivationLayout layout, const InferenceSch
     } else {
       st.pool = std::make_unique<GlobalAvgPool>(context, input_desc, out_desc, Pass::inference);
     }
-    if (st.pool) all_jit = all_jit && !runs_reference_kernel(st.pool->implementation());
+    if (st.pool) all_jit = all_jit && st.pool->is_jit();
     st.out = Tensor(out_desc, engine);
     input = &st.out;
   }

@@ -19,8 +19,9 @@ namespace s8net {
 // s8_inference_plan.cpp); the plan takes the first schedule whose every primitive has a JIT kernel.
 struct InferenceSchedule {
   bool channels_last_front;  // the 32x32 stages in nhwc (each norm there folded or reading it as blocked)
-  bool thin_inputs_plain;    // a conv whose input channels do not fill one block reads nchw
-  bool forward_algorithms;   // Winograd only where it wins the forward pass; else training's choice
+  // A conv whose input channels do not fill one block reads nchw, and Winograd runs only where it
+  // wins the forward pass; else the training plan's layouts and algorithms.
+  bool forward_choices;
 };
 
 struct S8Network::InferencePlan {

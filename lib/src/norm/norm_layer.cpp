@@ -55,6 +55,8 @@ std::optional<ChannelAffine> NormLayer::eval_affine() const {
   return affine;
 }
 
+bool NormLayer::offers_eval_affine() const noexcept { return eval_affine_entry(plugin_->descriptor()) != nullptr; }
+
 bool NormLayer::accepts(s8net_layout layout) const noexcept {
   return (plugin_->descriptor().layouts & sdk::layout_mask(layout)) != 0;
 }

@@ -10,7 +10,6 @@ namespace {
 
 using conv_choice::any_desc;
 using conv_choice::choose;
-using conv_choice::is_reference;
 using conv_choice::weight_dims;
 
 using dnnl::memory;
@@ -114,8 +113,9 @@ std::string Conv2d::implementation() const {
 }
 
 bool Conv2d::all_jit() const {
-  return !is_reference(forward_pd_.impl_info_str()) && !is_reference(backward_weights_pd_.impl_info_str()) &&
-         (!need_input_gradient_ || !is_reference(backward_data_pd_.impl_info_str()));
+  return !is_reference_kernel(forward_pd_.impl_info_str()) &&
+         !is_reference_kernel(backward_weights_pd_.impl_info_str()) &&
+         (!need_input_gradient_ || !is_reference_kernel(backward_data_pd_.impl_info_str()));
 }
 
 }  // namespace s8net

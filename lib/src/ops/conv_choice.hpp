@@ -3,8 +3,7 @@
 #pragma once
 
 #include <s8net/ops/conv.hpp>
-
-#include <string_view>
+#include <s8net/ops/primitive_runner.hpp>
 
 namespace s8net::conv_choice {
 
@@ -15,8 +14,6 @@ inline dnnl::memory::desc any_desc(const dnnl::memory::dims& dims) {
 inline dnnl::memory::dims weight_dims(const ConvSpec& spec) {
   return {spec.out_channels, spec.in_channels, spec.kernel, spec.kernel};
 }
-
-inline bool is_reference(const char* implementation) { return std::string_view(implementation).starts_with("ref"); }
 
 inline dnnl::algorithm to_dnnl(ConvAlgorithm algorithm) {
   return algorithm == ConvAlgorithm::winograd ? dnnl::algorithm::convolution_winograd
@@ -31,7 +28,7 @@ PrimitiveDesc choose(ConvAlgorithm preferred, const MakeDesc& make) {
   if (preferred != ConvAlgorithm::direct) {
     try {
       PrimitiveDesc pd = make(to_dnnl(preferred));
-      if (!is_reference(pd.impl_info_str())) return pd;
+      if (!is_reference_kernel(pd.impl_info_str())) return pd;
     } catch (const dnnl::error&) {
       // no kernel for this algorithm and shape: direct below
     }

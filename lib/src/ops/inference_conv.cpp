@@ -58,6 +58,6 @@ void InferenceConv::forward(const Tensor& src, const Tensor& dst) {
 
 std::string InferenceConv::implementation() const { return std::string(pd_.impl_info_str()) + (relu_ ? " +relu" : ""); }
 
-bool InferenceConv::is_jit() const { return !conv_choice::is_reference(pd_.impl_info_str()); }
+bool InferenceConv::is_jit() const { return !is_reference_kernel(pd_.impl_info_str()); }
 
 }  // namespace s8net

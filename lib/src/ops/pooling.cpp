@@ -31,6 +31,11 @@ void Pooling::backward(const Tensor& diff_dst, const Tensor& diff_src) {
   execute(context_, backward_, args);
 }
 
+bool Pooling::is_jit() const {
+  return !is_reference_kernel(forward_pd_.impl_info_str()) &&
+         (!backward_ || !is_reference_kernel(backward_pd_.impl_info_str()));
+}
+
 std::string Pooling::implementation() const {
   if (!backward_) return std::string("fwd ") + forward_pd_.impl_info_str();
   return std::string("fwd ") + forward_pd_.impl_info_str() + ", bwd " + backward_pd_.impl_info_str();

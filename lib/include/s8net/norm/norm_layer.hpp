@@ -38,6 +38,7 @@ class NormLayer {
   // The evaluation as a per-channel affine map, as of the current parameters and state, when the
   // plugin offers one (BatchNorm); empty otherwise. Lets inference fold the norm into a conv.
   std::optional<ChannelAffine> eval_affine() const;
+  bool offers_eval_affine() const noexcept;
 
   // Wrapped around the plugin's own arrays: updating value.data() updates the layer.
   std::vector<Parameter>& parameters() noexcept { return parameters_; }

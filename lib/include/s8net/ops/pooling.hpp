@@ -21,6 +21,8 @@ class Pooling {
   // Gradient of the latest forward (Pass::training only).
   void backward(const Tensor& diff_dst, const Tensor& diff_src);
   std::string implementation() const;
+  // True when no pass built is oneDNN's slow reference kernel.
+  bool is_jit() const;
 
  private:
   Context& context_;
