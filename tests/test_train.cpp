@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -305,6 +306,35 @@ TEST_F(CheckpointFile, RefusesAHeaderWithoutItsConfiguration) {
   b.insert(b.end(), reinterpret_cast<const uint8_t*>(&checksum), reinterpret_cast<const uint8_t*>(&checksum) + 4);
   EXPECT_EQ(error_of([&] { parse_checkpoint(b, "bare.s8ckpt"); }),
             "bare.s8ckpt: damaged checkpoint header: no training configuration");
+}
+
+// A configuration nested tens of thousands of levels deep, whole and checksummed, used to
+// overflow the stack once the header was serialized again; the parser now stops at the limit.
+TEST_F(CheckpointFile, RefusesAHeaderNestedDeeperThanTheLimit) {
+  const int levels = 70'000;
+  std::vector<uint8_t> b = with_header(R"({"tensors":[],"config":)" + std::string(levels, '[') + std::string(levels, ']') + "}");
+  boost::crc_32_type crc;
+  crc.process_bytes(b.data(), b.size());
+  const uint32_t checksum = crc.checksum();
+  b.insert(b.end(), reinterpret_cast<const uint8_t*>(&checksum), reinterpret_cast<const uint8_t*>(&checksum) + 4);
+  EXPECT_EQ(error_of([&] { parse_checkpoint(b, "deep.s8ckpt"); }),
+            "deep.s8ckpt: damaged checkpoint header: JSON nested deeper than 64 levels");
+  // 64 levels are still read (and then refused for what they hold, not for their depth).
+  const std::string at_limit = R"({"x":)" + std::string(63, '[') + std::string(63, ']') + "}";
+  EXPECT_EQ(error_of([&] { train_config_from_json(at_limit, "c.json"); }).find("nested"), std::string::npos);
+  const std::string past_limit = R"({"x":)" + std::string(64, '[') + std::string(64, ']') + "}";
+  EXPECT_EQ(error_of([&] { train_config_from_json(past_limit, "c.json"); }),
+            "c.json: invalid training configuration: JSON nested deeper than 64 levels");
+}
+
+// The largest length a header can claim is reported as the file's, not overflowed into a small number.
+TEST_F(CheckpointFile, RefusesAHeaderLongerThanTheFile) {
+  std::vector<uint8_t> b = with_header("{}");
+  const uint64_t claimed = UINT64_MAX;
+  std::memcpy(b.data() + 16, &claimed, 8);
+  EXPECT_EQ(error_of([&] { parse_checkpoint(b, "long.s8ckpt"); }),
+            "long.s8ckpt: truncated checkpoint (26 bytes, its header claims 18446744073709551615 bytes after the "
+            "24-byte prefix)");
 }
 
 TEST_F(CheckpointFile, ANetworkRefusesACheckpointOfAnotherShape) {

@@ -2,11 +2,11 @@
 #include <s8net/core/error.hpp>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <string>
 
 namespace s8net {
@@ -58,6 +58,20 @@ class TemporaryFile {
   bool committed_ = false;
 };
 
+class FileForReading {
+ public:
+  explicit FileForReading(const std::filesystem::path& path) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
+    if (fd_ < 0) throw Error("cannot open " + path.string() + ": " + system_error_text());
+  }
+  ~FileForReading() { ::close(fd_); }
+  FileForReading(const FileForReading&) = delete;
+  FileForReading& operator=(const FileForReading&) = delete;
+  int descriptor() const noexcept { return fd_; }
+
+ private:
+  int fd_;
+};
+
 void sync_directory(const std::filesystem::path& directory) {
   const int fd = ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return;  // the rename happened; durability of the entry is best effort here
@@ -83,14 +97,20 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view t
 std::vector<uint8_t> read_file_bytes(const std::filesystem::path& path) {
   std::error_code error;
   if (std::filesystem::is_directory(path, error)) throw Error(path.string() + ": is a directory, expected a file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open " + path.string() + ": " + system_error_text());
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  in.seekg(0);
-  std::vector<uint8_t> bytes(static_cast<size_t>(size));
-  if (!in.read(reinterpret_cast<char*>(bytes.data()), size)) throw Error("cannot read " + path.string());
-  return bytes;
+  const FileForReading file(path);
+  const int fd = file.descriptor();
+  // A regular file is read at its size; a pipe or a device (`--checkpoint <(...)`) to its end.
+  struct stat status {};
+  std::vector<uint8_t> bytes;
+  if (::fstat(fd, &status) == 0 && S_ISREG(status.st_mode)) bytes.reserve(static_cast<size_t>(status.st_size));
+  uint8_t chunk[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw Error("cannot read " + path.string() + ": " + system_error_text());
+    if (n == 0) return bytes;
+    bytes.insert(bytes.end(), chunk, chunk + n);
+  }
 }
 
 }  // namespace s8net

@@ -1,3 +1,5 @@
+#include "../core/bounded_json.hpp"
+
 #include <s8net/core/atomic_file.hpp>
 #include <s8net/core/error.hpp>
 #include <s8net/train/checkpoint.hpp>
@@ -92,14 +94,10 @@ Checkpoint parse_checkpoint(std::span<const uint8_t> bytes, const std::string& n
                 std::to_string(kFormatVersion));
   const auto header_size = get<uint64_t>(bytes, 16);
   if (header_size > bytes.size() - kPrefixBytes)
-    throw Error(name + ": truncated checkpoint (" + std::to_string(bytes.size()) + " bytes, header alone needs " +
-                std::to_string(kPrefixBytes + header_size) + ")");
-  json header;
-  try {
-    header = json::parse(bytes.begin() + kPrefixBytes, bytes.begin() + static_cast<std::ptrdiff_t>(kPrefixBytes + header_size));
-  } catch (const json::exception& e) {
-    throw Error(name + ": damaged checkpoint header: " + e.what());
-  }
+    throw Error(name + ": truncated checkpoint (" + std::to_string(bytes.size()) + " bytes, its header claims " +
+                std::to_string(header_size) + " bytes after the " + std::to_string(kPrefixBytes) + "-byte prefix)");
+  const std::string_view header_text(reinterpret_cast<const char*>(bytes.data()) + kPrefixBytes, header_size);
+  const json header = parse_bounded_json(header_text, name + ": damaged checkpoint header");
   Checkpoint c;
   size_t floats = 0;
   // What the file can hold at most: a header claiming more is refused before anything is allocated.
