@@ -170,7 +170,15 @@ const BadInput kCatalogue[] = {
      [] { return (world().dir / "v2.s8ckpt").string() + ": checkpoint format 2, this s8net reads format 1"; }},
     {"CheckpointOfAnotherNorm",
      [] { return "train --resume --norm bn --data " + world().data.string() + " --out " + world().run.string(); }, 2,
-     [] { return "--norm cannot change a resumed run (it continues " + (world().run / "config.json").string(); }},
+     [] {
+       return "--norm asks for norm \"bn\", but the run in " + world().run.string() + " was trained with \"ln\" (its " +
+              "configuration is read from " + (world().run / "last.s8ckpt").string() + ")";
+     }},
+    {"CheckpointNestedTooDeep", [] { return eval_of(fs::path(S8NET_SOURCE_DIR) / "tests/fuzz/corpus/fuzz_checkpoint/deep_nesting.s8ckpt"); }, 1,
+     [] { return "deep_nesting.s8ckpt: damaged checkpoint header: JSON nested deeper than 64 levels"; }},
+    {"FreshRunOverAnother",
+     [] { return "train --norm bn --epochs 1 --data " + world().data.string() + " --out " + world().run.string(); }, 1,
+     [] { return world().run.string() + ": holds another run; continue it with --resume, or replace it with --overwrite"; }},
     {"NotACheckpoint", [] { return eval_of(world().data / "data_batch_1.bin"); }, 1,
      [] { return (world().data / "data_batch_1.bin").string() + ": not an s8net checkpoint"; }},
     // Command line
@@ -180,6 +188,28 @@ const BadInput kCatalogue[] = {
     {"BatchZero", [] { return flag(" --batch 0"); }, 2, [] { return "--batch must be > 0, got 0"; }},
     {"NegativeEpochs", [] { return flag(" --epochs -2"); }, 2, [] { return "--epochs must be > 0, got -2"; }},
     {"UnknownCommand", [] { return std::string("frobnicate"); }, 2, [] { return "unknown command 'frobnicate'"; }},
+    {"EmptyOut", [] { return "train --norm ln --data " + world().data.string() + " --out ''"; }, 2,
+     [] { return "--out is empty (an unset shell variable?)"; }},
+    {"BatchOfAllMemory", [] { return flag(" --batch 9223372036854775807"); }, 2,
+     [] { return "--batch 9,223,372,036,854,775,807 needs about "; }},
+    {"BatchLargerThanTheData", [] { return flag(" --batch 33"); }, 2,
+     [] { return "--batch 33 is more than the 32 training images: not one batch can be filled"; }},
+    {"NegativeSeed", [] { return flag(" --seed -1"); }, 2,
+     [] { return "--seed '-1': expected a whole number from 0 to 18446744073709551615"; }},
+    {"AbsurdEpochs", [] { return flag(" --epochs 9223372036854775807"); }, 2,
+     [] { return "--epochs must be <= 100000, got 9223372036854775807"; }},
+    {"InfiniteLearningRate", [] { return flag(" --schedule constant --lr inf"); }, 2,
+     [] { return "schedule constant: learning rate must be a finite number > 0"; }},
+    // Norm options are checked against the plugin before the data is read (here: it does not exist).
+    {"NormOptionOutOfRange",
+     [] { return "train --norm gn --norm-option groups=0 --data " + (world().dir / "absent").string() + " --out " + (world().dir / "never").string(); },
+     2, [] { return "--norm-option groups=0: out of range for norm 'gn': an integer in [1, 1048576]"; }},
+    {"NormOptionUnknown",
+     [] { return "train --norm ln --norm-option frob=1 --data " + (world().dir / "absent").string() + " --out " + (world().dir / "never").string(); },
+     2, [] { return "--norm-option frob=1: norm 'ln' has no option 'frob' (it accepts: eps)"; }},
+    {"NormOptionThePluginRefuses",
+     [] { return "train --norm gn --norm-option groups=3 --data " + (world().dir / "absent").string() + " --out " + (world().dir / "never").string(); },
+     1, [] { return "groups"; }},
 };
 
 class BadInputTest : public ::testing::TestWithParam<BadInput> {};

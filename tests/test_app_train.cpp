@@ -5,6 +5,7 @@
 #include "support/temp_dir.hpp"
 #include "support/test_plugins.hpp"
 
+#include <s8net/core/atomic_file.hpp>
 #include <s8net/data/cifar_binary.hpp>
 #include <s8net/data/image_codec.hpp>
 #include <s8net/train/checkpoint.hpp>
@@ -98,6 +99,35 @@ TEST_F(AppTraining, EvalReproducesTheLastEpochsTestAccuracy) {
   EXPECT_CONTAINS(r.out, expected);
   EXPECT_CONTAINS(r.out, "norm gn, after epoch 2");
   for (const auto name : kClassNames) EXPECT_CONTAINS(r.out, std::string("\n").append(name));
+
+  // The same evaluation with a batch as large as the flag takes (it used to overflow into 0 of 0
+  // images), and from a checkpoint read through a pipe (it used to fail on the pipe's size).
+  const auto huge = run_app("eval --batch 9223372036854775807 --checkpoint " + run() + "/last.s8ckpt --data " + data());
+  ASSERT_EQ(huge.exit_code, 0) << huge.all();
+  EXPECT_CONTAINS(huge.out, expected);
+  const auto piped = run_app("eval --checkpoint /dev/stdin --data " + data(), "cat " + run() + "/last.s8ckpt |");
+  ASSERT_EQ(piped.exit_code, 0) << piped.all();
+  EXPECT_CONTAINS(piped.out, expected);
+}
+
+// A run written by an earlier s8net, killed between its last.s8ckpt and its best.s8ckpt: the best
+// file lags an epoch behind what the checkpoint calls best. --resume puts the best epoch in it.
+TEST_F(AppTraining, ResumeRepairsABestCheckpointLeftBehind) {
+  const TempDir copy("lagging-best");
+  fs::copy(run(), copy / "run");
+  const fs::path best = copy / "run" / "best.s8ckpt", last = copy / "run" / "last.s8ckpt";
+  // Its last epoch is its best, as when the kill came after a new best's last.s8ckpt.
+  Checkpoint latest = load_checkpoint(last);
+  latest.best_epoch = latest.epochs_done;
+  latest.best_test_accuracy = 100;
+  save_checkpoint(last, latest);
+  Checkpoint stale = latest;
+  stale.epochs_done = 1;
+  stale.tensors[0].values[0] += 1;
+  save_checkpoint(best, stale);
+  const auto r = run_app("train --resume --data " + data() + " --out " + (copy / "run").string());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_EQ(read_file_bytes(best), read_file_bytes(last));
 }
 
 TEST_F(AppTraining, PredictShowsTheTopThreeClasses) {
@@ -128,20 +158,42 @@ TEST_F(AppTraining, PredictShowsTheTopThreeClasses) {
 TEST_F(AppTraining, ResumeContinuesAndRefusesRecipeFlags) {
   const TempDir copy("resume");
   fs::copy(run(), copy / "run");
+  const std::string run_dir = (copy / "run").string(), last = (copy / "run" / "last.s8ckpt").string();
   // Extend nothing: a resumed run keeps its 2 epochs, so there is nothing left to train.
-  const auto done = run_app("train --resume --data " + data() + " --out " + (copy / "run").string());
+  const auto done = run_app("train --resume --data " + data() + " --out " + run_dir);
   EXPECT_EQ(done.exit_code, 0) << done.all();
-  EXPECT_CONTAINS(done.out, "resuming after epoch 2");
-  const auto refused = run_app("train --resume --epochs 5 --data " + data() + " --out " + (copy / "run").string());
+  EXPECT_CONTAINS(done.out, "resuming after epoch 2 with the configuration in " + last);
+  // The command the run was started with, plus --resume, is accepted: its flags equal the stored values.
+  const auto same = run_app("train --resume --norm gn --epochs 2 --batch 16 --seed 3 --data " + data() + " --out " + run_dir);
+  EXPECT_EQ(same.exit_code, 0) << same.all();
+  const auto refused = run_app("train --resume --epochs 5 --data " + data() + " --out " + run_dir);
   EXPECT_EQ(refused.exit_code, 2);
-  EXPECT_CONTAINS(refused.err, "--epochs cannot change a resumed run");
+  EXPECT_CONTAINS(refused.err, "--epochs asks for epochs 5, but the run in " + run_dir + " was trained with 2 (its configuration is read from " + last + ")");
   // A checkpoint continues with its own norm, never with another one asked for.
-  const auto other_norm = run_app("train --resume --norm ln --data " + data() + " --out " + (copy / "run").string());
+  const auto other_norm = run_app("train --resume --norm ln --data " + data() + " --out " + run_dir);
   EXPECT_EQ(other_norm.exit_code, 2);
-  EXPECT_CONTAINS(other_norm.err, "--norm cannot change a resumed run (it continues " + (copy / "run" / "config.json").string());
+  EXPECT_CONTAINS(other_norm.err, "--norm asks for norm \"ln\", but the run in " + run_dir + " was trained with \"gn\"");
   const auto nothing = run_app("train --resume --data " + data() + " --out " + (copy / "none").string());
   EXPECT_EQ(nothing.exit_code, 1);
   EXPECT_CONTAINS(nothing.err, "nothing to resume (no last.s8ckpt)");
+}
+
+// config.json is what a person reads and may edit; the checkpoint holds what training continues,
+// so a config.json that says otherwise is refused instead of silently ignored.
+TEST_F(AppTraining, ResumeRefusesAHandEditedConfig) {
+  const TempDir copy("edited");
+  fs::copy(run(), copy / "run");
+  const fs::path config = copy / "run" / "config.json";
+  const auto text = read_file_bytes(config);
+  std::string edited(text.begin(), text.end());
+  const size_t at = edited.find("\"batch_size\": 16");
+  ASSERT_NE(at, std::string::npos) << edited;
+  edited.replace(at, std::string("\"batch_size\": 16").size(), "\"batch_size\": 8");
+  write_file_atomically(config, edited);
+  const auto r = run_app("train --resume --data " + data() + " --out " + (copy / "run").string());
+  EXPECT_EQ(r.exit_code, 1) << r.all();
+  EXPECT_CONTAINS(r.err, config.string() + " differs from the configuration in " + (copy / "run" / "last.s8ckpt").string() +
+                             " (batch_size: 8 in config.json, 16 in the checkpoint)");
 }
 
 TEST_F(AppTraining, BadFlagsAndFilesAreRefusedNamingThem) {

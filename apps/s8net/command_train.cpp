@@ -9,9 +9,15 @@
 #include <s8net/core/format.hpp>
 #include <s8net/data/data_source.hpp>
 #include <s8net/report/run_report.hpp>
+#include <s8net/norm/registry.hpp>
+#include <s8net/train/network_state.hpp>
+#include <s8net/train/run_directory.hpp>
 #include <s8net/train/trainer.hpp>
 
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
@@ -98,8 +104,19 @@ std::string stop_point(const Trainer& trainer) {
          " of epoch " + std::to_string(trainer.epochs_done() + 1);
 }
 
-void apply_overrides(const po::variables_map& v, TrainConfig& c) {
-  auto given = [&](const char* flag) { return v.count(flag) > 0 && !v[flag].defaulted(); };
+uint64_t parse_seed(const std::string& text) {
+  uint64_t seed = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seed);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size())
+    throw po::error("--seed '" + text + "': expected a whole number from 0 to 18446744073709551615");
+  return seed;
+}
+
+// Every flag given on the command line, or only `only_flag` when it is set.
+void apply_overrides(const po::variables_map& v, TrainConfig& c, const char* only_flag = nullptr) {
+  auto given = [&](const char* flag) {
+    return v.count(flag) > 0 && !v[flag].defaulted() && (only_flag == nullptr || std::strcmp(flag, only_flag) == 0);
+  };
   if (given("norm")) c.norm = v["norm"].as<std::string>();
   if (given("norm-option")) c.norm_options = parse_norm_options(v["norm-option"].as<std::vector<std::string>>());
   if (given("layout") && v["layout"].as<std::string>() != "auto") c.layout = parse_layout(v["layout"].as<std::string>());
@@ -117,10 +134,42 @@ void apply_overrides(const po::variables_map& v, TrainConfig& c) {
   if (given("weight-decay")) c.sgd.weight_decay = v["weight-decay"].as<float>();
   if (given("no-augment")) c.augment = !v["no-augment"].as<bool>();
   if (given("dropout")) c.dropout = v["dropout"].as<float>();
-  if (given("seed")) c.seed = v["seed"].as<uint64_t>();
+  if (given("seed")) c.seed = parse_seed(v["seed"].as<std::string>());
   if (given("limit-train")) c.limit_train = v["limit-train"].as<int64_t>();
   if (given("limit-test")) c.limit_test = v["limit-test"].as<int64_t>();
   if (given("eval-batch")) c.eval_batch_size = v["eval-batch"].as<int64_t>();
+}
+
+// A resumed run continues its stored configuration: a flag may repeat a stored value, but not change it.
+void refuse_changes(const po::variables_map& values, const TrainConfig& stored, const std::filesystem::path& source,
+                    const std::string& out) {
+  for (const char* flag : kRecipeFlags) {
+    if (!values.count(flag) || values[flag].defaulted()) continue;
+    TrainConfig asked = stored;
+    apply_overrides(values, asked, flag);
+    if (const auto d = first_difference(stored, asked))
+      throw po::error(std::string("--") + flag + " asks for " + d->field + " " + d->other + ", but the run in " + out +
+                      " was trained with " + d->stored + " (its configuration is read from " + source.string() +
+                      "); --resume continues it unchanged: leave the flag out, or start a new run");
+  }
+}
+
+// What can be checked without the data: the norm and its options, and whether a batch of this
+// size fits in memory. A bad option or batch is a flag error (exit 2); a plugin that cannot make
+// its layers is a plugin error (exit 1).
+void check_before_loading(Context& context, const NormRegistry& registry, const TrainConfig& config) {
+  const PluginInfo& plugin = registry.find(config.norm);
+  try {
+    check_norm_options(plugin, config.norm_options);
+  } catch (const Error& e) {
+    throw po::error(e.what());
+  }
+  S8Network network(context, registry, network_config_of(config));
+  try {
+    check_training_memory(network, config.batch_size);
+  } catch (const Error& e) {
+    throw po::error(e.what());
+  }
 }
 
 }  // namespace
@@ -128,7 +177,7 @@ void apply_overrides(const po::variables_map& v, TrainConfig& c) {
 int run_train(int argc, char** argv) {
   std::string data_path, out;
   std::vector<std::string> plugin_dirs;
-  bool resume = false;
+  bool resume = false, overwrite = false;
   const TrainConfig recipe = seed_recipe();
   po::options_description options(
       "s8net train: train the S8 network on CIFAR-10 with a normalization plugin.\n"
@@ -138,7 +187,8 @@ int run_train(int argc, char** argv) {
       ("norm", po::value<std::string>(), "normalization plugin name (bn, gn, ln, ...); required unless --resume")
       ("data", po::value(&data_path)->required(), "data: a directory written by s8net data prepare, or any source it reads")
       ("out", po::value(&out)->required(), "run directory: config.json, metrics.jsonl, last.s8ckpt, best.s8ckpt")
-      ("resume", po::bool_switch(&resume), "continue the run in --out from its last checkpoint, with its saved configuration")
+      ("resume", po::bool_switch(&resume), "continue the run in --out from its last checkpoint, with the configuration stored in it")
+      ("overwrite", po::bool_switch(&overwrite), "start a new run in --out even if it holds another run, whose files are replaced")
       ("recipe", po::value<std::string>()->default_value("seed"), "base recipe: seed (batch 32, 20 epochs, SGD momentum 0.95, seed LR points, augmentation)")
       ("norm-option", po::value<std::vector<std::string>>()->composing(), "a norm option NAME=VALUE (repeatable), e.g. groups=2")
       ("layout", po::value<std::string>(), "activation layout: auto, nchw, nChw8c or nChw16c")
@@ -156,7 +206,7 @@ int run_train(int argc, char** argv) {
       ("weight-decay", po::value<float>(), "L2 weight decay (seed: 0)")
       ("no-augment", po::value<bool>()->implicit_value(true)->zero_tokens(), "train without augmentation")
       ("dropout", po::value<float>(), "dropout after each max-pool (seed: 0.01)")
-      ("seed", po::value<uint64_t>(), "seed of weights, dropout, shuffling and augmentation (1)")
+      ("seed", po::value<std::string>(), "seed of weights, dropout, shuffling and augmentation (1)")
       ("limit-train", po::value<int64_t>(), "use the first N training images (0: all)")
       ("limit-test", po::value<int64_t>(), "use the first N test images (0: all)")
       ("eval-batch", po::value<int64_t>(), "batch size of the test evaluation (256)")
@@ -167,37 +217,50 @@ int run_train(int argc, char** argv) {
   if (!parse_command_line(argc, argv, options, &values)) return 0;
   if (values["recipe"].as<std::string>() != "seed")
     throw po::error("--recipe '" + values["recipe"].as<std::string>() + "': the only recipe is 'seed'");
-  if (resume) {
-    for (const char* flag : kRecipeFlags)
-      if (values.count(flag) && !values[flag].defaulted())
-        throw po::error(std::string("--") + flag + " cannot change a resumed run (it continues " + out + "/config.json)");
-  } else if (!values.count("norm")) {
-    throw po::error("the option '--norm' is required (or --resume)");
-  }
+  if (resume && overwrite) throw po::error("--resume continues a run and --overwrite replaces it: give one of them");
+  if (!resume && !values.count("norm")) throw po::error("the option '--norm' is required (or --resume)");
+  const std::filesystem::path run_directory(out);
 
-  // Flags are checked before the data is read: a typo fails in milliseconds, not after the import.
+  // Everything that can be refused is refused before the data is read: a typo fails in
+  // milliseconds, not after the import.
   TrainConfig config = recipe;
-  if (!resume) {
+  const std::filesystem::path last_checkpoint = run_directory / kLastCheckpoint;
+  if (resume) {
+    if (!std::filesystem::exists(last_checkpoint))
+      throw Error(out + ": nothing to resume (no " + kLastCheckpoint + ")");
+    config = load_checkpoint(last_checkpoint).config;
+    refuse_changes(values, config, last_checkpoint, out);
+  } else {
     try {
       apply_overrides(values, config);
       validate(config);
     } catch (const Error& e) {
       throw po::error(e.what());  // a bad flag value: exit code 2 like any other command-line error
     }
+    if (!overwrite && holds_run(run_directory))
+      throw Error(out + ": holds another run; continue it with --resume, or replace it with --overwrite");
   }
-
   Context context;
   const auto registry = load_plugins(context, plugin_dirs);
+  check_before_loading(context, *registry, config);
+
   ProgressLine loading;
   loading.show("loading " + data_path, true);
   const CifarData data = load_cifar(data_path, counting_progress(loading, "decoding images"));
   loading.clear();
+  try {
+    const int64_t all = data.train.size(), limit = config.limit_train;
+    check_batch_fits(config.batch_size, limit > 0 ? std::min(limit, all) : all);
+  } catch (const Error& e) {
+    throw po::error(e.what());
+  }
 
   std::unique_ptr<Trainer> trainer;
   if (resume)
-    trainer = Trainer::resume(context, *registry, data, out);
+    trainer = Trainer::resume(context, *registry, data, run_directory);
   else
-    trainer = std::make_unique<Trainer>(context, *registry, config, data, out);
+    trainer = std::make_unique<Trainer>(context, *registry, config, data, run_directory,
+                                        overwrite ? ExistingRun::replace : ExistingRun::refuse);
   const TrainConfig& c = trainer->config();
   std::printf("norm %s (%s), activations %s, %s parameters\n", c.norm.c_str(), trainer->network().norm_origin().c_str(),
               std::string(name_of(trainer->network().layout())).c_str(),
@@ -207,7 +270,9 @@ int run_train(int argc, char** argv) {
               static_cast<long long>(c.batch_size), static_cast<long long>(c.epochs), name_of(c.schedule.kind),
               static_cast<double>(c.sgd.momentum), c.sgd.nesterov ? " (Nesterov)" : "", c.augment ? ", augmented" : ", no augmentation",
               static_cast<unsigned long long>(c.seed));
-  std::printf("run directory %s%s\n\n", out.c_str(), resume ? (", resuming " + stop_point(*trainer)).c_str() : "");
+  std::printf("run directory %s%s\n\n", out.c_str(),
+              resume ? (", resuming " + stop_point(*trainer) + " with the configuration in " + last_checkpoint.string()).c_str()
+                     : "");
   std::fflush(stdout);
 
   ConsoleObserver observer(*trainer, out, !values["no-report"].as<bool>());

@@ -3,6 +3,7 @@
 
 #include <s8net/core/error.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <iostream>
@@ -10,6 +11,22 @@
 namespace po = boost::program_options;
 
 namespace s8net::app {
+
+namespace {
+
+// `--out "$RUN"` with RUN unset would otherwise mean "the current directory" or "nowhere".
+void refuse_empty_values(const po::variables_map& values) {
+  for (const auto& [name, value] : values) {
+    if (value.defaulted()) continue;
+    bool empty = false;
+    if (const auto* text = boost::any_cast<std::string>(&value.value())) empty = text->empty();
+    if (const auto* list = boost::any_cast<std::vector<std::string>>(&value.value()))
+      empty = std::any_of(list->begin(), list->end(), [](const std::string& s) { return s.empty(); });
+    if (empty) throw po::error("--" + name + " is empty (an unset shell variable?)");
+  }
+}
+
+}  // namespace
 
 bool parse_command_line(int argc, char** argv, const po::options_description& options, po::variables_map* values,
                         const po::positional_options_description* positional) {
@@ -23,6 +40,7 @@ bool parse_command_line(int argc, char** argv, const po::options_description& op
     std::cout << options << '\n';
     return false;
   }
+  refuse_empty_values(into);
   po::notify(into);
   return true;
 }

@@ -35,7 +35,8 @@ BatchLoader::BatchLoader(const Dataset& data, const Augmenter& augmenter, Loader
 BatchLoader::~BatchLoader() { wait_pending(); }
 
 int64_t BatchLoader::batches_per_epoch() const noexcept {
-  return (data_.size() + options_.batch_size - 1) / options_.batch_size;
+  // Not (n + b - 1) / b, which overflows for a batch near the largest int64.
+  return data_.size() / options_.batch_size + (data_.size() % options_.batch_size != 0);
 }
 
 void BatchLoader::wait_pending() noexcept {

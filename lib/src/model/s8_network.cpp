@@ -215,6 +215,14 @@ std::vector<std::string> S8Network::implementation_names(int64_t batch) {
   return names;
 }
 
+int64_t S8Network::training_bytes_per_image() {
+  // Measured on a plan of one image, which is then dropped unless training already uses it.
+  const bool cached = plans_.count(1) > 0;
+  const int64_t bytes = plan_for(1).buffer_bytes();
+  if (!cached) plans_.erase(1);
+  return bytes;
+}
+
 std::string S8Network::norm_origin() const {
   for (const auto& norm : weights_->norms)
     if (norm) return norm->origin();

@@ -3,6 +3,8 @@
 #include <s8net/core/error.hpp>
 #include <s8net/ops/primitive_runner.hpp>
 
+#include <algorithm>
+#include <map>
 #include <string>
 
 namespace s8net {
@@ -188,6 +190,20 @@ void S8Network::Plan::backward() {
         if (kStages[m].skip == Skip::add && s8::skip_source_of(m) == i - 1)
           stages[m].skip_add->add(*grad_input, stages[m].grad_out, *grad_input);
   }
+}
+
+int64_t S8Network::Plan::buffer_bytes() const {
+  // Stage tensors may share a buffer (an output that is its input's view): each buffer counts once.
+  std::map<const float*, int64_t> buffers;
+  const auto count = [&](const Tensor& t) {
+    if (!t.empty()) buffers[t.data()] = std::max(buffers[t.data()], t.size());
+  };
+  for (const Tensor* t : {&image, &image_for_conv, &logits_plain, &grad_logits_plain}) count(*t);
+  for (const StageState& s : stages)
+    for (const Tensor* t : {&s.pre, &s.raw, &s.normed, &s.out, &s.grad_pre, &s.grad_raw, &s.grad_out}) count(*t);
+  int64_t floats = 0;
+  for (const auto& [data, size] : buffers) floats += size;
+  return floats * static_cast<int64_t>(sizeof(float));
 }
 
 std::vector<std::string> S8Network::Plan::implementation_names() const {

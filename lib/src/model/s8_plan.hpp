@@ -38,6 +38,9 @@ struct S8Network::Plan {
   // Gradients of the latest training forward.
   void backward();
   std::vector<std::string> implementation_names() const;
+  // Bytes of the activation and gradient buffers this plan allocated (views of one another counted
+  // once per tensor, which errs on the high side).
+  int64_t buffer_bytes() const;
 
   struct StageState {
     std::unique_ptr<Conv2d> conv;

@@ -1,3 +1,5 @@
+#include "../core/bounded_json.hpp"
+
 #include <s8net/core/error.hpp>
 #include <s8net/train/train_config.hpp>
 
@@ -31,6 +33,8 @@ TrainConfig seed_recipe() { return TrainConfig{}; }
 
 void validate(const TrainConfig& c) {
   if (c.epochs <= 0) throw Error("--epochs must be > 0, got " + std::to_string(c.epochs));
+  if (c.epochs > kMaxEpochs)
+    throw Error("--epochs must be <= " + std::to_string(kMaxEpochs) + ", got " + std::to_string(c.epochs));
   if (c.batch_size <= 0) throw Error("--batch must be > 0, got " + std::to_string(c.batch_size));
   if (c.eval_batch_size <= 0) throw Error("--eval-batch must be > 0, got " + std::to_string(c.eval_batch_size));
   if (c.limit_train < 0) throw Error("--limit-train must be >= 0");
@@ -46,9 +50,10 @@ void validate(const TrainConfig& c) {
 std::string to_json(const TrainConfig& config) { return json(config).dump(2); }
 
 TrainConfig train_config_from_json(std::string_view text, const std::string& source) {
+  const json parsed = parse_bounded_json(text, source + ": invalid training configuration");
   TrainConfig config;
   try {
-    json::parse(text).get_to(config);
+    parsed.get_to(config);
   } catch (const json::exception& e) {
     throw Error(source + ": invalid training configuration: " + e.what());
   } catch (const Error& e) {
@@ -56,6 +61,29 @@ TrainConfig train_config_from_json(std::string_view text, const std::string& sou
   }
   validate(config);
   return config;
+}
+
+namespace {
+
+// The first field (in the configuration's order) whose values differ, descending into objects.
+std::optional<ConfigDifference> first_difference_in(const json& stored, const json& other, const std::string& path) {
+  if (stored.is_object() && other.is_object()) {
+    for (const auto& [key, value] : stored.items()) {
+      const auto found = other.find(key);
+      const std::string field = path.empty() ? key : path + "." + key;
+      if (found == other.end()) return ConfigDifference{field, value.dump(), "nothing"};
+      if (auto difference = first_difference_in(value, *found, field)) return difference;
+    }
+    return std::nullopt;
+  }
+  if (stored == other) return std::nullopt;
+  return ConfigDifference{path, stored.dump(), other.dump()};
+}
+
+}  // namespace
+
+std::optional<ConfigDifference> first_difference(const TrainConfig& stored, const TrainConfig& other) {
+  return first_difference_in(json(stored), json(other), "");
 }
 
 }  // namespace s8net

@@ -1,5 +1,9 @@
+#include "../core/bounded_json.hpp"
+
 #include <s8net/core/atomic_file.hpp>
 #include <s8net/core/error.hpp>
+#include <s8net/core/format.hpp>
+#include <s8net/core/system_memory.hpp>
 #include <s8net/norm/registry.hpp>
 #include <s8net/train/evaluate.hpp>
 #include <s8net/train/network_state.hpp>
@@ -9,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <sstream>
 #include <utility>
@@ -21,9 +26,30 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
+std::string gigabytes(double bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f GB", bytes / 1e9);
+  return text;
+}
+
 double percent(int64_t part, int64_t whole) { return whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0; }
 
 }  // namespace
+
+void check_batch_fits(int64_t batch_size, int64_t training_images) {
+  if (batch_size > training_images)
+    throw Error("--batch " + with_thousands(batch_size) + " is more than the " + with_thousands(training_images) +
+                " training images: not one batch can be filled");
+}
+
+void check_training_memory(S8Network& network, int64_t batch_size) {
+  // In double: an absurd batch must be refused, not overflow into a small number.
+  const double needed = static_cast<double>(network.training_bytes_per_image()) * static_cast<double>(batch_size);
+  const auto available = static_cast<double>(available_memory_bytes());
+  if (available > 0 && needed > available)
+    throw Error("--batch " + with_thousands(batch_size) + " needs about " + gigabytes(needed) +
+                " of memory to train, more than the " + gigabytes(available) + " this machine has available");
+}
 
 double EpochMetrics::train_accuracy() const noexcept { return percent(train_correct, train_total); }
 double EpochMetrics::test_accuracy() const noexcept { return percent(test_correct, test_total); }
@@ -62,6 +88,13 @@ double median_training_images_per_second(std::span<const EpochMetrics> history) 
 }
 
 std::string to_json_line(const EpochMetrics& m) {
+  // JSON has no NaN: it would be written as null and make the run's metrics unreadable.
+  for (const auto& [name, value] : {std::pair{"lr", m.learning_rate}, {"seconds", m.seconds},
+                                    {"train_seconds", m.train_seconds}, {"train_loss", m.train_loss},
+                                    {"test_loss", m.test_loss}})
+    if (!std::isfinite(value))
+      throw Error("epoch " + std::to_string(m.epoch) + ": " + name + " is not a finite number; not written to " +
+                  kMetricsFile);
   const nlohmann::ordered_json j = {{"epoch", m.epoch},
                             {"lr", m.learning_rate},
                             {"seconds", m.seconds},
@@ -80,7 +113,7 @@ std::string to_json_line(const EpochMetrics& m) {
 
 EpochMetrics epoch_metrics_from_json(const std::string& line, const std::string& source) {
   try {
-    const auto j = nlohmann::json::parse(line);
+    const auto j = parse_bounded_json(line, source + ": invalid metrics line");
     EpochMetrics m;
     m.epoch = j.at("epoch").get<int64_t>();
     m.learning_rate = j.at("lr").get<double>();
@@ -107,11 +140,11 @@ std::vector<EpochMetrics> epoch_history_from_jsonl(const std::string& text, cons
 }
 
 Trainer::Trainer(Context& context, const NormRegistry& registry, TrainConfig config, const CifarData& data,
-                 fs::path run_directory)
-    : Trainer(context, registry, std::move(config), data, std::move(run_directory), true) {}
+                 fs::path run_directory, ExistingRun existing)
+    : Trainer(context, registry, std::move(config), data, std::move(run_directory), std::optional(existing)) {}
 
 Trainer::Trainer(Context& context, const NormRegistry& registry, TrainConfig config, const CifarData& data,
-                 fs::path run_directory, bool write_config)
+                 fs::path run_directory, std::optional<ExistingRun> fresh_run)
     : context_(context),
       config_(std::move(config)),
       run_directory_(std::move(run_directory)),
@@ -121,17 +154,25 @@ Trainer::Trainer(Context& context, const NormRegistry& registry, TrainConfig con
   validate(config_);
   if (train_.size() == 0) throw Error("no training images");
   if (test_.size() == 0) throw Error("no test images");
+  check_batch_fits(config_.batch_size, train_.size());
+  if (!run_directory_.empty()) {
+    lock_ = std::make_unique<RunDirectoryLock>(run_directory_);
+    remove_stale_temporaries(run_directory_);
+    if (fresh_run && holds_run(run_directory_)) {
+      if (*fresh_run == ExistingRun::refuse)
+        throw Error(run_directory_.string() + ": holds another run; continue it with --resume, or replace it with --overwrite");
+      remove_run_files(run_directory_);
+    }
+  }
   network_ = std::make_unique<S8Network>(context_, registry, network_config_of(config_));
+  check_training_memory(*network_, config_.batch_size);
   optimizer_ = std::make_unique<Sgd>(network_->parameters(), config_.sgd);
   LoaderOptions loader;
   loader.batch_size = config_.batch_size;
   loader.augment = config_.augment;
   loader.seed = config_.seed;
   loader_ = std::make_unique<BatchLoader>(train_, augmenter_, loader);
-  if (!run_directory_.empty() && write_config) {
-    fs::create_directories(run_directory_);
-    write_file_atomically(run_directory_ / kConfigFile, to_json(config_) + "\n");
-  }
+  if (!run_directory_.empty() && fresh_run) write_file_atomically(run_directory_ / kConfigFile, to_json(config_) + "\n");
 }
 
 Trainer::~Trainer() = default;
@@ -141,7 +182,7 @@ std::unique_ptr<Trainer> Trainer::resume(Context& context, const NormRegistry& r
   const fs::path file = run_directory / kLastCheckpoint;
   if (!fs::exists(file)) throw Error(run_directory.string() + ": nothing to resume (no " + kLastCheckpoint + ")");
   const Checkpoint checkpoint = load_checkpoint(file);
-  std::unique_ptr<Trainer> trainer(new Trainer(context, registry, checkpoint.config, data, run_directory, false));
+  std::unique_ptr<Trainer> trainer(new Trainer(context, registry, checkpoint.config, data, run_directory, std::nullopt));
   restore_tensors(context, checkpoint.tensors, *trainer->network_, trainer->optimizer_.get(), file.string());
   trainer->network_->set_training_steps(checkpoint.training_steps);
   trainer->epochs_done_ = checkpoint.epochs_done;
@@ -149,7 +190,52 @@ std::unique_ptr<Trainer> Trainer::resume(Context& context, const NormRegistry& r
   trainer->best_test_accuracy_ = checkpoint.best_test_accuracy;
   trainer->best_epoch_ = checkpoint.best_epoch;
   trainer->history_ = epoch_history_from_jsonl(checkpoint.metrics_jsonl, file.string());
+  trainer->reconcile_run_files(checkpoint);
   return trainer;
+}
+
+void Trainer::reconcile_run_files(const Checkpoint& last) {
+  const fs::path last_file = run_directory_ / kLastCheckpoint;
+  // config.json is what a person reads; the checkpoint's copy is what training continues.
+  const fs::path config_file = run_directory_ / kConfigFile;
+  const std::string stored = to_json(config_) + "\n";
+  std::error_code error;
+  if (fs::exists(config_file, error)) {
+    const auto text = read_file_bytes(config_file);
+    const std::string_view written(reinterpret_cast<const char*>(text.data()), text.size());
+    const TrainConfig edited = train_config_from_json(written, config_file.string());
+    if (const auto d = first_difference(config_, edited))
+      throw Error(config_file.string() + " differs from the configuration in " + last_file.string() + " (" +
+                  d->field + ": " + d->other + " in " + kConfigFile + ", " + d->stored + " in the checkpoint); --resume continues the checkpoint's configuration: restore " + kConfigFile +
+                  " or start a new run");
+  } else {
+    write_file_atomically(config_file, stored);
+  }
+  // A kill between two of an epoch's writes leaves metrics.jsonl an epoch behind the checkpoint.
+  const fs::path metrics_file = run_directory_ / kMetricsFile;
+  std::vector<uint8_t> metrics;
+  if (fs::exists(metrics_file, error)) metrics = read_file_bytes(metrics_file);
+  if (std::string_view(reinterpret_cast<const char*>(metrics.data()), metrics.size()) != last.metrics_jsonl)
+    write_file_atomically(metrics_file, last.metrics_jsonl);
+  // best.s8ckpt must hold the epoch last.s8ckpt calls best. Runs of earlier versions wrote it
+  // after last.s8ckpt, so a kill or a full disk between the two could leave it behind.
+  if (best_epoch_ <= 0) return;
+  const fs::path best_file = run_directory_ / kBestCheckpoint;
+  std::optional<int64_t> held;
+  try {
+    held = load_checkpoint(best_file).epochs_done;
+  } catch (const Error&) {
+  }
+  if (held == best_epoch_) return;
+  if (held && *held > epochs_done_) return;  // the epoch in progress, written ahead; it is trained again
+  if (best_epoch_ == epochs_done_ && epoch_in_progress_.batches_done == 0) {
+    save_checkpoint(best_file, last);  // the last checkpoint is that best epoch
+    return;
+  }
+  // The best epoch's weights are gone: the best is what the file holds, so a better epoch to come replaces it.
+  const bool usable = held && *held >= 1 && *held <= static_cast<int64_t>(history_.size());
+  best_epoch_ = usable ? *held : 0;
+  best_test_accuracy_ = usable ? history_[static_cast<size_t>(*held - 1)].test_accuracy() : -1;
 }
 
 int64_t Trainer::batches_per_epoch() const noexcept { return loader_->batches_per_epoch(); }
@@ -237,9 +323,11 @@ Checkpoint Trainer::make_checkpoint() {
 void Trainer::save(bool new_best) {
   if (run_directory_.empty()) return;
   const Checkpoint checkpoint = make_checkpoint();
-  // Checkpoint first, metrics second: metrics.jsonl never runs ahead of what --resume restores.
-  save_checkpoint(run_directory_ / kLastCheckpoint, checkpoint);
+  // Best, then last, then metrics. Interrupted between any two, best.s8ckpt is never behind what
+  // last.s8ckpt records as best (at worst it holds the epoch --resume trains again and rewrites),
+  // and metrics.jsonl never runs ahead of what --resume restores; resume repairs what lags.
   if (new_best) save_checkpoint(run_directory_ / kBestCheckpoint, checkpoint);
+  save_checkpoint(run_directory_ / kLastCheckpoint, checkpoint);
   write_file_atomically(run_directory_ / kMetricsFile, checkpoint.metrics_jsonl);
 }
 

@@ -57,6 +57,10 @@ class S8Network {
   S8Network(const S8Network&) = delete;
   S8Network& operator=(const S8Network&) = delete;
 
+  // The activation and gradient memory one image of a training batch takes (the bulk of what a
+  // batch needs; primitives' scratch memory comes on top).
+  int64_t training_bytes_per_image();
+
   // Forward in training mode, loss, and backward: every parameter's grad holds dLoss/dParam.
   // images: batch x 3 x 32 x 32 plain floats (already normalized); labels in [0, 10).
   BatchResult forward_backward(std::span<const float> images, std::span<const int32_t> labels);

@@ -15,6 +15,7 @@
 #include <s8net/norm/plugin_api.h>
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,6 +36,12 @@ struct PluginInfo {
   // Valid while the library is loaded: while the registry or a layer made from it lives.
   const s8net_norm_plugin* descriptor = nullptr;
 };
+
+// Checks options against the plugin's declared list (names, ranges, integers) before any
+// instance is made, so that a bad --norm-option is refused as a flag. Throws s8net::Error naming
+// the option. A plugin may still refuse a declared value in create() (groups that do not divide
+// the channels, say).
+void check_norm_options(const PluginInfo& plugin, const std::map<std::string, double>& options);
 
 struct PluginLoadFailure {
   std::filesystem::path file;

@@ -39,11 +39,21 @@ struct TrainConfig {
 // decay), the per-epoch interpolated learning rate, the augmentation, dropout 0.01.
 TrainConfig seed_recipe();
 
+// Far beyond any useful training of this network: a larger number is a typo or an overflow.
+inline constexpr int64_t kMaxEpochs = 100'000;
+
 // Throws s8net::Error naming the field for values out of range.
 void validate(const TrainConfig& config);
 
 std::string to_json(const TrainConfig& config);
 // `source` names the file in errors.
 TrainConfig train_config_from_json(std::string_view json, const std::string& source);
+
+// Where two configurations disagree: the field ("batch_size", "sgd.momentum") and each value as JSON.
+struct ConfigDifference {
+  std::string field, stored, other;
+};
+// The first differing field, or nothing when the configurations are equal.
+std::optional<ConfigDifference> first_difference(const TrainConfig& stored, const TrainConfig& other);
 
 }  // namespace s8net

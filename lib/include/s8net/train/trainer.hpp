@@ -14,6 +14,7 @@
 #include <s8net/model/s8_network.hpp>
 #include <s8net/train/checkpoint.hpp>
 #include <s8net/train/evaluate.hpp>
+#include <s8net/train/run_directory.hpp>
 #include <s8net/train/sgd.hpp>
 #include <s8net/train/train_config.hpp>
 
@@ -81,12 +82,24 @@ inline constexpr const char* kMetricsFile = "metrics.jsonl";
 inline constexpr const char* kLastCheckpoint = "last.s8ckpt";
 inline constexpr const char* kBestCheckpoint = "best.s8ckpt";
 
+// What a new run does with a run directory that already holds another run's files.
+enum class ExistingRun { refuse, replace };
+
+// Throws s8net::Error naming --batch when no batch of that size can be filled from the training
+// images, or when training it needs more memory than this machine has available.
+void check_batch_fits(int64_t batch_size, int64_t training_images);
+void check_training_memory(S8Network& network, int64_t batch_size);
+
 class Trainer {
  public:
-  // A new run; writes config.json into run_directory (created if needed) unless it is empty.
+  // A new run; writes config.json into run_directory (created if needed) unless it is empty. The
+  // directory is locked for the trainer's lifetime (see run_directory.hpp): a second training of
+  // it is refused, and so is a directory holding another run unless `existing` says replace.
   Trainer(Context& context, const NormRegistry& registry, TrainConfig config, const CifarData& data,
-          std::filesystem::path run_directory);
-  // Continues the run in run_directory from its last checkpoint, with the configuration saved there.
+          std::filesystem::path run_directory, ExistingRun existing = ExistingRun::refuse);
+  // Continues the run in run_directory from its last checkpoint, with the configuration saved
+  // there. Refuses a config.json that disagrees with it; repairs a metrics.jsonl or best.s8ckpt
+  // that an interruption between an epoch's writes left behind.
   static std::unique_ptr<Trainer> resume(Context& context, const NormRegistry& registry, const CifarData& data,
                                          const std::filesystem::path& run_directory);
   ~Trainer();
@@ -112,8 +125,10 @@ class Trainer {
   int64_t batches_per_epoch() const noexcept;
 
  private:
+  // fresh_run: how a new run treats an existing one; empty when resuming.
   Trainer(Context& context, const NormRegistry& registry, TrainConfig config, const CifarData& data,
-          std::filesystem::path run_directory, bool write_config);
+          std::filesystem::path run_directory, std::optional<ExistingRun> fresh_run);
+  void reconcile_run_files(const Checkpoint& last);
   // The epoch's metrics, or nothing when the observer asked to stop before its last batch.
   std::optional<EpochMetrics> train_epoch(int64_t epoch, TrainObserver& observer);
   // A non-finite loss: throws s8net::Error naming epoch and batch (0-based here, 1-based in the
@@ -125,6 +140,7 @@ class Trainer {
   Context& context_;
   TrainConfig config_;
   std::filesystem::path run_directory_;
+  std::unique_ptr<RunDirectoryLock> lock_;
   Dataset train_, test_;
   Augmenter augmenter_;
   std::unique_ptr<S8Network> network_;
