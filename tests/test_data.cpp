@@ -216,6 +216,37 @@ TEST(ImageCodec, RefusesImagesClaimingAbsurdSizesBeforeDecoding) {
             "huge.jpg: image of 60000x60000 pixels is larger than s8net decodes (at most 64 megapixels, 16384 a side)");
 }
 
+// A symlinked image belongs to the folder the link sits in, not the one it points into.
+TEST(ImageFolder, ASymlinkedImageTakesTheClassOfTheFolderItSitsIn) {
+  const TempDir dir("data");
+  const fs::path root = dir / "set";
+  test::write_image_folder(root, test::random_cifar(10, 10), "png");  // one training image per class
+  fs::create_symlink("../dog/0005.png", root / "train" / "cat" / "linked.png");
+  const auto counts = import_image_folder(root).train.class_counts();
+  EXPECT_EQ(counts[3], 2);  // cat: its own image and the link
+  EXPECT_EQ(counts[5], 1);  // dog
+}
+
+// A tree of links into one flat pool imports like the tree of files it mirrors.
+TEST(ImageFolder, ASymlinkFarmImportsLikeTheFilesItLinksTo) {
+  const TempDir dir("data");
+  const CifarData data = test::random_cifar(20, 10);
+  test::write_image_folder(dir / "real", data, "png");
+  fs::create_directories(dir / "pool");
+  int count = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir / "real")) {
+    if (!entry.is_regular_file()) continue;
+    const fs::path target = dir / "pool" / (std::to_string(count++) + ".png");
+    fs::copy_file(entry.path(), target);
+    const fs::path link = dir / "farm" / entry.path().lexically_relative(dir / "real");
+    fs::create_directories(link.parent_path());
+    fs::create_symlink(target, link);
+  }
+  const CifarData imported = import_image_folder(dir / "farm");
+  expect_same(imported.train, data.train);
+  expect_same(imported.test, data.test);
+}
+
 TEST(ImageFolder, DamagedArchiveIsRefusedNamingIt) {
   const TempDir dir("data");
   test::write_image_folder(dir / "set", test::random_cifar(10, 2), "png");

@@ -58,7 +58,8 @@ std::vector<ImageFile> collect(const fs::path& path) {
     std::vector<fs::path> found;
     for (const auto& entry : fs::recursive_directory_iterator(path))
       if (entry.is_regular_file() && has_image_extension(entry.path())) found.push_back(entry.path());
-    for (const fs::path& file : found) add(fs::relative(file, path).string(), read_file_bytes(file));
+    // The path as found, not as resolved: a symlinked image belongs to the folder the link sits in.
+    for (const fs::path& file : found) add(file.lexically_relative(path).string(), read_file_bytes(file));
   } else if (fs::exists(path)) {
     for_each_archive_file(path, add);
   } else {
