@@ -4,6 +4,7 @@
 // word for word; these check that they reach the user intact.
 #include "support/app_runner.hpp"
 #include "support/synthetic_data.hpp"
+#include "support/tar_writer.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_plugins.hpp"
 
@@ -14,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <ostream>
@@ -59,6 +61,15 @@ fs::path folder_with(const std::string& name, const std::string& bad_file, const
   test::write_image_folder(root, test::random_cifar(10, 2), "png");
   write_file_atomically(root / "train" / "cat" / bad_file, bytes);
   return root;
+}
+
+// An archive whose only entry, an image, claims 2^62 bytes in its header.
+fs::path archive_claiming_too_much() {
+  const fs::path archive = world().dir / "forged.tar";
+  std::FILE* out = std::fopen(archive.c_str(), "wb");
+  test::TarWriter(out).add_claim("set/train/cat/huge.png", uint64_t{1} << 62);
+  std::fclose(out);
+  return archive;
 }
 
 // A copy of the run's last checkpoint changed by `damage`.
@@ -142,6 +153,13 @@ const BadInput kCatalogue[] = {
        return "data prepare --from " + root.string() + " --out " + (world().dir / "never").string();
      },
      1, [] { return "train/cat/wide.png: image is 33x32, expected 32x32"; }},
+    {"ArchiveEntryClaimingTooMuch",
+     [] { return "data prepare --from " + archive_claiming_too_much().string() + " --out " + (world().dir / "never").string(); },
+     1,
+     [] {
+       return (world().dir / "forged.tar").string() +
+              ": entry set/train/cat/huge.png claims 4,611,686,018,427,387,904 bytes, more than an image may have (64 MiB)";
+     }},
     // Plugins (--plugin-dir names a directory holding one broken file: the real ones still load
     // and are listed, the broken one is an error)
     {"PluginNotElf", [] { return "plugins --plugin-dir " + plugin_dir("not_elf"); }, 1,

@@ -104,9 +104,11 @@ CifarData read_cifar_binary(const fs::path& path) {
     return assemble(files, directory->string());
   }
   if (!fs::exists(path)) throw Error(path.string() + ": no such file or directory");
-  for_each_archive_file(path, [&](const std::string& name, std::vector<uint8_t>&& contents) {
-    const std::string base = fs::path(name).filename().string();
-    if (is_wanted(base)) files[base] = std::move(contents);
+  // An official batch file holds 30,730,000 bytes; the limit leaves room for far larger sets.
+  const ArchiveSelection batch_files{[](const std::string& name) { return is_wanted(fs::path(name).filename().string()); },
+                                     int64_t{1} << 30, "a CIFAR-10 batch file"};
+  for_each_archive_file(path, batch_files, [&](const std::string& name, std::vector<uint8_t>&& contents) {
+    files[fs::path(name).filename().string()] = std::move(contents);
   });
   return assemble(files, path.string());
 }
