@@ -4,6 +4,7 @@
 // word for word; these check that they reach the user intact.
 #include "support/app_runner.hpp"
 #include "support/synthetic_data.hpp"
+#include "support/tar_writer.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_plugins.hpp"
 
@@ -14,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <ostream>
@@ -59,6 +61,30 @@ fs::path folder_with(const std::string& name, const std::string& bad_file, const
   test::write_image_folder(root, test::random_cifar(10, 2), "png");
   write_file_atomically(root / "train" / "cat" / bad_file, bytes);
   return root;
+}
+
+// A data set prepared by the app whose data_batch_5.bin was then replaced by another prepare's,
+// as an interrupted copy or a hand-made fix leaves it.
+fs::path mixed_data_set() {
+  const fs::path mixed = world().dir / "mixed", other = world().dir / "mixed-other", source = world().dir / "mixed-source";
+  for (const auto& [out, train] : {std::pair{mixed, 20}, std::pair{other, 25}}) {
+    fs::remove_all(out);
+    fs::remove_all(source);
+    write_cifar_binary(test::random_cifar(train, 10), source);
+    const auto prepared = run_app("data prepare --from " + source.string() + " --out " + out.string());
+    EXPECT_EQ(prepared.exit_code, 0) << prepared.all();
+  }
+  fs::copy_file(other / "data_batch_5.bin", mixed / "data_batch_5.bin", fs::copy_options::overwrite_existing);
+  return mixed;
+}
+
+// An archive whose only entry, an image, claims 2^62 bytes in its header.
+fs::path archive_claiming_too_much() {
+  const fs::path archive = world().dir / "forged.tar";
+  std::FILE* out = std::fopen(archive.c_str(), "wb");
+  test::TarWriter(out).add_claim("set/train/cat/huge.png", uint64_t{1} << 62);
+  std::fclose(out);
+  return archive;
 }
 
 // A copy of the run's last checkpoint changed by `damage`.
@@ -142,6 +168,32 @@ const BadInput kCatalogue[] = {
        return "data prepare --from " + root.string() + " --out " + (world().dir / "never").string();
      },
      1, [] { return "train/cat/wide.png: image is 33x32, expected 32x32"; }},
+    {"ArchiveEntryClaimingTooMuch",
+     [] { return "data prepare --from " + archive_claiming_too_much().string() + " --out " + (world().dir / "never").string(); },
+     1,
+     [] {
+       return (world().dir / "forged.tar").string() +
+              ": entry set/train/cat/huge.png claims 4,611,686,018,427,387,904 bytes, more than an image may have (64 MiB)";
+     }},
+    {"MixedPreparedDataSet", [] { return train_on(mixed_data_set()); }, 1,
+     [] {
+       return (world().dir / "mixed" / "data_batch_5.bin").string() +
+              ": 15,365 bytes, but manifest.json lists 12,292: the data set is incomplete or mixed";
+     }},
+    {"MixedPreparedDataSetInfo", [] { return "data info --data " + mixed_data_set().string(); }, 1,
+     [] { return (world().dir / "mixed" / "data_batch_5.bin").string() + ": 15,365 bytes, but manifest.json lists 12,292"; }},
+    {"PrepareOverOtherFiles",
+     [] {
+       const fs::path out = world().dir / "documents";
+       fs::create_directories(out);
+       write_file_atomically(out / "notes.txt", std::string_view("mine"));
+       return "data prepare --from " + world().data.string() + " --out " + out.string();
+     },
+     1,
+     [] {
+       return (world().dir / "documents").string() +
+              ": holds notes.txt, which s8net data prepare does not write; prepare into a new or empty directory";
+     }},
     // Plugins (--plugin-dir names a directory holding one broken file: the real ones still load
     // and are listed, the broken one is an error)
     {"PluginNotElf", [] { return "plugins --plugin-dir " + plugin_dir("not_elf"); }, 1,

@@ -4,8 +4,10 @@
 #include "support/app_runner.hpp"
 #include "support/error_of.hpp"
 #include "support/synthetic_data.hpp"
+#include "support/tar_writer.hpp"
 #include "support/temp_dir.hpp"
 
+#include <s8net/core/format.hpp>
 #include <s8net/data/archive_reader.hpp>
 #include <s8net/data/cifar_binary.hpp>
 #include <s8net/data/data_source.hpp>
@@ -14,8 +16,10 @@
 
 #include <boost/crc.hpp>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 
 namespace {
@@ -216,6 +220,63 @@ TEST(ImageCodec, RefusesImagesClaimingAbsurdSizesBeforeDecoding) {
             "huge.jpg: image of 60000x60000 pixels is larger than s8net decodes (at most 64 megapixels, 16384 a side)");
 }
 
+// A symlinked image belongs to the folder the link sits in, not the one it points into.
+TEST(ImageFolder, ASymlinkedImageTakesTheClassOfTheFolderItSitsIn) {
+  const TempDir dir("data");
+  const fs::path root = dir / "set";
+  test::write_image_folder(root, test::random_cifar(10, 10), "png");  // one training image per class
+  fs::create_symlink("../dog/0005.png", root / "train" / "cat" / "linked.png");
+  const auto counts = import_image_folder(root).train.class_counts();
+  EXPECT_EQ(counts[3], 2);  // cat: its own image and the link
+  EXPECT_EQ(counts[5], 1);  // dog
+}
+
+// A tree of links into one flat pool imports like the tree of files it mirrors.
+TEST(ImageFolder, ASymlinkFarmImportsLikeTheFilesItLinksTo) {
+  const TempDir dir("data");
+  const CifarData data = test::random_cifar(20, 10);
+  test::write_image_folder(dir / "real", data, "png");
+  fs::create_directories(dir / "pool");
+  int count = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir / "real")) {
+    if (!entry.is_regular_file()) continue;
+    const fs::path target = dir / "pool" / (std::to_string(count++) + ".png");
+    fs::copy_file(entry.path(), target);
+    const fs::path link = dir / "farm" / entry.path().lexically_relative(dir / "real");
+    fs::create_directories(link.parent_path());
+    fs::create_symlink(target, link);
+  }
+  const CifarData imported = import_image_folder(dir / "farm");
+  expect_same(imported.train, data.train);
+  expect_same(imported.test, data.test);
+}
+
+// An archive header may claim any size. An image entry claiming more than an image may have is
+// refused naming it before anything is allocated (a claim of 2^62 bytes was a bare std::bad_alloc).
+TEST(ImageFolder, AnArchiveEntryClaimingMoreThanAnImageMayHaveIsRefusedNamingIt) {
+  const TempDir dir("data");
+  for (const uint64_t claim : {uint64_t{1} << 62, uint64_t{100} << 20}) {
+    const fs::path archive = dir / "forged.tar";
+    std::FILE* out = std::fopen(archive.c_str(), "wb");
+    ASSERT_NE(out, nullptr);
+    test::TarWriter(out).add_claim("set/train/cat/huge.png", claim);
+    std::fclose(out);
+    EXPECT_EQ(error_of([&] { load_cifar(archive); }),
+              archive.string() + ": entry set/train/cat/huge.png claims " + with_thousands(static_cast<int64_t>(claim)) +
+                  " bytes, more than an image may have (64 MiB)");
+  }
+}
+
+TEST(ImageFolder, AnImageFileLargerThanAnImageMayHaveIsRefusedUnread) {
+  const TempDir dir("data");
+  const fs::path root = dir / "set";
+  test::write_image_folder(root, test::random_cifar(10, 2), "png");
+  std::ofstream(root / "train" / "cat" / "big.png").put('x');
+  fs::resize_file(root / "train" / "cat" / "big.png", (uint64_t{64} << 20) + 1);  // sparse: no disk space used
+  EXPECT_EQ(error_of([&] { import_image_folder(root); }),
+            root.string() + ": train/cat/big.png is 67,108,865 bytes, more than an image may have (64 MiB)");
+}
+
 TEST(ImageFolder, DamagedArchiveIsRefusedNamingIt) {
   const TempDir dir("data");
   test::write_image_folder(dir / "set", test::random_cifar(10, 2), "png");
@@ -245,6 +306,34 @@ TEST(DataPrepare, TheAppWritesTheBinaryLayoutFromAnImageFolderArchive) {
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_EQ(missing.err, "s8net data: " + (dir / "absent").string() + ": no such file or directory\n");
   EXPECT_EQ(test::run_app("data frobnicate").exit_code, 2);
+}
+
+}  // namespace
+
+namespace {
+
+// Files that are not images are skipped unread: a 512 MiB README in a .tar.gz of a few hundred
+// kilobytes leaves the app's peak memory far below its size (it used to be read whole, then skipped).
+TEST(DataPrepare, SkipsANonImageArchiveEntryWithoutHoldingItInMemory) {
+  const TempDir dir("data");
+  test::write_image_folder(dir / "set", test::random_cifar(10, 10), "png");
+  const fs::path archive = dir / "set.tar.gz";
+  std::FILE* gzip = ::popen(("gzip -1 > '" + archive.string() + "'").c_str(), "w");
+  ASSERT_NE(gzip, nullptr);
+  test::TarWriter tar(gzip);
+  tar.add_zeros("set/README.txt", uint64_t{512} << 20);
+  for (const auto& entry : fs::recursive_directory_iterator(dir / "set"))
+    if (entry.is_regular_file())
+      tar.add_file("set/" + entry.path().lexically_relative(dir / "set").string(), read_file_bytes(entry.path()));
+  tar.finish();
+  ASSERT_EQ(::pclose(gzip), 0);
+
+  const auto r = test::run_app("data prepare --from " + archive.string() + " --out " + (dir / "bin").string());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_CONTAINS(r.out, "total              10       10");
+  rusage children{};
+  ::getrusage(RUSAGE_CHILDREN, &children);
+  EXPECT_LT(children.ru_maxrss, 256 * 1024) << "the largest child's peak resident kilobytes";
 }
 
 }  // namespace

@@ -1,9 +1,12 @@
 #include <s8net/core/error.hpp>
+#include <s8net/core/format.hpp>
 #include <s8net/data/archive_reader.hpp>
 
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <algorithm>
+#include <array>
 #include <memory>
 
 namespace s8net {
@@ -56,20 +59,46 @@ std::vector<std::string> list_archive_files(const std::filesystem::path& path) {
   return names;
 }
 
-void for_each_archive_file(const std::filesystem::path& path,
+std::string mebibytes(int64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
+
+namespace {
+
+// The entry's bytes, never more than the selection allows, whatever its header claims.
+std::vector<uint8_t> read_entry(archive* reader, archive_entry* entry, const std::string& name,
+                                const std::filesystem::path& path, const ArchiveSelection& selection) {
+  const std::string refusal = path.string() + ": entry " + name;
+  const std::string too_large = ", more than " + selection.kind + " may have (" + mebibytes(selection.max_bytes) + ")";
+  const bool size_known = archive_entry_size_is_set(entry) != 0;
+  const int64_t claimed = archive_entry_size(entry);
+  if (size_known && claimed > selection.max_bytes)
+    throw Error(refusal + " claims " + with_thousands(claimed) + " bytes" + too_large);
+  // A claim within the limit is still only a claim (a damaged archive holds less): room for at most
+  // this much is set aside before the bytes arrive.
+  constexpr int64_t kLargestReservation = int64_t{64} << 20;
+  std::vector<uint8_t> contents;
+  contents.reserve(static_cast<size_t>(std::clamp<int64_t>(claimed, 0, kLargestReservation)));
+  std::array<uint8_t, 1 << 16> chunk;
+  for (;;) {
+    const la_ssize_t n = archive_read_data(reader, chunk.data(), chunk.size());
+    if (n < 0) throw Error(path.string() + ": damaged entry " + name + ": " + archive_error_string(reader));
+    if (n == 0) break;
+    if (static_cast<int64_t>(contents.size()) + n > selection.max_bytes) throw Error(refusal + " holds more bytes" + too_large);
+    contents.insert(contents.end(), chunk.begin(), chunk.begin() + n);
+  }
+  if (size_known && static_cast<int64_t>(contents.size()) != claimed) throw Error(refusal + " is truncated");
+  return contents;
+}
+
+}  // namespace
+
+void for_each_archive_file(const std::filesystem::path& path, const ArchiveSelection& selection,
                            const std::function<void(const std::string&, std::vector<uint8_t>&&)>& visit) {
   const ArchiveReader reader = open_archive(path);
+  // Reading the next header skips whatever of the previous entry was not read.
   while (archive_entry* entry = next_file(reader.get(), path)) {
     const std::string name = archive_entry_pathname(entry);
-    std::vector<uint8_t> contents(static_cast<size_t>(archive_entry_size(entry)));
-    size_t done = 0;
-    while (done < contents.size()) {
-      const la_ssize_t n = archive_read_data(reader.get(), contents.data() + done, contents.size() - done);
-      if (n < 0) throw Error(path.string() + ": damaged entry " + name + ": " + archive_error_string(reader.get()));
-      if (n == 0) throw Error(path.string() + ": entry " + name + " is truncated");
-      done += static_cast<size_t>(n);
-    }
-    visit(name, std::move(contents));
+    if (!selection.wanted(name)) continue;
+    visit(name, read_entry(reader.get(), entry, name, path, selection));
   }
 }
 

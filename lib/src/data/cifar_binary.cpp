@@ -3,7 +3,9 @@
 #include <s8net/core/format.hpp>
 #include <s8net/data/archive_reader.hpp>
 #include <s8net/data/cifar_binary.hpp>
+#include <s8net/data/data_manifest.hpp>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -56,13 +58,19 @@ CifarData assemble(const std::map<std::string, std::vector<uint8_t>>& files, con
 }
 
 bool is_wanted(const std::string& base_name) {
-  if (base_name == kTestFile || base_name == kMetaFile) return true;
-  for (int k = 1; k <= kTrainBatchFiles; ++k)
-    if (base_name == train_file_name(k)) return true;
-  return false;
+  const auto names = cifar_binary_file_names();
+  return std::find(names.begin(), names.end(), base_name) != names.end();
 }
 
 }  // namespace
+
+std::vector<std::string> cifar_binary_file_names() {
+  std::vector<std::string> names;
+  for (int k = 1; k <= kTrainBatchFiles; ++k) names.push_back(train_file_name(k));
+  names.push_back(kTestFile);
+  names.push_back(kMetaFile);
+  return names;
+}
 
 void append_cifar_records(std::span<const uint8_t> bytes, const std::string& source, Dataset& into) {
   if (bytes.empty()) throw Error(source + ": empty file, expected 3,073-byte records");
@@ -97,16 +105,24 @@ CifarData read_cifar_binary(const fs::path& path) {
   if (fs::is_directory(path)) {
     const auto directory = batches_directory(path);
     if (!directory) throw Error(path.string() + ": missing " + train_file_name(1) + " (not a cifar-10-batches-bin directory)");
-    for (const fs::path& name : {fs::path(kMetaFile), fs::path(kTestFile)})
-      if (fs::exists(*directory / name)) files[name.string()] = read_file_bytes(*directory / name);
-    for (int k = 1; k <= kTrainBatchFiles; ++k)
-      if (fs::exists(*directory / train_file_name(k))) files[train_file_name(k)] = read_file_bytes(*directory / train_file_name(k));
+    // Directories prepared before manifests existed load unchecked.
+    const auto manifest = DataManifest::read(*directory);
+    if (manifest) manifest->check_present(*directory);
+    for (const std::string& name : cifar_binary_file_names()) {
+      const fs::path file = *directory / name;
+      if (!fs::exists(file)) continue;
+      if (manifest) manifest->check_size(file);
+      files[name] = read_file_bytes(file);
+      if (manifest) manifest->check_contents(file, files[name]);
+    }
     return assemble(files, directory->string());
   }
   if (!fs::exists(path)) throw Error(path.string() + ": no such file or directory");
-  for_each_archive_file(path, [&](const std::string& name, std::vector<uint8_t>&& contents) {
-    const std::string base = fs::path(name).filename().string();
-    if (is_wanted(base)) files[base] = std::move(contents);
+  // An official batch file holds 30,730,000 bytes; the limit leaves room for far larger sets.
+  const ArchiveSelection batch_files{[](const std::string& name) { return is_wanted(fs::path(name).filename().string()); },
+                                     int64_t{1} << 30, "a CIFAR-10 batch file"};
+  for_each_archive_file(path, batch_files, [&](const std::string& name, std::vector<uint8_t>&& contents) {
+    files[fs::path(name).filename().string()] = std::move(contents);
   });
   return assemble(files, path.string());
 }

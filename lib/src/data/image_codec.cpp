@@ -1,6 +1,7 @@
 #include <s8net/core/error.hpp>
 #include <s8net/data/dataset.hpp>
 #include <s8net/data/image_codec.hpp>
+#include <s8net/data/png_decoder.hpp>
 
 #include <png.h>
 #include <turbojpeg.h>
@@ -17,25 +18,10 @@ struct TurboJpegCloser {
 };
 using TurboJpeg = std::unique_ptr<void, TurboJpegCloser>;
 
-struct PngImageCloser {
-  void operator()(png_image* image) const noexcept { png_image_free(image); }
-};
-
 bool is_jpeg(std::span<const uint8_t> b) { return b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF; }
 bool is_png(std::span<const uint8_t> b) {
   static constexpr uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
   return b.size() >= 8 && std::equal(kSignature, kSignature + 8, b.begin());
-}
-
-// A header may claim any size: a few bytes announcing 100,000 x 100,000 pixels must be refused
-// before the decoder's buffer is allocated (found by fuzzing). A 64-megapixel photo still imports.
-constexpr int64_t kMaxSide = 16384, kMaxPixels = int64_t{1} << 26;
-
-void require_decodable_size(int64_t width, int64_t height, const std::string& source) {
-  if (width <= 0 || height <= 0 || width > kMaxSide || height > kMaxSide || width * height > kMaxPixels)
-    throw Error(source + ": image of " + std::to_string(width) + "x" + std::to_string(height) +
-                " pixels is larger than s8net decodes (at most " + std::to_string(kMaxPixels >> 20) + " megapixels, " +
-                std::to_string(kMaxSide) + " a side)");
 }
 
 RgbImage decode_jpeg(std::span<const uint8_t> bytes, const std::string& source) {
@@ -55,21 +41,6 @@ RgbImage decode_jpeg(std::span<const uint8_t> bytes, const std::string& source) 
   return image;
 }
 
-RgbImage decode_png(std::span<const uint8_t> bytes, const std::string& source) {
-  png_image png{};
-  png.version = PNG_IMAGE_VERSION;
-  std::unique_ptr<png_image, PngImageCloser> cleanup(&png);
-  if (!png_image_begin_read_from_memory(&png, bytes.data(), bytes.size()))
-    throw Error(source + ": not a decodable PNG: " + png.message);
-  require_decodable_size(png.width, png.height, source);
-  png.format = PNG_FORMAT_RGB;
-  RgbImage image{static_cast<int>(png.width), static_cast<int>(png.height),
-                 std::vector<uint8_t>(PNG_IMAGE_SIZE(png))};
-  if (!png_image_finish_read(&png, nullptr, image.pixels.data(), 0, nullptr))
-    throw Error(source + ": not a decodable PNG: " + png.message);
-  return image;
-}
-
 void check_image(const RgbImage& image) {
   if (image.width <= 0 || image.height <= 0 ||
       image.pixels.size() != static_cast<size_t>(image.width) * static_cast<size_t>(image.height) * 3)
@@ -78,6 +49,17 @@ void check_image(const RgbImage& image) {
 }
 
 }  // namespace
+
+// A header may claim any size: a few bytes announcing 100,000 x 100,000 pixels must be refused
+// before the decoder's buffer is allocated (found by fuzzing). A 64-megapixel photo still imports.
+constexpr int64_t kMaxSide = 16384, kMaxPixels = int64_t{1} << 26;
+
+void require_decodable_size(int64_t width, int64_t height, const std::string& source) {
+  if (width <= 0 || height <= 0 || width > kMaxSide || height > kMaxSide || width * height > kMaxPixels)
+    throw Error(source + ": image of " + std::to_string(width) + "x" + std::to_string(height) +
+                " pixels is larger than s8net decodes (at most " + std::to_string(kMaxPixels >> 20) + " megapixels, " +
+                std::to_string(kMaxSide) + " a side)");
+}
 
 RgbImage decode_image(std::span<const uint8_t> bytes, const std::string& source) {
   if (is_jpeg(bytes)) return decode_jpeg(bytes, source);

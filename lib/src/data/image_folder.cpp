@@ -1,5 +1,6 @@
 #include <s8net/core/atomic_file.hpp>
 #include <s8net/core/error.hpp>
+#include <s8net/core/format.hpp>
 #include <s8net/data/archive_reader.hpp>
 #include <s8net/data/image_codec.hpp>
 #include <s8net/data/image_folder.hpp>
@@ -28,6 +29,12 @@ bool has_image_extension(const fs::path& name) {
   std::transform(extension.begin(), extension.end(), extension.begin(), [](unsigned char c) { return std::tolower(c); });
   return extension == ".jpg" || extension == ".jpeg" || extension == ".png";
 }
+
+// Far more than any 32x32 image needs, and little enough memory that a file or archive header
+// claiming gigabytes is refused before it is read.
+constexpr int64_t kMaxImageFileBytes = int64_t{64} << 20;
+
+std::string too_large_for_an_image() { return ", more than an image may have (" + mebibytes(kMaxImageFileBytes) + ")"; }
 
 std::string known_classes() {
   std::string list;
@@ -58,9 +65,17 @@ std::vector<ImageFile> collect(const fs::path& path) {
     std::vector<fs::path> found;
     for (const auto& entry : fs::recursive_directory_iterator(path))
       if (entry.is_regular_file() && has_image_extension(entry.path())) found.push_back(entry.path());
-    for (const fs::path& file : found) add(fs::relative(file, path).string(), read_file_bytes(file));
+    for (const fs::path& file : found) {
+      // The path as found, not as resolved: a symlinked image belongs to the folder the link sits in.
+      const std::string name = file.lexically_relative(path).string();
+      if (const auto size = static_cast<int64_t>(fs::file_size(file)); size > kMaxImageFileBytes)
+        throw Error(path.string() + ": " + name + " is " + with_thousands(size) + " bytes" + too_large_for_an_image());
+      add(name, read_file_bytes(file));
+    }
   } else if (fs::exists(path)) {
-    for_each_archive_file(path, add);
+    const ArchiveSelection images{[](const std::string& name) { return has_image_extension(name); }, kMaxImageFileBytes,
+                                  "an image"};
+    for_each_archive_file(path, images, add);
   } else {
     throw Error(path.string() + ": no such file or directory");
   }

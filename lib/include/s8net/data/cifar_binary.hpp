@@ -7,10 +7,14 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace s8net {
 
 inline constexpr int kTrainBatchFiles = 5;
+
+// The files write_cifar_binary writes: the five training batches, the test batch, batches.meta.txt.
+std::vector<std::string> cifar_binary_file_names();
 
 // Validates and appends the records of one file's bytes; `source` names it in errors (size not a
 // whole number of records, a label >= 10, no records).
@@ -21,7 +25,8 @@ void append_cifar_records(std::span<const uint8_t> bytes, const std::string& sou
 bool is_cifar_binary(const std::filesystem::path& path);
 
 // Reads all six files from such a directory or archive. Throws s8net::Error naming the missing
-// or invalid file.
+// or invalid file; in a directory with a manifest (data_manifest.hpp), also a file whose size or
+// checksum differs from it.
 CifarData read_cifar_binary(const std::filesystem::path& path);
 
 // Writes the six files and batches.meta.txt into `directory` (created if needed), each one

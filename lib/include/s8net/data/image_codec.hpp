@@ -19,6 +19,10 @@ struct RgbImage {
 // s8net::Error naming `source` and the decoder's reason.
 RgbImage decode_image(std::span<const uint8_t> bytes, const std::string& source);
 
+// Throws s8net::Error naming `source` unless a decoder may allocate for an image of this size: a
+// header may claim any size, so each decoder asks before it allocates the pixels.
+void require_decodable_size(int64_t width, int64_t height, const std::string& source);
+
 std::vector<uint8_t> encode_png(const RgbImage& image);
 std::vector<uint8_t> encode_jpeg(const RgbImage& image, int quality);
 
