@@ -135,6 +135,25 @@ TEST(PluginCheck, AWriteOutOfBoundsFailsBoundsNamingTheBufferAndSide) {
                   "FAIL  bounds nchw 2x4x3x5: forward (train) wrote past the end of y (up to 4 bytes after it)");
 }
 
+// The checks run in a child process: a plugin that kills it is one FAIL line and a summary.
+TEST(PluginCheck, APluginThatCrashesIsAFailLineAndASummary) {
+  const AppRun r = check(only_file_in("crash_in_eval"));
+  EXPECT_EQ(r.exit_code, 1) << r.all();
+  EXPECT_CONTAINS(r.out, "PASS  tensors C=12\n");
+  EXPECT_CONTAINS(r.out, "FAIL  crash: the plugin crashed the checker with SIGABRT (Aborted), in the check after "
+                         "\"tensors C=12\"; no later check ran\n");
+  EXPECT_CONTAINS(r.out, ": 4 passed, 1 failed, 0 skipped\n");
+}
+
+// Sizes are checked before any check reads through a view: a 2^40-float claim fails, it does not crash.
+TEST(PluginCheck, AViewLargerThanTheAbiAllowsFailsBeforeItIsRead) {
+  const AppRun r = check(only_file_in("huge_tensor"));
+  EXPECT_EQ(r.exit_code, 1) << r.all();
+  EXPECT_CONTAINS(r.out, "FAIL  tensors C=4: tensors(parameters): view 'bias' claims 1099511627776 floats, more than "
+                         "the ABI's limit of 16777216\n");
+  EXPECT_EQ(r.out.find("crash"), std::string::npos) << r.out;
+}
+
 TEST(PluginCheck, FilesThatAreNoPluginFailLoadAndSkipTheRest) {
   const std::vector<std::pair<fs::path, std::string>> cases{
       {kTestPlugins / "not_elf" / "bogus.so", "invalid ELF header"}, {only_file_in("wrong_abi"), "ABI 2.0"}};

@@ -4,8 +4,16 @@
 
 #include <s8net/norm/conformance.hpp>
 
+#include <s8net/core/error.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <iostream>
+#include <string>
 
 namespace po = boost::program_options;
 
@@ -16,6 +24,75 @@ constexpr const char* kUsage =
     "usage: s8net plugin check FILE.so [--seed N]\n"
     "  check a normalization plugin file against the ABI: loading, forward, gradients against finite\n"
     "  differences, training vs evaluation, state round trip, determinism and buffer bounds\n";
+
+// The checks run in a child process, so that a plugin that crashes (a segfault, an abort) is a
+// FAIL line and a summary, not a checker dying mid-report. The child sends each result line
+// through a pipe; the parent prints and counts them. Nothing of oneDNN or OpenMP has started
+// before the fork.
+constexpr int kChildCouldNotCheck = 3;
+
+void write_line(int fd, std::string line) {
+  line += '\n';
+  for (size_t done = 0; done < line.size();) {
+    const ssize_t n = ::write(fd, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) ::_exit(kChildCouldNotCheck);
+    done += static_cast<size_t>(n);
+  }
+}
+
+[[noreturn]] void run_checks_and_exit(const std::string& file, const ConformanceOptions& conformance, int out) {
+  try {
+    Context context;
+    check_plugin(file, context, conformance, [&](const CheckResult& result) { write_line(out, format_result(result)); });
+  } catch (const std::exception& e) {
+    std::cerr << "s8net plugin: " << e.what() << std::endl;
+    ::_exit(kChildCouldNotCheck);
+  }
+  ::_exit(0);
+}
+
+int check_in_child_process(const std::string& file, const ConformanceOptions& conformance) {
+  int pipe_ends[2];
+  if (::pipe(pipe_ends) != 0) throw Error(std::string("cannot make a pipe: ") + std::strerror(errno));
+  std::cout.flush();
+  const pid_t child = ::fork();
+  if (child < 0) throw Error(std::string("cannot start the checks: ") + std::strerror(errno));
+  if (child == 0) {
+    ::close(pipe_ends[0]);
+    run_checks_and_exit(file, conformance, pipe_ends[1]);
+  }
+  ::close(pipe_ends[1]);
+  size_t passed = 0, failed = 0, skipped = 0;
+  std::string where = "before the first result", pending;
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(pipe_ends[0], buffer, sizeof buffer)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    pending.append(buffer, static_cast<size_t>(n));
+    for (size_t end; (end = pending.find('\n')) != std::string::npos; pending.erase(0, end + 1)) {
+      const std::string line = pending.substr(0, end);
+      std::cout << line << std::endl;  // flushed: a slow check shows where it stands
+      ++(line.starts_with("PASS") ? passed : line.starts_with("FAIL") ? failed : skipped);
+      const size_t colon = line.find(':');
+      where = "after \"" + line.substr(6, colon == std::string::npos ? std::string::npos : colon - 6) + "\"";
+    }
+  }
+  ::close(pipe_ends[0]);
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == kChildCouldNotCheck) return 1;  // it said why on stderr
+  if (WIFSIGNALED(status)) {
+    std::cout << "FAIL  crash: the plugin crashed the checker with SIG" << ::sigabbrev_np(WTERMSIG(status)) << " ("
+              << ::strsignal(WTERMSIG(status)) << "), in the check " << where << "; no later check ran"
+              << std::endl;
+    ++failed;
+  }
+  std::cout << "plugin check " << file << ": " << passed << " passed, " << failed << " failed, " << skipped
+            << " skipped" << std::endl;
+  return failed == 0 ? 0 : 1;
+}
 
 int run_check(int argc, char** argv) {
   std::string file;
@@ -29,18 +106,7 @@ int run_check(int argc, char** argv) {
   if (!parse_command_line(argc, argv, options, nullptr, &positional)) return 0;
   if (file.empty()) throw po::error("no plugin file given: s8net plugin check FILE.so");
 
-  Context context;
-  // Each line is flushed: a slow check (or one that crashes the process) shows where it stands.
-  const std::vector<CheckResult> results = check_plugin(
-      file, context, conformance, [](const CheckResult& result) { std::cout << format_result(result) << std::endl; });
-  size_t counts[3] = {0, 0, 0};
-  for (const CheckResult& result : results) ++counts[static_cast<size_t>(result.outcome)];
-  const size_t passed = counts[static_cast<size_t>(CheckResult::Outcome::pass)];
-  const size_t failed = counts[static_cast<size_t>(CheckResult::Outcome::fail)];
-  const size_t skipped = counts[static_cast<size_t>(CheckResult::Outcome::skip)];
-  std::cout << "plugin check " << file << ": " << passed << " passed, " << failed << " failed, " << skipped
-            << " skipped" << std::endl;
-  return failed == 0 ? 0 : 1;
+  return check_in_child_process(file, conformance);
 }
 
 }  // namespace

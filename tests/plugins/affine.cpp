@@ -4,6 +4,7 @@
 #include <s8net/norm/plugin_sdk.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <limits>
 #include <vector>
 
@@ -31,6 +32,9 @@ class Affine {
 #endif
     const auto c = static_cast<int64_t>(weight_.size());
     tensors_ = {{{"weight", weight_.data(), weight_grad_.data(), c}, {"bias", bias_.data(), bias_grad_.data(), c}}};
+#ifdef AFFINE_HUGE_TENSOR
+    tensors_[1].size = int64_t{1} << 40;  // claims far more than it holds, for the host's size checks
+#endif
   }
   int64_t channels() const { return static_cast<int64_t>(weight_.size()); }
 
@@ -42,6 +46,9 @@ class Affine {
       std::fill_n(y, s8net::sdk::Layout(desc).padded_size(), std::numeric_limits<float>::infinity());
       return;
     }
+#endif
+#ifdef AFFINE_CRASH_IN_EVAL
+    if (mode == S8NET_MODE_EVAL) std::abort();  // dies as a segfaulting plugin would, for plugin check
 #endif
 #ifdef AFFINE_FAIL_FORWARD
     throw s8net::sdk::Error(S8NET_ERROR_INTERNAL, "affine: forward fails on purpose (test)");

@@ -58,8 +58,14 @@ void require_ok(const PluginInstance& instance, s8net_status status, std::string
 
 std::vector<s8net_norm_tensor> views(PluginInstance& instance, s8net_norm_tensor_kind kind) {
   std::vector<s8net_norm_tensor> out;
-  require_ok(instance, instance.tensors(kind, out),
-             kind == S8NET_NORM_PARAMETERS ? "tensors(parameters)" : "tensors(state)");
+  const char* call = kind == S8NET_NORM_PARAMETERS ? "tensors(parameters)" : "tensors(state)";
+  require_ok(instance, instance.tensors(kind, out), call);
+  // Checked before any check reads a value through the view.
+  for (const s8net_norm_tensor& t : out)
+    if (t.size > S8NET_MAX_TENSOR_VIEW_SIZE)
+      throw Failure(std::string(call) + ": view '" + (t.name ? t.name : "(null)") + "' claims " +
+                    std::to_string(t.size) + " floats, more than the ABI's limit of " +
+                    std::to_string(S8NET_MAX_TENSOR_VIEW_SIZE));
   return out;
 }
 

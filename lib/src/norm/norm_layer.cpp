@@ -74,6 +74,9 @@ std::vector<Parameter> NormLayer::wrap(s8net_norm_tensor_kind kind) {
   s8net_message message{};
   size_t count = 0;
   if (plugin.tensors(instance_.get(), kind, nullptr, 0, &count, &message) != S8NET_OK) fail("tensors", message);
+  if (count > S8NET_MAX_TENSOR_VIEWS)
+    throw Error(layer_name_ + " (" + origin() + "): the plugin reports " + std::to_string(count) +
+                " tensors, more than the ABI's limit of " + std::to_string(S8NET_MAX_TENSOR_VIEWS));
   std::vector<s8net_norm_tensor> views(count);
   if (plugin.tensors(instance_.get(), kind, views.data(), views.size(), &count, &message) != S8NET_OK)
     fail("tensors", message);
@@ -82,9 +85,11 @@ std::vector<Parameter> NormLayer::wrap(s8net_norm_tensor_kind kind) {
   std::vector<Parameter> wrapped;
   for (const s8net_norm_tensor& view : views) {
     const bool trainable = kind == S8NET_NORM_PARAMETERS;
-    if (view.name == nullptr || view.data == nullptr || view.size <= 0 || (trainable && view.grad == nullptr))
+    if (view.name == nullptr || view.data == nullptr || view.size <= 0 || view.size > S8NET_MAX_TENSOR_VIEW_SIZE ||
+        (trainable && view.grad == nullptr))
       throw Error(layer_name_ + " (" + origin() + "): the plugin reported an invalid tensor '" +
-                  (view.name ? view.name : "(null)") + "' (null pointer or size " + std::to_string(view.size) + ")");
+                  (view.name ? view.name : "(null)") + "' (null pointer, or size " + std::to_string(view.size) + " outside 1 to " +
+                  std::to_string(S8NET_MAX_TENSOR_VIEW_SIZE) + ")");
     const dnnl::memory::desc desc({view.size}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::x);
     Parameter p{layer_name_ + "." + view.name, Tensor(desc, engine_, view.data), {}};
     if (trainable) p.grad = Tensor(desc, engine_, view.grad);

@@ -53,6 +53,11 @@ s8net_status PluginInstance::tensors(s8net_norm_tensor_kind kind, std::vector<s8
   size_t count = 0;
   if (const s8net_status status = plugin_.tensors(instance_, kind, nullptr, 0, &count, &message_); status != S8NET_OK)
     return status;
+  if (count > S8NET_MAX_TENSOR_VIEWS) {
+    std::snprintf(message_.text, sizeof message_.text, "tensors() reports %zu views, more than the ABI's limit of %d",
+                  count, S8NET_MAX_TENSOR_VIEWS);
+    return S8NET_ERROR_INVALID_ARGUMENT;
+  }
   out.assign(count, s8net_norm_tensor{});
   size_t again = 0;
   const s8net_status status = plugin_.tensors(instance_, kind, out.data(), out.size(), &again, &message_);

@@ -109,7 +109,12 @@ typedef struct s8net_norm_config {
   size_t option_count;
 } s8net_norm_config;
 
-/* A view of a plugin-owned float array, valid for the instance's lifetime. */
+/* A view of a plugin-owned float array, valid for the instance's lifetime. The host refuses an
+ * instance reporting more than S8NET_MAX_TENSOR_VIEWS views of one kind, or a view of more than
+ * S8NET_MAX_TENSOR_VIEW_SIZE floats, before it reads a single value: a norm's tensors are per
+ * channel, so these are far above any real plugin's. */
+#define S8NET_MAX_TENSOR_VIEWS 64
+#define S8NET_MAX_TENSOR_VIEW_SIZE (INT64_C(1) << 24)
 typedef struct s8net_norm_tensor {
   const char* name; /* "weight", "bias", "running_mean" ... */
   float* data;
