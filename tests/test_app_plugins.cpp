@@ -1,6 +1,8 @@
 // `s8net plugins` and the app's command-line handling, run as a user runs them, with stdout and
 // stderr kept apart: listings go to stdout, every error is one line on stderr.
 #include "support/app_runner.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_plugins.hpp"
 
 #include <s8net/norm/loaded_plugin.hpp>
 
@@ -111,6 +113,22 @@ TEST(AppPlugins, ACommandLineMistakeIsOneLineNamingItAndExitCodeTwo) {
     ASSERT_EQ(lines_of(r.err).size(), 1u) << r.err;
     EXPECT_CONTAINS(r.err, c.named);
   }
+}
+
+// A plugin is code that runs as the user: a plugin file or directory anyone may write to is named.
+TEST(AppPlugins, WarnsAboutAPluginThatEveryUserCanChange) {
+  const s8net::test::TempDir dir("writable-plugin");
+  fs::copy_file(s8net::test::only_file_in("affine"), dir / "affine.so");
+  const auto quiet = s8net::test::run_app("plugins --plugin-dir " + dir.path().string());
+  EXPECT_EQ(quiet.err.find("writable by every user"), std::string::npos) << quiet.err;
+  fs::permissions(dir.path(), fs::perms::others_write, fs::perm_options::add);
+  fs::permissions(dir / "affine.so", fs::perms::others_write, fs::perm_options::add);
+  const auto warned = s8net::test::run_app("plugins --plugin-dir " + dir.path().string());
+  EXPECT_EQ(warned.exit_code, 0) << warned.all();
+  for (const fs::path& path : {dir / "affine.so", dir.path()})
+    EXPECT_CONTAINS(warned.err, "warning: " + path.string() + " is writable by every user, so anyone can change the "
+                                "plugin code s8net runs (plugin 'affine'); remove that permission: chmod o-w " +
+                                path.string());
 }
 
 }  // namespace

@@ -3,10 +3,13 @@
 
 #include <s8net/core/error.hpp>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <iostream>
+#include <set>
 
 namespace po = boost::program_options;
 
@@ -24,6 +27,20 @@ void refuse_empty_values(const po::variables_map& values) {
       empty = std::any_of(list->begin(), list->end(), [](const std::string& s) { return s.empty(); });
     if (empty) throw po::error("--" + name + " is empty (an unset shell variable?)");
   }
+}
+
+// A plugin is code that runs as the user: a file or directory that anyone may write to lets anyone
+// choose that code.
+void warn_about_writable_plugins(const NormRegistry& registry) {
+  std::set<std::filesystem::path> warned;
+  for (const PluginInfo& plugin : registry.plugins())
+    for (const std::filesystem::path& path : {plugin.file, plugin.file.parent_path()}) {
+      struct stat status {};
+      if (::stat(path.c_str(), &status) != 0 || (status.st_mode & S_IWOTH) == 0 || !warned.insert(path).second) continue;
+      std::cerr << "warning: " << path.string() << " is writable by every user, so anyone can change the plugin code "
+                << "s8net runs (plugin '" << plugin.name << "'); remove that permission: chmod o-w " << path.string()
+                << '\n';
+    }
 }
 
 }  // namespace
@@ -55,6 +72,7 @@ std::unique_ptr<NormRegistry> load_plugins(Context& context, const std::vector<s
   const char* level = failure_count != nullptr ? "error: " : "warning: plugin not loaded: ";
   for (const auto& failure : failures) std::cerr << level << failure.reason << '\n';
   if (failure_count != nullptr) *failure_count = failures.size();
+  warn_about_writable_plugins(*registry);
   return registry;
 }
 
