@@ -206,6 +206,8 @@ const BadInput kCatalogue[] = {
      [] { return "duplicate norm \"bn\""; }},
     {"PluginFactoryFails", [] { return train_with_plugin("createfails", "create_fails"); }, 1,
      [] { return "C1.norm (norm 'createfails' from "; }},
+    {"PluginTensorOfAbsurdSize", [] { return train_with_plugin("hugetensor", "huge_tensor"); }, 1,
+     [] { return "the plugin reported an invalid tensor 'bias' (null pointer, or size 1099511627776 outside 1 to 16777216)"; }},
     {"PluginForwardFailsMidTraining", [] { return train_with_plugin("forwardfails", "forward_fails"); }, 1,
      [] { return "): forward failed: affine: forward fails on purpose (test)"; }},
     {"UnknownNorm",
@@ -279,6 +281,18 @@ TEST_P(BadInputTest, OneMessageNamingItAndTheRightExitCode) {
 std::string case_name(const ::testing::TestParamInfo<BadInput>& info) { return info.param.name; }
 
 INSTANTIATE_TEST_SUITE_P(Catalogue, BadInputTest, ::testing::ValuesIn(kCatalogue), case_name);
+
+// Root lists every folder, so this case needs an ordinary user.
+TEST(BadInputUnreadable, AFolderWithoutReadPermissionIsNamed) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root lists folders without read permission";
+  const TempDir dir("unreadable-folder");
+  test::write_image_folder(dir / "images", test::random_cifar(10, 2), "png");
+  fs::permissions(dir / "images" / "train" / "cat", fs::perms::none);
+  const auto r = run_app("data prepare --from " + (dir / "images").string() + " --out " + (dir / "out").string());
+  fs::permissions(dir / "images" / "train" / "cat", fs::perms::owner_all);
+  EXPECT_EQ(r.exit_code, 1) << r.all();
+  EXPECT_CONTAINS(r.err, (dir / "images" / "train" / "cat").string() + ": cannot list the folder: Permission denied");
+}
 
 // Root reads every file, so this case needs an ordinary user.
 TEST(BadInputUnreadable, PluginFileWithoutReadPermission) {

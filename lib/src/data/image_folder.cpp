@@ -56,16 +56,34 @@ std::optional<ImageFile> classify(const std::string& where, const std::string& n
   return ImageFile{name, split_folder == "test" ? 1 : 0, label, std::move(bytes)};
 }
 
+// The image files under root, depth first. A folder that cannot be listed is refused by its own
+// path (the standard iterator's error names none when it fails while advancing).
+std::vector<fs::path> image_files_under(const fs::path& root) {
+  std::vector<fs::path> found, folders{root};
+  while (!folders.empty()) {
+    const fs::path folder = std::move(folders.back());
+    folders.pop_back();
+    std::error_code error;
+    fs::directory_iterator entries(folder, error);
+    for (; !error && entries != fs::directory_iterator(); entries.increment(error)) {
+      std::error_code ignored;
+      // Linked folders are not followed (a link cycle would never end); linked images are read.
+      if (fs::is_directory(entries->symlink_status(ignored))) folders.push_back(entries->path());
+      else if (entries->is_regular_file(ignored) && has_image_extension(entries->path())) found.push_back(entries->path());
+    }
+    if (error) throw Error(folder.string() + ": cannot list the folder: " + error.message());
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
 std::vector<ImageFile> collect(const fs::path& path) {
   std::vector<ImageFile> files;
   auto add = [&](const std::string& name, std::vector<uint8_t>&& bytes) {
     if (auto file = classify(path.string(), name, std::move(bytes))) files.push_back(std::move(*file));
   };
   if (fs::is_directory(path)) {
-    std::vector<fs::path> found;
-    for (const auto& entry : fs::recursive_directory_iterator(path))
-      if (entry.is_regular_file() && has_image_extension(entry.path())) found.push_back(entry.path());
-    for (const fs::path& file : found) {
+    for (const fs::path& file : image_files_under(path)) {
       // The path as found, not as resolved: a symlinked image belongs to the folder the link sits in.
       const std::string name = file.lexically_relative(path).string();
       if (const auto size = static_cast<int64_t>(fs::file_size(file)); size > kMaxImageFileBytes)
