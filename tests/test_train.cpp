@@ -13,7 +13,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -199,6 +201,35 @@ TEST(Trainer, ResumeWithoutACheckpointIsRefused) {
   const TempDir dir("train");
   EXPECT_EQ(error_of([&] { Trainer::resume(plugins.context, plugins.registry, test::random_cifar(10, 10), dir.path()); }),
             dir.path().string() + ": nothing to resume (no last.s8ckpt)");
+}
+
+// JSON has no NaN: written, it would come back as null and make the whole run unreadable.
+TEST(Trainer, MetricsWithANonFiniteNumberAreRefusedNotWritten) {
+  EpochMetrics m;
+  m.epoch = 3;
+  m.train_total = m.test_total = 1;
+  EXPECT_NO_THROW(to_json_line(m));
+  m.test_loss = std::nan("");
+  EXPECT_EQ(error_of([&] { to_json_line(m); }), "epoch 3: test_loss is not a finite number; not written to metrics.jsonl");
+  m.test_loss = 0;
+  m.learning_rate = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(error_of([&] { to_json_line(m); }), "epoch 3: lr is not a finite number; not written to metrics.jsonl");
+}
+
+// Where two configurations differ, as --resume reports it.
+TEST(TrainConfig, FirstDifferenceNamesTheFieldAndBothValues) {
+  const TrainConfig stored = seed_recipe();
+  EXPECT_FALSE(first_difference(stored, stored));
+  TrainConfig other = stored;
+  other.sgd.momentum = 0.5f;
+  other.epochs = 3;
+  const auto d = first_difference(stored, other);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->field, "epochs");
+  EXPECT_EQ(d->stored, "20");
+  EXPECT_EQ(d->other, "3");
+  other.epochs = stored.epochs;
+  EXPECT_EQ(first_difference(stored, other)->field, "sgd.momentum");
 }
 
 TEST(TrainConfig, RoundTripsThroughJsonAndNamesBadValues) {

@@ -65,7 +65,7 @@ TrainConfig train_config_from_json(std::string_view text, const std::string& sou
 
 namespace {
 
-// The first field (in the configuration's order) whose values differ, descending into objects.
+// The first field (in the order of the JSON keys) whose values differ, descending into objects.
 std::optional<ConfigDifference> first_difference_in(const json& stored, const json& other, const std::string& path) {
   if (stored.is_object() && other.is_object()) {
     for (const auto& [key, value] : stored.items()) {
