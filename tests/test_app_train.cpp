@@ -6,6 +6,7 @@
 #include "support/test_plugins.hpp"
 
 #include <s8net/core/atomic_file.hpp>
+#include <s8net/core/format.hpp>
 #include <s8net/data/cifar_binary.hpp>
 #include <s8net/data/image_codec.hpp>
 #include <s8net/train/checkpoint.hpp>
@@ -58,7 +59,12 @@ TEST_F(AppTraining, PrintsTheEpochTableAndWritesTheRunDirectory) {
   const std::string& out = *first_output_;
   EXPECT_CONTAINS(out, "norm gn (gn 0.1.0 from ");
   EXPECT_CONTAINS(out, "64 training, 30 test images; batch 16, 2 epochs, schedule seed, momentum 0.95, augmented, seed 3");
-  EXPECT_CONTAINS(out, "epoch         LR    time train loss   train correct train acc test loss    test correct  test acc");
+  EXPECT_CONTAINS(out, "epoch         LR    time   img/s train loss   train correct train acc test loss    test correct  test acc");
+  // Each row's training throughput is the one metrics.jsonl records for that epoch.
+  for (const auto& m : metrics_of(run())) {
+    const std::string rate = with_thousands(std::llround(m["train_images_per_second"].get<double>()));
+    EXPECT_CONTAINS(out, "s " + std::string(7 - std::min<size_t>(7, rate.size()), ' ') + rate + " ");
+  }
   // The first row: epoch 1 at the seed schedule's first rate, x/64 training and y/30 test images.
   const size_t row = out.find("\n    1   0.001000 ");
   ASSERT_NE(row, std::string::npos) << out;
