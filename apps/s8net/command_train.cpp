@@ -31,7 +31,7 @@ namespace {
 constexpr const char* kRecipeFlags[] = {"norm", "norm-option", "layout", "recipe", "epochs", "batch", "schedule", "lr",
                                         "lr-points", "pct-start", "min-lr", "step-size", "gamma", "momentum",
                                         "nesterov", "weight-decay", "no-augment", "dropout", "seed", "limit-train",
-                                        "limit-test", "eval-batch"};
+                                        "limit-test", "eval-batch", "val"};
 
 class ConsoleObserver : public TrainObserver {
  public:
@@ -80,7 +80,7 @@ class ConsoleObserver : public TrainObserver {
   void print_row(const EpochMetrics& m, bool new_best) {
     line_.clear();
     if (!header_printed_) {
-      std::printf("%s\n", epoch_table_header().c_str());
+      std::printf("%s\n", epoch_table_header(trainer_.validation_size() > 0).c_str());
       header_printed_ = true;
     }
     std::printf("%s\n", epoch_table_row(m, new_best).c_str());
@@ -138,6 +138,7 @@ void apply_overrides(const po::variables_map& v, TrainConfig& c, const char* onl
   if (given("limit-train")) c.limit_train = v["limit-train"].as<int64_t>();
   if (given("limit-test")) c.limit_test = v["limit-test"].as<int64_t>();
   if (given("eval-batch")) c.eval_batch_size = v["eval-batch"].as<int64_t>();
+  if (given("val")) c.validation_images = v["val"].as<int64_t>();
 }
 
 // A resumed run continues its stored configuration: a flag may repeat a stored value, but not change it.
@@ -210,6 +211,7 @@ int run_train(int argc, char** argv) {
       ("limit-train", po::value<int64_t>(), "use the first N training images (0: all)")
       ("limit-test", po::value<int64_t>(), "use the first N test images (0: all)")
       ("eval-batch", po::value<int64_t>(), "batch size of the test evaluation (256)")
+      ("val", po::value<int64_t>(), "hold out N training images, balanced over the classes, as a validation split evaluated every epoch; best.s8ckpt is then chosen on validation accuracy, never on test (0: none)")
       ("no-report", po::bool_switch(), "do not draw report.html and its pictures after each epoch")
       ("plugin-dir", po::value(&plugin_dirs)->composing(), "extra plugin directory or file (repeatable)");
   // clang-format on
@@ -250,7 +252,7 @@ int run_train(int argc, char** argv) {
   loading.clear();
   try {
     const int64_t all = data.train.size(), limit = config.limit_train;
-    check_batch_fits(config.batch_size, limit > 0 ? std::min(limit, all) : all);
+    check_batch_fits(config.batch_size, (limit > 0 ? std::min(limit, all) : all) - config.validation_images);
   } catch (const Error& e) {
     throw po::error(e.what());
   }
@@ -265,8 +267,9 @@ int run_train(int argc, char** argv) {
   std::printf("norm %s (%s), activations %s, %s parameters\n", c.norm.c_str(), trainer->network().norm_origin().c_str(),
               std::string(name_of(trainer->network().layout())).c_str(),
               with_thousands(trainer->network().parameter_count()).c_str());
-  std::printf("data %s: %s training, %s test images; batch %lld, %lld epochs, schedule %s, momentum %g%s%s, seed %llu\n",
-              data_path.c_str(), with_thousands(trainer->train_size()).c_str(), with_thousands(trainer->test_size()).c_str(),
+  std::printf("data %s: %s training, %s validation, %s test images; batch %lld, %lld epochs, schedule %s, momentum %g%s%s, seed %llu\n",
+              data_path.c_str(), with_thousands(trainer->train_size()).c_str(),
+              with_thousands(trainer->validation_size()).c_str(), with_thousands(trainer->test_size()).c_str(),
               static_cast<long long>(c.batch_size), static_cast<long long>(c.epochs), name_of(c.schedule.kind),
               static_cast<double>(c.sgd.momentum), c.sgd.nesterov ? " (Nesterov)" : "", c.augment ? ", augmented" : ", no augmentation",
               static_cast<unsigned long long>(c.seed));
@@ -288,9 +291,17 @@ int run_train(int argc, char** argv) {
   const auto& history = trainer->history();
   if (!history.empty()) {
     const EpochMetrics& best = best_epoch(history);
-    std::printf("\nbest test accuracy %.2f%% at epoch %lld (%s); last %.2f%% (%s)\n", best.test_accuracy(),
-                static_cast<long long>(best.epoch), (std::filesystem::path(out) / kBestCheckpoint).c_str(),
-                history.back().test_accuracy(), (std::filesystem::path(out) / kLastCheckpoint).c_str());
+    const std::string best_file = (std::filesystem::path(out) / kBestCheckpoint).string();
+    const std::string last_file = (std::filesystem::path(out) / kLastCheckpoint).string();
+    if (best.has_validation())
+      std::printf("\nbest validation accuracy %.2f%% at epoch %lld, test accuracy %.2f%% there (%s); last: validation "
+                  "%.2f%%, test %.2f%% (%s)\n",
+                  best.val_accuracy(), static_cast<long long>(best.epoch), best.test_accuracy(), best_file.c_str(),
+                  history.back().val_accuracy(), history.back().test_accuracy(), last_file.c_str());
+    else
+      std::printf("\nbest test accuracy %.2f%% at epoch %lld (%s); last %.2f%% (%s)\n", best.test_accuracy(),
+                  static_cast<long long>(best.epoch), best_file.c_str(), history.back().test_accuracy(),
+                  last_file.c_str());
   }
   if (!values["no-report"].as<bool>())
     std::printf("report %s\n", (std::filesystem::path(out) / report::kReportFile).c_str());

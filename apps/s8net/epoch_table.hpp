@@ -7,7 +7,7 @@
 
 namespace s8net::app {
 
-std::string epoch_table_header();
+std::string epoch_table_header(bool validation);
 std::string epoch_table_row(const EpochMetrics& metrics, bool new_best);
 
 }  // namespace s8net::app

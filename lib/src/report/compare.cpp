@@ -94,7 +94,7 @@ std::vector<fs::path> write_comparison(std::span<const RunRecord> runs, const fs
   write_png(directory / kCompareCurvesFile, draw_comparison_curves(runs));
   write_png(directory / kCompareBarsFile, draw_comparison_bars(runs));
 
-  html::Table results({"run", "directory", "epochs", "test acc", "best test acc", "train acc", "test loss",
+  html::Table results({"run", "directory", "epochs", "test acc", "test acc of the best epoch", "train acc", "test loss",
                        "epoch time (median)", "training img/s (median epoch)"},
                       {false, false, true, true, true, true, true, true, true});
   for (const RunRecord& r : runs) {
@@ -103,7 +103,8 @@ std::vector<fs::path> write_comparison(std::span<const RunRecord> runs, const fs
         r.label, r.directory.string(), std::to_string(last.epoch) + "/" + std::to_string(r.config.epochs),
         format_number("%.2f%%", last.test_accuracy()),
         format_number("%.2f%%", best_epoch(r.history).test_accuracy()) + " (epoch " +
-            std::to_string(best_epoch(r.history).epoch) + ")",
+            std::to_string(best_epoch(r.history).epoch) +
+            (last.has_validation() ? ", chosen on validation)" : ", chosen on test)"),
         format_number("%.2f%%", last.train_accuracy()), format_number("%.4f", last.test_loss),
         format_number("%.1f s", median_epoch_seconds(r.history)),
         with_thousands(std::llround(median_training_images_per_second(r.history)))});

@@ -60,17 +60,21 @@ std::string augmentation_text(const TrainConfig& c) {
 }
 
 std::string epoch_table(const std::vector<EpochMetrics>& history) {
-  html::Table table(
-      {"epoch", "LR", "time", "train loss", "train correct", "train acc", "test loss", "test correct", "test acc"},
-      {true, true, true, true, true, true, true, true, true});
+  const bool validation = !history.empty() && history.back().has_validation();
+  std::vector<std::string> columns = {"epoch",     "LR",        "time",         "train loss", "train correct",
+                                      "train acc", "test loss", "test correct", "test acc"};
+  if (validation) columns.insert(columns.end(), {"val loss", "val acc"});
+  html::Table table(columns, std::vector<bool>(columns.size(), true));
   const EpochMetrics* best = history.empty() ? nullptr : &best_epoch(history);
-  for (const EpochMetrics* m = history.data(); m != history.data() + history.size(); ++m)
-    table.row(
-        {std::to_string(m->epoch), format_number("%.6f", m->learning_rate), format_number("%.1f s", m->seconds),
-         format_number("%.4f", m->train_loss), with_thousands(m->train_correct) + "/" + with_thousands(m->train_total),
-         percent(m->train_accuracy()), format_number("%.4f", m->test_loss),
-         with_thousands(m->test_correct) + "/" + with_thousands(m->test_total), percent(m->test_accuracy())},
-        m == best);
+  for (const EpochMetrics* m = history.data(); m != history.data() + history.size(); ++m) {
+    std::vector<std::string> row = {
+        std::to_string(m->epoch), format_number("%.6f", m->learning_rate), format_number("%.1f s", m->seconds),
+        format_number("%.4f", m->train_loss), with_thousands(m->train_correct) + "/" + with_thousands(m->train_total),
+        percent(m->train_accuracy()), format_number("%.4f", m->test_loss),
+        with_thousands(m->test_correct) + "/" + with_thousands(m->test_total), percent(m->test_accuracy())};
+    if (validation) row.insert(row.end(), {format_number("%.4f", m->val_loss), percent(m->val_accuracy())});
+    table.row(row, m == best);
+  }
   return table.str();
 }
 
@@ -82,8 +86,12 @@ std::string results_cards(const RunSnapshot& run) {
   for (const EpochMetrics& m : run.history) seconds += m.seconds;
   return "<div class=\"cards\">\n" +
          card(percent(last.test_accuracy()), "test accuracy, epoch " + std::to_string(last.epoch)) +
-         card(percent(best.test_accuracy()),
-              "best test accuracy (epoch " + std::to_string(best.epoch) + ", best.s8ckpt)") +
+         (best.has_validation()
+              ? card(percent(best.test_accuracy()), "test accuracy of the best epoch on validation (epoch " +
+                                                        std::to_string(best.epoch) + ", validation " +
+                                                        percent(best.val_accuracy()) + ", best.s8ckpt)")
+              : card(percent(best.test_accuracy()),
+                     "best test accuracy (epoch " + std::to_string(best.epoch) + ", best.s8ckpt)")) +
          card(percent(last.train_accuracy()), "training accuracy, epoch " + std::to_string(last.epoch)) +
          card(format_number("%.4f", last.test_loss), "test loss") +
          card(format_number("%.1f s", median_epoch_seconds(run.history)), "epoch time (median)") +
@@ -181,7 +189,8 @@ std::vector<fs::path> write_run_report(const fs::path& directory, const RunSnaps
   if (!run.history.empty())
     curves_title += ": test accuracy " + percent(run.history.back().test_accuracy()) + ", best " +
                     percent(best_epoch(run.history).test_accuracy()) + " (epoch " +
-                    std::to_string(best_epoch(run.history).epoch) + ")";
+                    std::to_string(best_epoch(run.history).epoch) +
+                    (run.history.back().has_validation() ? ", chosen on validation)" : ")");
   save(kCurvesFile, draw_training_curves(run.history, run.config.epochs, curves_title));
   page += html::figure(kCurvesFile, "Learning rate, loss and accuracy per epoch");
   page += "<h2>Epochs</h2>\n" + epoch_table(run.history);

@@ -26,8 +26,36 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ScheduleConfig, kind, points, learning_rate, 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AugmentOptions, shift_scale_rotate_probability, shift_limit, scale_limit,
                                    rotate_limit_degrees, brightness_contrast_probability, brightness_limit,
                                    contrast_limit)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainConfig, norm, norm_options, layout, dropout, epochs, batch_size, sgd, schedule,
-                                   augment, augment_options, seed, limit_train, limit_test, eval_batch_size)
+
+// By hand rather than by the macro: validation_images came later, so a configuration without it
+// (every run before it) still reads, as one without a validation split.
+void to_json(json& j, const TrainConfig& c) {
+  j = json{{"norm", c.norm},       {"norm_options", c.norm_options},
+           {"layout", c.layout},   {"dropout", c.dropout},
+           {"epochs", c.epochs},   {"batch_size", c.batch_size},
+           {"sgd", c.sgd},         {"schedule", c.schedule},
+           {"augment", c.augment}, {"augment_options", c.augment_options},
+           {"seed", c.seed},       {"limit_train", c.limit_train},
+           {"limit_test", c.limit_test}, {"eval_batch_size", c.eval_batch_size},
+           {"validation_images", c.validation_images}};
+}
+void from_json(const json& j, TrainConfig& c) {
+  j.at("norm").get_to(c.norm);
+  j.at("norm_options").get_to(c.norm_options);
+  j.at("layout").get_to(c.layout);
+  j.at("dropout").get_to(c.dropout);
+  j.at("epochs").get_to(c.epochs);
+  j.at("batch_size").get_to(c.batch_size);
+  j.at("sgd").get_to(c.sgd);
+  j.at("schedule").get_to(c.schedule);
+  j.at("augment").get_to(c.augment);
+  j.at("augment_options").get_to(c.augment_options);
+  j.at("seed").get_to(c.seed);
+  j.at("limit_train").get_to(c.limit_train);
+  j.at("limit_test").get_to(c.limit_test);
+  j.at("eval_batch_size").get_to(c.eval_batch_size);
+  c.validation_images = j.value("validation_images", int64_t{0});
+}
 
 TrainConfig seed_recipe() { return TrainConfig{}; }
 
@@ -39,6 +67,7 @@ void validate(const TrainConfig& c) {
   if (c.eval_batch_size <= 0) throw Error("--eval-batch must be > 0, got " + std::to_string(c.eval_batch_size));
   if (c.limit_train < 0) throw Error("--limit-train must be >= 0");
   if (c.limit_test < 0) throw Error("--limit-test must be >= 0");
+  if (c.validation_images < 0) throw Error("--val must be >= 0, got " + std::to_string(c.validation_images));
   if (!(c.dropout >= 0.f && c.dropout < 1.f)) throw Error("--dropout must be in [0, 1)");
   if (!(c.sgd.momentum >= 0.f && c.sgd.momentum < 1.f)) throw Error("--momentum must be in [0, 1)");
   if (!(c.sgd.weight_decay >= 0.f)) throw Error("--weight-decay must be >= 0");

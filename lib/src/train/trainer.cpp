@@ -4,6 +4,7 @@
 #include <s8net/core/error.hpp>
 #include <s8net/core/format.hpp>
 #include <s8net/core/system_memory.hpp>
+#include <s8net/data/validation_split.hpp>
 #include <s8net/norm/registry.hpp>
 #include <s8net/train/evaluate.hpp>
 #include <s8net/train/network_state.hpp>
@@ -53,6 +54,10 @@ void check_training_memory(S8Network& network, int64_t batch_size) {
 
 double EpochMetrics::train_accuracy() const noexcept { return percent(train_correct, train_total); }
 double EpochMetrics::test_accuracy() const noexcept { return percent(test_correct, test_total); }
+double EpochMetrics::val_accuracy() const noexcept { return percent(val_correct, val_total); }
+double EpochMetrics::selection_accuracy() const noexcept {
+  return has_validation() ? val_accuracy() : test_accuracy();
+}
 double EpochMetrics::train_images_per_second() const noexcept {
   return train_seconds > 0 ? static_cast<double>(train_total) / train_seconds : 0.0;
 }
@@ -60,7 +65,7 @@ double EpochMetrics::train_images_per_second() const noexcept {
 const EpochMetrics& best_epoch(std::span<const EpochMetrics> history) {
   if (history.empty()) throw Error("no finished epoch");
   return *std::max_element(history.begin(), history.end(), [](const EpochMetrics& a, const EpochMetrics& b) {
-    return a.test_accuracy() < b.test_accuracy();
+    return a.selection_accuracy() < b.selection_accuracy();
   });
 }
 
@@ -91,11 +96,11 @@ std::string to_json_line(const EpochMetrics& m) {
   // JSON has no NaN: it would be written as null and make the run's metrics unreadable.
   for (const auto& [name, value] : {std::pair{"lr", m.learning_rate}, {"seconds", m.seconds},
                                     {"train_seconds", m.train_seconds}, {"train_loss", m.train_loss},
-                                    {"test_loss", m.test_loss}})
+                                    {"test_loss", m.test_loss}, {"val_loss", m.val_loss}})
     if (!std::isfinite(value))
       throw Error("epoch " + std::to_string(m.epoch) + ": " + name + " is not a finite number; not written to " +
                   kMetricsFile);
-  const nlohmann::ordered_json j = {{"epoch", m.epoch},
+  nlohmann::ordered_json j = {{"epoch", m.epoch},
                             {"lr", m.learning_rate},
                             {"seconds", m.seconds},
                             {"train_seconds", m.train_seconds},
@@ -108,6 +113,12 @@ std::string to_json_line(const EpochMetrics& m) {
                             {"test_correct", m.test_correct},
                             {"test_total", m.test_total},
                             {"test_acc", m.test_accuracy()}};
+  if (m.has_validation()) {
+    j["val_loss"] = m.val_loss;
+    j["val_correct"] = m.val_correct;
+    j["val_total"] = m.val_total;
+    j["val_acc"] = m.val_accuracy();
+  }
   return j.dump();
 }
 
@@ -125,6 +136,11 @@ EpochMetrics epoch_metrics_from_json(const std::string& line, const std::string&
     m.test_loss = j.at("test_loss").get<double>();
     m.test_correct = j.at("test_correct").get<int64_t>();
     m.test_total = j.at("test_total").get<int64_t>();
+    if (j.contains("val_total")) {
+      m.val_loss = j.at("val_loss").get<double>();
+      m.val_correct = j.at("val_correct").get<int64_t>();
+      m.val_total = j.at("val_total").get<int64_t>();
+    }
     return m;
   } catch (const nlohmann::json::exception& e) {
     throw Error(source + ": invalid metrics line: " + e.what());
@@ -152,6 +168,11 @@ Trainer::Trainer(Context& context, const NormRegistry& registry, TrainConfig con
       test_(data.test.first(config_.limit_test)),
       augmenter_(config_.augment_options) {
   validate(config_);
+  if (config_.validation_images > 0) {
+    TrainValidationSplit split = hold_out_validation(train_, config_.validation_images);
+    train_ = std::move(split.train);
+    validation_ = std::move(split.validation);
+  }
   if (train_.size() == 0) throw Error("no training images");
   if (test_.size() == 0) throw Error("no test images");
   check_batch_fits(config_.batch_size, train_.size());
@@ -235,7 +256,7 @@ void Trainer::reconcile_run_files(const Checkpoint& last) {
   // The best epoch's weights are gone: the best is what the file holds, so a better epoch to come replaces it.
   const bool usable = held && *held >= 1 && *held <= static_cast<int64_t>(history_.size());
   best_epoch_ = usable ? *held : 0;
-  best_test_accuracy_ = usable ? history_[static_cast<size_t>(*held - 1)].test_accuracy() : -1;
+  best_test_accuracy_ = usable ? history_[static_cast<size_t>(*held - 1)].selection_accuracy() : -1;
 }
 
 int64_t Trainer::batches_per_epoch() const noexcept { return loader_->batches_per_epoch(); }
@@ -290,6 +311,13 @@ std::optional<EpochMetrics> Trainer::train_epoch(int64_t epoch, TrainObserver& o
   m.test_loss = last_evaluation_.loss;
   m.test_correct = last_evaluation_.correct;
   m.test_total = last_evaluation_.total;
+  if (validation_.size() > 0) {
+    const EvalResult v = evaluate(*network_, validation_, augmenter_, config_.eval_batch_size,
+                                  [&](int64_t done, int64_t total) { observer.on_evaluation(done, total); });
+    m.val_loss = v.loss;
+    m.val_correct = v.correct;
+    m.val_total = v.total;
+  }
   m.seconds = elapsed();
   return m;
 }
@@ -339,9 +367,9 @@ TrainStatus Trainer::run(TrainObserver& observer, std::optional<int64_t> until_e
     const EpochMetrics& m = *trained;
     ++epochs_done_;
     history_.push_back(m);
-    const bool new_best = m.test_accuracy() > best_test_accuracy_;
+    const bool new_best = m.selection_accuracy() > best_test_accuracy_;
     if (new_best) {
-      best_test_accuracy_ = m.test_accuracy();
+      best_test_accuracy_ = m.selection_accuracy();
       best_epoch_ = m.epoch;
     }
     save(new_best);

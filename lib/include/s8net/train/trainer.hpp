@@ -4,7 +4,8 @@
 //   config.json       the training configuration
 //   metrics.jsonl     one JSON object per epoch
 //   last.s8ckpt       the latest epoch's checkpoint (what --resume continues from)
-//   best.s8ckpt       the checkpoint of the best test accuracy so far
+//   best.s8ckpt       the checkpoint of the best epoch so far: best validation accuracy when the
+//                     run holds out a validation split (--val), else best test accuracy
 // Every file is replaced atomically, so a run killed at any moment can be resumed.
 #pragma once
 
@@ -36,9 +37,16 @@ struct EpochMetrics {
   int64_t train_correct = 0, train_total = 0;
   double test_loss = 0;
   int64_t test_correct = 0, test_total = 0;
+  double val_loss = 0;  // the validation split's, when the run holds one out (val_total > 0)
+  int64_t val_correct = 0, val_total = 0;
 
   double train_accuracy() const noexcept;  // percent
   double test_accuracy() const noexcept;
+  double val_accuracy() const noexcept;
+  bool has_validation() const noexcept { return val_total > 0; }
+  // What the best epoch is chosen on: validation accuracy when there is a validation split, else
+  // test accuracy (the original recipe has no validation split).
+  double selection_accuracy() const noexcept;
   double train_images_per_second() const noexcept;
 };
 
@@ -48,7 +56,7 @@ EpochMetrics epoch_metrics_from_json(const std::string& line, const std::string&
 // Every non-empty line of a metrics.jsonl text (a run's file, or a checkpoint's copy of it).
 std::vector<EpochMetrics> epoch_history_from_jsonl(const std::string& text, const std::string& source);
 
-// The epoch of the highest test accuracy (the first of equals); `history` must not be empty.
+// The epoch of the highest selection accuracy (the first of equals); `history` must not be empty.
 const EpochMetrics& best_epoch(std::span<const EpochMetrics> history);
 // Medians over the epochs: an epoch slowed by other work on a shared machine does not move them.
 double median_epoch_seconds(std::span<const EpochMetrics> history);
@@ -118,6 +126,7 @@ class Trainer {
   const EpochProgress& epoch_in_progress() const noexcept { return epoch_in_progress_; }
   int64_t train_size() const noexcept { return train_.size(); }
   int64_t test_size() const noexcept { return test_.size(); }
+  int64_t validation_size() const noexcept { return validation_.size(); }
   const Dataset& train_data() const noexcept { return train_; }
   const Dataset& test_data() const noexcept { return test_; }
   // The test evaluation of the latest epoch this process trained (empty before the first).
@@ -141,7 +150,7 @@ class Trainer {
   TrainConfig config_;
   std::filesystem::path run_directory_;
   std::unique_ptr<RunDirectoryLock> lock_;
-  Dataset train_, test_;
+  Dataset train_, test_, validation_;
   Augmenter augmenter_;
   std::unique_ptr<S8Network> network_;
   std::unique_ptr<Sgd> optimizer_;
@@ -150,7 +159,7 @@ class Trainer {
   EvalResult last_evaluation_;
   int64_t epochs_done_ = 0;
   EpochProgress epoch_in_progress_;  // where the next train_epoch starts (resumed midway)
-  double best_test_accuracy_ = -1;
+  double best_test_accuracy_ = -1;  // of the selection accuracy (see EpochMetrics)
   int64_t best_epoch_ = 0;
 };
 
