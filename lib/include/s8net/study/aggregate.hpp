@@ -1,0 +1,53 @@
+// A study's results: one row per grid point, read from its run directory, and the statistics
+// per (norm, batch) over the seeds, written as study.csv, study.json, summary.md, figures and
+// study.html in the study directory.
+#pragma once
+
+#include <s8net/study/grid.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace s8net::study {
+
+// What the scheduler knows of a point when the study ends.
+struct PointOutcome {
+  GridPoint point;
+  enum class Status { finished, failed, not_run } status = Status::not_run;
+  std::string reason;          // why it failed
+  double wall_seconds = 0;     // of the training process(es) that ran it, summed over invocations
+};
+
+struct StudyRow {
+  GridPoint point;
+  PointOutcome::Status status = PointOutcome::Status::not_run;
+  std::string reason;
+  double learning_rate = 0;            // peak_learning_rate of the run's configuration
+  int64_t epochs = 0;                  // epochs finished
+  double final_test_accuracy = 0;      // percent, last epoch
+  std::optional<double> best_val_accuracy;   // percent, the best epoch on validation (runs with --val)
+  std::optional<double> test_at_best_val;    // percent, test accuracy at that epoch
+  double train_images_per_second = 0;  // median over epochs
+  double wall_seconds = 0;
+};
+
+// Reads each finished point's run directory (config.json, metrics.jsonl).
+std::vector<StudyRow> collect_rows(const std::filesystem::path& study, const std::vector<PointOutcome>& outcomes);
+
+// Mean, sample standard deviation and the 95% confidence interval of the mean (Student's t with
+// n - 1 degrees of freedom); with one value the deviation and interval are 0.
+struct Summary {
+  int64_t count = 0;
+  double mean = 0, standard_deviation = 0, interval_low = 0, interval_high = 0;
+};
+Summary summarize(const std::vector<double>& values);
+
+// Writes study.csv, study.json, summary.md, the figures (test accuracy and training throughput
+// against batch size with error bars, learning curves per batch size) and study.html. Returns
+// the files written.
+std::vector<std::filesystem::path> write_study_report(const std::filesystem::path& study, const Grid& grid,
+                                                      const std::vector<StudyRow>& rows);
+
+}  // namespace s8net::study
