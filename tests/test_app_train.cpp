@@ -1,6 +1,7 @@
 // s8net train, eval and predict as a user runs them: on small synthetic data for the flags and
 // the failures, and end to end on 2,000 images of the project's CIFAR-10 JPEG archive.
 #include "support/app_runner.hpp"
+#include "support/run_metrics.hpp"
 #include "support/synthetic_data.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_plugins.hpp"
@@ -23,15 +24,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace s8net;
+using test::metrics_of;
 using test::run_app;
 using test::TempDir;
-
-std::vector<nlohmann::json> metrics_of(const fs::path& run) {
-  std::vector<nlohmann::json> lines;
-  std::ifstream in(run / "metrics.jsonl");
-  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
-  return lines;
-}
 
 // A tiny prepared data set and a finished 2-epoch run on it, shared by the tests below.
 class AppTraining : public ::testing::Test {

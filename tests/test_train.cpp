@@ -271,6 +271,13 @@ class CheckpointFile : public ::testing::Test {
     b.insert(b.end(), header.begin(), header.end());
     return b;
   }
+  // The CRC-32 a whole checkpoint ends with, so that the loader reads on past the checksum test.
+  static void append_checksum(std::vector<uint8_t>& b) {
+    boost::crc_32_type crc;
+    crc.process_bytes(b.data(), b.size());
+    const uint32_t checksum = crc.checksum();
+    b.insert(b.end(), reinterpret_cast<const uint8_t*>(&checksum), reinterpret_cast<const uint8_t*>(&checksum) + 4);
+  }
   void write(const std::vector<uint8_t>& b) const {
     std::ofstream(file_, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
   }
@@ -331,10 +338,7 @@ TEST_F(CheckpointFile, RefusesAHeaderListingMoreValuesThanTheFileHolds) {
 TEST_F(CheckpointFile, RefusesAHeaderWithoutItsConfiguration) {
   std::vector<uint8_t> b = with_header(
       R"({"tensors":[],"epochs_done":0,"best_test_accuracy":0,"best_epoch":0,"training_steps":0,"metrics_jsonl":""})");
-  boost::crc_32_type crc;
-  crc.process_bytes(b.data(), b.size());
-  const uint32_t checksum = crc.checksum();
-  b.insert(b.end(), reinterpret_cast<const uint8_t*>(&checksum), reinterpret_cast<const uint8_t*>(&checksum) + 4);
+  append_checksum(b);
   EXPECT_EQ(error_of([&] { parse_checkpoint(b, "bare.s8ckpt"); }),
             "bare.s8ckpt: damaged checkpoint header: no training configuration");
 }
@@ -344,10 +348,7 @@ TEST_F(CheckpointFile, RefusesAHeaderWithoutItsConfiguration) {
 TEST_F(CheckpointFile, RefusesAHeaderNestedDeeperThanTheLimit) {
   const int levels = 70'000;
   std::vector<uint8_t> b = with_header(R"({"tensors":[],"config":)" + std::string(levels, '[') + std::string(levels, ']') + "}");
-  boost::crc_32_type crc;
-  crc.process_bytes(b.data(), b.size());
-  const uint32_t checksum = crc.checksum();
-  b.insert(b.end(), reinterpret_cast<const uint8_t*>(&checksum), reinterpret_cast<const uint8_t*>(&checksum) + 4);
+  append_checksum(b);
   EXPECT_EQ(error_of([&] { parse_checkpoint(b, "deep.s8ckpt"); }),
             "deep.s8ckpt: damaged checkpoint header: JSON nested deeper than 64 levels");
   // 64 levels are still read (and then refused for what they hold, not for their depth).

@@ -1,6 +1,7 @@
 // The validation split (--val): held out of training, balanced over the classes, the same for
 // every seed, evaluated every epoch, and the split best.s8ckpt is chosen on.
 #include "support/app_runner.hpp"
+#include "support/run_metrics.hpp"
 #include "support/error_of.hpp"
 #include "support/synthetic_data.hpp"
 #include "support/temp_dir.hpp"
@@ -21,6 +22,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace s8net;
 using test::error_of;
+using test::metrics_of;
 using test::run_app;
 using test::TempDir;
 
@@ -60,13 +62,6 @@ TEST(ValidationSplit, NoneIsTheWholeSetAndTooManyIsRefused) {
             "--val 50 needs 5 airplane images for validation, but the training images have only 5 (and some must "
             "stay to train on)");
   EXPECT_EQ(error_of([&] { hold_out_validation(data, -1); }), "--val must be >= 0, got -1");
-}
-
-std::vector<nlohmann::json> metrics_of(const fs::path& run) {
-  std::ifstream in(run / kMetricsFile);
-  std::vector<nlohmann::json> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
-  return lines;
 }
 
 // The first epoch of the highest value of `key`.
