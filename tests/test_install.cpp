@@ -91,6 +91,7 @@ TEST_F(Installed, CMakeConsumerTrainsEvaluatesAndReloads) {
         run_program(quoted(*dir_ / "consumer" / "consumer"), norm + " " + quoted(*dir_ / (norm + ".ckpt")));
     EXPECT_EQ(r.exit_code, 0) << r.all();
     EXPECT_CONTAINS(r.out, std::string("norm ").append(norm).append(": 48178 parameters"));
+    EXPECT_CONTAINS(r.out, "reloaded as " + norm + ": ");  // save_network stored the network's config
     // Only the installed plugins: not also those of the tree libs8net.a was built in.
     EXPECT_EQ(r.err, "");
   }
@@ -107,6 +108,7 @@ TEST_F(Installed, PkgConfigConsumerCompilesAndLinks) {
                                                    quoted(prefix() / "lib" / "s8net" / "plugins"));
   EXPECT_EQ(r.exit_code, 0) << r.all();
   EXPECT_CONTAINS(r.out, "norm ln: 48178 parameters");
+  EXPECT_CONTAINS(r.out, "reloaded as ln: ");
   EXPECT_EQ(r.err, "");
 }
 
