@@ -7,11 +7,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <random>
+#include <string>
 #include <vector>
 
 #ifndef S8NET_INSTALLED_PLUGINS
-#define S8NET_INSTALLED_PLUGINS ""  // built with pkg-config: the plugin directory comes as argument
+#define S8NET_INSTALLED_PLUGINS ""  // built with pkg-config: an argument or S8NET_PLUGIN_PATH names the plugins
 #endif
 
 int main(int argc, char** argv) try {
@@ -19,10 +21,12 @@ int main(int argc, char** argv) try {
     std::fprintf(stderr, "usage: consumer NORM CHECKPOINT [PLUGIN_DIR]\n");
     return 2;
   }
-  const char* plugin_dir = argc > 3 ? argv[3] : S8NET_INSTALLED_PLUGINS;
+  const std::string plugin_dir = argc > 3 ? argv[3] : S8NET_INSTALLED_PLUGINS;
+  std::vector<std::filesystem::path> plugin_dirs;
+  if (!plugin_dir.empty()) plugin_dirs.push_back(plugin_dir);  // else S8NET_PLUGIN_PATH alone
   s8net::Context context;
   s8net::NormRegistry registry(context);
-  for (const s8net::PluginLoadFailure& failure : registry.load_search_path({plugin_dir}))
+  for (const s8net::PluginLoadFailure& failure : registry.load_search_path(plugin_dirs))
     std::fprintf(stderr, "%s\n", failure.reason.c_str());
 
   s8net::NetworkConfig config;
