@@ -46,6 +46,14 @@ std::string line_of_plugin(const std::string& out, const std::string& name) {
   return {};
 }
 
+// The line after `name`'s: its description ("" if none).
+std::string description_of_plugin(const std::string& out, const std::string& name) {
+  const std::vector<std::string> lines = lines_of(out);
+  for (size_t i = 0; i + 1 < lines.size(); ++i)
+    if (lines[i].rfind(name + " ", 0) == 0) return lines[i + 1];
+  return {};
+}
+
 
 TEST(AppPlugins, ListsTheShippedPluginsWithVersionAbiOneDnnAndFile) {
   const AppRun r = run("plugins");
@@ -58,6 +66,15 @@ TEST(AppPlugins, ListsTheShippedPluginsWithVersionAbiOneDnnAndFile) {
   EXPECT_CONTAINS(bn, (fs::canonical(S8NET_PLUGIN_DIR) / "s8net_norm_batchnorm.so").string());
   EXPECT_CONTAINS(line_of_plugin(r.out, "gn"), "s8net_norm_groupnorm.so");
   EXPECT_CONTAINS(line_of_plugin(r.out, "ln"), "s8net_norm_layernorm.so");
+}
+
+TEST(AppPlugins, ShowsEachPluginsDescriptionIndentedUnderIt) {
+  const AppRun r = run(std::string("plugins --plugin-dir ") + kTestPlugins + "/affine");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(description_of_plugin(r.out, "bn"),
+            "       BatchNorm: statistics per channel over (N, H, W); running stats in eval");
+  EXPECT_EQ(description_of_plugin(r.out, "affine"),
+            "       per-channel scale and shift, no statistics (test plugin)");
 }
 
 TEST(AppPlugins, ReportsEachBrokenFileOnStderrAndStillListsTheRest) {

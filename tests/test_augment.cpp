@@ -1,14 +1,16 @@
 // SPEC.md's augmentation and the batch loader: exact geometry on test patterns, the brightness
-// and normalization formulas, the draw distributions, and reproducibility from the seed.
+// and normalization formulas (and network_input's, from interleaved RGB bytes), the draw distributions, and reproducibility from the seed.
 #include "support/error_of.hpp"
 #include "support/synthetic_data.hpp"
 
 #include <s8net/data/augment.hpp>
 #include <s8net/data/batch_loader.hpp>
+#include <s8net/data/network_input.hpp>
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <set>
 
@@ -141,6 +143,48 @@ TEST(Augmenter, SameKeySameImageAndTestImagesAreOnlyNormalized) {
   std::vector<float> expected(image.begin(), image.end());
   normalize(expected, Normalization{});
   EXPECT_EQ(plain, expected);
+}
+
+// Values worked out by hand from (pixel / 255 - mean) / std with CIFAR-10's mean and std.
+TEST(NetworkInput, TurnsInterleavedRgbBytesIntoNormalizedPlanes) {
+  std::vector<uint8_t> rgb(2 * kImageBytes, 0);
+  const auto set_pixel = [&](int64_t image, int64_t x, int64_t y, std::array<uint8_t, 3> value) {
+    for (size_t c = 0; c < 3; ++c) rgb[static_cast<size_t>(image * kImageBytes + 3 * (y * kImageSide + x)) + c] = value[c];
+  };
+  set_pixel(0, 0, 0, {255, 0, 128});
+  set_pixel(0, 31, 0, {10, 20, 30});
+  set_pixel(1, 1, 2, {0, 255, 51});
+  const std::vector<float> input = network_input(rgb);
+  ASSERT_EQ(input.size(), rgb.size());
+  const auto value = [&](int64_t image, int64_t c, int64_t x, int64_t y) {
+    return input[static_cast<size_t>(image * kImageBytes + c * kImagePlane + y * kImageSide + x)];
+  };
+  EXPECT_NEAR(value(0, 0, 0, 0), 2.0591093f, 1e-5f);   // (1 - 0.4914) / 0.247
+  EXPECT_NEAR(value(0, 1, 0, 0), -1.9843621f, 1e-5f);  // (0 - 0.4822) / 0.243
+  EXPECT_NEAR(value(0, 2, 0, 0), 0.2124934f, 1e-5f);   // (128 / 255 - 0.4465) / 0.261
+  EXPECT_NEAR(value(0, 0, 31, 0), -1.8307057f, 1e-5f);
+  EXPECT_NEAR(value(0, 1, 31, 0), -1.6615993f, 1e-5f);
+  EXPECT_NEAR(value(0, 2, 31, 0), -1.2599730f, 1e-5f);
+  EXPECT_NEAR(value(1, 0, 1, 2), -1.9894737f, 1e-5f);
+  EXPECT_NEAR(value(1, 1, 1, 2), 2.1308642f, 1e-5f);
+  EXPECT_NEAR(value(1, 2, 1, 2), -0.9444444f, 1e-5f);  // (0.2 - 0.4465) / 0.261
+  EXPECT_NEAR(value(1, 1, 31, 31), -1.9843621f, 1e-5f);  // a black pixel
+}
+
+TEST(NetworkInput, MatchesWhatTheTrainingPipelineFeedsForTheSameImage) {
+  const std::vector<uint8_t> planar = pattern(3);
+  std::vector<uint8_t> interleaved(kImageBytes);
+  for (size_t p = 0; p < static_cast<size_t>(kImagePlane); ++p)
+    for (size_t c = 0; c < 3; ++c) interleaved[3 * p + c] = planar[c * kImagePlane + p];
+  std::vector<float> expected(kImageBytes);
+  Augmenter().apply(planar, false, 0, expected);
+  EXPECT_EQ(network_input(interleaved), expected);
+}
+
+TEST(NetworkInput, RefusesAPartialImage) {
+  const std::vector<uint8_t> partial(kImageBytes + 5);
+  EXPECT_EQ(test::error_of([&] { network_input(partial); }),
+            "network_input: 3,077 bytes is not a whole number of 32x32 RGB images (3,072 bytes each)");
 }
 
 TEST(EpochOrder, IsASeededPermutationThatChangesEveryEpoch) {

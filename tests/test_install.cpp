@@ -1,15 +1,21 @@
 // The installed package as its users meet it: `cmake --install` to a temporary prefix, then, outside
-// the s8net tree, a CMake project linking s8net::s8net, a plugin built with the installed
-// s8net_add_norm_plugin(), and a program built with pkg-config flags alone.
+// the s8net tree, the README's CMake project linking s8net::s8net, the README's plugin project
+// built with the installed s8net_add_norm_plugin(), and a program built with pkg-config flags alone.
+// The two CMake projects' CMakeLists.txt are taken from README.md itself, so what a reader copies
+// is what is tested; their sources are tests/install/consumer/consumer.cpp and plugin/rms_norm.cpp.
 #include "support/app_runner.hpp"
+#include "support/readme.hpp"
 #include "support/synthetic_data.hpp"
 #include "support/temp_dir.hpp"
 
 #include <s8net/data/cifar_binary.hpp>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <fstream>
+#include <optional>
 #include <string>
 
 namespace {
@@ -22,14 +28,27 @@ using s8net::test::TempDir;
 // For the shell that run_program hands the command to.
 std::string quoted(const fs::path& path) { return std::string("'").append(path.string()).append("'"); }
 
-// Configures and builds the CMake project in source (under tests/install) against the prefix.
-AppRun build_project(const std::string& source, const fs::path& build, const fs::path& prefix) {
-  const fs::path project = fs::path(S8NET_SOURCE_DIR) / "tests" / "install" / source;
-  const AppRun configured =
-      run_program("cmake", "-S " + quoted(project) + " -B " + quoted(build) +
-                               " -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=" + quoted(prefix));
-  if (configured.exit_code != 0) return configured;
-  return run_program("cmake", "--build " + quoted(build) + " --parallel 2");
+// A CMake project as a reader makes it from README.md: the fenced cmake block after `heading` as
+// its CMakeLists.txt, beside a copy of `source`. Returns the CMakeLists.txt's text.
+std::string make_readme_project(const fs::path& project, const std::string& heading, const fs::path& source) {
+  const std::string lists = s8net::test::readme_block_after(heading, "cmake");
+  fs::create_directories(project);
+  std::ofstream(project / "CMakeLists.txt") << lists;
+  fs::copy_file(source, project / source.filename(), fs::copy_options::overwrite_existing);
+  return lists;
+}
+
+fs::path install_source(const std::string& file) { return fs::path(S8NET_SOURCE_DIR) / "tests" / "install" / file; }
+
+// The value of `name` in a CMake build directory's cache, or nothing when the cache has no such entry.
+std::optional<std::string> cache_entry(const fs::path& build, const std::string& name) {
+  std::ifstream cache(build / "CMakeCache.txt");
+  for (std::string line; std::getline(cache, line);) {
+    if (line.rfind(name + ":", 0) != 0) continue;
+    const size_t equals = line.find('=');
+    return equals == std::string::npos ? std::string() : line.substr(equals + 1);
+  }
+  return std::nullopt;
 }
 
 class Installed : public ::testing::Test {
@@ -83,47 +102,127 @@ TEST_F(Installed, AppFindsItsPluginsWithoutHelp) {
   EXPECT_CONTAINS(extra.out, "\naffine ");
 }
 
-TEST_F(Installed, CMakeConsumerTrainsEvaluatesAndReloads) {
-  const AppRun built = build_project("consumer", *dir_ / "consumer", prefix());
+// The README's project sets no C++ standard: s8net::s8net brings C++20 with it. Configured without
+// a build type, as a first try usually is.
+TEST_F(Installed, ReadmeCMakeProjectBuildsWithoutAStandardOfItsOwnAndRuns) {
+  const fs::path project = *dir_ / "consumer";
+  const std::string lists =
+      make_readme_project(project, "## Install and use the library", install_source("consumer/consumer.cpp"));
+  ASSERT_NE(lists.find("target_link_libraries(consumer PRIVATE s8net::s8net)"), std::string::npos) << lists;
+  EXPECT_EQ(lists.find("CMAKE_CXX_STANDARD"), std::string::npos) << lists;
+  const AppRun configured = run_program("cmake", "-S " + quoted(project) + " -B " + quoted(project / "build") +
+                                                     " -DCMAKE_PREFIX_PATH=" + quoted(prefix()));
+  ASSERT_EQ(configured.exit_code, 0) << configured.all();
+  const AppRun built = run_program("cmake", "--build " + quoted(project / "build") + " --parallel 2");
   ASSERT_EQ(built.exit_code, 0) << built.all();
+  // The whole package looks for the library's dependencies (what the SDK component spares a plugin).
+  EXPECT_TRUE(cache_entry(project / "build", "Boost_DIR"));
+
   for (const std::string norm : {"gn", "in"}) {
     const AppRun r =
-        run_program(quoted(*dir_ / "consumer" / "consumer"), norm + " " + quoted(*dir_ / (norm + ".ckpt")));
+        run_program(quoted(project / "build" / "consumer"), norm + " " + quoted(*dir_ / (norm + ".ckpt")));
     EXPECT_EQ(r.exit_code, 0) << r.all();
     EXPECT_CONTAINS(r.out, std::string("norm ").append(norm).append(": 48178 parameters"));
+    EXPECT_CONTAINS(r.out, "reloaded as " + norm + ": ");  // save_network stored the network's config
     // Only the installed plugins: not also those of the tree libs8net.a was built in.
     EXPECT_EQ(r.err, "");
   }
 }
 
-TEST_F(Installed, PkgConfigConsumerCompilesAndLinks) {
-  const std::string flags =
-      "$(PKG_CONFIG_PATH=" + quoted(prefix() / "lib" / "pkgconfig") + " pkg-config --cflags --libs s8net)";
-  const fs::path source = fs::path(S8NET_SOURCE_DIR) / "tests" / "install" / "consumer" / "consumer.cpp";
+// Built with pkg-config's flags alone; the plugins come from the directory the README's
+// `pkg-config --variable=plugindir s8net` names, through S8NET_PLUGIN_PATH.
+TEST_F(Installed, PkgConfigConsumerCompilesLinksAndFindsThePlugins) {
+  const std::string pkg_config = "PKG_CONFIG_PATH=" + quoted(prefix() / "lib" / "pkgconfig") + " pkg-config";
+  const std::string flags = "$(" + pkg_config + " --cflags --libs s8net)";
   const fs::path binary = *dir_ / "consumer-pc";
-  const AppRun built = run_program("c++", "-std=c++20 -O1 " + quoted(source) + " -o " + quoted(binary) + " " + flags);
+  const AppRun built = run_program(
+      "c++", "-std=c++20 -O1 " + quoted(install_source("consumer/consumer.cpp")) + " -o " + quoted(binary) + " " + flags);
   ASSERT_EQ(built.exit_code, 0) << built.all();
-  const AppRun r = run_program(quoted(binary), "ln " + quoted(*dir_ / "pc.ckpt") + " " +
-                                                   quoted(prefix() / "lib" / "s8net" / "plugins"));
+  EXPECT_CONTAINS(s8net::test::readme_text(), "S8NET_PLUGIN_PATH=$(pkg-config --variable=plugindir s8net) ./app");
+  const AppRun r = run_program(quoted(binary), "ln " + quoted(*dir_ / "pc.ckpt"),
+                               "S8NET_PLUGIN_PATH=$(" + pkg_config + " --variable=plugindir s8net)");
   EXPECT_EQ(r.exit_code, 0) << r.all();
   EXPECT_CONTAINS(r.out, "norm ln: 48178 parameters");
+  EXPECT_CONTAINS(r.out, "reloaded as ln: ");
   EXPECT_EQ(r.err, "");
 }
 
-// A plugin built outside the tree with the installed s8net_add_norm_plugin(): the installed app
-// lists it, its conformance check passes, and it trains the network.
+// The README's plugin project built with the README's commands, exactly as written but for the
+// prefix: no build type. Built once for the tests that look at it; compile_commands.json comes from
+// the environment variable CMake reads, so the command line stays the README's.
+struct ReadmePluginBuild {
+  fs::path build;
+  std::string lists;
+  AppRun result;
+};
+
+const ReadmePluginBuild& readme_plugin_build(const fs::path& dir, const fs::path& prefix) {
+  static const ReadmePluginBuild made = [&] {
+    ReadmePluginBuild b;
+    const fs::path project = dir / "rms";
+    b.build = project / "build";
+    b.lists = make_readme_project(project, "## Write a normalization plugin", install_source("plugin/rms_norm.cpp"));
+    std::string command = s8net::test::readme_line_starting("cmake -S rms -B rms/build ");
+    const std::string readme_prefix = "/opt/s8net";
+    if (const size_t at = command.find(readme_prefix); at != std::string::npos)
+      command.replace(at, readme_prefix.size(), quoted(prefix));
+    if (command.empty()) {
+      b.result.err = "README.md has no line starting with 'cmake -S rms -B rms/build '";
+      return b;
+    }
+    // Both commands of the line in one group, so that the stderr of each is kept.
+    b.result = run_program("cd " + quoted(dir) + " && export CMAKE_EXPORT_COMPILE_COMMANDS=ON && {", command + "; }");
+    return b;
+  }();
+  return made;
+}
+
+// find_package(s8net COMPONENTS plugin_sdk) looks for none of the library's dependencies.
+TEST_F(Installed, ReadmePluginProjectLooksForNoLibraryDependency) {
+  const ReadmePluginBuild& plugin = readme_plugin_build(dir_->path(), prefix());
+  ASSERT_EQ(plugin.result.exit_code, 0) << plugin.result.all();
+  ASSERT_NE(plugin.lists.find("find_package(s8net 0.1 REQUIRED COMPONENTS plugin_sdk)"), std::string::npos)
+      << plugin.lists;
+  for (const char* entry : {"dnnl_DIR", "OpenCL_LIBRARY", "Boost_DIR", "TBB_DIR", "libjpeg-turbo_DIR", "PNG_LIBRARY_RELEASE",
+                            "LibArchive_LIBRARY", "PKG_CONFIG_EXECUTABLE"})
+    EXPECT_FALSE(cache_entry(plugin.build, entry)) << entry << " in the plugin project's cache";
+}
+
+// Without a build type CMake compiles without optimization; s8net_add_norm_plugin adds the Release
+// flags then, so the README's plugin is as fast as a Release build of it.
+TEST_F(Installed, ReadmePluginBuildWithoutABuildTypeIsOptimized) {
+  const ReadmePluginBuild& plugin = readme_plugin_build(dir_->path(), prefix());
+  ASSERT_EQ(plugin.result.exit_code, 0) << plugin.result.all();
+  EXPECT_EQ(cache_entry(plugin.build, "CMAKE_BUILD_TYPE").value_or("(none)"), "");
+  const nlohmann::json commands =
+      nlohmann::json::parse(s8net::test::text_of(plugin.build / "compile_commands.json"), nullptr, false);
+  ASSERT_TRUE(commands.is_array()) << "no compile_commands.json in " << plugin.build;
+  int compiled = 0;
+  for (const nlohmann::json& entry : commands) {
+    if (entry.value("file", "").find("rms_norm.cpp") == std::string::npos) continue;
+    ++compiled;
+    const std::string command = entry.value("command", "");
+    EXPECT_CONTAINS(command, " -O3 ");
+    EXPECT_EQ(command.find(" -O0"), std::string::npos) << command;
+  }
+  EXPECT_EQ(compiled, 1);
+}
+
+// The plugin built outside the tree: the installed app lists it with its description, its
+// conformance check passes, and it trains the network.
 TEST_F(Installed, OutOfTreePluginLoadsPassesTheCheckAndTrains) {
-  const fs::path build = *dir_ / "plugin";
-  const AppRun built = build_project("plugin", build, prefix());
-  ASSERT_EQ(built.exit_code, 0) << built.all();
-  const fs::path plugin = build / "s8net_norm_rmsnorm.so";
-  ASSERT_TRUE(fs::is_regular_file(plugin)) << built.all();
+  const ReadmePluginBuild& plugin = readme_plugin_build(dir_->path(), prefix());
+  ASSERT_EQ(plugin.result.exit_code, 0) << plugin.result.all();
+  const fs::path build = plugin.build;
+  const fs::path file = build / "s8net_norm_rmsnorm.so";
+  ASSERT_TRUE(fs::is_regular_file(file)) << plugin.result.all();
 
   const AppRun listed = run_program(app(), "plugins --plugin-dir " + quoted(build));
   EXPECT_EQ(listed.exit_code, 0) << listed.all();
   EXPECT_CONTAINS(listed.out, "\nrms ");
+  EXPECT_CONTAINS(listed.out, "RMSNorm: scale by the root mean square");
 
-  const AppRun checked = run_program(app(), "plugin check " + quoted(plugin));
+  const AppRun checked = run_program(app(), "plugin check " + quoted(file));
   EXPECT_EQ(checked.exit_code, 0) << checked.all();
   EXPECT_CONTAINS(checked.out, " 0 failed");
 

@@ -1,14 +1,20 @@
 // The whole S8 network with each real plugin: shape and parameter count of SPEC.md, gradients of
-// every parameter against finite differences, agreement across activation layouts, and learning.
+// every parameter against finite differences, agreement across activation layouts, learning, and
+// a network saved to a file and loaded back in one call each.
+#include "support/temp_dir.hpp"
+
 #include <s8net/core/error.hpp>
 #include <s8net/model/s8_network.hpp>
 #include <s8net/norm/registry.hpp>
+#include <s8net/train/checkpoint.hpp>
+#include <s8net/train/network_file.hpp>
 #include <s8net/train/sgd.hpp>
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <numeric>
 #include <random>
 #include <string>
@@ -290,6 +296,56 @@ TEST(NetworkErrors, UnknownNormListsKnownOnes) {
     const std::string message = e.what();
     EXPECT_NE(message.find("'xn'"), std::string::npos) << message;
     for (const char* known : {"bn from", "gn from", "ln from"}) EXPECT_NE(message.find(known), std::string::npos) << message;
+  }
+}
+
+// What a consumer once had to copy into Checkpoint::config by hand (norm and its options) now
+// travels with the network: the loaded one is the same network, not a bn one missing its state.
+TEST(NetworkFile, SavesTheConfigurationWithTheWeightsAndLoadsTheSameNetwork) {
+  Context context;
+  NormRegistry registry(context);
+  registry.load_path(S8NET_PLUGIN_DIR);
+  NetworkConfig config;
+  config.norm = "gn";
+  config.norm_options = {{"groups", 4}};
+  config.seed = 9;
+  config.dropout = 0.05f;
+  S8Network network(context, registry, config);
+  Sgd sgd(network.parameters(), {.learning_rate = 0.05f, .momentum = 0.9f});
+
+  std::mt19937 generator(3);
+  std::normal_distribution<float> normal;
+  std::vector<float> images(static_cast<size_t>(4 * kImageValues));
+  for (float& v : images) v = normal(generator);
+  const std::vector<int32_t> labels{1, 2, 3, 4};
+  network.forward_backward(images, labels);
+  sgd.step();
+  const BatchResult before = network.evaluate(images, labels);
+  const std::vector<float> log_p(network.log_probabilities().begin(), network.log_probabilities().end());
+
+  const test::TempDir dir("network-file");
+  save_network(dir / "gn.s8ckpt", context, network);
+  EXPECT_EQ(load_checkpoint(dir / "gn.s8ckpt").config.norm_options, config.norm_options);
+  const std::unique_ptr<S8Network> loaded = load_network(dir / "gn.s8ckpt", context, registry);
+  EXPECT_EQ(loaded->config().norm, "gn");
+  EXPECT_EQ(loaded->config().norm_options, config.norm_options);
+  EXPECT_EQ(loaded->config().seed, 9u);
+  EXPECT_EQ(loaded->config().dropout, 0.05f);
+  EXPECT_EQ(loaded->training_steps(), network.training_steps());
+  EXPECT_EQ(loaded->evaluate(images, labels).loss, before.loss);
+  EXPECT_TRUE(std::equal(log_p.begin(), log_p.end(), loaded->log_probabilities().begin()));
+}
+
+TEST(NetworkFile, NamesTheFileWhenItIsNotACheckpoint) {
+  Context context;
+  NormRegistry registry(context);
+  const test::TempDir dir("network-file");
+  std::ofstream(dir / "notes.txt") << "not a network";
+  try {
+    load_network(dir / "notes.txt", context, registry);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find((dir / "notes.txt").string()), std::string::npos) << e.what();
   }
 }
 

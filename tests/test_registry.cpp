@@ -203,17 +203,20 @@ TEST_F(RegistryTest, UnknownNormListsTheKnownOnesAndTheirFiles) {
             "unknown norm 'xn' (known: bn from " + (real / "s8net_norm_batchnorm.so").string() +
                 ", gn from " + (real / "s8net_norm_groupnorm.so").string() +
                 ", in from " + (real / "s8net_norm_instancenorm.so").string() +
-                ", ln from " + (real / "s8net_norm_layernorm.so").string() + ")");
+                ", ln from " + (real / "s8net_norm_layernorm.so").string() +
+                "); add a plugin directory with --plugin-dir or S8NET_PLUGIN_PATH");
   EXPECT_CONTAINS(error_of([&] { registry_.acquire("xn"); }), "unknown norm 'xn' (known: bn from ");
 }
 
 TEST_F(RegistryTest, UnknownNormWithNothingLoadedSaysWhereItLooked) {
-  EXPECT_EQ(error_of([&] { registry_.find("bn"); }), "unknown norm 'bn' (no plugins loaded; nothing was searched)");
+  EXPECT_EQ(error_of([&] { registry_.find("bn"); }),
+            "unknown norm 'bn' (no plugins loaded; nothing was searched); add a plugin directory with --plugin-dir "
+            "or S8NET_PLUGIN_PATH");
   registry_.load_path("/nonexistent-a");
   registry_.load_path(kTestPlugins / "wrong_abi");
   EXPECT_EQ(error_of([&] { registry_.find("bn"); }),
             "unknown norm 'bn' (no plugins loaded; searched: /nonexistent-a, " + (kTestPlugins / "wrong_abi").string() +
-                ")");
+                "); add a plugin directory with --plugin-dir or S8NET_PLUGIN_PATH");
 }
 
 TEST_F(RegistryTest, SearchPathTakesExplicitPathsThenTheVariableThenTheDefaults) {

@@ -1,4 +1,5 @@
-// s8net plugins: every normalization plugin found, and every file that failed to load.
+// s8net plugins: every normalization plugin found (name, version, ABI, oneDNN, file, description),
+// and every file that failed to load.
 #include "commands.hpp"
 
 #include <s8net/norm/loaded_plugin.hpp>
@@ -24,9 +25,12 @@ int run_plugins(int argc, char** argv) {
   const auto registry = load_plugins(context, plugin_dirs, &failures);
   const auto plugins = registry->plugins();
   std::printf("%-6s %-8s %-5s %-7s %s\n", "name", "version", "ABI", "oneDNN", "file");
-  for (const PluginInfo& p : plugins)
+  for (const PluginInfo& p : plugins) {
     std::printf("%-6s %-8s %-5s %-7s %s\n", p.name.c_str(), p.version.c_str(), abi_text(p.abi_version).c_str(),
                 p.dnnl_version.empty() ? "-" : p.dnnl_version.c_str(), p.file.string().c_str());
+    // On a line of its own, indented under the name: a description of any length keeps the table readable.
+    if (!p.description.empty()) std::printf("%-6s %s\n", "", p.description.c_str());
+  }
   if (plugins.empty()) std::cerr << "error: no normalization plugin could be loaded\n";
   // The good ones are listed, but a file that did not load is a problem to report.
   return plugins.empty() || failures > 0 ? 1 : 0;

@@ -1,9 +1,11 @@
 # What `cmake --install` adds beyond the targets' own install rules: the CMake package (config,
-# version file, exported targets, the plugin function) and s8net.pc for pkg-config.
+# version file, exported targets of the library and of the plugin SDK, the plugin function) and
+# s8net.pc for pkg-config.
 include(CMakePackageConfigHelpers)
 set(S8NET_CMAKE_INSTALL_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/s8net")
 
 install(EXPORT s8netTargets NAMESPACE s8net:: DESTINATION "${S8NET_CMAKE_INSTALL_DIR}" COMPONENT dev)
+install(EXPORT s8netPluginSdkTargets NAMESPACE s8net:: DESTINATION "${S8NET_CMAKE_INSTALL_DIR}" COMPONENT dev)
 configure_package_config_file("${CMAKE_CURRENT_LIST_DIR}/s8netConfig.cmake.in"
   "${PROJECT_BINARY_DIR}/s8netConfig.cmake"
   INSTALL_DESTINATION "${S8NET_CMAKE_INSTALL_DIR}"

@@ -1,10 +1,13 @@
-# s8net_add_norm_plugin(<name> <source>... [OUTPUT_DIRECTORY <dir>] [NO_INSTALL])
+# s8net_add_norm_plugin(<target> <source>... [OUTPUT_DIRECTORY <dir>] [NO_INSTALL])
 #
-# Builds one normalization plugin: a shared module `s8net_norm_<name>.so` that exports only
-# `s8net_norm_plugin_init` (hidden visibility plus a linker version script), links oneDNN and
-# OpenMP (the pool oneDNN runs on) but never libs8net, and fails to link if a symbol is missing.
-# In the s8net build tree it lands where the app and tests find plugins; it installs to
-# <prefix>/lib/s8net/plugins unless NO_INSTALL is given.
+# Builds one normalization plugin: a shared module `s8net_norm_<target>.so` (the CMake target is
+# <target>; the norm's name is the plugin's kName) that exports only `s8net_norm_plugin_init`
+# (hidden visibility plus a linker version script), links s8net::plugin_sdk (C++20 and OpenMP, the
+# pool oneDNN runs on), oneDNN when the project has found it (DNNL::dnnl), but never libs8net, and
+# fails to link if a symbol is missing. Without a build type (a single-config generator's default,
+# which compiles unoptimized) it compiles with the Release flags. In the s8net build tree it lands
+# where the app and tests find plugins; it installs to <prefix>/lib/s8net/plugins unless
+# NO_INSTALL is given.
 set(_S8NET_PLUGIN_VERSION_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/s8net_norm_plugin.map")
 
 function(s8net_add_norm_plugin name)
@@ -14,6 +17,20 @@ function(s8net_add_norm_plugin name)
   endif()
   add_library(${name} MODULE ${arg_UNPARSED_ARGUMENTS})
   target_link_libraries(${name} PRIVATE s8net::plugin_sdk)
+  # The SDK itself needs no oneDNN (find_package(s8net COMPONENTS plugin_sdk) does not look for it);
+  # a project that has it (the whole package, or its own find_package(dnnl)) hands it to its plugins.
+  if(TARGET DNNL::dnnl)
+    target_link_libraries(${name} PRIVATE DNNL::dnnl)
+  endif()
+  # A plugin runs inside every training step, and an empty build type means no optimization at all:
+  # a plugin project configured without one would be silently slow.
+  get_property(multi_config GLOBAL PROPERTY GENERATOR_IS_MULTI_CONFIG)
+  if(NOT multi_config AND NOT CMAKE_BUILD_TYPE)
+    separate_arguments(release_flags NATIVE_COMMAND "${CMAKE_CXX_FLAGS_RELEASE}")
+    target_compile_options(${name} PRIVATE ${release_flags})
+    message(STATUS "s8net_add_norm_plugin(${name}): no CMAKE_BUILD_TYPE, compiling with the Release flags "
+                   "(${CMAKE_CXX_FLAGS_RELEASE})")
+  endif()
   if(TARGET s8net_warnings)  # inside the s8net tree: its warning flags (errors in CI)
     target_link_libraries(${name} PRIVATE s8net_warnings)
   endif()

@@ -13,16 +13,34 @@
 //   sgd.step();                                          // ... and the update
 //   s8net::BatchResult r = network.evaluate(images, labels);   // loss and correct predictions
 //
-// Weights to and from a file: s8net::Checkpoint with capture_tensors() / restore_tensors()
-// (train/network_state.hpp), save_checkpoint() / load_checkpoint() (train/checkpoint.hpp).
-// Whole training runs: s8net::Trainer (train/trainer.hpp); data sets and loading: data/.
+// The images the network takes: batch x 3 x 32 x 32 floats (NCHW), each channel normalized as in
+// training, (pixel / 255 - mean) / std with CIFAR-10's mean and std (s8net::Normalization). From
+// 32x32 RGB bytes as decoders give them (interleaved, HWC), one call makes them (data/network_input.hpp):
+//   std::vector<float> images = s8net::network_input(rgb_bytes);   // n x 3,072 bytes -> n x 3,072 floats
+//   s8net::RgbImage photo = s8net::resize_area(s8net::decode_image(file_bytes, "cat.jpg"), 32, 32);
+//   network.evaluate(s8net::network_input(photo.pixels), labels);   // then network.log_probabilities()
+// Whole data sets: s8net::load_cifar(path) (data/data_source.hpp: CIFAR-10 binary or an image
+// folder, directory or archive) gives planar uint8 images (Dataset::image(i)); s8net::BatchLoader
+// (data/batch_loader.hpp) turns them into shuffled, augmented, normalized batches.
+//
+// A network to a file and back, its configuration included (train/network_file.hpp):
+//   s8net::save_network("model.s8ckpt", context, network);
+//   std::unique_ptr<s8net::S8Network> loaded = s8net::load_network("model.s8ckpt", context, registry);
+// Finer control (optimizer momentum, training progress): s8net::Checkpoint with capture_tensors() /
+// restore_tensors() (train/network_state.hpp), save_checkpoint() / load_checkpoint() (train/checkpoint.hpp).
+// Whole training runs: s8net::Trainer (train/trainer.hpp).
 // Writing a plugin needs only <s8net/norm/plugin_sdk.hpp> (target s8net::plugin_sdk).
 #pragma once
 
 #include <s8net/core/context.hpp>
 #include <s8net/core/error.hpp>
+#include <s8net/data/batch_loader.hpp>
+#include <s8net/data/data_source.hpp>
+#include <s8net/data/image_codec.hpp>
+#include <s8net/data/network_input.hpp>
 #include <s8net/model/s8_network.hpp>
 #include <s8net/norm/registry.hpp>
 #include <s8net/train/checkpoint.hpp>
+#include <s8net/train/network_file.hpp>
 #include <s8net/train/network_state.hpp>
 #include <s8net/train/sgd.hpp>

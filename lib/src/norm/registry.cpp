@@ -180,7 +180,9 @@ void NormRegistry::throw_unknown_locked(std::string_view name) const {
     for (size_t i = 0; i < known.size(); ++i)
       detail += (i ? ", " : " ") + known[i]->name + " from " + known[i]->file.string();
   }
-  throw Error("unknown norm '" + std::string(name) + "' (" + detail + ")");
+  // A program linked against libs8net looks only beside itself by default: say how to add more.
+  throw Error("unknown norm '" + std::string(name) + "' (" + detail +
+              "); add a plugin directory with --plugin-dir or S8NET_PLUGIN_PATH");
 }
 
 bool NormRegistry::provided_plugins_locked(const fs::path& dir) const {

@@ -62,7 +62,8 @@ class S8Network {
   int64_t training_bytes_per_image();
 
   // Forward in training mode, loss, and backward: every parameter's grad holds dLoss/dParam.
-  // images: batch x 3 x 32 x 32 plain floats (already normalized); labels in [0, 10).
+  // images: batch x 3 x 32 x 32 plain floats, already normalized (network_input() in
+  // data/network_input.hpp makes them from RGB bytes); labels in [0, 10).
   BatchResult forward_backward(std::span<const float> images, std::span<const int32_t> labels);
   // Forward only (eval: running statistics, no dropout); loss and accuracy against labels.
   BatchResult evaluate(std::span<const float> images, std::span<const int32_t> labels);

@@ -68,8 +68,9 @@ class NormRegistry {
   // Returns every failure.
   std::vector<PluginLoadFailure> load_search_path(const std::vector<std::filesystem::path>& explicit_paths = {});
 
-  // The plugin registered under name; throws "unknown norm 'xn' (known: bn from FILE, ...)", or
-  // "unknown norm 'xn' (no plugins loaded; searched: DIR, ...)".
+  // The plugin registered under name; throws "unknown norm 'xn' (known: bn from FILE, ...); add a
+  // plugin directory with --plugin-dir or S8NET_PLUGIN_PATH", or the same with "(no plugins
+  // loaded; searched: DIR, ...)".
   const PluginInfo& find(std::string_view name) const;
   std::vector<PluginInfo> plugins() const;  // sorted by name
 
