@@ -14,6 +14,7 @@
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <vector>
 
 namespace po = boost::program_options;
 
@@ -21,7 +22,7 @@ namespace s8net::app {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: s8net plugin check FILE.so [--seed N]\n"
+    "usage: s8net plugin check FILE.so [--seed N] [--norm-option NAME=VALUE]...\n"
     "  check a normalization plugin file against the ABI: loading, forward, gradients against finite\n"
     "  differences, training vs evaluation, state round trip, determinism and buffer bounds\n";
 
@@ -30,6 +31,7 @@ constexpr const char* kUsage =
 // through a pipe; the parent prints and counts them. Nothing of oneDNN or OpenMP has started
 // before the fork.
 constexpr int kChildCouldNotCheck = 3;
+constexpr int kChildRefusedOption = 4;  // a --norm-option the plugin does not accept: a usage error
 
 void write_line(int fd, std::string line) {
   line += '\n';
@@ -45,6 +47,9 @@ void write_line(int fd, std::string line) {
   try {
     Context context;
     check_plugin(file, context, conformance, [&](const CheckResult& result) { write_line(out, format_result(result)); });
+  } catch (const RefusedNormOption& e) {
+    std::cerr << "s8net plugin: " << e.what() << " (see s8net plugin check --help)" << std::endl;
+    ::_exit(kChildRefusedOption);
   } catch (const std::exception& e) {
     std::cerr << "s8net plugin: " << e.what() << std::endl;
     ::_exit(kChildCouldNotCheck);
@@ -83,6 +88,7 @@ int check_in_child_process(const std::string& file, const ConformanceOptions& co
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == kChildCouldNotCheck) return 1;  // it said why on stderr
+  if (WIFEXITED(status) && WEXITSTATUS(status) == kChildRefusedOption) return 2;  // likewise
   if (WIFSIGNALED(status)) {
     std::cout << "FAIL  crash: the plugin crashed the checker with SIG" << ::sigabbrev_np(WTERMSIG(status)) << " ("
               << ::strsignal(WTERMSIG(status)) << "), in the check " << where << "; no later check ran"
@@ -96,15 +102,23 @@ int check_in_child_process(const std::string& file, const ConformanceOptions& co
 
 int run_check(int argc, char** argv) {
   std::string file;
+  std::vector<std::string> norm_options;
   ConformanceOptions conformance;
   po::options_description options("s8net plugin check FILE.so: check a normalization plugin against the ABI");
   options.add_options()("help,h", "show this help")(
       "seed", po::value(&conformance.seed)->default_value(conformance.seed), "seed of the random inputs")(
+      "norm-option", po::value(&norm_options)->composing(),
+      "an option NAME=VALUE given to every create() (repeatable), e.g. groups=4; others keep their defaults")(
       "file", po::value(&file), "the plugin's shared library (also the bare argument)");
   po::positional_options_description positional;
   positional.add("file", 1);
   if (!parse_command_line(argc, argv, options, nullptr, &positional)) return 0;
   if (file.empty()) throw po::error("no plugin file given: s8net plugin check FILE.so");
+  try {
+    conformance.norm_options = parse_norm_options(norm_options);
+  } catch (const Error& e) {
+    throw po::error(e.what());
+  }
 
   return check_in_child_process(file, conformance);
 }
