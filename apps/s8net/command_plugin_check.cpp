@@ -1,5 +1,6 @@
 // s8net plugin check FILE.so: the conformance checks of one plugin file, one line per check as it
 // finishes, then a summary. Exit 0 when nothing failed, 1 otherwise, 2 for a bad command line.
+// Also the dispatcher of `s8net plugin` (check, bench).
 #include "commands.hpp"
 
 #include <s8net/norm/conformance.hpp>
@@ -24,7 +25,9 @@ namespace {
 constexpr const char* kUsage =
     "usage: s8net plugin check FILE.so [--seed N] [--norm-option NAME=VALUE]...\n"
     "  check a normalization plugin file against the ABI: loading, forward, gradients against finite\n"
-    "  differences, training vs evaluation, state round trip, determinism and buffer bounds\n";
+    "  differences, training vs evaluation, state round trip, determinism and buffer bounds\n"
+    "usage: s8net plugin bench FILE.so [--plugin-dir DIR]... [--threads N] [--batch N]\n"
+    "  time its forward and backward at the network's shapes, beside bn and gn\n";
 
 // The checks run in a child process, so that a plugin that crashes (a segfault, an abort) is a
 // FAIL line and a summary, not a checker dying mid-report. The child sends each result line
@@ -130,6 +133,7 @@ int run_plugin(int argc, char** argv) {
     std::cout << kUsage;
     return 0;
   }
+  if (argc >= 2 && std::strcmp(argv[1], "bench") == 0) return run_plugin_bench(argc - 1, argv + 1);
   if (argc < 2 || std::strcmp(argv[1], "check") != 0) {
     if (argc >= 2) std::cerr << "s8net plugin: unknown action '" << argv[1] << "'\n";
     std::cerr << kUsage;
