@@ -66,7 +66,7 @@ void norm_pass(benchmark::State& state, const std::string& norm, Shape shape, bo
 }
 
 int register_all() {
-  for (const char* norm : {"bn", "gn", "ln"})
+  for (const char* norm : {"bn", "gn", "ln", "in"})
     for (const Shape& shape : kShapes)
       for (const bool backward : {false, true}) {
         const std::string name = std::string(backward ? "NormBackward/" : "NormForward/") + norm + "/" +

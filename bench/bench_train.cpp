@@ -124,7 +124,7 @@ void sgemm(benchmark::State& state) {
 }
 
 int register_all() {
-  for (const char* norm : {"bn", "gn", "ln"}) {
+  for (const char* norm : {"bn", "gn", "ln", "in"}) {
     benchmark::RegisterBenchmark((std::string("TrainStep/") + norm).c_str(), train_step, norm)
         ->Arg(32)->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime();
     benchmark::RegisterBenchmark((std::string("Inference/") + norm).c_str(), inference, norm)

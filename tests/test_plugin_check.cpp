@@ -129,6 +129,63 @@ TEST(PluginCheck, AWrongGradientFailsGradientsAndNothingElse) {
   EXPECT_CONTAINS(d.run.out, " failed, 0 skipped\n");
 }
 
+// The bad_gradient plugin is off by 25% everywhere: no kink rule may excuse that.
+TEST(PluginCheck, AWrongGradientIsNotExcusedAsKinks) {
+  const AppRun r = check(only_file_in("bad_gradient"));
+  EXPECT_EQ(r.out.find("straddle a kink"), std::string::npos) << r.out;
+}
+
+// FRN's threshold max(z, tau) is a kink of the plugin's own function: central differences that
+// straddle it say nothing about the gradient. A correct FRN passes whatever the seed (the entries
+// at kinks differ from seed to seed), and says how many entries it did not compare.
+TEST(PluginCheck, APluginWithKinksOfItsOwnPassesForEverySeed) {
+  size_t excused = 0;
+  for (int seed = 1; seed <= 8; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const AppRun r = test::run_app("plugin check " + only_file_in("frn").string() + " --seed " + std::to_string(seed));
+    EXPECT_EQ(r.exit_code, 0) << r.all();
+    EXPECT_TRUE(lines_starting(r.out, "FAIL").empty()) << r.out;
+    for (const std::string& line : lines_starting(r.out, "PASS  gradients ")) {
+      if (line.find(':') == std::string::npos) continue;
+      ++excused;
+      EXPECT_CONTAINS(line, " entries straddle a kink of the plugin's function, not compared (first: ");
+    }
+  }
+  EXPECT_GT(excused, 0u) << "no seed put an entry at a kink: the test proves nothing";
+}
+
+TEST(PluginCheck, APluginWithKinksAndAWrongDxFailsGradientsForEverySeed) {
+  for (int seed = 1; seed <= 3; ++seed) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    const AppRun r =
+        test::run_app("plugin check " + only_file_in("frn_wrong_dx").string() + " --seed " + std::to_string(seed));
+    EXPECT_EQ(r.exit_code, 1) << r.all();
+    const std::vector<std::string> failures = lines_starting(r.out, "FAIL");
+    EXPECT_EQ(failures.size(), 9u) << r.out;  // every case: 3 layouts x 3 shapes
+    for (const std::string& line : failures) {
+      EXPECT_TRUE(line.starts_with("FAIL  gradients ")) << line;
+      EXPECT_CONTAINS(line, ": dx[");
+    }
+  }
+}
+
+TEST(PluginCheckLibrary, KinksBeyondTheAllowedFractionFail) {
+  Context context;
+  ConformanceOptions options;
+  options.max_kink_fraction = 0;
+  size_t failed = 0;
+  for (uint32_t seed = 1; seed <= 8 && failed == 0; ++seed) {
+    options.seed = seed;
+    for (const CheckResult& result : check_plugin(only_file_in("frn"), context, options)) {
+      if (result.outcome != Outcome::fail) continue;
+      ++failed;
+      EXPECT_TRUE(result.name.starts_with("gradients ")) << format_result(result);
+      EXPECT_CONTAINS(result.detail, "straddle a kink of the plugin's function, more than the 0% the check excuses");
+    }
+  }
+  EXPECT_GT(failed, 0u);
+}
+
 TEST(PluginCheck, AWriteOutOfBoundsFailsBoundsNamingTheBufferAndSide) {
   const OneDefect d = check_one_defect("writes_out_of_bounds", "bounds");
   EXPECT_CONTAINS(d.run.out,
@@ -197,6 +254,36 @@ TEST(PluginCheck, BadCommandLinesAreUsageErrors) {
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_CONTAINS(help.out, "usage: s8net plugin check FILE.so");
   EXPECT_CONTAINS(test::run_app("--help").out, "plugin    check a normalization plugin file against the ABI");
+}
+
+TEST(PluginCheck, NormOptionsGoToEveryCreate) {
+  const std::string gn = (kPlugins / "s8net_norm_groupnorm.so").string();
+  const AppRun r = test::run_app("plugin check " + gn + " --norm-option groups=4 --norm-option eps=1e-3");
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_CONTAINS(r.out, "; created with eps=0.001 groups=4\n");
+  EXPECT_CONTAINS(r.out, " passed, 0 failed, 0 skipped\n");
+
+  // 3 groups split 12 channels but not 4 or 16: those cases are skipped with create()'s reason.
+  const AppRun three = test::run_app("plugin check " + gn + " --norm-option groups=3");
+  EXPECT_EQ(three.exit_code, 0) << three.all();
+  EXPECT_CONTAINS(three.out, "PASS  gradients nChw8c 2x12x3x3 relu\n");
+  EXPECT_CONTAINS(three.out, "SKIP  gradients nchw 2x4x3x5: create(4 channels) refused: S8NET_ERROR_INVALID_ARGUMENT: ");
+}
+
+TEST(PluginCheck, ANormOptionThePluginDoesNotAcceptIsAUsageError) {
+  const std::string gn = (kPlugins / "s8net_norm_groupnorm.so").string();
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"groups=0", "--norm-option groups=0: out of range for norm 'gn': an integer in [1, 1048576]"},
+      {"groups=2.5", "--norm-option groups=2.5: out of range for norm 'gn'"},
+      {"momentum=0.1", "--norm-option momentum=0.1: norm 'gn' has no option 'momentum' (it accepts: groups, eps)"},
+      {"groups", "--norm-option 'groups': expected NAME=NUMBER"}};
+  for (const auto& [option, message] : cases) {
+    SCOPED_TRACE(option);
+    const AppRun r = test::run_app("plugin check " + gn + " --norm-option " + option);
+    EXPECT_EQ(r.exit_code, 2) << r.all();
+    EXPECT_EQ(r.out, "");
+    EXPECT_CONTAINS(r.err, message);
+  }
 }
 
 // ---- The library ----------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 // s8net plugin check FILE.so: the conformance checks of one plugin file, one line per check as it
 // finishes, then a summary. Exit 0 when nothing failed, 1 otherwise, 2 for a bad command line.
+// Also the dispatcher of `s8net plugin` (check, bench).
 #include "commands.hpp"
 
 #include <s8net/norm/conformance.hpp>
@@ -14,6 +15,7 @@
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <vector>
 
 namespace po = boost::program_options;
 
@@ -21,15 +23,18 @@ namespace s8net::app {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: s8net plugin check FILE.so [--seed N]\n"
+    "usage: s8net plugin check FILE.so [--seed N] [--norm-option NAME=VALUE]...\n"
     "  check a normalization plugin file against the ABI: loading, forward, gradients against finite\n"
-    "  differences, training vs evaluation, state round trip, determinism and buffer bounds\n";
+    "  differences, training vs evaluation, state round trip, determinism and buffer bounds\n"
+    "usage: s8net plugin bench FILE.so [--plugin-dir DIR]... [--threads N] [--batch N]\n"
+    "  time its forward and backward at the network's shapes, beside bn and gn\n";
 
 // The checks run in a child process, so that a plugin that crashes (a segfault, an abort) is a
 // FAIL line and a summary, not a checker dying mid-report. The child sends each result line
 // through a pipe; the parent prints and counts them. Nothing of oneDNN or OpenMP has started
 // before the fork.
 constexpr int kChildCouldNotCheck = 3;
+constexpr int kChildRefusedOption = 4;  // a --norm-option the plugin does not accept: a usage error
 
 void write_line(int fd, std::string line) {
   line += '\n';
@@ -45,6 +50,9 @@ void write_line(int fd, std::string line) {
   try {
     Context context;
     check_plugin(file, context, conformance, [&](const CheckResult& result) { write_line(out, format_result(result)); });
+  } catch (const RefusedNormOption& e) {
+    std::cerr << "s8net plugin: " << e.what() << " (see s8net plugin check --help)" << std::endl;
+    ::_exit(kChildRefusedOption);
   } catch (const std::exception& e) {
     std::cerr << "s8net plugin: " << e.what() << std::endl;
     ::_exit(kChildCouldNotCheck);
@@ -83,6 +91,7 @@ int check_in_child_process(const std::string& file, const ConformanceOptions& co
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == kChildCouldNotCheck) return 1;  // it said why on stderr
+  if (WIFEXITED(status) && WEXITSTATUS(status) == kChildRefusedOption) return 2;  // likewise
   if (WIFSIGNALED(status)) {
     std::cout << "FAIL  crash: the plugin crashed the checker with SIG" << ::sigabbrev_np(WTERMSIG(status)) << " ("
               << ::strsignal(WTERMSIG(status)) << "), in the check " << where << "; no later check ran"
@@ -96,15 +105,23 @@ int check_in_child_process(const std::string& file, const ConformanceOptions& co
 
 int run_check(int argc, char** argv) {
   std::string file;
+  std::vector<std::string> norm_options;
   ConformanceOptions conformance;
   po::options_description options("s8net plugin check FILE.so: check a normalization plugin against the ABI");
   options.add_options()("help,h", "show this help")(
       "seed", po::value(&conformance.seed)->default_value(conformance.seed), "seed of the random inputs")(
+      "norm-option", po::value(&norm_options)->composing(),
+      "an option NAME=VALUE given to every create() (repeatable), e.g. groups=4; others keep their defaults")(
       "file", po::value(&file), "the plugin's shared library (also the bare argument)");
   po::positional_options_description positional;
   positional.add("file", 1);
   if (!parse_command_line(argc, argv, options, nullptr, &positional)) return 0;
   if (file.empty()) throw po::error("no plugin file given: s8net plugin check FILE.so");
+  try {
+    conformance.norm_options = parse_norm_options(norm_options);
+  } catch (const Error& e) {
+    throw po::error(e.what());
+  }
 
   return check_in_child_process(file, conformance);
 }
@@ -116,6 +133,7 @@ int run_plugin(int argc, char** argv) {
     std::cout << kUsage;
     return 0;
   }
+  if (argc >= 2 && std::strcmp(argv[1], "bench") == 0) return run_plugin_bench(argc - 1, argv + 1);
   if (argc < 2 || std::strcmp(argv[1], "check") != 0) {
     if (argc >= 2) std::cerr << "s8net plugin: unknown action '" << argv[1] << "'\n";
     std::cerr << kUsage;

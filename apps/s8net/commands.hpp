@@ -16,6 +16,7 @@ namespace s8net::app {
 int run_summary(int argc, char** argv);
 int run_plugins(int argc, char** argv);
 int run_plugin(int argc, char** argv);
+int run_plugin_bench(int argc, char** argv);  // s8net plugin bench, dispatched by run_plugin
 int run_data(int argc, char** argv);
 int run_train(int argc, char** argv);
 int run_eval(int argc, char** argv);

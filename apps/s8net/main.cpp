@@ -18,7 +18,7 @@ struct Subcommand {
 constexpr Subcommand kSubcommands[] = {
     {"summary", "layers, output shapes and parameter count of the network for a norm", s8net::app::run_summary},
     {"plugins", "list the normalization plugins found and any that failed to load", s8net::app::run_plugins},
-    {"plugin", "check a normalization plugin file against the ABI (s8net plugin check FILE.so)",
+    {"plugin", "check a normalization plugin file against the ABI, or time it (s8net plugin check|bench FILE.so)",
      s8net::app::run_plugin},
     {"data", "prepare a data set (binary or image folder) or show its class counts", s8net::app::run_data},
     {"train", "train the network with a norm plugin, SPEC.md's recipe by default", s8net::app::run_train},

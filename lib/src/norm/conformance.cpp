@@ -3,12 +3,17 @@
 #include "conformance_checks.hpp"
 
 #include <s8net/core/error.hpp>
+#include <s8net/core/format.hpp>
 #include <s8net/norm/conformance.hpp>
 #include <s8net/norm/loaded_plugin.hpp>
 #include <s8net/norm/plugin_sdk.hpp>
 
+#include <map>
 #include <memory>
 #include <set>
+#include <span>
+#include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -20,37 +25,54 @@ namespace {
 using conformance::Case;
 using Outcome = CheckResult::Outcome;
 
-// The checks of one case, in report order.
-using CaseCheck = void (*)(const s8net_norm_plugin&, const Case&, const ConformanceOptions&);
+// The checks of one case, in report order, sharing one signature so that they fit a table: each
+// returns the detail of its PASS line ("" for most).
+using CaseCheck = std::string (*)(const s8net_norm_plugin&, const Case&, const ConformanceOptions&);
+using PlainCheck = void (*)(const s8net_norm_plugin&, const Case&, const ConformanceOptions&);
+template <PlainCheck Check>
+std::string without_detail(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions& options) {
+  Check(plugin, c, options);
+  return {};
+}
 const std::pair<const char*, CaseCheck> kCaseChecks[] = {
-    {"forward", conformance::check_forward},
+    {"forward", without_detail<conformance::check_forward>},
     {"gradients", conformance::check_gradients},
-    {"train vs eval", conformance::check_train_vs_eval},
-    {"eval per sample", conformance::check_eval_per_sample},
-    {"state round trip", conformance::check_state_round_trip},
-    {"determinism", conformance::check_determinism},
-    {"bounds", conformance::check_bounds},
-    {"eval affine", conformance::check_eval_affine},
+    {"train vs eval", without_detail<conformance::check_train_vs_eval>},
+    {"eval per sample", without_detail<conformance::check_eval_per_sample>},
+    {"state round trip", without_detail<conformance::check_state_round_trip>},
+    {"determinism", without_detail<conformance::check_determinism>},
+    {"bounds", without_detail<conformance::check_bounds>},
+    {"eval affine", without_detail<conformance::check_eval_affine>},
 };
 constexpr s8net_layout kLayouts[] = {S8NET_LAYOUT_NCHW, S8NET_LAYOUT_NCHW8C, S8NET_LAYOUT_NCHW16C};
 
-// "gn 0.1.0, ABI 1.1, layouts nchw nChw8c nChw16c, fuses ReLU"
-std::string describe(const PluginInfo& info) {
+// "gn 0.1.0, ABI 1.1, layouts nchw nChw8c nChw16c, fuses ReLU; created with groups=4"
+std::string describe(const PluginInfo& info, const std::map<std::string, double>& options) {
   const s8net_norm_plugin& d = *info.descriptor;
   std::string text = info.name + " " + info.version + ", ABI " + abi_text(d.abi_version) + ", layouts";
   for (const s8net_layout layout : kLayouts)
     if ((d.layouts & sdk::layout_mask(layout)) != 0) text.append(" ").append(sdk::layout_name(layout));
   if ((d.flags & S8NET_NORM_FLAG_FUSES_RELU) != 0) text += ", fuses ReLU";
   if (eval_affine_entry(d) != nullptr) text += ", evaluates as an affine map (folds into a conv)";
+  if (!options.empty()) {
+    text += "; created with";
+    for (const auto& [name, value] : options) text += " " + name + "=" + format_number("%g", value);
+  }
   return text;
 }
 
-// Runs one check, turning whatever it throws into a FAIL.
+// Runs one check, turning whatever it throws into a FAIL; what it returns (if anything) is the
+// PASS line's detail.
 template <class F>
 CheckResult run_check(std::string name, F&& check) {
   try {
-    check();
-    return {std::move(name), Outcome::pass, {}};
+    if constexpr (std::is_void_v<decltype(check())>) {
+      check();
+      return {std::move(name), Outcome::pass, {}};
+    } else {
+      std::string detail = check();  // before name is moved: check() may throw
+      return {std::move(name), Outcome::pass, std::move(detail)};
+    }
   } catch (const std::exception& e) {
     return {std::move(name), Outcome::fail, e.what()};
   }
@@ -59,8 +81,9 @@ CheckResult run_check(std::string name, F&& check) {
 // "" if create() accepts the configuration, else why it refused. Only a refusal of the
 // configuration (invalid argument, unsupported) is a reason to skip; other statuses are failures
 // the checks themselves will report.
-std::string refusal(const s8net_norm_plugin& plugin, int64_t channels, bool relu) {
-  const conformance::PluginInstance probe(plugin, channels, relu);
+std::string refusal(const s8net_norm_plugin& plugin, int64_t channels, bool relu,
+                    std::span<const s8net_option_value> options) {
+  const conformance::PluginInstance probe(plugin, channels, relu, options);
   const s8net_status status = probe.create_status();
   if (status != S8NET_ERROR_INVALID_ARGUMENT && status != S8NET_ERROR_UNSUPPORTED) return {};
   return std::string("create(") + std::to_string(channels) + " channels" + (relu ? ", fused ReLU" : "") +
@@ -70,7 +93,9 @@ std::string refusal(const s8net_norm_plugin& plugin, int64_t channels, bool relu
 class Run {
  public:
   Run(const ConformanceOptions& options, const std::function<void(const CheckResult&)>& on_result)
-      : options_(options), on_result_(on_result) {}
+      : options_(options), on_result_(on_result) {
+    for (const auto& [name, value] : options_.norm_options) norm_options_.push_back({name.c_str(), value});
+  }
 
   void report(CheckResult result) {
     if (on_result_) on_result_(result);
@@ -87,16 +112,16 @@ class Run {
     for (const ConformanceShape& shape : options_.shapes) {
       if (!channel_counts.insert(shape.c).second) continue;
       const std::string name = std::string("tensors C=") + std::to_string(shape.c);
-      if (const std::string why = refusal(plugin, shape.c, false); !why.empty())
+      if (const std::string why = refusal(plugin, shape.c, false, norm_options_); !why.empty())
         report({name, Outcome::skip, why});
       else
-        report(run_check(name, [&] { conformance::check_tensors(plugin, shape.c); }));
+        report(run_check(name, [&] { conformance::check_tensors(plugin, shape.c, norm_options_); }));
     }
 
     // eval_affine is optional (the load line says whether the plugin offers it).
     std::vector<std::pair<const char*, CaseCheck>> checks;
     for (const auto& entry : kCaseChecks)
-      if (entry.second != conformance::check_eval_affine || eval_affine_entry(plugin) != nullptr)
+      if (entry.second != without_detail<conformance::check_eval_affine> || eval_affine_entry(plugin) != nullptr)
         checks.push_back(entry);
 
     std::vector<bool> relu_variants{false};
@@ -107,15 +132,15 @@ class Run {
       if ((plugin.layouts & sdk::layout_mask(layout)) == 0) continue;
       for (const ConformanceShape& shape : options_.shapes)
         for (const bool relu : relu_variants) {
-          const Case c{layout, shape, relu, case_seed(index++)};
-          if (const std::string why = refusal(plugin, shape.c, relu); !why.empty()) {
+          const Case c{layout, shape, relu, case_seed(index++), norm_options_};
+          if (const std::string why = refusal(plugin, shape.c, relu, norm_options_); !why.empty()) {
             for (const auto& [name, check] : checks) report({std::string(name) + " " + c.label(), Outcome::skip, why});
             continue;
           }
           any_checked = true;
           for (const auto& [name, check] : checks) {
             const CaseCheck run = check;  // a lambda may not capture a structured binding before clang 16
-            report(run_check(std::string(name) + " " + c.label(), [&] { run(plugin, c, options_); }));
+            report(run_check(std::string(name) + " " + c.label(), [&] { return run(plugin, c, options_); }));
           }
         }
     }
@@ -135,6 +160,7 @@ class Run {
   }
 
   const ConformanceOptions& options_;
+  std::vector<s8net_option_value> norm_options_;  // options_.norm_options as create() takes them
   const std::function<void(const CheckResult&)>& on_result_;
   std::vector<CheckResult> results_;
 };
@@ -153,7 +179,12 @@ std::vector<CheckResult> check_plugin(const fs::path& file, Context& context, co
     run.skip_all("the plugin did not load");
     return run.take();
   }
-  run.report({"load", Outcome::pass, describe(plugin->info())});
+  try {
+    check_norm_options(plugin->info(), options.norm_options);
+  } catch (const Error& e) {
+    throw RefusedNormOption(e.what());
+  }
+  run.report({"load", Outcome::pass, describe(plugin->info(), options.norm_options)});
   run.check_all(plugin->descriptor());
   return run.take();
 }

@@ -64,8 +64,8 @@ bool agrees(double got, double expected) { return std::abs(got - expected) <= 1e
 
 }  // namespace
 
-void check_tensors(const s8net_norm_plugin& plugin, int64_t channels) {
-  PluginInstance instance(plugin, channels, false);
+void check_tensors(const s8net_norm_plugin& plugin, int64_t channels, std::span<const s8net_option_value> options) {
+  PluginInstance instance(plugin, channels, false, options);
   require_created(instance);
   // Names become checkpoint keys ("C1.norm.weight"), so they must be there and tell tensors apart.
   std::set<std::string> names;
@@ -141,7 +141,7 @@ void check_state_round_trip(const s8net_norm_plugin& plugin, const Case& c, cons
   require_ok(first, first.forward(S8NET_MODE_TRAIN, desc, x.data(), y.data()), "forward (train)");
 
   // What a checkpoint does: save every view of one layer, load them into a new one.
-  PluginInstance second(plugin, c.shape.c, c.relu);
+  PluginInstance second(plugin, c.shape.c, c.relu, c.options);
   require_created(second);
   for (const s8net_norm_tensor_kind kind : kKinds) {
     const std::vector<s8net_norm_tensor> from = views(first, kind), to = views(second, kind);
@@ -165,7 +165,8 @@ void check_state_round_trip(const s8net_norm_plugin& plugin, const Case& c, cons
 }
 
 void check_determinism(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions&) {
-  PluginInstance first_instance(plugin, c.shape.c, c.relu), second_instance(plugin, c.shape.c, c.relu);
+  PluginInstance first_instance(plugin, c.shape.c, c.relu, c.options),
+      second_instance(plugin, c.shape.c, c.relu, c.options);
   require_created(first_instance);
   require_created(second_instance);
   const TrainStep first = train_step(first_instance, c), second = train_step(second_instance, c);

@@ -1,15 +1,18 @@
 // The individual conformance checks. Each takes the loaded descriptor and one case (layout, shape,
 // fused ReLU or not), returns normally when the plugin conforms and throws Failure with the first
-// problem it finds. The case checks share one signature so that the run can list them in a table.
+// problem it finds.
 #pragma once
 
 #include "conformance_support.hpp"
 
+#include <string>
+
 namespace s8net::conformance {
 
-void check_tensors(const s8net_norm_plugin& plugin, int64_t channels);
+void check_tensors(const s8net_norm_plugin& plugin, int64_t channels, std::span<const s8net_option_value> options);
 void check_forward(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions& options);
-void check_gradients(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions& options);
+// Returns the PASS line's detail: "" or how many entries straddle a kink and were not compared.
+std::string check_gradients(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions& options);
 void check_train_vs_eval(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions& options);
 void check_state_round_trip(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions& options);
 void check_determinism(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions& options);

@@ -126,7 +126,7 @@ void randomize_parameters(PluginInstance& instance, std::mt19937& generator) {
 }
 
 Prepared::Prepared(const s8net_norm_plugin& plugin, const Case& c)
-    : generator(c.seed), instance(plugin, c.shape.c, c.relu), desc(c.desc()) {
+    : generator(c.seed), instance(plugin, c.shape.c, c.relu, c.options), desc(c.desc()) {
   require_created(instance);
   randomize_parameters(instance, generator);
   in = make_inputs(c, generator);

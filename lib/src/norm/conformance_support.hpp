@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <random>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -29,6 +30,7 @@ struct Case {
   ConformanceShape shape;
   bool relu = false;
   uint32_t seed = 0;  // of this case's inputs and parameter values
+  std::span<const s8net_option_value> options;  // what every create() of the case is given
 
   s8net_tensor_desc desc() const noexcept { return {shape.n, shape.c, shape.h, shape.w, layout}; }
   std::string label() const;  // "nChw16c 3x16x4x4 relu"

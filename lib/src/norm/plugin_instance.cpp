@@ -7,8 +7,11 @@
 
 namespace s8net::conformance {
 
-PluginInstance::PluginInstance(const s8net_norm_plugin& plugin, int64_t channels, bool fuse_relu) : plugin_(plugin) {
-  const s8net_norm_config config{sizeof(s8net_norm_config), channels, fuse_relu ? 1 : 0, nullptr, 0};
+PluginInstance::PluginInstance(const s8net_norm_plugin& plugin, int64_t channels, bool fuse_relu,
+                               std::span<const s8net_option_value> options)
+    : plugin_(plugin) {
+  const s8net_norm_config config{sizeof(s8net_norm_config), channels, fuse_relu ? 1 : 0,
+                                 options.empty() ? nullptr : options.data(), options.size()};
   create_status_ = plugin_.create(&config, &instance_, &message_);
   // A plugin that fails but still hands out an instance would leak it here; destroy it instead.
   if (create_status_ != S8NET_OK && instance_ != nullptr) {

@@ -5,6 +5,7 @@
 
 #include <s8net/norm/plugin_api.h>
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -12,8 +13,10 @@ namespace s8net::conformance {
 
 class PluginInstance {
  public:
-  // Calls create() with the descriptor's default options; see ok() and create_status().
-  PluginInstance(const s8net_norm_plugin& plugin, int64_t channels, bool fuse_relu);
+  // Calls create() with these options (the descriptor's defaults for the rest); see ok() and
+  // create_status(). The options' names must outlive the call only.
+  PluginInstance(const s8net_norm_plugin& plugin, int64_t channels, bool fuse_relu,
+                 std::span<const s8net_option_value> options);
   ~PluginInstance();
   PluginInstance(const PluginInstance&) = delete;
   PluginInstance& operator=(const PluginInstance&) = delete;

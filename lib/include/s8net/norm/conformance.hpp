@@ -4,10 +4,12 @@
 #pragma once
 
 #include <s8net/core/context.hpp>
+#include <s8net/core/error.hpp>
 
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,11 +38,28 @@ struct ConformanceOptions {
   // |g - d| <= relative * |d| + absolute * max(1, largest |d| of that tensor).
   double relative_tolerance = 2e-2;
   double absolute_tolerance = 2e-3;
+  // A central difference whose step straddles a kink of the plugin's own function (a threshold, a
+  // clip) is no evidence against its gradient. An entry that misses is excused as such a kink when
+  // its one-sided slopes, left and right (each second-order, from points 0, step/2 and step on its
+  // side), disagree beyond the tolerance above and the analytic gradient agrees with one of them.
+  // Excused entries are counted on the PASS line; more than this fraction of a case's compared
+  // entries (dx and every parameter together) fails the check.
+  double max_kink_fraction = 0.05;
+  // Given to every create() (--norm-option NAME=VALUE); options not named keep their defaults.
+  std::map<std::string, double> norm_options;
+};
+
+// What check_plugin throws when norm_options names an option the plugin does not declare, or a
+// value outside its declared range: a mistake of the command line, not of the plugin.
+class RefusedNormOption : public Error {
+ public:
+  using Error::Error;
 };
 
 // Runs every check on the plugin in `file`, calling on_result as each one finishes. A plugin that
 // does not load fails "load" and every other check is skipped. Throws s8net::Error (naming the
-// file) only when the file is missing or unreadable: then there is nothing to check.
+// file) when the file is missing or unreadable, and RefusedNormOption before any result when the
+// plugin does not accept options.norm_options: then there is nothing to check.
 std::vector<CheckResult> check_plugin(const std::filesystem::path& file, Context& context,
                                       const ConformanceOptions& options = {},
                                       const std::function<void(const CheckResult&)>& on_result = {});
