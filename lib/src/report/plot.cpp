@@ -171,6 +171,8 @@ void draw_line_plot(Canvas& canvas, const Rect& frame, const LinePlot& plot, std
       for (size_t i = 0; i < xs.size(); ++i) canvas.dot(xs[i], ys[i], 3.2, s.colour);
     for (size_t i = 0; i < s.x.size() && i < s.error_low.size() && i < s.error_high.size(); ++i) {
       if (!std::isfinite(s.y[i]) || !std::isfinite(s.error_low[i]) || !std::isfinite(s.error_high[i])) continue;
+      // A point without spread (one seed) gets no bar rather than caps that look like one.
+      if (!(s.error_high[i] > s.error_low[i])) continue;
       const double x = px(s.x[i]), top = py(s.error_high[i]), bottom = py(s.error_low[i]);
       constexpr double kCap = 5;
       canvas.line(x, top, x, bottom, s.colour, 1.5);
