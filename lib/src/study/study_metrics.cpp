@@ -17,7 +17,7 @@ std::vector<CellMetric> metrics_of(const std::vector<StudyCell>& cells) {
                        "test split, at the epoch of the highest validation-split accuracy",
                        [](const StudyCell& c) { return c.test_at_best_val; }, percent});
   metrics.push_back({"train_img_s", "Training throughput (images/s)",
-                     "training split, the median epoch of each run",
+                     "training split, each run's median epoch",
                      [](const StudyCell& c) { return std::optional(c.train_images_per_second); },
                      [](double v) { return with_thousands(std::llround(v)); }});
   return metrics;
@@ -27,8 +27,13 @@ SummaryCells summary_cells(const std::optional<Summary>& summary, const std::fun
   const std::string dash = "–";
   if (!summary || summary->count == 0) return {"0", dash, dash, dash};
   if (summary->count == 1) return {"1", format(summary->mean), dash, dash};
-  return {std::to_string(summary->count), format(summary->mean), format(summary->standard_deviation),
-          "[" + format(summary->interval_low) + ", " + format(summary->interval_high) + "]"};
+  // Appended piece by piece: GCC 12 at -O3 takes "[" + string for an overlapping copy (-Wrestrict).
+  std::string interval = "[";
+  interval += format(summary->interval_low);
+  interval += ", ";
+  interval += format(summary->interval_high);
+  interval += "]";
+  return {std::to_string(summary->count), format(summary->mean), format(summary->standard_deviation), interval};
 }
 
 }  // namespace s8net::study
