@@ -165,7 +165,7 @@ void draw_line_plot(Canvas& canvas, const Rect& frame, const LinePlot& plot, std
   for (const Series& s : series) {
     std::vector<double> xs, ys;
     for (size_t i = 0; i < s.x.size(); ++i)
-      if (std::isfinite(s.y[i])) xs.push_back(px(s.x[i])), ys.push_back(py(s.y[i]));
+      if (std::isfinite(s.y[i])) xs.push_back(px(s.x[i]) + s.x_shift), ys.push_back(py(s.y[i]));
     canvas.polyline(xs, ys, s.colour, 2.2, s.dashed);
     if (xs.size() <= 40)
       for (size_t i = 0; i < xs.size(); ++i) canvas.dot(xs[i], ys[i], 3.2, s.colour);
@@ -173,7 +173,7 @@ void draw_line_plot(Canvas& canvas, const Rect& frame, const LinePlot& plot, std
       if (!std::isfinite(s.y[i]) || !std::isfinite(s.error_low[i]) || !std::isfinite(s.error_high[i])) continue;
       // A point without spread (one seed) gets no bar rather than caps that look like one.
       if (!(s.error_high[i] > s.error_low[i])) continue;
-      const double x = px(s.x[i]), top = py(s.error_high[i]), bottom = py(s.error_low[i]);
+      const double x = px(s.x[i]) + s.x_shift, top = py(s.error_high[i]), bottom = py(s.error_low[i]);
       constexpr double kCap = 5;
       canvas.line(x, top, x, bottom, s.colour, 1.5);
       canvas.line(x - kCap, top, x + kCap, top, s.colour, 1.5);

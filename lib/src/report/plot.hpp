@@ -19,6 +19,8 @@ struct Series {
   bool dashed = false;
   // Error bars, when given: point i's bar spans error_low[i] .. error_high[i] (same size as y).
   std::vector<double> error_low = {}, error_high = {};
+  // Drawn this many pixels right of its x: the error bars of series sharing an x side by side.
+  double x_shift = 0;
 };
 
 struct LinePlot {

@@ -16,9 +16,12 @@ RgbImage draw_against_batch_size(const std::string& title, const std::string& su
   const double width = canvas.width() / static_cast<double>(std::max<size_t>(panels.size(), 1));
   for (size_t p = 0; p < panels.size(); ++p) {
     std::vector<Series> series;
-    for (size_t i = 0; i < panels[p].lines.size(); ++i) {
+    const size_t lines = panels[p].lines.size();
+    for (size_t i = 0; i < lines; ++i) {
       const BatchSizeLine& line = panels[p].lines[i];
-      series.push_back({line.name, line.batches, line.values, series_colour(i), false, line.low, line.high});
+      // Norms side by side around each batch size, so that their error bars do not hide each other.
+      const double shift = (static_cast<double>(i) - static_cast<double>(lines - 1) / 2) * 7;
+      series.push_back({line.name, line.batches, line.values, series_colour(i), false, line.low, line.high, shift});
     }
     draw_line_plot(canvas, {width * static_cast<double>(p), top, width, canvas.height() - top},
                    {.title = panels[p].title, .x_label = "batch size", .y_label = panels[p].y_label,
