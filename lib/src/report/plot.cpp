@@ -84,6 +84,19 @@ Rect place_legend(const Rect& area, Rect box, std::span<const std::pair<double, 
   return best;
 }
 
+// Ticks at whole exponents (of two) covering [low, high]: every exponent while they fit in
+// max_ticks, else every second, fourth ... The axis reaches a third of a step past the outer
+// ticks so that points there and their error bars stay clear of the frame.
+AxisTicks log2_ticks(double low, double high, int max_ticks) {
+  AxisTicks ticks;
+  const double first = std::floor(low);
+  ticks.step = 1;
+  while ((std::ceil(high) - first) / ticks.step + 1 > max_ticks) ticks.step *= 2;
+  for (double v = first; v < high + ticks.step - 1e-9; v += ticks.step) ticks.values.push_back(v);
+  ticks.low = ticks.values.front() - ticks.step / 3, ticks.high = ticks.values.back() + ticks.step / 3;
+  return ticks;
+}
+
 }  // namespace
 
 double draw_figure_title(Canvas& canvas, const std::string& title, const std::string& subtitle) {
@@ -104,19 +117,28 @@ double draw_figure_title(Canvas& canvas, const std::string& title, const std::st
 
 void draw_line_plot(Canvas& canvas, const Rect& frame, const LinePlot& plot, std::span<const Series> series) {
   const Rect area = plot_area(frame);
+  // A log2 axis is a linear axis of the exponents.
+  auto to_axis = [&](double x) { return plot.log2_x ? std::log2(x) : x; };
   double x_min = std::numeric_limits<double>::infinity(), x_max = -x_min, y_min = x_min, y_max = -x_min;
   for (const Series& s : series)
     for (size_t i = 0; i < s.x.size(); ++i) {
       if (!std::isfinite(s.y[i])) continue;
-      x_min = std::min(x_min, s.x[i]), x_max = std::max(x_max, s.x[i]);
+      x_min = std::min(x_min, to_axis(s.x[i])), x_max = std::max(x_max, to_axis(s.x[i]));
       y_min = std::min(y_min, s.y[i]), y_max = std::max(y_max, s.y[i]);
+      if (i < s.error_low.size() && std::isfinite(s.error_low[i])) y_min = std::min(y_min, s.error_low[i]);
+      if (i < s.error_high.size() && std::isfinite(s.error_high[i])) y_max = std::max(y_max, s.error_high[i]);
     }
   if (!std::isfinite(x_min)) x_min = 0, x_max = 1, y_min = 0, y_max = 1;
-  if (plot.x_low) x_min = std::min(x_min, *plot.x_low);
-  if (plot.x_high) x_max = std::max(x_max, *plot.x_high);
-  if (plot.integer_x) x_max = std::max(x_max, x_min + 1);
-  AxisTicks x_ticks = nice_ticks(plot.integer_x ? std::floor(x_min) : x_min, x_max, 11);
-  if (plot.integer_x && x_ticks.step < 1) x_ticks = nice_ticks(std::floor(x_min), std::ceil(x_max), 2);
+  if (plot.x_low) x_min = std::min(x_min, to_axis(*plot.x_low));
+  if (plot.x_high) x_max = std::max(x_max, to_axis(*plot.x_high));
+  AxisTicks x_ticks;
+  if (plot.log2_x) {
+    x_ticks = log2_ticks(x_min, x_max, 11);
+  } else {
+    if (plot.integer_x) x_max = std::max(x_max, x_min + 1);
+    x_ticks = nice_ticks(plot.integer_x ? std::floor(x_min) : x_min, x_max, 11);
+    if (plot.integer_x && x_ticks.step < 1) x_ticks = nice_ticks(std::floor(x_min), std::ceil(x_max), 2);
+  }
   // A margin of 4% keeps the extreme points off the frame.
   const double y_margin = (y_max - y_min) * 0.04;
   AxisTicks y_ticks = nice_ticks(plot.y_low.value_or(y_min - y_margin), plot.y_high.value_or(y_max + y_margin), 7);
@@ -124,15 +146,16 @@ void draw_line_plot(Canvas& canvas, const Rect& frame, const LinePlot& plot, std
   if (plot.y_high) y_ticks.high = *plot.y_high;
   std::erase_if(y_ticks.values, [&](double v) { return v < y_ticks.low - 1e-12 || v > y_ticks.high + 1e-12; });
 
-  auto px = [&](double x) { return area.x + (x - x_ticks.low) / (x_ticks.high - x_ticks.low) * area.width; };
+  auto px = [&](double x) { return area.x + (to_axis(x) - x_ticks.low) / (x_ticks.high - x_ticks.low) * area.width; };
   auto py = [&](double y) { return area.bottom() - (y - y_ticks.low) / (y_ticks.high - y_ticks.low) * area.height; };
 
   draw_y_axis(canvas, area, y_ticks);
   for (const double v : x_ticks.values) {
-    canvas.line(px(v), area.y, px(v), area.bottom(), colours::grid);
-    canvas.line(px(v), area.bottom(), px(v), area.bottom() + 4, colours::axis);
-    canvas.text(tick_label(v, x_ticks.step), px(v), area.bottom() + 7, HAlign::centre, VAlign::top, kTickFont,
-                colours::axis);
+    const double x = area.x + (v - x_ticks.low) / (x_ticks.high - x_ticks.low) * area.width;
+    const std::string label = plot.log2_x ? tick_label(std::exp2(v), 1) : tick_label(v, x_ticks.step);
+    canvas.line(x, area.y, x, area.bottom(), colours::grid);
+    canvas.line(x, area.bottom(), x, area.bottom() + 4, colours::axis);
+    canvas.text(label, x, area.bottom() + 7, HAlign::centre, VAlign::top, kTickFont, colours::axis);
   }
   canvas.outline(area, colours::axis);
   draw_frame_labels(canvas, frame, area, plot.title, plot.x_label, plot.y_label);
@@ -142,10 +165,21 @@ void draw_line_plot(Canvas& canvas, const Rect& frame, const LinePlot& plot, std
   for (const Series& s : series) {
     std::vector<double> xs, ys;
     for (size_t i = 0; i < s.x.size(); ++i)
-      if (std::isfinite(s.y[i])) xs.push_back(px(s.x[i])), ys.push_back(py(s.y[i]));
+      if (std::isfinite(s.y[i])) xs.push_back(px(s.x[i]) + s.x_shift), ys.push_back(py(s.y[i]));
     canvas.polyline(xs, ys, s.colour, 2.2, s.dashed);
     if (xs.size() <= 40)
       for (size_t i = 0; i < xs.size(); ++i) canvas.dot(xs[i], ys[i], 3.2, s.colour);
+    for (size_t i = 0; i < s.x.size() && i < s.error_low.size() && i < s.error_high.size(); ++i) {
+      if (!std::isfinite(s.y[i]) || !std::isfinite(s.error_low[i]) || !std::isfinite(s.error_high[i])) continue;
+      // A point without spread (one seed) gets no bar rather than caps that look like one.
+      if (!(s.error_high[i] > s.error_low[i])) continue;
+      const double x = px(s.x[i]) + s.x_shift, top = py(s.error_high[i]), bottom = py(s.error_low[i]);
+      constexpr double kCap = 5;
+      canvas.line(x, top, x, bottom, s.colour, 1.5);
+      canvas.line(x - kCap, top, x + kCap, top, s.colour, 1.5);
+      canvas.line(x - kCap, bottom, x + kCap, bottom, s.colour, 1.5);
+      points.emplace_back(x, top), points.emplace_back(x, bottom);
+    }
     // The legend avoids lines, not only their points: sample along each segment.
     for (size_t i = 0; i < xs.size(); ++i) {
       points.emplace_back(xs[i], ys[i]);

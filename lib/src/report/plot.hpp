@@ -17,6 +17,10 @@ struct Series {
   std::vector<double> x, y;
   Colour colour;
   bool dashed = false;
+  // Error bars, when given: point i's bar spans error_low[i] .. error_high[i] (same size as y).
+  std::vector<double> error_low = {}, error_high = {};
+  // Drawn this many pixels right of its x: the error bars of series sharing an x side by side.
+  double x_shift = 0;
 };
 
 struct LinePlot {
@@ -27,6 +31,8 @@ struct LinePlot {
                         x_high = std::nullopt;  // ends the x axis must include (e.g. the planned epochs)
   bool legend = true;
   bool integer_x = true;  // epochs: no fractional x ticks
+  // Powers of two spread evenly (batch sizes): ticks at 1, 2, 4, 8, ... covering the data; x > 0.
+  bool log2_x = false;
 };
 
 void draw_line_plot(Canvas& canvas, const Rect& frame, const LinePlot& plot, std::span<const Series> series);

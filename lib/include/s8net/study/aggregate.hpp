@@ -20,6 +20,9 @@ struct PointOutcome {
   double wall_seconds = 0;     // of the training process(es) that ran it, summed over invocations
 };
 
+// "finished", "failed", "not_run": the status column of study.csv and study.json.
+const char* name_of(PointOutcome::Status status) noexcept;
+
 struct StudyRow {
   GridPoint point;
   PointOutcome::Status status = PointOutcome::Status::not_run;
@@ -31,18 +34,30 @@ struct StudyRow {
   std::optional<double> test_at_best_val;    // percent, test accuracy at that epoch
   double train_images_per_second = 0;  // median over epochs
   double wall_seconds = 0;
+  std::vector<double> test_accuracy_per_epoch;  // percent, epoch 1 first: the learning curve
 };
 
-// Reads each finished point's run directory (config.json, metrics.jsonl).
+// Reads each finished point's run directory (config.json, metrics.jsonl); the other points get a
+// row of their status, reason and wall time alone. Throws s8net::Error naming the file that is
+// missing or unreadable, or a config.json whose norm, batch or seed is not its point's.
 std::vector<StudyRow> collect_rows(const std::filesystem::path& study, const std::vector<PointOutcome>& outcomes);
 
 // Mean, sample standard deviation and the 95% confidence interval of the mean (Student's t with
-// n - 1 degrees of freedom); with one value the deviation and interval are 0.
+// n - 1 degrees of freedom); with one value the deviation is 0 and the interval the value itself,
+// with none everything is 0.
 struct Summary {
   int64_t count = 0;
   double mean = 0, standard_deviation = 0, interval_low = 0, interval_high = 0;
 };
 Summary summarize(const std::vector<double>& values);
+
+inline constexpr const char* kStudyCsvFile = "study.csv";
+inline constexpr const char* kStudyJsonFile = "study.json";
+inline constexpr const char* kStudySummaryFile = "summary.md";
+inline constexpr const char* kStudyPageFile = "study.html";
+inline constexpr const char* kStudyAccuracyFigure = "study_accuracy.png";
+inline constexpr const char* kStudyThroughputFigure = "study_throughput.png";
+inline constexpr const char* kStudyCurvesFigure = "study_learning_curves.png";
 
 // Writes study.csv, study.json, summary.md, the figures (test accuracy and training throughput
 // against batch size with error bars, learning curves per batch size) and study.html. Returns

@@ -1,0 +1,66 @@
+#include "plot.hpp"
+
+#include <s8net/report/axis_ticks.hpp>
+#include <s8net/report/study_figures.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace s8net::report {
+
+RgbImage draw_against_batch_size(const std::string& title, const std::string& subtitle,
+                                 std::span<const BatchSizePanel> panels) {
+  Canvas canvas(panels.size() > 1 ? 1260 : 760, 480);
+  const double top = draw_figure_title(canvas, title, subtitle);
+  const double width = canvas.width() / static_cast<double>(std::max<size_t>(panels.size(), 1));
+  for (size_t p = 0; p < panels.size(); ++p) {
+    std::vector<Series> series;
+    const size_t lines = panels[p].lines.size();
+    for (size_t i = 0; i < lines; ++i) {
+      const BatchSizeLine& line = panels[p].lines[i];
+      // Norms side by side around each batch size, so that their error bars do not hide each other.
+      const double shift = (static_cast<double>(i) - static_cast<double>(lines - 1) / 2) * 7;
+      series.push_back({line.name, line.batches, line.values, series_colour(i), false, line.low, line.high, shift});
+    }
+    draw_line_plot(canvas, {width * static_cast<double>(p), top, width, canvas.height() - top},
+                   {.title = panels[p].title, .x_label = "batch size", .y_label = panels[p].y_label,
+                    .integer_x = false, .log2_x = true},
+                   series);
+  }
+  return canvas.to_rgb();
+}
+
+RgbImage draw_small_multiples(const std::string& title, const std::string& subtitle, const std::string& y_label,
+                              std::span<const EpochPanel> panels) {
+  constexpr int kColumns = 3, kPanelWidth = 420, kPanelHeight = 320, kTitleRoom = 60;
+  const int rows = std::max<int>(1, static_cast<int>((panels.size() + kColumns - 1) / kColumns));
+  Canvas canvas(kColumns * kPanelWidth, kTitleRoom + rows * kPanelHeight);
+  const double top = draw_figure_title(canvas, title, subtitle);
+  double low = std::numeric_limits<double>::infinity(), high = -low, last_epoch = 1;
+  for (const EpochPanel& panel : panels)
+    for (const EpochLine& line : panel.lines) {
+      for (const double v : line.values)
+        if (std::isfinite(v)) low = std::min(low, v), high = std::max(high, v);
+      for (const double e : line.epochs) last_epoch = std::max(last_epoch, e);
+    }
+  if (!std::isfinite(low)) low = 0, high = 1;
+  const double margin = (high - low) * 0.04;
+  const AxisTicks y_axis = nice_ticks(low - margin, high + margin, 7);
+  for (size_t p = 0; p < panels.size(); ++p) {
+    std::vector<Series> series;
+    for (size_t i = 0; i < panels[p].lines.size(); ++i)
+      series.push_back({panels[p].lines[i].name, panels[p].lines[i].epochs, panels[p].lines[i].values,
+                        series_colour(i)});
+    const Rect frame{static_cast<double>(p % kColumns) * kPanelWidth,
+                     top + static_cast<double>(p / kColumns) * kPanelHeight, kPanelWidth, kPanelHeight};
+    draw_line_plot(canvas, frame,
+                   {.title = panels[p].title, .x_label = "epoch", .y_label = y_label,
+                    .y_low = y_axis.low, .y_high = y_axis.high, .x_low = 0.0, .x_high = last_epoch,
+                    .legend = p == 0},
+                   series);
+  }
+  return canvas.to_rgb();
+}
+
+}  // namespace s8net::report
