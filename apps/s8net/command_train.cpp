@@ -1,6 +1,7 @@
 // s8net train: trains the S8 network with a norm plugin; SPEC.md's "seed" recipe unless flags
 // override it; progress bar, per-epoch table, run directory, --resume.
 #include "commands.hpp"
+#include "train_flags.hpp"
 #include "epoch_table.hpp"
 #include "interrupt.hpp"
 #include "progress.hpp"
@@ -26,12 +27,6 @@ namespace po = boost::program_options;
 
 namespace s8net::app {
 namespace {
-
-// Flags that change what is trained: refused with --resume, which continues the saved configuration.
-constexpr const char* kRecipeFlags[] = {"norm", "norm-option", "layout", "recipe", "epochs", "batch", "schedule", "lr",
-                                        "lr-points", "pct-start", "min-lr", "step-size", "gamma", "momentum",
-                                        "nesterov", "weight-decay", "no-augment", "dropout", "seed", "limit-train",
-                                        "limit-test", "eval-batch", "val"};
 
 class ConsoleObserver : public TrainObserver {
  public:
@@ -104,72 +99,17 @@ std::string stop_point(const Trainer& trainer) {
          " of epoch " + std::to_string(trainer.epochs_done() + 1);
 }
 
-uint64_t parse_seed(const std::string& text) {
-  uint64_t seed = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seed);
-  if (text.empty() || error != std::errc() || end != text.data() + text.size())
-    throw po::error("--seed '" + text + "': expected a whole number from 0 to 18446744073709551615");
-  return seed;
-}
-
-// Every flag given on the command line, or only `only_flag` when it is set.
-void apply_overrides(const po::variables_map& v, TrainConfig& c, const char* only_flag = nullptr) {
-  auto given = [&](const char* flag) {
-    return v.count(flag) > 0 && !v[flag].defaulted() && (only_flag == nullptr || std::strcmp(flag, only_flag) == 0);
-  };
-  if (given("norm")) c.norm = v["norm"].as<std::string>();
-  if (given("norm-option")) c.norm_options = parse_norm_options(v["norm-option"].as<std::vector<std::string>>());
-  if (given("layout") && v["layout"].as<std::string>() != "auto") c.layout = parse_layout(v["layout"].as<std::string>());
-  if (given("epochs")) c.epochs = v["epochs"].as<int64_t>();
-  if (given("batch")) c.batch_size = v["batch"].as<int64_t>();
-  if (given("schedule")) c.schedule.kind = parse_schedule_kind(v["schedule"].as<std::string>());
-  if (given("lr")) c.schedule.learning_rate = v["lr"].as<double>();
-  if (given("lr-points")) c.schedule.points = parse_schedule_points(v["lr-points"].as<std::string>());
-  if (given("pct-start")) c.schedule.pct_start = v["pct-start"].as<double>();
-  if (given("min-lr")) c.schedule.min_learning_rate = v["min-lr"].as<double>();
-  if (given("step-size")) c.schedule.step_size = v["step-size"].as<int64_t>();
-  if (given("gamma")) c.schedule.gamma = v["gamma"].as<double>();
-  if (given("momentum")) c.sgd.momentum = v["momentum"].as<float>();
-  if (given("nesterov")) c.sgd.nesterov = v["nesterov"].as<bool>();
-  if (given("weight-decay")) c.sgd.weight_decay = v["weight-decay"].as<float>();
-  if (given("no-augment")) c.augment = !v["no-augment"].as<bool>();
-  if (given("dropout")) c.dropout = v["dropout"].as<float>();
-  if (given("seed")) c.seed = parse_seed(v["seed"].as<std::string>());
-  if (given("limit-train")) c.limit_train = v["limit-train"].as<int64_t>();
-  if (given("limit-test")) c.limit_test = v["limit-test"].as<int64_t>();
-  if (given("eval-batch")) c.eval_batch_size = v["eval-batch"].as<int64_t>();
-  if (given("val")) c.validation_images = v["val"].as<int64_t>();
-}
-
 // A resumed run continues its stored configuration: a flag may repeat a stored value, but not change it.
 void refuse_changes(const po::variables_map& values, const TrainConfig& stored, const std::filesystem::path& source,
                     const std::string& out) {
-  for (const char* flag : kRecipeFlags) {
+  for (const char* flag : train_flag_names()) {
     if (!values.count(flag) || values[flag].defaulted()) continue;
     TrainConfig asked = stored;
-    apply_overrides(values, asked, flag);
+    apply_train_flags(values, asked, TrainFlags::all, flag);
     if (const auto d = first_difference(stored, asked))
       throw po::error(std::string("--") + flag + " asks for " + d->field + " " + d->other + ", but the run in " + out +
                       " was trained with " + d->stored + " (its configuration is read from " + source.string() +
                       "); --resume continues it unchanged: leave the flag out, or start a new run");
-  }
-}
-
-// What can be checked without the data: the norm and its options, and whether a batch of this
-// size fits in memory. A bad option or batch is a flag error (exit 2); a plugin that cannot make
-// its layers is a plugin error (exit 1).
-void check_before_loading(Context& context, const NormRegistry& registry, const TrainConfig& config) {
-  const PluginInfo& plugin = registry.find(config.norm);
-  try {
-    check_norm_options(plugin, config.norm_options);
-  } catch (const Error& e) {
-    throw po::error(e.what());
-  }
-  S8Network network(context, registry, network_config_of(config));
-  try {
-    check_training_memory(network, config.batch_size);
-  } catch (const Error& e) {
-    throw po::error(e.what());
   }
 }
 
@@ -185,36 +125,14 @@ int run_train(int argc, char** argv) {
       "The recipe is SPEC.md's original (--recipe seed); each flag below overrides one part of it");
   // clang-format off
   options.add_options()("help,h", "show this help")
-      ("norm", po::value<std::string>(), "normalization plugin name (bn, gn, ln, ...); required unless --resume")
       ("data", po::value(&data_path)->required(), "data: a directory written by s8net data prepare, or any source it reads")
       ("out", po::value(&out)->required(), "run directory: config.json, metrics.jsonl, last.s8ckpt, best.s8ckpt")
       ("resume", po::bool_switch(&resume), "continue the run in --out from its last checkpoint, with the configuration stored in it")
       ("overwrite", po::bool_switch(&overwrite), "start a new run in --out even if it holds another run, whose files are replaced")
-      ("recipe", po::value<std::string>()->default_value("seed"), "base recipe: seed (batch 32, 20 epochs, SGD momentum 0.95, seed LR points, augmentation)")
-      ("norm-option", po::value<std::vector<std::string>>()->composing(), "a norm option NAME=VALUE (repeatable), e.g. groups=2")
-      ("layout", po::value<std::string>(), "activation layout: auto, nchw, nChw8c or nChw16c")
-      ("epochs", po::value<int64_t>(), "epochs (seed: 20)")
-      ("batch", po::value<int64_t>(), "batch size (seed: 32)")
-      ("schedule", po::value<std::string>(), "learning-rate schedule: seed, onecycle, cosine, step, constant (seed: seed)")
-      ("lr", po::value<double>(), "onecycle: max LR; cosine, step, constant: base LR")
-      ("lr-points", po::value<std::string>(), "seed schedule's EPOCH:LR points (seed: 0:0.001,2:0.01,8:0.0002,12:0.0001,20:0)")
-      ("pct-start", po::value<double>(), "onecycle: fraction of steps spent increasing the LR (0.3)")
-      ("min-lr", po::value<double>(), "cosine: final LR (0)")
-      ("step-size", po::value<int64_t>(), "step: epochs between LR drops (5)")
-      ("gamma", po::value<double>(), "step: LR factor at each drop (0.1)")
-      ("momentum", po::value<float>(), "SGD momentum (seed: 0.95; onecycle cycles it 0.95 -> 0.85 -> 0.95)")
-      ("nesterov", po::value<bool>()->implicit_value(true), "Nesterov momentum (seed: off)")
-      ("weight-decay", po::value<float>(), "L2 weight decay (seed: 0)")
-      ("no-augment", po::value<bool>()->implicit_value(true)->zero_tokens(), "train without augmentation")
-      ("dropout", po::value<float>(), "dropout after each max-pool (seed: 0.01)")
-      ("seed", po::value<std::string>(), "seed of weights, dropout, shuffling and augmentation (1)")
-      ("limit-train", po::value<int64_t>(), "use the first N training images (0: all)")
-      ("limit-test", po::value<int64_t>(), "use the first N test images (0: all)")
-      ("eval-batch", po::value<int64_t>(), "batch size of the test evaluation (256)")
-      ("val", po::value<int64_t>(), "hold out N training images, balanced over the classes, as a validation split evaluated every epoch; best.s8ckpt is then chosen on validation accuracy, never on test (0: none)")
       ("no-report", po::bool_switch(), "do not draw report.html and its pictures after each epoch")
       ("plugin-dir", po::value(&plugin_dirs)->composing(), "extra plugin directory or file (repeatable)");
   // clang-format on
+  add_train_flags(options, TrainFlags::all);
   po::variables_map values;
   if (!parse_command_line(argc, argv, options, &values)) return 0;
   if (values["recipe"].as<std::string>() != "seed")
@@ -234,7 +152,7 @@ int run_train(int argc, char** argv) {
     refuse_changes(values, config, last_checkpoint, out);
   } else {
     try {
-      apply_overrides(values, config);
+      apply_train_flags(values, config, TrainFlags::all);
       validate(config);
     } catch (const Error& e) {
       throw po::error(e.what());  // a bad flag value: exit code 2 like any other command-line error

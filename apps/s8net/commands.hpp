@@ -23,6 +23,7 @@ int run_eval(int argc, char** argv);
 int run_predict(int argc, char** argv);
 int run_report(int argc, char** argv);
 int run_compare(int argc, char** argv);
+int run_study(int argc, char** argv);
 
 // Parses a subcommand's flags; prints its help and returns false for --help. Throws
 // boost::program_options errors (main turns them into one line and exit code 2). `positional`
@@ -30,6 +31,10 @@ int run_compare(int argc, char** argv);
 bool parse_command_line(int argc, char** argv, const boost::program_options::options_description& options,
                         boost::program_options::variables_map* values = nullptr,
                         const boost::program_options::positional_options_description* positional = nullptr);
+
+// `--out "$RUN"` with RUN unset would otherwise mean "the current directory" or "nowhere": throws
+// boost::program_options::error naming the first flag given an empty value.
+void refuse_empty_values(const boost::program_options::variables_map& values);
 
 // The registry after loading --plugin-dir paths and the default search path. Every file that
 // failed is reported on stderr: as an error, counted in *failure_count, when that is given (the

@@ -15,9 +15,6 @@ namespace po = boost::program_options;
 
 namespace s8net::app {
 
-namespace {
-
-// `--out "$RUN"` with RUN unset would otherwise mean "the current directory" or "nowhere".
 void refuse_empty_values(const po::variables_map& values) {
   for (const auto& [name, value] : values) {
     if (value.defaulted()) continue;
@@ -28,6 +25,8 @@ void refuse_empty_values(const po::variables_map& values) {
     if (empty) throw po::error("--" + name + " is empty (an unset shell variable?)");
   }
 }
+
+namespace {
 
 // A plugin is code that runs as the user: a file or directory that anyone may write to lets anyone
 // choose that code.
