@@ -26,6 +26,7 @@ constexpr Subcommand kSubcommands[] = {
     {"predict", "top classes of PNG or JPEG images with a checkpoint", s8net::app::run_predict},
     {"report", "draw a run's report.html and pictures (curves, confusion matrix, images)", s8net::app::run_report},
     {"compare", "compare runs: test loss/accuracy curves, final results, compare.html", s8net::app::run_compare},
+    {"study", "train a grid of norms x batch sizes x seeds and aggregate it, here or over MPI", s8net::app::run_study},
 };
 
 void print_usage(std::ostream& out) {

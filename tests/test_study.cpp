@@ -1,0 +1,181 @@
+// s8net study: a small grid trained three ways (one run at a time, two side by side, and over
+// two MPI ranks) gives the same numbers for every run; killed midway and started again it ends
+// with the same table; a point that fails is recorded with its reason while the rest goes on;
+// bad flags are refused before anything runs.
+#include "support/app_runner.hpp"
+#include "support/synthetic_data.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_plugins.hpp"
+
+#include <s8net/data/cifar_binary.hpp>
+#include <s8net/train/checkpoint.hpp>
+#include <s8net/train/trainer.hpp>
+
+#include <gtest/gtest.h>
+#include <sys/file.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace s8net;
+using test::run_app;
+using test::RunningApp;
+using test::TempDir;
+
+constexpr const char* kNorms = "bn,gn,ln";
+constexpr const char* kBatches = "8,16,32";
+
+class Study : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir("study");
+    write_cifar_binary(test::random_cifar(160, 40, 21), *dir_ / "data");
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  static std::string study_flags(const fs::path& out, const std::string& more = "") {
+    return std::string("study --norm ") + kNorms + " --batch " + kBatches + " --seeds 2 --epochs 2 --lr-scaling linear" +
+           " --data " + (*dir_ / "data").string() + " --out " + out.string() + more;
+  }
+  static std::vector<std::string> run_names() {
+    std::vector<std::string> names;
+    for (const char* norm : {"bn", "gn", "ln"})
+      for (const char* batch : {"8", "16", "32"})
+        for (const char* seed : {"1", "2"}) names.push_back(std::string(norm) + "-b" + batch + "-s" + seed);
+    return names;
+  }
+  // Every run of `study` ended with the weights and test results of the same run of `reference`.
+  static void expect_same_runs(const fs::path& study, const fs::path& reference) {
+    for (const std::string& name : run_names()) {
+      SCOPED_TRACE(name);
+      const Checkpoint a = load_checkpoint(reference / "runs" / name / kLastCheckpoint);
+      const Checkpoint b = load_checkpoint(study / "runs" / name / kLastCheckpoint);
+      ASSERT_EQ(a.tensors.size(), b.tensors.size());
+      for (size_t k = 0; k < a.tensors.size(); ++k) EXPECT_EQ(a.tensors[k].values, b.tensors[k].values) << a.tensors[k].name;
+      const auto ha = epoch_history_from_jsonl(a.metrics_jsonl, "a"), hb = epoch_history_from_jsonl(b.metrics_jsonl, "b");
+      ASSERT_EQ(ha.size(), 2u);
+      ASSERT_EQ(hb.size(), 2u);
+      for (size_t e = 0; e < 2; ++e) EXPECT_EQ(ha[e].test_correct, hb[e].test_correct);
+    }
+  }
+  static inline TempDir* dir_ = nullptr;
+};
+
+TEST_F(Study, OneAtATimeSideBySideAndOverMpiGiveTheSameRuns) {
+  const fs::path one = *dir_ / "one", two = *dir_ / "two", ranks = *dir_ / "ranks";
+  const auto first = run_app(study_flags(one, " --jobs 1"));
+  ASSERT_EQ(first.exit_code, 0) << first.all();
+  EXPECT_CONTAINS(first.out, "18 points (3 norms x 3 batch sizes x 2 seeds), 0 already done; 1 runs at a time, 1 thread each");
+  EXPECT_CONTAINS(first.out, "18 finished, 0 failed, 0 not run");
+  for (const char* file : {"study.csv", "study.json", "summary.md", "study.html"}) EXPECT_TRUE(fs::exists(one / file)) << file;
+  // Linear scaling: batch 8 trains at a quarter of the recipe's rates, batch 32 at them.
+  EXPECT_EQ(load_checkpoint(one / "runs" / "bn-b8-s1" / kLastCheckpoint).config.schedule.points.at(1).second, 0.01 / 4);
+  EXPECT_EQ(load_checkpoint(one / "runs" / "bn-b32-s2" / kLastCheckpoint).config.schedule.points.at(1).second, 0.01);
+
+  const auto side_by_side = run_app(study_flags(two, " --jobs 2"));
+  ASSERT_EQ(side_by_side.exit_code, 0) << side_by_side.all();
+  expect_same_runs(two, one);
+
+  const auto mpi = test::run_program("mpirun", "--allow-run-as-root --oversubscribe -np 2 " + std::string(S8NET_APP) +
+                                                   " " + study_flags(ranks, " --jobs 1"));
+  ASSERT_EQ(mpi.exit_code, 0) << mpi.all();
+  EXPECT_CONTAINS(mpi.out, "rank 1 of 2: ");  // the second rank trained points too
+  EXPECT_CONTAINS(mpi.out, "18 finished, 0 failed, 0 not run");
+  expect_same_runs(ranks, one);
+
+  // Nothing is trained twice: the same command again finds every point done.
+  const auto again = run_app(study_flags(one, " --jobs 1"));
+  ASSERT_EQ(again.exit_code, 0) << again.all();
+  EXPECT_CONTAINS(again.out, "18 already done");
+  EXPECT_EQ(again.out.find(" finished after "), std::string::npos) << again.out;
+}
+
+// True once no training holds a run directory (a killed study's trainings checkpoint and end).
+bool all_runs_released(const fs::path& study) {
+  if (!fs::exists(study / "runs")) return true;
+  for (const auto& run : fs::directory_iterator(study / "runs")) {
+    const int fd = ::open((run.path() / ".lock").c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) continue;
+    const bool free = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+    ::close(fd);
+    if (!free) return false;
+  }
+  return true;
+}
+
+TEST_F(Study, KilledMidwayAndStartedAgainItEndsWithTheSameRuns) {
+  const fs::path reference = *dir_ / "one";
+  if (!fs::exists(reference / "study.csv")) GTEST_SKIP() << "needs the reference study of the test above";
+  const fs::path killed = *dir_ / "killed";
+  {
+    RunningApp study(study_flags(killed, " --jobs 2"));
+    const auto finished_runs = [&] {
+      int count = 0;
+      if (fs::exists(killed / "runs"))
+        for (const auto& run : fs::directory_iterator(killed / "runs")) count += fs::exists(run.path() / "metrics.jsonl");
+      return count;
+    };
+    for (int i = 0; i < 6000 && finished_runs() < 4; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    study.signal(SIGKILL);
+    study.wait();
+  }
+  for (int i = 0; i < 6000 && !all_runs_released(killed); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const auto resumed = run_app(study_flags(killed, " --jobs 2"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.all();
+  EXPECT_CONTAINS(resumed.out, "18 finished, 0 failed, 0 not run");
+  expect_same_runs(killed, reference);
+}
+
+TEST_F(Study, AFailingPointIsRecordedWithItsReasonAndTheRestGoesOn) {
+  const fs::path out = *dir_ / "failing";
+  const auto r = run_app("study --norm ln,nanloss --batch 16 --seeds 1 --epochs 2 --plugin-dir " +
+                         test::test_plugin_dir("nan_loss").string() + " --data " + (*dir_ / "data").string() +
+                         " --out " + out.string());
+  EXPECT_EQ(r.exit_code, 1) << r.all();
+  EXPECT_CONTAINS(r.out, "nanloss-b16-s1 FAILED after ");
+  EXPECT_CONTAINS(r.out, "training diverged: the loss is ");
+  EXPECT_CONTAINS(r.out, "1 finished, 1 failed, 0 not run");
+  const std::string csv = test::text_of(out / "study.csv");
+  EXPECT_CONTAINS(csv, "training diverged");
+  EXPECT_TRUE(fs::exists(out / "runs" / "ln-b16-s1" / kLastCheckpoint));
+  // Not trained again: the failure is the point's record until --retry-failed.
+  const auto again = run_app("study --norm ln,nanloss --batch 16 --seeds 1 --epochs 2 --plugin-dir " +
+                             test::test_plugin_dir("nan_loss").string() + " --data " + (*dir_ / "data").string() +
+                             " --out " + out.string());
+  EXPECT_CONTAINS(again.out, "2 already done");
+}
+
+TEST_F(Study, BadFlagsAreRefusedBeforeAnythingRuns) {
+  const fs::path out = *dir_ / "never";
+  const std::string data = " --data " + (*dir_ / "data").string() + " --out " + out.string();
+  const std::pair<std::string, std::string> cases[] = {
+      {"study --norm bn --batch 0,8" + data, "--batch '0,8': '0' is not a batch size"},
+      {"study --norm bn, --batch 8" + data, "--norm 'bn,': an empty entry"},
+      {"study --norm bn --batch 8 --lr-scaling cubic" + data, "--lr-scaling 'cubic': expected none, linear or sqrt"},
+      {"study --norm bn --batch 8 --seeds 0" + data, "--seeds must be in [1, 1000], got 0"},
+      {"study --norm bn --batch 8 --epochs 0" + data, "--epochs must be > 0, got 0"},
+      {"study --norm gn --batch 8 --norm-option groups=0" + data, "--norm-option groups=0: out of range for norm 'gn'"},
+  };
+  for (const auto& [command, message] : cases) {
+    const auto r = run_app(command);
+    EXPECT_EQ(r.exit_code, 2) << command << "\n" << r.all();
+    EXPECT_CONTAINS(r.err, message);
+  }
+  const auto unknown = run_app("study --norm bn,xn --batch 8" + data);
+  EXPECT_EQ(unknown.exit_code, 1) << unknown.all();
+  EXPECT_CONTAINS(unknown.err, "unknown norm 'xn'");
+  EXPECT_FALSE(fs::exists(out)) << "nothing may run before every flag is checked";
+}
+
+}  // namespace
