@@ -14,6 +14,7 @@
 // are computed and then ignored, never read into a result.
 #pragma once
 
+#include <s8net/norm/plugin_cpu.hpp>
 #include <s8net/norm/plugin_sdk.hpp>
 
 #include <algorithm>
@@ -78,19 +79,17 @@ namespace isa_baseline {
 #include "group_norm_kernels.inc"
 }  // namespace isa_baseline
 
-// The widest of the copies this CPU runs.
+// The widest of the copies this CPU runs, capped by ONEDNN_MAX_CPU_ISA as oneDNN is.
 enum class Isa { avx512, avx2, baseline };
 inline Isa machine_isa() {
 #ifdef S8NET_GROUP_NORM_X86
-  static const Isa isa = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-                                 __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")
-                             ? Isa::avx512
-                         : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? Isa::avx2
-                                                                                            : Isa::baseline;
-  return isa;
-#else
-  return Isa::baseline;
+  switch (sdk::cpu_isa()) {
+    case sdk::CpuIsa::avx512: return Isa::avx512;
+    case sdk::CpuIsa::avx2: return Isa::avx2;
+    case sdk::CpuIsa::baseline: return Isa::baseline;
+  }
 #endif
+  return Isa::baseline;
 }
 
 // y = relu?((x - mean) * rstd * weight[c] + bias[c]) with statistics per (n, g), saved in `moments`.

@@ -11,6 +11,7 @@
 // already uses). Inner loops are fixed-width loops over the lanes, so they vectorise; sums go to
 // one double accumulator per lane, so vectorising needs no reassociation. Lanes past C in the last
 // block are computed and then overwritten with zeros, never read into a result.
+#include <s8net/norm/plugin_cpu.hpp>
 #include <s8net/norm/plugin_sdk.hpp>
 
 #include <algorithm>
@@ -29,7 +30,7 @@ using s8net::sdk::Layout;
 // plane is summed in 8 interleaved chains folded at the end: a single chain would be one serial
 // dependency and would not vectorise.
 template <int B, class F>
-void lane_sums(int64_t values, F f, double* out) {
+[[gnu::always_inline]] inline void lane_sums(int64_t values, F f, double* out) {
   constexpr int kChains = B == 1 ? 8 : B;
   double acc[kChains] = {};
   const int64_t body = values - values % kChains;
@@ -49,7 +50,7 @@ void lane_sums(int64_t values, F f, double* out) {
 // compare and mask: gcc turns the float select into branches, which stops the sums vectorising.
 // For every y but a NaN the two agree (+0 and -0 are not > 0).
 template <bool Relu>
-inline float passed_gradient(const float* y, const float* dy, int64_t i) {
+[[gnu::always_inline]] inline float passed_gradient(const float* y, const float* dy, int64_t i) {
   if constexpr (Relu) {
     const int32_t keep = -static_cast<int32_t>(std::bit_cast<int32_t>(y[i]) > 0);
     return std::bit_cast<float>(std::bit_cast<int32_t>(dy[i]) & keep);
@@ -59,10 +60,129 @@ inline float passed_gradient(const float* y, const float* dy, int64_t i) {
 
 // Zeros the lanes past C of a unit (only the last block of a sample has any).
 template <int B>
-void zero_padded_lanes(int64_t hw, int64_t valid_lanes, float* out) {
+[[gnu::always_inline]] inline void zero_padded_lanes(int64_t hw, int64_t valid_lanes, float* out) {
   if (valid_lanes == B) return;
   for (int64_t s = 0; s < hw; ++s)
     for (int64_t l = valid_lanes; l < B; ++l) out[s * B + l] = 0.f;
+}
+
+// The lanes of a unit that hold real channels, and the channel of its first lane.
+int64_t first_channel(const Layout& at, int64_t unit) { return (unit % at.blocks) * at.block; }
+int64_t valid_lanes(const Layout& at, int64_t unit) { return std::min(at.block, at.c - first_channel(at, unit)); }
+
+// What the forward of every unit reads and writes; moments are per lane, [unit * B + lane].
+struct ForwardUnits {
+  Layout at;
+  const float *x, *weight, *bias;
+  double eps;
+  double *mean, *rstd;
+  float* y;
+};
+
+template <int B, bool Relu>
+[[gnu::always_inline]] inline void forward_unit(const ForwardUnits& w, int64_t unit) {
+  const int64_t hw = w.at.hw;
+  const float* in = w.x + unit * hw * B;
+  float* result = w.y + unit * hw * B;
+  // Two passes in double: the variance of centred values keeps its precision when |mean| >> std.
+  double mean[B], squares[B];
+  lane_sums<B>(hw * B, [in](int64_t i, int) { return static_cast<double>(in[i]); }, mean);
+  for (double& m : mean) m /= static_cast<double>(hw);
+  lane_sums<B>(hw * B, [in, &mean](int64_t i, int l) {
+    const double d = in[i] - mean[l];
+    return d * d;
+  }, squares);
+  // y = x * a + b per lane; padded lanes get weight 0 here and zeros below.
+  float a[B], b[B];
+  const int64_t c0 = first_channel(w.at, unit), lanes = valid_lanes(w.at, unit);
+  for (int l = 0; l < B; ++l) {
+    const double rstd = 1.0 / std::sqrt(squares[l] / static_cast<double>(hw) + w.eps);
+    const double scale = l < lanes ? rstd * w.weight[c0 + l] : 0.0;
+    a[l] = static_cast<float>(scale);
+    b[l] = static_cast<float>(l < lanes ? w.bias[c0 + l] - mean[l] * scale : 0.0);
+    w.mean[unit * B + l] = mean[l];
+    w.rstd[unit * B + l] = rstd;
+  }
+  for (int64_t s = 0; s < hw; ++s)
+    for (int l = 0; l < B; ++l) {
+      const float v = in[s * B + l] * a[l] + b[l];
+      result[s * B + l] = Relu ? (v > 0.f ? v : 0.f) : v;
+    }
+  zero_padded_lanes<B>(hw, lanes, result);
+}
+
+// What the backward of every unit reads and writes; the parameter gradients per lane of each unit.
+struct BackwardUnits {
+  Layout at;
+  const float *x, *y, *dy, *weight;
+  const double *mean, *rstd;
+  double *partial_dweight, *partial_dbias;
+  float* dx;
+};
+
+template <int B, bool Relu>
+[[gnu::always_inline]] inline void backward_unit(const BackwardUnits& w, int64_t unit) {
+  const int64_t hw = w.at.hw, start = unit * hw * B;
+  const float* ux = w.x + start;
+  const float* uy = w.y + start;
+  const float* udy = w.dy + start;
+  double sum_g[B], sum_g_x[B];
+  lane_sums<B>(hw * B, [=](int64_t i, int) { return static_cast<double>(passed_gradient<Relu>(uy, udy, i)); }, sum_g);
+  lane_sums<B>(hw * B, [=](int64_t i, int) {
+    return static_cast<double>(passed_gradient<Relu>(uy, udy, i)) * ux[i];
+  }, sum_g_x);
+  float a[B], b[B], c[B];
+  const int64_t c0 = first_channel(w.at, unit), lanes = valid_lanes(w.at, unit);
+  const double count = static_cast<double>(hw);
+  for (int l = 0; l < B; ++l) {
+    const int64_t i = unit * B + l;
+    const double mean = w.mean[i], rstd = w.rstd[i], weight = l < lanes ? w.weight[c0 + l] : 0.0;
+    const double sum_g_xhat = rstd * (sum_g_x[l] - mean * sum_g[l]);
+    w.partial_dweight[i] = sum_g_xhat;
+    w.partial_dbias[i] = sum_g[l];
+    a[l] = static_cast<float>(weight * rstd);
+    b[l] = static_cast<float>(-weight * rstd * rstd * sum_g_xhat / count);
+    c[l] = static_cast<float>(weight * rstd * (rstd * mean * sum_g_xhat - sum_g[l]) / count);
+  }
+  float* out = w.dx + start;
+  for (int64_t s = 0; s < hw; ++s)
+    for (int l = 0; l < B; ++l) {
+      const int64_t i = s * B + l;
+      out[i] = a[l] * passed_gradient<Relu>(uy, udy, i) + b[l] * ux[i] + c[l];
+    }
+  zero_padded_lanes<B>(hw, lanes, out);
+}
+
+// Each unit's work compiled three times, for AVX-512, for AVX2 and for any x86-64: the plugin runs
+// on every CPU, at the width of the one it runs on (s8net::sdk::cpu_isa() picks, per call).
+#if defined(__x86_64__)
+#define S8NET_IN_TARGET(isa) [[gnu::target(isa)]]
+#else
+#define S8NET_IN_TARGET(isa)
+#endif
+template <int B, bool Relu>
+S8NET_IN_TARGET("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma") void forward_unit_avx512(const ForwardUnits& w, int64_t unit) {
+  forward_unit<B, Relu>(w, unit);
+}
+template <int B, bool Relu>
+S8NET_IN_TARGET("avx2,fma") void forward_unit_avx2(const ForwardUnits& w, int64_t unit) { forward_unit<B, Relu>(w, unit); }
+template <int B, bool Relu>
+void forward_unit_baseline(const ForwardUnits& w, int64_t unit) { forward_unit<B, Relu>(w, unit); }
+template <int B, bool Relu>
+S8NET_IN_TARGET("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma") void backward_unit_avx512(const BackwardUnits& w, int64_t unit) {
+  backward_unit<B, Relu>(w, unit);
+}
+template <int B, bool Relu>
+S8NET_IN_TARGET("avx2,fma") void backward_unit_avx2(const BackwardUnits& w, int64_t unit) { backward_unit<B, Relu>(w, unit); }
+template <int B, bool Relu>
+void backward_unit_baseline(const BackwardUnits& w, int64_t unit) { backward_unit<B, Relu>(w, unit); }
+#undef S8NET_IN_TARGET
+
+template <class Units>
+using UnitWork = void (*)(const Units&, int64_t);
+template <class Units>
+UnitWork<Units> compiled_for(s8net::sdk::CpuIsa isa, UnitWork<Units> avx512, UnitWork<Units> avx2, UnitWork<Units> baseline) {
+  return isa == s8net::sdk::CpuIsa::avx512 ? avx512 : isa == s8net::sdk::CpuIsa::avx2 ? avx2 : baseline;
 }
 
 class InstanceNorm {
@@ -149,89 +269,26 @@ class InstanceNorm {
       block.template operator()<false>();
   }
 
-  // The lanes of a unit that hold real channels, and the channel of its first lane.
-  static int64_t valid_lanes(const Layout& at, int64_t unit) { return std::min(at.block, at.c - first_channel(at, unit)); }
-  static int64_t first_channel(const Layout& at, int64_t unit) { return (unit % at.blocks) * at.block; }
-
   template <int B, bool Relu>
   void forward_units(const Layout& at, const float* x, Moments& out, float* y) {
-    const int64_t units = at.n * at.blocks, hw = at.hw;
+    const int64_t units = at.n * at.blocks;
     out.mean.resize(static_cast<size_t>(units * B));
     out.rstd.resize(out.mean.size());
-    const float* weight = weight_.data();
-    const float* bias = bias_.data();
-    const double eps = eps_;
+    const ForwardUnits work{at, x, weight_.data(), bias_.data(), eps_, out.mean.data(), out.rstd.data(), y};
+    const auto run = compiled_for<ForwardUnits>(s8net::sdk::cpu_isa(), forward_unit_avx512<B, Relu>,
+                                                forward_unit_avx2<B, Relu>, forward_unit_baseline<B, Relu>);
 #pragma omp parallel for schedule(static)
-    for (int64_t unit = 0; unit < units; ++unit) {
-      const float* in = x + unit * hw * B;
-      float* result = y + unit * hw * B;
-      // Two passes in double: the variance of centred values keeps its precision when |mean| >> std.
-      double mean[B], squares[B];
-      lane_sums<B>(hw * B, [in](int64_t i, int) { return static_cast<double>(in[i]); }, mean);
-      for (double& m : mean) m /= static_cast<double>(hw);
-      lane_sums<B>(hw * B, [in, &mean](int64_t i, int l) {
-        const double d = in[i] - mean[l];
-        return d * d;
-      }, squares);
-      // y = x * a + b per lane; padded lanes get weight 0 here and zeros below.
-      float a[B], b[B];
-      const int64_t c0 = first_channel(at, unit), lanes = valid_lanes(at, unit);
-      for (int l = 0; l < B; ++l) {
-        const double rstd = 1.0 / std::sqrt(squares[l] / static_cast<double>(hw) + eps);
-        const double scale = l < lanes ? rstd * weight[c0 + l] : 0.0;
-        a[l] = static_cast<float>(scale);
-        b[l] = static_cast<float>(l < lanes ? bias[c0 + l] - mean[l] * scale : 0.0);
-        out.mean[static_cast<size_t>(unit * B + l)] = mean[l];
-        out.rstd[static_cast<size_t>(unit * B + l)] = rstd;
-      }
-      for (int64_t s = 0; s < hw; ++s)
-        for (int l = 0; l < B; ++l) {
-          const float v = in[s * B + l] * a[l] + b[l];
-          result[s * B + l] = Relu ? (v > 0.f ? v : 0.f) : v;
-        }
-      zero_padded_lanes<B>(hw, lanes, result);
-    }
+    for (int64_t unit = 0; unit < units; ++unit) run(work, unit);
   }
 
   template <int B, bool Relu>
   void backward_units(const Layout& at, const float* x, const float* y, const float* dy, float* dx) {
-    const int64_t units = at.n * at.blocks, hw = at.hw;
-    const float* weight = weight_.data();
-    const Moments& saved = saved_;
-    double* partial_dweight = partial_dweight_.data();
-    double* partial_dbias = partial_dbias_.data();
+    const BackwardUnits work{at, x, y, dy, weight_.data(), saved_.mean.data(), saved_.rstd.data(),
+                             partial_dweight_.data(), partial_dbias_.data(), dx};
+    const auto run = compiled_for<BackwardUnits>(s8net::sdk::cpu_isa(), backward_unit_avx512<B, Relu>,
+                                                 backward_unit_avx2<B, Relu>, backward_unit_baseline<B, Relu>);
 #pragma omp parallel for schedule(static)
-    for (int64_t unit = 0; unit < units; ++unit) {
-      const int64_t start = unit * hw * B;
-      const float* ux = x + start;
-      const float* uy = y + start;
-      const float* udy = dy + start;
-      double sum_g[B], sum_g_x[B];
-      lane_sums<B>(hw * B, [=](int64_t i, int) { return static_cast<double>(passed_gradient<Relu>(uy, udy, i)); }, sum_g);
-      lane_sums<B>(hw * B, [=](int64_t i, int) {
-        return static_cast<double>(passed_gradient<Relu>(uy, udy, i)) * ux[i];
-      }, sum_g_x);
-      float a[B], b[B], c[B];
-      const int64_t c0 = first_channel(at, unit), lanes = valid_lanes(at, unit);
-      const double count = static_cast<double>(hw);
-      for (int l = 0; l < B; ++l) {
-        const auto i = static_cast<size_t>(unit * B + l);
-        const double mean = saved.mean[i], rstd = saved.rstd[i], w = l < lanes ? weight[c0 + l] : 0.0;
-        const double sum_g_xhat = rstd * (sum_g_x[l] - mean * sum_g[l]);
-        partial_dweight[i] = sum_g_xhat;
-        partial_dbias[i] = sum_g[l];
-        a[l] = static_cast<float>(w * rstd);
-        b[l] = static_cast<float>(-w * rstd * rstd * sum_g_xhat / count);
-        c[l] = static_cast<float>(w * rstd * (rstd * mean * sum_g_xhat - sum_g[l]) / count);
-      }
-      float* out = dx + start;
-      for (int64_t s = 0; s < hw; ++s)
-        for (int l = 0; l < B; ++l) {
-          const int64_t i = s * B + l;
-          out[i] = a[l] * passed_gradient<Relu>(uy, udy, i) + b[l] * ux[i] + c[l];
-        }
-      zero_padded_lanes<B>(hw, lanes, out);
-    }
+    for (int64_t unit = 0; unit < at.n * at.blocks; ++unit) run(work, unit);
   }
 
   int64_t channels_;
