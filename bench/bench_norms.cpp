@@ -19,7 +19,7 @@ namespace {
 
 using namespace s8net::bench;
 
-// The (channels, side) of the norm layers of SPEC.md's network: C1-C2, C3-C5, C7-C9.
+// The (channels, side) of the norm layers of docs/network.md's network: C1-C2, C3-C5, C7-C9.
 struct Shape {
   int64_t channels, side;
   const char* layers;

@@ -3,7 +3,7 @@
 //   Inference/<norm>/<batch>   the evaluation forward
 //   DataPipeline/<tbb>         augmenting and normalizing batches of 32 training images
 //   Sgemm/1024                 dnnl_sgemm on a 1024^3 product: the roofline of these cores
-// Counters of the network benchmarks: GFLOP/s of the useful convolution work (SPEC.md's layers,
+// Counters of the network benchmarks: GFLOP/s of the useful convolution work (docs/network.md's layers,
 // S8Network::conv_flops_per_image) and its ratio to dnnl_sgemm measured in the same process.
 //   bench_train --benchmark_filter='TrainStep/bn/32'
 #include "bench_support.hpp"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The reference s8net is measured against: SPEC.md's S8 network in PyTorch (Debian's
+"""The reference s8net is measured against: docs/network.md's S8 network in PyTorch (Debian's
 python3-torch 1.13, on the same oneDNN), timed the way bench_train times s8net.
 
     python3 bench/pytorch_reference.py --out pytorch.json [--threads 2] [--min-time 2] [--filter RE]
@@ -21,12 +21,12 @@ import torch.nn.functional as F
 
 def norm_layer(kind, channels):
     if kind == "bn":
-        return nn.BatchNorm2d(channels)  # eps 1e-5, momentum 0.1: SPEC.md's
+        return nn.BatchNorm2d(channels)  # eps 1e-5, momentum 0.1: docs/network.md's
     return nn.GroupNorm(2 if kind == "gn" else 1, channels)
 
 
 class S8(nn.Module):
-    """C1 C2 c3 P1 C3 C4 C5 c6 P2 C7 C8 C9 GAP c10, skips C3->C5 and C7->C9 (SPEC.md)."""
+    """C1 C2 c3 P1 C3 C4 C5 c6 P2 C7 C8 C9 GAP c10, skips C3->C5 and C7->C9 (docs/network.md)."""
 
     def __init__(self, kind):
         super().__init__()

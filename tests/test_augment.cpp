@@ -1,4 +1,4 @@
-// SPEC.md's augmentation and the batch loader: exact geometry on test patterns, the brightness
+// The original recipe's augmentation (docs/recipe.md) and the batch loader: exact geometry on test patterns, the brightness
 // and normalization formulas (and network_input's, from interleaved RGB bytes), the draw distributions, and reproducibility from the seed.
 #include "support/error_of.hpp"
 #include "support/synthetic_data.hpp"

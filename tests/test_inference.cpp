@@ -1,5 +1,5 @@
 // The network's evaluation forward (its own plan: BatchNorm folded into the convs, a layout and
-// algorithm per layer) against a naive double-precision forward of SPEC.md's network written out
+// algorithm per layer) against a naive double-precision forward of docs/network.md's network written out
 // here, in every activation layout, with norms that fold and norms that do not; and the folded
 // weights following every change of the weights and the norms' state.
 #include "support/reference.hpp"
@@ -57,7 +57,7 @@ std::vector<double> norm_reference(const std::string& norm, std::vector<double> 
   return y;
 }
 
-// SPEC.md's network in evaluation, from the network's parameters and state in plain order.
+// docs/network.md's network in evaluation, from the network's parameters and state in plain order.
 class ReferenceNetwork {
  public:
   ReferenceNetwork(Context& context, S8Network& network, std::string norm) : norm_(std::move(norm)) {

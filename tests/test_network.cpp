@@ -1,4 +1,4 @@
-// The whole S8 network with each real plugin: shape and parameter count of SPEC.md, gradients of
+// The whole S8 network with each real plugin: shape and parameter count of docs/network.md, gradients of
 // every parameter against finite differences, agreement across activation layouts, learning, and
 // a network saved to a file and loaded back in one call each.
 #include "support/temp_dir.hpp"
@@ -61,7 +61,7 @@ TEST_P(NetworkTest, SummaryMatchesSpec) {
   EXPECT_EQ(network->parameter_count(), 48178);
   const auto rows = network->summary();
   ASSERT_EQ(rows.size(), 14u);
-  // (name, C, H, W, params) from SPEC.md's table; every norm has 2*C parameters.
+  // (name, C, H, W, params) from docs/network.md's table; every norm has 2*C parameters.
   const struct {
     const char* name;
     int64_t c, h, w, params;
@@ -82,7 +82,7 @@ TEST_P(NetworkTest, SummaryMatchesSpec) {
 }
 
 TEST(NetworkFlops, ConvolutionWorkPerImageIsSpecsLayers) {
-  // 2 x Cin x taps x Cout x H x W of each conv of SPEC.md's table, for a 32x32 image:
+  // 2 x Cin x taps x Cout x H x W of each conv of docs/network.md's table, for a 32x32 image:
   // C1 884,736; C2 4,718,592; c3 262,144; C3 1,179,648; C4 and C5 4,718,592 each; c6 262,144;
   // C7 589,824; C8 and C9 1,179,648 each; c10 640.
   EXPECT_EQ(S8Network::conv_flops_per_image(Mode::eval), 19'694'208.0);

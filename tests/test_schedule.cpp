@@ -1,4 +1,4 @@
-// Learning-rate schedules at chosen epochs and steps against SPEC.md's values and PyTorch's
+// Learning-rate schedules at chosen epochs and steps against docs/recipe.md's values and PyTorch's
 // formulas, and one SGD step against a hand-computed update.
 #include "support/error_of.hpp"
 

@@ -26,7 +26,7 @@ namespace po = boost::program_options;
 namespace s8net::app {
 namespace {
 
-// The norm layers of SPEC.md's network: C1-C2 at 16 channels 32x32, C3-C5 at 32 channels 16x16,
+// The norm layers of the network (docs/network.md): C1-C2 at 16 channels 32x32, C3-C5 at 32 channels 16x16,
 // C7-C9 at 32 channels 8x8.
 struct NormShape {
   int64_t channels, side, layers;

@@ -1,4 +1,4 @@
-// s8net train: trains the S8 network with a norm plugin; SPEC.md's "seed" recipe unless flags
+// s8net train: trains the S8 network with a norm plugin; the original "seed" recipe (docs/recipe.md) unless flags
 // override it; progress bar, per-epoch table, run directory, --resume.
 #include "commands.hpp"
 #include "train_flags.hpp"
@@ -122,7 +122,7 @@ int run_train(int argc, char** argv) {
   const TrainConfig recipe = seed_recipe();
   po::options_description options(
       "s8net train: train the S8 network on CIFAR-10 with a normalization plugin.\n"
-      "The recipe is SPEC.md's original (--recipe seed); each flag below overrides one part of it");
+      "The recipe is the original work's (--recipe seed, docs/recipe.md); each flag below overrides one part of it");
   // clang-format off
   options.add_options()("help,h", "show this help")
       ("data", po::value(&data_path)->required(), "data: a directory written by s8net data prepare, or any source it reads")

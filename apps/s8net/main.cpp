@@ -21,7 +21,7 @@ constexpr Subcommand kSubcommands[] = {
     {"plugin", "check a normalization plugin file against the ABI, or time it (s8net plugin check|bench FILE.so)",
      s8net::app::run_plugin},
     {"data", "prepare a data set (binary or image folder) or show its class counts", s8net::app::run_data},
-    {"train", "train the network with a norm plugin, SPEC.md's recipe by default", s8net::app::run_train},
+    {"train", "train the network with a norm plugin, the original recipe by default", s8net::app::run_train},
     {"eval", "loss, accuracy and per-class accuracy of a checkpoint on the test set", s8net::app::run_eval},
     {"predict", "top classes of PNG or JPEG images with a checkpoint", s8net::app::run_predict},
     {"report", "draw a run's report.html and pictures (curves, confusion matrix, images)", s8net::app::run_report},

@@ -7,7 +7,7 @@
 //   registry.load_search_path({plugin_dir});             // --plugin-dir, S8NET_PLUGIN_PATH, install dir
 //   s8net::NetworkConfig config;
 //   config.norm = "gn";                                  // any loaded plugin: bn, gn, ln, in, yours
-//   s8net::S8Network network(context, registry, config); // SPEC.md's network, Xavier-initialised
+//   s8net::S8Network network(context, registry, config); // docs/network.md's network, Xavier-initialised
 //   s8net::Sgd sgd(network.parameters(), {.learning_rate = 0.01f, .momentum = 0.95f});
 //   network.forward_backward(images, labels);            // one training step: forward, loss, backward
 //   sgd.step();                                          // ... and the update

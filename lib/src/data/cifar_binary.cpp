@@ -26,7 +26,7 @@ std::optional<fs::path> batches_directory(const fs::path& path) {
   return std::nullopt;
 }
 
-// Class names must be SPEC.md's, in order; blank lines (the official file ends with some) are ignored.
+// Class names must be those of docs/data.md, in order; blank lines (the official file ends with some) are ignored.
 void check_meta(std::span<const uint8_t> bytes, const std::string& source) {
   std::istringstream lines(std::string(bytes.begin(), bytes.end()));
   std::string line;

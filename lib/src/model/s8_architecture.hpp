@@ -1,4 +1,4 @@
-// SPEC.md's layer table as data: the network, the summary and the plans all walk this list.
+// The layer table of docs/network.md as data: the network, the summary and the plans all walk this list.
 #pragma once
 
 #include <array>

@@ -1,4 +1,4 @@
-// SPEC.md's augmentation of training images, and the per-channel normalization every image gets:
+// The original recipe's augmentation of training images (docs/recipe.md), and the per-channel normalization every image gets:
 //   with p 0.5 shift-scale-rotate (bilinear, reflect-101 border), with p 0.5 brightness/contrast
 //   (pixel' = alpha * pixel + beta * 255, clipped to [0, 255]), then (pixel / 255 - mean) / std.
 // Every draw is a pure function of a 64-bit key, so an image's augmentation does not depend on

@@ -16,7 +16,7 @@ inline constexpr int64_t kImageBytes = 3 * kImagePlane;          // 3,072
 inline constexpr int64_t kRecordBytes = 1 + kImageBytes;         // 3,073: label, then pixels
 inline constexpr int kClassCount = 10;
 
-// Label index = position (SPEC.md).
+// Label index = position (docs/data.md).
 inline constexpr std::array<std::string_view, kClassCount> kClassNames = {
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
 

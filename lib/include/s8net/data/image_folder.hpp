@@ -1,5 +1,5 @@
 // Image-folder data sets: <root>/.../<train|test>/<class>/<file>.{jpg,jpeg,png}, as a directory or
-// an archive (.tar.gz, .tar), with class folders named as SPEC.md. Images must be 32x32.
+// an archive (.tar.gz, .tar), with class folders named as in docs/data.md. Images must be 32x32.
 #pragma once
 
 #include <s8net/data/dataset.hpp>

@@ -1,4 +1,4 @@
-// The S8 network of SPEC.md: C1 C2 c3 P1 C3 C4 C5 c6 P2 C7 C8 C9 GAP c10, with the
+// The S8 network of docs/network.md: C1 C2 c3 P1 C3 C4 C5 c6 P2 C7 C8 C9 GAP c10, with the
 // normalization after each 3x3 conv chosen by plugin name. 48,178 parameters for bn, gn and ln.
 //
 // Primitives and buffers are built once per batch size (a "plan") and reused every step; training

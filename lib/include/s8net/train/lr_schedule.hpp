@@ -1,5 +1,5 @@
 // Learning-rate (and momentum) schedules, as functions of the position in training:
-//   seed      SPEC.md's: constant within an epoch, linear interpolation over (epoch, lr) points
+//   seed      the original's (docs/recipe.md): constant within an epoch, linear interpolation over (epoch, lr) points
 //             at the epoch's index (0-based), flat beyond the last point
 //   onecycle  torch.optim.lr_scheduler.OneCycleLR (two phases, cosine annealing, momentum cycled
 //             inversely between base and max), stepped every batch

@@ -1,4 +1,4 @@
-// Everything that defines a training run, SPEC.md's "seed" recipe, and its JSON form (stored in
+// Everything that defines a training run, the original "seed" recipe (docs/recipe.md), and its JSON form (stored in
 // the run directory and inside every checkpoint, so eval and --resume rebuild the same network).
 #pragma once
 
@@ -38,7 +38,7 @@ struct TrainConfig {
   int64_t eval_batch_size = 256;
 };
 
-// SPEC.md's original recipe: batch 32, 20 epochs, SGD momentum 0.95 (no Nesterov, no weight
+// The original recipe (docs/recipe.md): batch 32, 20 epochs, SGD momentum 0.95 (no Nesterov, no weight
 // decay), the per-epoch interpolated learning rate, the augmentation, dropout 0.01.
 TrainConfig seed_recipe();
 
