@@ -248,6 +248,8 @@ const BadInput kCatalogue[] = {
      [] { return "--batch 9,223,372,036,854,775,807 needs about "; }},
     {"BatchLargerThanTheData", [] { return flag(" --batch 33"); }, 2,
      [] { return "--batch 33 is more than the 32 training images: not one batch can be filled"; }},
+    {"ValidationSplitOfEverything", [] { return flag(" --val 40"); }, 2,
+     [] { return "--val 40 leaves no image to train on: the training set has 32"; }},
     {"NegativeSeed", [] { return flag(" --seed -1"); }, 2,
      [] { return "--seed '-1': expected a whole number from 0 to 18446744073709551615"; }},
     {"AbsurdEpochs", [] { return flag(" --epochs 9223372036854775807"); }, 2,

@@ -174,6 +174,10 @@ TEST_F(AppTraining, ResumeContinuesAndRefusesRecipeFlags) {
   const auto other_norm = run_app("train --resume --norm ln --data " + data() + " --out " + run_dir);
   EXPECT_EQ(other_norm.exit_code, 2);
   EXPECT_CONTAINS(other_norm.err, "--norm asks for norm \"ln\", but the run in " + run_dir + " was trained with \"gn\"");
+  // An option the run was not trained with is a change too (it was once silently dropped).
+  const auto option = run_app("train --resume --norm-option eps=0.5 --data " + data() + " --out " + run_dir);
+  EXPECT_EQ(option.exit_code, 2) << option.all();
+  EXPECT_CONTAINS(option.err, "--norm-option asks for norm_options.eps 0.5, but the run in " + run_dir + " was trained with nothing");
   const auto nothing = run_app("train --resume --data " + data() + " --out " + (copy / "none").string());
   EXPECT_EQ(nothing.exit_code, 1);
   EXPECT_CONTAINS(nothing.err, "nothing to resume (no last.s8ckpt)");
@@ -212,6 +216,12 @@ TEST_F(AppTraining, BadFlagsAndFilesAreRefusedNamingThem) {
       {" --lr-points 0:0.1,x", "s8net train: schedule point 'x': expected EPOCH:LR, e.g. 0:0.001,2:0.01"},
       {" --recipe fast", "s8net train: --recipe 'fast': the only recipe is 'seed'"},
       {" --layout nhwc", "s8net train: unknown layout 'nhwc'"},
+      {" --lr 0.5", "s8net train: --lr sets the onecycle, cosine, step and constant schedules; the seed schedule takes --lr-points"},
+      {" --schedule cosine --lr-points 0:0.1", "s8net train: --lr-points is the seed schedule's; --schedule cosine takes --lr"},
+      {" --schedule step --gamma inf --lr 0.1", "s8net train: schedule step: step size and gamma must be > 0"},
+      {" --weight-decay inf", "s8net train: --weight-decay must be a finite number >= 0"},
+      {" --schedule constant --lr 1e308", "s8net train: schedule constant: learning rate must be a finite number > 0 and <= 10"},
+      {" --epoch 3", "s8net train: unrecognised option '--epoch'"},
   };
   for (const auto& [flags, message] : cases) {
     const auto r = run_app(base + flags);

@@ -35,7 +35,7 @@ TEST(RunDirectoryLock, ASecondHolderIsRefusedNamingTheFirst) {
   EXPECT_TRUE(fs::is_directory(dir / "run"));
   EXPECT_EQ(error_of([&] { RunDirectoryLock second(dir / "run"); }),
             (dir / "run").string() + ": in use by another training (process " + std::to_string(::getpid()) +
-                "); one run directory takes one training at a time");
+                "); one directory takes one training at a time");
 }
 
 TEST(RunDirectoryLock, IsReleasedWithItsHolder) {

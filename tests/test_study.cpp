@@ -109,6 +109,17 @@ TEST_F(Study, OneAtATimeSideBySideAndOverMpiGiveTheSameRuns) {
   ASSERT_EQ(again.exit_code, 0) << again.all();
   EXPECT_CONTAINS(again.out, "18 already done");
   EXPECT_EQ(again.out.find(" finished after "), std::string::npos) << again.out;
+  // The same directory with other flags is refused, naming a point and the difference, not
+  // reported as if its runs were this study's.
+  const auto other_epochs = run_app(study_flags(reference, " --jobs 1 --limit-train 100"));
+  EXPECT_EQ(other_epochs.exit_code, 2) << other_epochs.all();
+  EXPECT_CONTAINS(other_epochs.err, "bn-b8-s1 was trained with limit_train 0 (");
+  EXPECT_CONTAINS(other_epochs.err, "this study asks for 100");
+  const auto other_scaling = run_app(std::string("study --norm ") + kNorms + " --batch " + kBatches +
+                                     " --seeds 2 --epochs 2 --data " + (*dir_ / "data").string() + " --out " +
+                                     reference.string());
+  EXPECT_EQ(other_scaling.exit_code, 2) << other_scaling.all();
+  EXPECT_CONTAINS(other_scaling.err, "bn-b8-s1 was trained with schedule.points");
 }
 
 // True once no training holds a run directory (a killed study's trainings checkpoint and end).
@@ -147,6 +158,27 @@ TEST_F(Study, KilledMidwayAndStartedAgainItEndsWithTheSameRuns) {
   expect_same_runs(killed, reference);
 }
 
+// SIGTERM (or SIGINT) to the study alone, as `kill PID` sends it: the study passes it on to its
+// trainings, which checkpoint, and ends with 130; the same command then continues.
+TEST_F(Study, ATerminatedStudyStopsItsTrainingsAndContinuesLater) {
+  const fs::path out = *dir_ / "terminated";
+  const std::string flags = "study --norm ln --batch 8 --seeds 2 --epochs 30 --jobs 2 --data " + (*dir_ / "data").string() +
+                            " --out " + out.string();
+  RunningApp study(flags);
+  for (int i = 0; i < 6000 && !fs::exists(out / "runs" / "ln-b8-s1" / kMetricsFile); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  study.signal(SIGTERM);
+  const auto stopped = study.wait();
+  EXPECT_EQ(stopped.exit_code, 130) << stopped.all();
+  EXPECT_CONTAINS(stopped.err, "s8net study: interrupted; the runs in progress were checkpointed");
+  // Both trainings were stopped by the study (not left running) and checkpointed midway.
+  EXPECT_TRUE(all_runs_released(out));
+  for (const char* run : {"ln-b8-s1", "ln-b8-s2"}) {
+    EXPECT_CONTAINS(test::text_of(out / "runs" / run / "train.log"), "s8net train: interrupted after ");
+    EXPECT_LT(load_checkpoint(out / "runs" / run / kLastCheckpoint).epochs_done, 30) << run;
+  }
+}
+
 TEST_F(Study, AFailingPointIsRecordedWithItsReasonAndTheRestGoesOn) {
   const fs::path out = *dir_ / "failing";
   const auto r = run_app("study --norm ln,nanloss --batch 16 --seeds 1 --epochs 2 --plugin-dir " +
@@ -176,6 +208,12 @@ TEST_F(Study, BadFlagsAreRefusedBeforeAnythingRuns) {
       {"study --norm bn --batch 8 --seeds 0" + data, "--seeds must be in [1, 1000], got 0"},
       {"study --norm bn --batch 8 --epochs 0" + data, "--epochs must be > 0, got 0"},
       {"study --norm gn --batch 8 --norm-option groups=0" + data, "--norm-option groups=0: out of range for norm 'gn'"},
+      {"study --norm bn,gn,bn --batch 8" + data, "--norm 'bn,gn,bn': an entry given twice"},
+      {"study --norm bn --batch 8,16,8" + data, "--batch '8,16,8': an entry given twice"},
+      {"study --norm bn --batch 8 --threads 4096" + data, "--threads must be in [1, "},
+      {"study --norm bn --batch 8 --seed 3" + data, "unrecognised option '--seed'"},
+      {"study --norm bn --batch 8 --lr 0.1" + data, "--lr sets the onecycle, cosine, step and constant schedules"},
+      {"study --norm bn --batch 64 --limit-train 100 --val 50" + data, "bn-b64-s1: --batch 64 is more than the 50 images"},
   };
   for (const auto& [command, message] : cases) {
     const auto r = run_app(command);

@@ -12,6 +12,8 @@
 #include <s8net/core/format.hpp>
 #include <s8net/data/data_source.hpp>
 #include <s8net/study/aggregate.hpp>
+#include <s8net/train/checkpoint.hpp>
+#include <s8net/train/run_directory.hpp>
 #include <s8net/train/trainer.hpp>
 
 #include <boost/dll/runtime_symbol_info.hpp>
@@ -84,6 +86,32 @@ std::vector<study::PointOutcome> outcomes_of(const fs::path& out, const std::vec
   return outcomes;
 }
 
+// A number as text that reads back as exactly the same double: a point's training must get the
+// very rate the study computed, or its stored configuration would differ from the study's.
+std::string exact_text(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.17g", value);
+  return text;
+}
+
+template <class T>
+void refuse_repeats(const std::vector<T>& items, const char* flag, const std::string& text) {
+  for (size_t i = 0; i < items.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (items[i] == items[j])
+        throw po::error(std::string("--") + flag + " '" + text + "': an entry given twice would train one run directory twice");
+}
+
+// A point trained before with another configuration (other flags, another --epochs, another
+// scaling) is not this study's point: refused, naming the difference, rather than reported as if it were.
+void refuse_other_configuration(const fs::path& study_dir, const study::GridPoint& point, const TrainConfig& wanted) {
+  const fs::path last = study::run_directory(study_dir, point) / kLastCheckpoint;
+  if (!fs::exists(last)) return;
+  if (const auto d = first_difference(load_checkpoint(last).config, wanted))
+    throw po::error(point.name() + " was trained with " + d->field + " " + d->stored + " (" + last.string() +
+                    "), this study asks for " + d->other + "; give the flags it was started with, or another --out");
+}
+
 class StudyProgress {
  public:
   StudyProgress(size_t total, size_t already_done) : total_(total), done_before_(already_done) {}
@@ -141,7 +169,7 @@ int run_study(int argc, char** argv) {
   // clang-format on
   add_train_flags(options, TrainFlags::without_grid);
   po::variables_map values;
-  const po::parsed_options parsed = po::command_line_parser(argc, argv).options(options).run();
+  const po::parsed_options parsed = po::command_line_parser(argc, argv).options(options).style(kCommandLineStyle).run();
   po::store(parsed, values);
   if (values.count("help")) {
     std::cout << options << '\n';
@@ -154,15 +182,19 @@ int run_study(int argc, char** argv) {
   study::Grid grid;
   grid.norms = split_list(norms_text, "norm");
   grid.batches = parse_batches(batches_text);
+  refuse_repeats(grid.norms, "norm", norms_text);
+  refuse_repeats(grid.batches, "batch", batches_text);
   grid.seeds = seeds;
   if (seeds < 1 || seeds > 1000) throw po::error("--seeds must be in [1, 1000], got " + std::to_string(seeds));
-  if (threads < 1 || threads > 1024) throw po::error("--threads must be in [1, 1024], got " + std::to_string(threads));
+  const long cores = static_cast<long>(cpus_of_this_process());
+  if (threads < 1 || threads > cores)
+    throw po::error("--threads must be in [1, " + std::to_string(cores) + "] (the cores this process may use), got " +
+                    std::to_string(threads));
   try {
     grid.lr_scaling = study::parse_lr_scaling(lr_scaling_text);
   } catch (const Error& e) {
     throw po::error(e.what());
   }
-  const long cores = std::max(1L, ::sysconf(_SC_NPROCESSORS_ONLN));
   if (jobs == 0) jobs = std::max<int64_t>(1, cores / threads);
   if (jobs < 0 || jobs > 1024) throw po::error("--jobs must be in [0, 1024], got " + std::to_string(jobs));
   TrainConfig base = seed_recipe();
@@ -183,19 +215,30 @@ int run_study(int argc, char** argv) {
         throw po::error(point.name() + ": " + e.what());
       }
       check_before_loading(context, *registry, config);
+      if (config.limit_train > 0 && config.validation_images >= config.limit_train)
+        throw po::error("--val " + std::to_string(config.validation_images) + " leaves none of the " +
+                        std::to_string(config.limit_train) + " training images (--limit-train) to train on");
+      if (config.limit_train > 0 && config.batch_size > config.limit_train - config.validation_images)
+        throw po::error(point.name() + ": --batch " + std::to_string(config.batch_size) + " is more than the " +
+                        std::to_string(config.limit_train - config.validation_images) + " images it trains on");
     }
   }
   // The flags each point's training gets besides its norm, batch and seed: the recipe as given,
   // with the learning rate as scaled for the point.
-  const char* const grid_flags[] = {"norm", "batch", "seed", "lr", "lr-points"};
+  const char* const grid_flags[] = {"norm", "batch", "seed", "lr", "lr-points", "min-lr"};
   const std::vector<std::string> recipe_flags = train_flag_tokens(parsed, grid_flags);
   const auto flags_for = [&](const study::GridPoint& point) {
     const TrainConfig config = study::config_for(base, point, grid.lr_scaling);
     std::vector<std::string> flags = recipe_flags;
-    if (config.schedule.kind == ScheduleKind::seed)
-      flags.insert(flags.end(), {"--lr-points", format_schedule_points(config.schedule.points)});
-    else
-      flags.insert(flags.end(), {"--lr", std::to_string(config.schedule.learning_rate)});
+    if (config.schedule.kind == ScheduleKind::seed) {
+      std::string rates;
+      for (const auto& [epoch, rate] : config.schedule.points)
+        rates += (rates.empty() ? "" : ",") + exact_text(epoch) + ":" + exact_text(rate);
+      flags.insert(flags.end(), {"--lr-points", rates});
+    } else {
+      flags.insert(flags.end(), {"--lr", exact_text(config.schedule.learning_rate), "--min-lr",
+                                 exact_text(config.schedule.min_learning_rate)});
+    }
     return flags;
   };
   // Data that cannot be read fails here, once, not in every point's training.
@@ -204,21 +247,31 @@ int run_study(int argc, char** argv) {
   const bool with_mpi = launched_by_mpi();
   const int rank = mpi_rank();
   const fs::path study_dir(out);
+  // One study of a directory at a time (rank 0 holds it for all ranks).
+  std::optional<RunDirectoryLock> lock;
+  if (rank == 0) lock.emplace(study_dir, "study");
   fs::create_directories(study_dir / "runs");
   std::vector<size_t> queue;
-  size_t already_done = 0;
+  size_t finished_before = 0, failed_before = 0;
   for (size_t i = 0; i < points.size(); ++i) {
+    refuse_other_configuration(study_dir, points[i], study::config_for(base, points[i], grid.lr_scaling));
     const PointState state = state_of(study::run_directory(study_dir, points[i]), base.epochs);
     if (state == PointState::failed && retry_failed) fs::remove(study::run_directory(study_dir, points[i]) / kFailedFile);
-    if (state == PointState::finished || (state == PointState::failed && !retry_failed)) ++already_done;
+    if (state == PointState::finished) ++finished_before;
+    else if (state == PointState::failed && !retry_failed) ++failed_before;
     else queue.push_back(i);
   }
+  const size_t already_done = finished_before + failed_before;
   const auto source = with_mpi ? mpi_source(queue) : local_source(queue);
   if (rank == 0)
-    std::printf("study %s: %zu points (%zu norms x %zu batch sizes x %lld seeds), %zu already done; %lld runs at a "
+    std::printf("study %s: %zu points (%zu norms x %zu batch sizes x %lld seeds), %zu already done%s; %lld runs at a "
                 "time%s, %lld thread%s each\n",
                 out.c_str(), points.size(), grid.norms.size(), grid.batches.size(), static_cast<long long>(seeds),
-                already_done, static_cast<long long>(jobs), with_mpi ? " per rank" : "", static_cast<long long>(threads),
+                already_done,
+                failed_before == 0 ? ""
+                                   : (" (" + std::to_string(finished_before) + " finished, " + std::to_string(failed_before) +
+                                      " failed; --retry-failed trains those again)").c_str(),
+                static_cast<long long>(jobs), with_mpi ? " per rank" : "", static_cast<long long>(threads),
                 threads == 1 ? "" : "s");
   std::fflush(stdout);
 
@@ -231,6 +284,7 @@ int run_study(int argc, char** argv) {
     for (size_t i = 0; i < points.size(); ++i)
       if (points[i].name() == outcome.point.name()) source->ended(i);
   };
+  bool children_stopped = false;
   for (;;) {
     while (!interrupt.requested() && slots.has_free_slot()) {
       const std::optional<size_t> index = source->next();
@@ -239,6 +293,11 @@ int run_study(int argc, char** argv) {
       const fs::path run = study::run_directory(study_dir, point);
       slots.start(point, train_arguments(point, state_of(run, base.epochs), flags_for(point), data_path, run, plugin_dirs),
                   run);
+    }
+    // A signal to the study alone (kill PID) reaches its trainings as Ctrl-C on the terminal would.
+    if (interrupt.requested() && !children_stopped) {
+      slots.stop_all();
+      children_stopped = true;
     }
     for (const study::PointOutcome& outcome : slots.collect_finished()) record(outcome);
     if (!interrupt.requested()) source->serve();

@@ -149,7 +149,11 @@ int run_train(int argc, char** argv) {
     if (!std::filesystem::exists(last_checkpoint))
       throw Error(out + ": nothing to resume (no " + kLastCheckpoint + ")");
     config = load_checkpoint(last_checkpoint).config;
-    refuse_changes(values, config, last_checkpoint, out);
+    try {
+      refuse_changes(values, config, last_checkpoint, out);
+    } catch (const Error& e) {
+      throw po::error(e.what());
+    }
   } else {
     try {
       apply_train_flags(values, config, TrainFlags::all);
@@ -170,7 +174,11 @@ int run_train(int argc, char** argv) {
   loading.clear();
   try {
     const int64_t all = data.train.size(), limit = config.limit_train;
-    check_batch_fits(config.batch_size, (limit > 0 ? std::min(limit, all) : all) - config.validation_images);
+    const int64_t images = limit > 0 ? std::min(limit, all) : all;
+    if (config.validation_images >= images)
+      throw Error("--val " + with_thousands(config.validation_images) + " leaves no image to train on: the training set has " +
+                  with_thousands(images));
+    check_batch_fits(config.batch_size, images - config.validation_images);
   } catch (const Error& e) {
     throw po::error(e.what());
   }

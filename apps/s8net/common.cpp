@@ -49,7 +49,7 @@ bool parse_command_line(int argc, char** argv, const po::options_description& op
   po::variables_map parsed;
   po::variables_map& into = values ? *values : parsed;
   po::command_line_parser parser(argc, argv);
-  parser.options(options);
+  parser.options(options).style(kCommandLineStyle);
   if (positional) parser.positional(*positional);
   po::store(parser.run(), into);
   if (into.count("help")) {

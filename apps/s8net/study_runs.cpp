@@ -43,7 +43,7 @@ std::string failure_reason(const fs::path& log, int status) {
   return "the training process exited with " + std::to_string(WEXITSTATUS(status)) + " (see " + log.string() + ")";
 }
 
-std::vector<int> cpus_of_this_process() {
+std::vector<int> cpus_of_this_process_list() {
   cpu_set_t set;
   CPU_ZERO(&set);
   std::vector<int> cpus;
@@ -55,6 +55,8 @@ std::vector<int> cpus_of_this_process() {
 }
 
 }  // namespace
+
+size_t cpus_of_this_process() { return cpus_of_this_process_list().size(); }
 
 PointState state_of(const fs::path& run, int64_t epochs) {
   std::error_code error;
@@ -86,12 +88,16 @@ std::vector<std::string> train_arguments(const study::GridPoint& point, PointSta
 }
 
 RunSlots::RunSlots(int jobs, int threads, std::string program)
-    : threads_(threads), program_(std::move(program)), cpus_(cpus_of_this_process()), slots_(static_cast<size_t>(jobs)) {}
+    : threads_(threads), program_(std::move(program)), cpus_(cpus_of_this_process_list()), slots_(static_cast<size_t>(jobs)) {}
 
 RunSlots::~RunSlots() {
+  stop_all();
+  wait_all();
+}
+
+void RunSlots::stop_all() const {
   for (const auto& child : slots_)
     if (child) ::kill(child->pid, SIGTERM);
-  wait_all();
 }
 
 bool RunSlots::has_free_slot() const noexcept {

@@ -40,6 +40,9 @@ std::vector<std::string> train_arguments(const study::GridPoint& point, PointSta
                                          const std::vector<std::string>& recipe_flags, const std::string& data,
                                          const std::filesystem::path& run, const std::vector<std::string>& plugin_dirs);
 
+// How many cores this process may run on (its CPU affinity).
+size_t cpus_of_this_process();
+
 // Up to `jobs` children at once, each on `threads` cores of this process's CPU set.
 class RunSlots {
  public:
@@ -53,6 +56,8 @@ class RunSlots {
   void start(const study::GridPoint& point, std::vector<std::string> arguments, const std::filesystem::path& run);
   // The outcomes of children that ended since the last call (never blocks).
   std::vector<study::PointOutcome> collect_finished();
+  // Asks every running child to checkpoint and stop (SIGTERM), as Ctrl-C on the terminal would.
+  void stop_all() const;
   // Waits for every child (after an interrupt they checkpoint and end).
   std::vector<study::PointOutcome> wait_all();
 

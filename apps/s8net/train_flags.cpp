@@ -91,6 +91,11 @@ void apply_train_flags(const po::variables_map& v, TrainConfig& c, TrainFlags wh
   if (given("limit-test")) c.limit_test = v["limit-test"].as<int64_t>();
   if (given("eval-batch")) c.eval_batch_size = v["eval-batch"].as<int64_t>();
   if (given("val")) c.validation_images = v["val"].as<int64_t>();
+  // A rate given to the schedule that does not read it would be recorded and silently unused.
+  if (given("lr") && c.schedule.kind == ScheduleKind::seed)
+    throw Error("--lr sets the onecycle, cosine, step and constant schedules; the seed schedule takes --lr-points");
+  if (given("lr-points") && c.schedule.kind != ScheduleKind::seed)
+    throw Error("--lr-points is the seed schedule's; --schedule " + std::string(name_of(c.schedule.kind)) + " takes --lr");
 }
 
 std::vector<std::string> train_flag_tokens(const po::parsed_options& parsed, std::span<const char* const> except) {

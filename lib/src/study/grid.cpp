@@ -44,9 +44,13 @@ TrainConfig config_for(const TrainConfig& base, const GridPoint& point, LrScalin
   // The recipe's batch is 32: the GroupNorm paper scales the rate linearly from its batch 32 too.
   const double ratio = static_cast<double>(point.batch) / 32.0;
   const double factor = scaling == LrScaling::linear ? ratio : scaling == LrScaling::sqrt ? std::sqrt(ratio) : 1.0;
-  for (auto& [epoch, rate] : config.schedule.points) rate *= factor;
-  config.schedule.learning_rate *= factor;
-  config.schedule.min_learning_rate *= factor;
+  // Only the rates the schedule reads: an unused one would make two configurations differ for nothing.
+  if (config.schedule.kind == ScheduleKind::seed) {
+    for (auto& [epoch, rate] : config.schedule.points) rate *= factor;
+  } else {
+    config.schedule.learning_rate *= factor;
+    config.schedule.min_learning_rate *= factor;
+  }
   return config;
 }
 

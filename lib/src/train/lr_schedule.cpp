@@ -61,21 +61,22 @@ void validate(const ScheduleConfig& c) {
   if (c.kind == ScheduleKind::seed) {
     if (c.points.empty()) throw Error("schedule seed: no (epoch, lr) points");
     for (size_t i = 0; i < c.points.size(); ++i) {
-      if (!(c.points[i].second >= 0) || !std::isfinite(c.points[i].second) || !std::isfinite(c.points[i].first))
-        throw Error("schedule seed: learning rates must be finite numbers >= 0");
+      if (!(c.points[i].second >= 0 && c.points[i].second <= kMaxLearningRate) || !std::isfinite(c.points[i].first))
+        throw Error("schedule seed: learning rates must be in [0, " + std::to_string(static_cast<int>(kMaxLearningRate)) + "]");
       if (i > 0 && !(c.points[i].first > c.points[i - 1].first)) throw Error("schedule seed: epochs of the points must increase");
     }
     return;
   }
-  if (!(c.learning_rate > 0) || !std::isfinite(c.learning_rate))
-    throw Error("schedule " + std::string(name_of(c.kind)) + ": learning rate must be a finite number > 0");
+  if (!(c.learning_rate > 0 && c.learning_rate <= kMaxLearningRate))
+    throw Error("schedule " + std::string(name_of(c.kind)) + ": learning rate must be a finite number > 0 and <= " +
+                std::to_string(static_cast<int>(kMaxLearningRate)));
   if (c.kind == ScheduleKind::onecycle) {
     if (!(c.pct_start > 0 && c.pct_start < 1)) throw Error("schedule onecycle: pct_start must be in (0, 1)");
     if (!(c.div_factor > 0) || !(c.final_div_factor > 0)) throw Error("schedule onecycle: div factors must be > 0");
     if (c.cycle_momentum && !(c.base_momentum >= 0 && c.base_momentum <= c.max_momentum && c.max_momentum < 1))
       throw Error("schedule onecycle: need 0 <= base_momentum <= max_momentum < 1");
   }
-  if (c.kind == ScheduleKind::step && (c.step_size <= 0 || !(c.gamma > 0)))
+  if (c.kind == ScheduleKind::step && (c.step_size <= 0 || !(c.gamma > 0) || !std::isfinite(c.gamma)))
     throw Error("schedule step: step size and gamma must be > 0");
   if (c.kind == ScheduleKind::cosine && !(c.min_learning_rate >= 0 && c.min_learning_rate <= c.learning_rate))
     throw Error("schedule cosine: need 0 <= min learning rate <= learning rate");

@@ -33,7 +33,7 @@ std::string holder_of(int fd) {
 
 }  // namespace
 
-RunDirectoryLock::RunDirectoryLock(const fs::path& directory) {
+RunDirectoryLock::RunDirectoryLock(const fs::path& directory, const char* holder_kind) {
   std::error_code error;
   fs::create_directories(directory, error);
   if (error) throw Error("cannot create the run directory " + directory.string() + ": " + error.message());
@@ -45,8 +45,8 @@ RunDirectoryLock::RunDirectoryLock(const fs::path& directory) {
     const std::string holder = holder_of(fd_);
     ::close(fd_);
     if (code == EWOULDBLOCK)
-      throw Error(directory.string() + ": in use by another training (" + holder +
-                  "); one run directory takes one training at a time");
+      throw Error(directory.string() + ": in use by another " + holder_kind + " (" + holder + "); one directory takes one " +
+                  holder_kind + " at a time");
     throw Error("cannot lock " + file.string() + ": " + std::strerror(code));
   }
   const std::string pid = std::to_string(::getpid()) + "\n";

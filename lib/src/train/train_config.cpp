@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+
 namespace s8net {
 
 using nlohmann::json;
@@ -70,7 +72,8 @@ void validate(const TrainConfig& c) {
   if (c.validation_images < 0) throw Error("--val must be >= 0, got " + std::to_string(c.validation_images));
   if (!(c.dropout >= 0.f && c.dropout < 1.f)) throw Error("--dropout must be in [0, 1)");
   if (!(c.sgd.momentum >= 0.f && c.sgd.momentum < 1.f)) throw Error("--momentum must be in [0, 1)");
-  if (!(c.sgd.weight_decay >= 0.f)) throw Error("--weight-decay must be >= 0");
+  if (!(c.sgd.weight_decay >= 0.f) || !std::isfinite(c.sgd.weight_decay))
+    throw Error("--weight-decay must be a finite number >= 0");
   if (c.sgd.nesterov && c.sgd.momentum == 0.f && !(c.schedule.kind == ScheduleKind::onecycle && c.schedule.cycle_momentum))
     throw Error("--nesterov needs a momentum > 0");
   validate(c.schedule);
@@ -103,6 +106,8 @@ std::optional<ConfigDifference> first_difference_in(const json& stored, const js
       if (found == other.end()) return ConfigDifference{field, value.dump(), "nothing"};
       if (auto difference = first_difference_in(value, *found, field)) return difference;
     }
+    for (const auto& [key, value] : other.items())
+      if (!stored.contains(key)) return ConfigDifference{path.empty() ? key : path + "." + key, "nothing", value.dump()};
     return std::nullopt;
   }
   if (stored == other) return std::nullopt;

@@ -37,7 +37,7 @@ struct Grid {
 std::filesystem::path run_directory(const std::filesystem::path& study, const GridPoint& point);
 
 // The recipe `base` for one point: its norm, batch and seed, and the learning rate scaled by
-// batch/32 (every point of the seed schedule, or the base rate of the others).
+// batch/32 (every point of the seed schedule, or the base and final rates of the others).
 TrainConfig config_for(const TrainConfig& base, const GridPoint& point, LrScaling scaling);
 
 // The learning rate a configuration peaks at: the largest of the seed schedule's points, or the

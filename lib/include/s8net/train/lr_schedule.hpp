@@ -42,6 +42,9 @@ struct ScheduleValue {
   std::optional<double> momentum;  // set when the schedule drives momentum too (onecycle)
 };
 
+// Far above any rate SGD trains this network with: a larger one is a typo.
+inline constexpr double kMaxLearningRate = 10;
+
 // Throws s8net::Error for an invalid configuration (unsorted points, pct_start outside (0, 1) ...).
 void validate(const ScheduleConfig& config);
 

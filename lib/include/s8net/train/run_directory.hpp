@@ -13,8 +13,8 @@ inline constexpr const char* kLockFile = ".lock";
 class RunDirectoryLock {
  public:
   // Creates the directory if needed. Throws s8net::Error naming the directory when another
-  // process holds it, or when the lock file cannot be made.
-  explicit RunDirectoryLock(const std::filesystem::path& directory);
+  // process holds it ("in use by another <holder>"), or when the lock file cannot be made.
+  explicit RunDirectoryLock(const std::filesystem::path& directory, const char* holder = "training");
   ~RunDirectoryLock();
   RunDirectoryLock(const RunDirectoryLock&) = delete;
   RunDirectoryLock& operator=(const RunDirectoryLock&) = delete;
