@@ -211,8 +211,8 @@ const BadInput kCatalogue[] = {
     {"PluginForwardFailsMidTraining", [] { return train_with_plugin("forwardfails", "forward_fails"); }, 1,
      [] { return "): forward failed: affine: forward fails on purpose (test)"; }},
     {"UnknownNorm",
-     [] { return "train --norm xn --data " + world().data.string() + " --out " + (world().dir / "never").string(); }, 1,
-     [] { return "unknown norm 'xn' (known: bn from "; }},
+     [] { return "train --norm xn --data " + world().data.string() + " --out " + (world().dir / "never").string(); }, 2,
+     [] { return "--norm xn: unknown norm 'xn' (known: bn from "; }},
     // Checkpoints
     {"TruncatedCheckpoint",
      [] { return eval_of(checkpoint_with("half.s8ckpt", [](auto& b) { b.resize(b.size() / 2); })); }, 1,
@@ -265,7 +265,7 @@ const BadInput kCatalogue[] = {
      2, [] { return "--norm-option frob=1: norm 'ln' has no option 'frob' (it accepts: eps)"; }},
     {"NormOptionThePluginRefuses",
      [] { return "train --norm gn --norm-option groups=3 --data " + (world().dir / "absent").string() + " --out " + (world().dir / "never").string(); },
-     1, [] { return "groups"; }},
+     2, [] { return "--norm-option groups=3: C1.norm (norm 'gn' from "; }},
 };
 
 class BadInputTest : public ::testing::TestWithParam<BadInput> {};

@@ -113,6 +113,23 @@ TEST_F(AppTraining, EvalReproducesTheLastEpochsTestAccuracy) {
 
 // A run written by an earlier s8net, killed between its last.s8ckpt and its best.s8ckpt: the best
 // file lags an epoch behind what the checkpoint calls best. --resume puts the best epoch in it.
+// best.s8ckpt copied from another run (same epoch, other configuration) is no best of this one.
+TEST_F(AppTraining, ResumeReplacesABestCheckpointOfAnotherRun) {
+  const TempDir copy("foreign-best");
+  fs::copy(run(), copy / "run");
+  const fs::path best = copy / "run" / "best.s8ckpt", last = copy / "run" / "last.s8ckpt";
+  Checkpoint latest = load_checkpoint(last);
+  latest.best_epoch = latest.epochs_done;
+  latest.best_test_accuracy = 100;
+  save_checkpoint(last, latest);
+  Checkpoint foreign = latest;
+  foreign.config.seed = 99;
+  save_checkpoint(best, foreign);
+  const auto r = run_app("train --resume --data " + data() + " --out " + (copy / "run").string());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_EQ(read_file_bytes(best), read_file_bytes(last));
+}
+
 TEST_F(AppTraining, ResumeRepairsABestCheckpointLeftBehind) {
   const TempDir copy("lagging-best");
   fs::copy(run(), copy / "run");

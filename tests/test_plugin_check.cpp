@@ -211,6 +211,14 @@ TEST(PluginCheck, AViewLargerThanTheAbiAllowsFailsBeforeItIsRead) {
   EXPECT_EQ(r.out.find("crash"), std::string::npos) << r.out;
 }
 
+TEST(PluginCheck, ASeedOutsideItsRangeIsRefused) {
+  for (const char* seed : {"-1", "4294967296", "x"}) {
+    const AppRun r = test::run_app("plugin check " + only_file_in("affine").string() + " --seed " + seed);
+    EXPECT_EQ(r.exit_code, 2) << seed << "\n" << r.all();
+    EXPECT_CONTAINS(r.err, std::string("--seed '") + seed + "': expected a whole number from 0 to ");
+  }
+}
+
 TEST(PluginCheck, FilesThatAreNoPluginFailLoadAndSkipTheRest) {
   const std::vector<std::pair<fs::path, std::string>> cases{
       {kTestPlugins / "not_elf" / "bogus.so", "invalid ELF header"}, {only_file_in("wrong_abi"), "ABI 2.0"}};

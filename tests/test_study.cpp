@@ -221,8 +221,8 @@ TEST_F(Study, BadFlagsAreRefusedBeforeAnythingRuns) {
     EXPECT_CONTAINS(r.err, message);
   }
   const auto unknown = run_app("study --norm bn,xn --batch 8" + data);
-  EXPECT_EQ(unknown.exit_code, 1) << unknown.all();
-  EXPECT_CONTAINS(unknown.err, "unknown norm 'xn'");
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.all();
+  EXPECT_CONTAINS(unknown.err, "--norm xn: unknown norm 'xn'");
   EXPECT_FALSE(fs::exists(out)) << "nothing may run before every flag is checked";
 }
 

@@ -2,6 +2,7 @@
 // finishes, then a summary. Exit 0 when nothing failed, 1 otherwise, 2 for a bad command line.
 // Also the dispatcher of `s8net plugin` (check, bench).
 #include "commands.hpp"
+#include "train_flags.hpp"
 
 #include <s8net/norm/conformance.hpp>
 
@@ -104,12 +105,12 @@ int check_in_child_process(const std::string& file, const ConformanceOptions& co
 }
 
 int run_check(int argc, char** argv) {
-  std::string file;
+  std::string file, seed_text;
   std::vector<std::string> norm_options;
   ConformanceOptions conformance;
   po::options_description options("s8net plugin check FILE.so: check a normalization plugin against the ABI");
   options.add_options()("help,h", "show this help")(
-      "seed", po::value(&conformance.seed)->default_value(conformance.seed), "seed of the random inputs")(
+      "seed", po::value(&seed_text)->default_value("1"), "seed of the random inputs (0 to 4294967295)")(
       "norm-option", po::value(&norm_options)->composing(),
       "an option NAME=VALUE given to every create() (repeatable), e.g. groups=4; others keep their defaults")(
       "file", po::value(&file), "the plugin's shared library (also the bare argument)");
@@ -117,6 +118,9 @@ int run_check(int argc, char** argv) {
   positional.add("file", 1);
   if (!parse_command_line(argc, argv, options, nullptr, &positional)) return 0;
   if (file.empty()) throw po::error("no plugin file given: s8net plugin check FILE.so");
+  const uint64_t seed = parse_seed(seed_text);
+  if (seed > UINT32_MAX) throw po::error("--seed '" + seed_text + "': expected a whole number from 0 to 4294967295");
+  conformance.seed = static_cast<uint32_t>(seed);
   try {
     conformance.norm_options = parse_norm_options(norm_options);
   } catch (const Error& e) {

@@ -242,9 +242,10 @@ void Trainer::reconcile_run_files(const Checkpoint& last) {
   // after last.s8ckpt, so a kill or a full disk between the two could leave it behind.
   if (best_epoch_ <= 0) return;
   const fs::path best_file = run_directory_ / kBestCheckpoint;
-  std::optional<int64_t> held;
+  std::optional<int64_t> held;  // the epoch best.s8ckpt holds, if it is of this run
   try {
-    held = load_checkpoint(best_file).epochs_done;
+    const Checkpoint best = load_checkpoint(best_file);
+    if (!first_difference(config_, best.config)) held = best.epochs_done;  // another run's file is no best of this one
   } catch (const Error&) {
   }
   if (held == best_epoch_) return;
