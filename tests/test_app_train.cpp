@@ -111,38 +111,42 @@ TEST_F(AppTraining, EvalReproducesTheLastEpochsTestAccuracy) {
   EXPECT_CONTAINS(piped.out, expected);
 }
 
-// A run written by an earlier s8net, killed between its last.s8ckpt and its best.s8ckpt: the best
-// file lags an epoch behind what the checkpoint calls best. --resume puts the best epoch in it.
+// A copy of the fixture's run whose last epoch is its best, as when a kill came right after a new
+// best's last.s8ckpt; `best_file` then gets `make_best(latest)` instead of that epoch.
+template <class MakeBest>
+fs::path run_whose_best_is_replaced(const TempDir& copy, const std::string& source, MakeBest make_best) {
+  fs::copy(source, copy / "run");
+  const fs::path last = copy / "run" / "last.s8ckpt";
+  Checkpoint latest = load_checkpoint(last);
+  latest.best_epoch = latest.epochs_done;
+  latest.best_test_accuracy = 100;
+  save_checkpoint(last, latest);
+  save_checkpoint(copy / "run" / "best.s8ckpt", make_best(latest));
+  return copy / "run";
+}
+
 // best.s8ckpt copied from another run (same epoch, other configuration) is no best of this one.
 TEST_F(AppTraining, ResumeReplacesABestCheckpointOfAnotherRun) {
   const TempDir copy("foreign-best");
-  fs::copy(run(), copy / "run");
-  const fs::path best = copy / "run" / "best.s8ckpt", last = copy / "run" / "last.s8ckpt";
-  Checkpoint latest = load_checkpoint(last);
-  latest.best_epoch = latest.epochs_done;
-  latest.best_test_accuracy = 100;
-  save_checkpoint(last, latest);
-  Checkpoint foreign = latest;
-  foreign.config.seed = 99;
-  save_checkpoint(best, foreign);
-  const auto r = run_app("train --resume --data " + data() + " --out " + (copy / "run").string());
+  const fs::path dir = run_whose_best_is_replaced(copy, run(), [](Checkpoint c) {
+    c.config.seed = 99;
+    return c;
+  });
+  const auto r = run_app("train --resume --data " + data() + " --out " + dir.string());
   ASSERT_EQ(r.exit_code, 0) << r.all();
-  EXPECT_EQ(read_file_bytes(best), read_file_bytes(last));
+  EXPECT_EQ(read_file_bytes(dir / "best.s8ckpt"), read_file_bytes(dir / "last.s8ckpt"));
 }
 
+// A run written by an earlier s8net, killed between its last.s8ckpt and its best.s8ckpt: the best
+// file lags an epoch behind what the checkpoint calls best. --resume puts the best epoch in it.
 TEST_F(AppTraining, ResumeRepairsABestCheckpointLeftBehind) {
   const TempDir copy("lagging-best");
-  fs::copy(run(), copy / "run");
-  const fs::path best = copy / "run" / "best.s8ckpt", last = copy / "run" / "last.s8ckpt";
-  // Its last epoch is its best, as when the kill came after a new best's last.s8ckpt.
-  Checkpoint latest = load_checkpoint(last);
-  latest.best_epoch = latest.epochs_done;
-  latest.best_test_accuracy = 100;
-  save_checkpoint(last, latest);
-  Checkpoint stale = latest;
-  stale.epochs_done = 1;
-  stale.tensors[0].values[0] += 1;
-  save_checkpoint(best, stale);
+  const fs::path dir = run_whose_best_is_replaced(copy, run(), [](Checkpoint c) {
+    c.epochs_done = 1;
+    c.tensors[0].values[0] += 1;
+    return c;
+  });
+  const fs::path best = dir / "best.s8ckpt", last = dir / "last.s8ckpt";
   const auto r = run_app("train --resume --data " + data() + " --out " + (copy / "run").string());
   ASSERT_EQ(r.exit_code, 0) << r.all();
   EXPECT_EQ(read_file_bytes(best), read_file_bytes(last));
