@@ -104,12 +104,13 @@ void refuse_repeats(const std::vector<T>& items, const char* flag, const std::st
 
 // A point trained before with another configuration (other flags, another --epochs, another
 // scaling) is not this study's point: refused, naming the difference, rather than reported as if it were.
-void refuse_other_configuration(const fs::path& study_dir, const study::GridPoint& point, const TrainConfig& wanted) {
-  const fs::path last = study::run_directory(study_dir, point) / kLastCheckpoint;
-  if (!fs::exists(last)) return;
-  if (const auto d = first_difference(load_checkpoint(last).config, wanted))
-    throw po::error(point.name() + " was trained with " + d->field + " " + d->stored + " (" + last.string() +
-                    "), this study asks for " + d->other + "; give the flags it was started with, or another --out");
+void refuse_other_configuration(const fs::path& run, const PointOnDisk& on_disk, const study::GridPoint& point,
+                                const TrainConfig& wanted) {
+  if (!on_disk.trained_with) return;
+  if (const auto d = first_difference(*on_disk.trained_with, wanted))
+    throw po::error(point.name() + " was trained with " + d->field + " " + d->stored + " (" +
+                    (run / kLastCheckpoint).string() + "), this study asks for " + d->other +
+                    "; give the flags it was started with, or another --out");
 }
 
 class StudyProgress {
@@ -126,12 +127,12 @@ class StudyProgress {
                 outcome.reason.c_str());
     std::fflush(stdout);
   }
-  void show(int running, size_t queued_here) {
+  void show(int running) {
     const double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
     const size_t done = done_before_ + ended_here_;
     const size_t left = total_ > done ? total_ - done : 0;
     std::string text = "study: " + std::to_string(done) + "/" + std::to_string(total_) + " done, " +
-                       std::to_string(running) + " running, " + std::to_string(queued_here) + " waiting";
+                       std::to_string(running) + " running here, " + std::to_string(left) + " left";
     if (ended_here_ > 0) text += ", ETA " + format_duration(seconds / static_cast<double>(ended_here_) * static_cast<double>(left));
     line_.show(text);
   }
@@ -254,9 +255,11 @@ int run_study(int argc, char** argv) {
   std::vector<size_t> queue;
   size_t finished_before = 0, failed_before = 0;
   for (size_t i = 0; i < points.size(); ++i) {
-    refuse_other_configuration(study_dir, points[i], study::config_for(base, points[i], grid.lr_scaling));
-    const PointState state = state_of(study::run_directory(study_dir, points[i]), base.epochs);
-    if (state == PointState::failed && retry_failed) fs::remove(study::run_directory(study_dir, points[i]) / kFailedFile);
+    const fs::path run = study::run_directory(study_dir, points[i]);
+    const PointOnDisk on_disk = read_point(run, base.epochs);
+    refuse_other_configuration(run, on_disk, points[i], study::config_for(base, points[i], grid.lr_scaling));
+    const PointState state = on_disk.state;
+    if (state == PointState::failed && retry_failed) fs::remove(run / kFailedFile);
     if (state == PointState::finished) ++finished_before;
     else if (state == PointState::failed && !retry_failed) ++failed_before;
     else queue.push_back(i);
@@ -302,7 +305,7 @@ int run_study(int argc, char** argv) {
     for (const study::PointOutcome& outcome : slots.collect_finished()) record(outcome);
     if (!interrupt.requested()) source->serve();
     if (slots.running() == 0 && (interrupt.requested() || source->done())) break;
-    progress.show(slots.running(), 0);
+    progress.show(slots.running());
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   progress.clear();

@@ -58,13 +58,18 @@ std::vector<int> cpus_of_this_process_list() {
 
 size_t cpus_of_this_process() { return cpus_of_this_process_list().size(); }
 
-PointState state_of(const fs::path& run, int64_t epochs) {
+PointOnDisk read_point(const fs::path& run, int64_t epochs) {
   std::error_code error;
-  if (fs::exists(run / kFailedFile, error)) return PointState::failed;
-  if (!fs::exists(run / kLastCheckpoint, error)) return PointState::fresh;
-  const Checkpoint last = load_checkpoint(run / kLastCheckpoint);
-  return last.epochs_done >= epochs ? PointState::finished : PointState::partial;
+  if (!fs::exists(run / kLastCheckpoint, error))
+    return {fs::exists(run / kFailedFile, error) ? PointState::failed : PointState::fresh, std::nullopt};
+  Checkpoint last = load_checkpoint(run / kLastCheckpoint);
+  const PointState state = fs::exists(run / kFailedFile, error) ? PointState::failed
+                           : last.epochs_done >= epochs       ? PointState::finished
+                                                              : PointState::partial;
+  return {state, std::move(last.config)};
 }
+
+PointState state_of(const fs::path& run, int64_t epochs) { return read_point(run, epochs).state; }
 
 double recorded_wall_seconds(const fs::path& run) {
   const std::string text = text_of(run / kWallFile);

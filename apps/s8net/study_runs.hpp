@@ -18,6 +18,12 @@ namespace s8net::app {
 
 // What a point's run directory says about it before the study starts it.
 enum class PointState { fresh, partial, finished, failed };
+struct PointOnDisk {
+  PointState state = PointState::fresh;
+  std::optional<TrainConfig> trained_with;  // the configuration of its last checkpoint, if any
+};
+// One read of the run directory (its last checkpoint is loaded once).
+PointOnDisk read_point(const std::filesystem::path& run, int64_t epochs);
 PointState state_of(const std::filesystem::path& run, int64_t epochs);
 
 // The file where a failed point's reason is kept, so that the next invocation does not train it
@@ -29,11 +35,6 @@ inline constexpr const char* kWallFile = "wall_seconds.txt";
 inline constexpr const char* kTrainLog = "train.log";
 
 double recorded_wall_seconds(const std::filesystem::path& run);
-
-struct RunCommand {
-  std::string program;                 // this s8net
-  std::vector<std::string> arguments;  // after "train"
-};
 
 // The arguments of `s8net train` for a point: --resume for a partial run, else the full recipe.
 std::vector<std::string> train_arguments(const study::GridPoint& point, PointState state,
