@@ -117,6 +117,10 @@ std::unique_ptr<PointSource> mpi_source(std::vector<size_t> queue) {
   return std::make_unique<Worker>();
 }
 
-int mpi_rank() { return launched_by_mpi() ? (environment(), mpi::communicator().rank()) : 0; }
+int mpi_rank() {
+  if (!launched_by_mpi()) return 0;
+  environment();  // MPI is initialised before the communicator is asked
+  return mpi::communicator().rank();
+}
 
 }  // namespace s8net::app
