@@ -270,7 +270,7 @@ TEST_F(AppTraining, BadFlagsAndFilesAreRefusedNamingThem) {
 }
 
 // The acceptance floor of a short real training: 2,000 images of the shared JPEG archive, seed
-// recipe, 8 epochs. Measured: see README "Tests"; the floor leaves room for noise across CPUs.
+// recipe, 8 epochs. The figures: docs/testing.md; the floor leaves room for noise across CPUs.
 TEST(EndToEnd, TrainsOnTwoThousandRealImagesAboveTheFloor) {
   const fs::path archive = S8NET_SHARED_DATA;
   if (!fs::exists(archive)) GTEST_SKIP() << archive << " is not there (the project's data set lives in ../shared)";

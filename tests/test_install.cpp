@@ -1,10 +1,10 @@
 // The installed package as its users meet it: `cmake --install` to a temporary prefix, then, outside
-// the s8net tree, the README's CMake project linking s8net::s8net, the README's plugin project
+// the s8net tree, the documentation's CMake project linking s8net::s8net, the documentation's plugin project
 // built with the installed s8net_add_norm_plugin(), and a program built with pkg-config flags alone.
-// The two CMake projects' CMakeLists.txt are taken from README.md itself, so what a reader copies
+// The two CMake projects' CMakeLists.txt are taken from the documentation itself, so what a reader copies
 // is what is tested; their sources are tests/install/consumer/consumer.cpp and plugin/rms_norm.cpp.
 #include "support/app_runner.hpp"
-#include "support/readme.hpp"
+#include "support/documentation.hpp"
 #include "support/synthetic_data.hpp"
 #include "support/temp_dir.hpp"
 
@@ -28,10 +28,12 @@ using s8net::test::TempDir;
 // For the shell that run_program hands the command to.
 std::string quoted(const fs::path& path) { return std::string("'").append(path.string()).append("'"); }
 
-// A CMake project as a reader makes it from README.md: the fenced cmake block after `heading` as
-// its CMakeLists.txt, beside a copy of `source`. Returns the CMakeLists.txt's text.
-std::string make_readme_project(const fs::path& project, const std::string& heading, const fs::path& source) {
-  const std::string lists = s8net::test::readme_block_after(heading, "cmake");
+// A CMake project as a reader makes it from the documentation: the fenced cmake block after
+// `heading` of `document` as its CMakeLists.txt, beside a copy of `source`. Returns the
+// CMakeLists.txt's text.
+std::string make_documented_project(const fs::path& project, const std::string& document, const std::string& heading,
+                                    const fs::path& source) {
+  const std::string lists = s8net::test::documentation_block_after(document, heading, "cmake");
   fs::create_directories(project);
   std::ofstream(project / "CMakeLists.txt") << lists;
   fs::copy_file(source, project / source.filename(), fs::copy_options::overwrite_existing);
@@ -102,12 +104,13 @@ TEST_F(Installed, AppFindsItsPluginsWithoutHelp) {
   EXPECT_CONTAINS(extra.out, "\naffine ");
 }
 
-// The README's project sets no C++ standard: s8net::s8net brings C++20 with it. Configured without
+// The documentation's project sets no C++ standard: s8net::s8net brings C++20 with it. Configured without
 // a build type, as a first try usually is.
 TEST_F(Installed, ReadmeCMakeProjectBuildsWithoutAStandardOfItsOwnAndRuns) {
   const fs::path project = *dir_ / "consumer";
   const std::string lists =
-      make_readme_project(project, "## Install and use the library", install_source("consumer/consumer.cpp"));
+      make_documented_project(project, "docs/library.md", "## A project that links the library",
+                              install_source("consumer/consumer.cpp"));
   ASSERT_NE(lists.find("target_link_libraries(consumer PRIVATE s8net::s8net)"), std::string::npos) << lists;
   EXPECT_EQ(lists.find("CMAKE_CXX_STANDARD"), std::string::npos) << lists;
   const AppRun configured = run_program("cmake", "-S " + quoted(project) + " -B " + quoted(project / "build") +
@@ -129,7 +132,7 @@ TEST_F(Installed, ReadmeCMakeProjectBuildsWithoutAStandardOfItsOwnAndRuns) {
   }
 }
 
-// Built with pkg-config's flags alone; the plugins come from the directory the README's
+// Built with pkg-config's flags alone; the plugins come from the directory the documentation's
 // `pkg-config --variable=plugindir s8net` names, through S8NET_PLUGIN_PATH.
 TEST_F(Installed, PkgConfigConsumerCompilesLinksAndFindsThePlugins) {
   const std::string pkg_config = "PKG_CONFIG_PATH=" + quoted(prefix() / "lib" / "pkgconfig") + " pkg-config";
@@ -138,7 +141,7 @@ TEST_F(Installed, PkgConfigConsumerCompilesLinksAndFindsThePlugins) {
   const AppRun built = run_program(
       "c++", "-std=c++20 -O1 " + quoted(install_source("consumer/consumer.cpp")) + " -o " + quoted(binary) + " " + flags);
   ASSERT_EQ(built.exit_code, 0) << built.all();
-  EXPECT_CONTAINS(s8net::test::readme_text(), "S8NET_PLUGIN_PATH=$(pkg-config --variable=plugindir s8net) ./app");
+  EXPECT_CONTAINS(s8net::test::documentation_text("docs/library.md"), "S8NET_PLUGIN_PATH=$(pkg-config --variable=plugindir s8net) ./app");
   const AppRun r = run_program(quoted(binary), "ln " + quoted(*dir_ / "pc.ckpt"),
                                "S8NET_PLUGIN_PATH=$(" + pkg_config + " --variable=plugindir s8net)");
   EXPECT_EQ(r.exit_code, 0) << r.all();
@@ -147,27 +150,28 @@ TEST_F(Installed, PkgConfigConsumerCompilesLinksAndFindsThePlugins) {
   EXPECT_EQ(r.err, "");
 }
 
-// The README's plugin project built with the README's commands, exactly as written but for the
+// The documentation's plugin project built with the documentation's commands, exactly as written but for the
 // prefix: no build type. Built once for the tests that look at it; compile_commands.json comes from
-// the environment variable CMake reads, so the command line stays the README's.
-struct ReadmePluginBuild {
+// the environment variable CMake reads, so the command line stays the documentation's.
+struct DocumentedPluginBuild {
   fs::path build;
   std::string lists;
   AppRun result;
 };
 
-const ReadmePluginBuild& readme_plugin_build(const fs::path& dir, const fs::path& prefix) {
-  static const ReadmePluginBuild made = [&] {
-    ReadmePluginBuild b;
+const DocumentedPluginBuild& documented_plugin_build(const fs::path& dir, const fs::path& prefix) {
+  static const DocumentedPluginBuild made = [&] {
+    DocumentedPluginBuild b;
     const fs::path project = dir / "rms";
     b.build = project / "build";
-    b.lists = make_readme_project(project, "## Write a normalization plugin", install_source("plugin/rms_norm.cpp"));
-    std::string command = s8net::test::readme_line_starting("cmake -S rms -B rms/build ");
-    const std::string readme_prefix = "/opt/s8net";
-    if (const size_t at = command.find(readme_prefix); at != std::string::npos)
-      command.replace(at, readme_prefix.size(), quoted(prefix));
+    b.lists = make_documented_project(project, "docs/plugins.md", "## Write a normalization plugin",
+                                      install_source("plugin/rms_norm.cpp"));
+    std::string command = s8net::test::documentation_line_starting("docs/plugins.md", "cmake -S rms -B rms/build ");
+    const std::string documented_prefix = "/opt/s8net";
+    if (const size_t at = command.find(documented_prefix); at != std::string::npos)
+      command.replace(at, documented_prefix.size(), quoted(prefix));
     if (command.empty()) {
-      b.result.err = "README.md has no line starting with 'cmake -S rms -B rms/build '";
+      b.result.err = "docs/plugins.md has no line starting with 'cmake -S rms -B rms/build '";
       return b;
     }
     // Both commands of the line in one group, so that the stderr of each is kept.
@@ -179,7 +183,7 @@ const ReadmePluginBuild& readme_plugin_build(const fs::path& dir, const fs::path
 
 // find_package(s8net COMPONENTS plugin_sdk) looks for none of the library's dependencies.
 TEST_F(Installed, ReadmePluginProjectLooksForNoLibraryDependency) {
-  const ReadmePluginBuild& plugin = readme_plugin_build(dir_->path(), prefix());
+  const DocumentedPluginBuild& plugin = documented_plugin_build(dir_->path(), prefix());
   ASSERT_EQ(plugin.result.exit_code, 0) << plugin.result.all();
   ASSERT_NE(plugin.lists.find("find_package(s8net 0.1 REQUIRED COMPONENTS plugin_sdk)"), std::string::npos)
       << plugin.lists;
@@ -189,9 +193,9 @@ TEST_F(Installed, ReadmePluginProjectLooksForNoLibraryDependency) {
 }
 
 // Without a build type CMake compiles without optimization; s8net_add_norm_plugin adds the Release
-// flags then, so the README's plugin is as fast as a Release build of it.
-TEST_F(Installed, ReadmePluginBuildWithoutABuildTypeIsOptimized) {
-  const ReadmePluginBuild& plugin = readme_plugin_build(dir_->path(), prefix());
+// flags then, so the documentation's plugin is as fast as a Release build of it.
+TEST_F(Installed, DocumentedPluginBuildWithoutABuildTypeIsOptimized) {
+  const DocumentedPluginBuild& plugin = documented_plugin_build(dir_->path(), prefix());
   ASSERT_EQ(plugin.result.exit_code, 0) << plugin.result.all();
   EXPECT_EQ(cache_entry(plugin.build, "CMAKE_BUILD_TYPE").value_or("(none)"), "");
   const nlohmann::json commands =
@@ -211,7 +215,7 @@ TEST_F(Installed, ReadmePluginBuildWithoutABuildTypeIsOptimized) {
 // The plugin built outside the tree: the installed app lists it with its description, its
 // conformance check passes, and it trains the network.
 TEST_F(Installed, OutOfTreePluginLoadsPassesTheCheckAndTrains) {
-  const ReadmePluginBuild& plugin = readme_plugin_build(dir_->path(), prefix());
+  const DocumentedPluginBuild& plugin = documented_plugin_build(dir_->path(), prefix());
   ASSERT_EQ(plugin.result.exit_code, 0) << plugin.result.all();
   const fs::path build = plugin.build;
   const fs::path file = build / "s8net_norm_rmsnorm.so";

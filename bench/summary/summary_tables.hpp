@@ -1,4 +1,4 @@
-// Benchmark results as markdown (the README's performance section) and as one bar chart.
+// Benchmark results as markdown (the tables of docs/performance.md) and as one bar chart.
 #pragma once
 
 #include "summary/benchmark_results.hpp"

@@ -1,7 +1,7 @@
 // InstanceNorm ("in"): GroupNorm with one group per channel, i.e. statistics per sample and per
 // channel over (H, W), the same in training and evaluation; per-channel scale and shift.
 //
-// The example plugin of README "Write a normalization plugin": it includes nothing of s8net but
+// The example plugin of docs/plugins.md, "Write a normalization plugin": it includes nothing of s8net but
 // the installed SDK header, so it builds in or out of the s8net tree (s8net_add_norm_plugin).
 //
 // Written for speed on s8net's blocked layouts. Every loop runs over a "unit": one channel block

@@ -1,5 +1,5 @@
 // RMSNorm ("rms") as a plugin: y = x / sqrt(mean(x^2) + eps) * weight + bias, the mean over each
-// sample's (C, H, W). The complete example of README "Write a normalization plugin".
+// sample's (C, H, W). The complete example of docs/plugins.md, "Write a normalization plugin".
 #include <s8net/norm/plugin_sdk.hpp>
 
 #include <array>

@@ -28,7 +28,8 @@ struct LoaderOptions {
   bool augment = true;
   bool prefetch = true;   // prepare batch k+1 on a background thread while the caller trains on batch k
   // Spread a batch's images over TBB's threads. Off by default: while oneDNN's OpenMP threads
-  // occupy both cores, TBB workers only take time from them (bench_loader: -6% img/s).
+  // occupy every core, TBB workers only take time from them (bench_loader measures both;
+  // docs/app.md, "Training").
   bool parallel = false;
   uint64_t seed = 1;
 };
