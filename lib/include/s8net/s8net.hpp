@@ -30,6 +30,8 @@
 // restore_tensors() (train/network_state.hpp), save_checkpoint() / load_checkpoint() (train/checkpoint.hpp).
 // Whole training runs: s8net::Trainer (train/trainer.hpp).
 // Writing a plugin needs only <s8net/norm/plugin_sdk.hpp> (target s8net::plugin_sdk).
+// Figures, HTML reports and study results are the separate s8net::report (<s8net/report/...>,
+// <s8net/study/aggregate.hpp>), the one that links cairo.
 #pragma once
 
 #include <s8net/core/context.hpp>
