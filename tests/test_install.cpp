@@ -64,6 +64,13 @@ std::string link_command(const fs::path& build, const std::string& target) {
   return ninja.substr(at, ninja.find("\n\n", at + 1) - at);
 }
 
+// How often `part` occurs in `text`.
+size_t count_of(const std::string& text, const std::string& part) {
+  size_t count = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + part.size())) ++count;
+  return count;
+}
+
 class Installed : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -95,7 +102,7 @@ TEST_F(Installed, PutsEachPieceInItsPlace) {
                            "lib/pkgconfig/s8net.pc", "lib/libs8net_report.a", "lib/pkgconfig/s8net-report.pc",
                            "lib/cmake/s8net/s8netReportTargets.cmake", "include/s8net/report/figures.hpp",
                            "include/s8net/study/aggregate.hpp", "include/s8net/study/grid.hpp",
-                           "bin/s8net", "lib/s8net/plugins/s8net_norm_batchnorm.so",
+                           "include/s8net/norm/plugin_search.hpp", "bin/s8net", "lib/s8net/plugins/s8net_norm_batchnorm.so",
                            "lib/s8net/plugins/s8net_norm_groupnorm.so", "lib/s8net/plugins/s8net_norm_layernorm.so",
                            "lib/s8net/plugins/s8net_norm_instancenorm.so"})
     EXPECT_TRUE(fs::is_regular_file(prefix() / file)) << file;
@@ -106,12 +113,16 @@ TEST_F(Installed, PutsEachPieceInItsPlace) {
 }
 
 // No environment variable, no flag: the plugins are found relative to the installed executable,
-// and S8NET_PLUGIN_PATH still adds to them.
+// and S8NET_PLUGIN_PATH still adds to them. The build tree this was installed from has bn, gn, in
+// and ln too, beside its own app: the installed app finds each once, the installed copy (a second
+// one would be a duplicate-name failure and exit code 1).
 TEST_F(Installed, AppFindsItsPluginsWithoutHelp) {
   const AppRun r = run_program("env -u S8NET_PLUGIN_PATH " + app(), "plugins");
   ASSERT_EQ(r.exit_code, 0) << r.all();
-  for (const char* name : {"\nbn ", "\ngn ", "\nin ", "\nln "}) EXPECT_CONTAINS(r.out, name);
-  EXPECT_CONTAINS(r.out, (prefix() / "lib" / "s8net" / "plugins").string());
+  for (const char* name : {"\nbn ", "\ngn ", "\nin ", "\nln "}) EXPECT_EQ(count_of(r.out, name), 1u) << name << r.out;
+  EXPECT_EQ(count_of(r.out, (prefix() / "lib" / "s8net" / "plugins").string()), 4u) << r.out;
+  EXPECT_EQ(r.out.find(fs::canonical(S8NET_PLUGIN_DIR).string()), std::string::npos) << r.out;
+  EXPECT_EQ(r.err, "");
 
   const AppRun extra = run_program(app(), "plugins", "S8NET_PLUGIN_PATH=" + quoted(S8NET_TEST_PLUGIN_DIR "/affine"));
   ASSERT_EQ(extra.exit_code, 0) << extra.all();
@@ -211,6 +222,25 @@ TEST_F(Installed, PkgConfigReportModuleBuildsAndTheCoreModuleNamesNoCairo) {
   const AppRun r = run_program(quoted(binary), quoted(*dir_ / "pc-figure.png"));
   EXPECT_EQ(r.exit_code, 0) << r.all();
   EXPECT_CONTAINS(r.out, "figure 640x360");
+}
+
+// The installed libraries carry no path of the tree they were built in: a program finds plugins
+// relative to itself (norm/plugin_search.hpp), not in a directory compiled in. Debug information,
+// which names where each file was compiled, is stripped from a copy first.
+TEST_F(Installed, LibrariesNameNoPathOfTheTreeTheyWereBuiltIn) {
+#ifndef NDEBUG
+  GTEST_SKIP() << "assert() names its source files in a build with assertions";
+#endif
+  for (const char* library : {"libs8net.a", "libs8net_report.a"}) {
+    const fs::path copy = *dir_ / (std::string("stripped-") + library);
+    fs::copy_file(prefix() / "lib" / library, copy, fs::copy_options::overwrite_existing);
+    const AppRun stripped = run_program("strip", "--strip-debug " + quoted(copy));
+    ASSERT_EQ(stripped.exit_code, 0) << stripped.all();
+    const std::string bytes = s8net::test::text_of(copy);
+    ASSERT_GT(bytes.size(), 1000u) << library;
+    EXPECT_EQ(bytes.find(S8NET_BUILD_DIR), std::string::npos) << library << " names " << S8NET_BUILD_DIR;
+    EXPECT_EQ(bytes.find(S8NET_SOURCE_DIR), std::string::npos) << library << " names " << S8NET_SOURCE_DIR;
+  }
 }
 
 // The README's plugin project built with the README's commands, exactly as written but for the

@@ -4,7 +4,7 @@
 //
 //   s8net::Context context;                              // oneDNN CPU engine and stream
 //   s8net::NormRegistry registry(context);               // normalization plugins, by name
-//   registry.load_search_path({plugin_dir});             // --plugin-dir, S8NET_PLUGIN_PATH, install dir
+//   s8net::load_plugin_search_path(registry, {plugin_dir});   // plugin_dir, S8NET_PLUGIN_PATH, install dir
 //   s8net::NetworkConfig config;
 //   config.norm = "gn";                                  // any loaded plugin: bn, gn, ln, in, yours
 //   s8net::S8Network network(context, registry, config); // docs/network.md's network, Xavier-initialised
@@ -41,6 +41,7 @@
 #include <s8net/data/image_codec.hpp>
 #include <s8net/data/network_input.hpp>
 #include <s8net/model/s8_network.hpp>
+#include <s8net/norm/plugin_search.hpp>
 #include <s8net/norm/registry.hpp>
 #include <s8net/train/checkpoint.hpp>
 #include <s8net/train/network_file.hpp>
