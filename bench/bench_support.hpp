@@ -1,10 +1,11 @@
-// What the benchmark binaries share: the plugins from the usual search path (build tree,
-// install dir, S8NET_PLUGIN_PATH), random CIFAR-shaped images and a loader over them.
+// What the benchmark binaries share: the plugins from the app's search path (S8NET_PLUGIN_PATH,
+// then the install directory beside the binary, which in a build tree is the build's plugins),
+// random CIFAR-shaped images and a loader over them.
 #pragma once
 
 #include <s8net/core/context.hpp>
 #include <s8net/data/batch_loader.hpp>
-#include <s8net/norm/registry.hpp>
+#include <s8net/norm/plugin_search.hpp>
 
 #include <iostream>
 #include <random>
@@ -15,7 +16,7 @@ struct Plugins {
   Context context;
   NormRegistry registry{context};
   Plugins() {
-    for (const auto& failure : registry.load_search_path()) std::cerr << "plugin load failure: " << failure.reason << '\n';
+    for (const auto& failure : load_plugin_search_path(registry)) std::cerr << "plugin load failure: " << failure.reason << '\n';
   }
 };
 

@@ -1,8 +1,10 @@
 // The installed package as its users meet it: `cmake --install` to a temporary prefix, then, outside
-// the s8net tree, the documentation's CMake project linking s8net::s8net, the documentation's plugin project
-// built with the installed s8net_add_norm_plugin(), and a program built with pkg-config flags alone.
-// The two CMake projects' CMakeLists.txt are taken from the documentation itself, so what a reader copies
-// is what is tested; their sources are tests/install/consumer/consumer.cpp and plugin/rms_norm.cpp.
+// the s8net tree, the documentation's CMake project linking s8net::s8net, its plugin project built
+// with the installed s8net_add_norm_plugin(), a project drawing with s8net::report, and programs
+// built with pkg-config flags alone. The two documented CMake projects' CMakeLists.txt are taken
+// from docs/library.md and docs/plugins.md themselves, so what a reader copies is what is tested;
+// their sources are tests/install/consumer/consumer.cpp and plugin/rms_norm.cpp. The report project
+// is tests/install/report_consumer/.
 #include "support/app_runner.hpp"
 #include "support/documentation.hpp"
 #include "support/synthetic_data.hpp"
@@ -53,6 +55,24 @@ std::optional<std::string> cache_entry(const fs::path& build, const std::string&
   return std::nullopt;
 }
 
+// The link command CMake generated for `target` in a build directory, with either generator: the
+// Makefiles' link.txt, or the target's block of build.ninja ("" when neither has it).
+std::string link_command(const fs::path& build, const std::string& target) {
+  const fs::path link_txt = build / "CMakeFiles" / (target + ".dir") / "link.txt";
+  if (fs::exists(link_txt)) return s8net::test::text_of(link_txt);
+  const std::string ninja = s8net::test::text_of(build / "build.ninja");
+  const size_t at = ninja.find("\nbuild " + target + ":");
+  if (at == std::string::npos) return {};
+  return ninja.substr(at, ninja.find("\n\n", at + 1) - at);
+}
+
+// How often `part` occurs in `text`.
+size_t count_of(const std::string& text, const std::string& part) {
+  size_t count = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + part.size())) ++count;
+  return count;
+}
+
 class Installed : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -81,7 +101,10 @@ TEST_F(Installed, PutsEachPieceInItsPlace) {
   for (const char* file : {"lib/libs8net.a", "include/s8net/s8net.hpp", "include/s8net/norm/plugin_api.h",
                            "include/s8net/norm/plugin_sdk.hpp", "lib/cmake/s8net/s8netConfig.cmake",
                            "lib/cmake/s8net/s8netConfigVersion.cmake", "lib/cmake/s8net/s8netNormPlugin.cmake",
-                           "lib/pkgconfig/s8net.pc", "bin/s8net", "lib/s8net/plugins/s8net_norm_batchnorm.so",
+                           "lib/pkgconfig/s8net.pc", "lib/libs8net_report.a", "lib/pkgconfig/s8net-report.pc",
+                           "lib/cmake/s8net/s8netReportTargets.cmake", "include/s8net/report/figures.hpp",
+                           "include/s8net/study/aggregate.hpp", "include/s8net/study/grid.hpp",
+                           "include/s8net/norm/plugin_search.hpp", "bin/s8net", "lib/s8net/plugins/s8net_norm_batchnorm.so",
                            "lib/s8net/plugins/s8net_norm_groupnorm.so", "lib/s8net/plugins/s8net_norm_layernorm.so",
                            "lib/s8net/plugins/s8net_norm_instancenorm.so"})
     EXPECT_TRUE(fs::is_regular_file(prefix() / file)) << file;
@@ -92,12 +115,16 @@ TEST_F(Installed, PutsEachPieceInItsPlace) {
 }
 
 // No environment variable, no flag: the plugins are found relative to the installed executable,
-// and S8NET_PLUGIN_PATH still adds to them.
+// and S8NET_PLUGIN_PATH still adds to them. The build tree this was installed from has bn, gn, in
+// and ln too, beside its own app: the installed app finds each once, the installed copy (a second
+// one would be a duplicate-name failure and exit code 1).
 TEST_F(Installed, AppFindsItsPluginsWithoutHelp) {
   const AppRun r = run_program("env -u S8NET_PLUGIN_PATH " + app(), "plugins");
   ASSERT_EQ(r.exit_code, 0) << r.all();
-  for (const char* name : {"\nbn ", "\ngn ", "\nin ", "\nln "}) EXPECT_CONTAINS(r.out, name);
-  EXPECT_CONTAINS(r.out, (prefix() / "lib" / "s8net" / "plugins").string());
+  for (const char* name : {"\nbn ", "\ngn ", "\nin ", "\nln "}) EXPECT_EQ(count_of(r.out, name), 1u) << name << r.out;
+  EXPECT_EQ(count_of(r.out, (prefix() / "lib" / "s8net" / "plugins").string()), 4u) << r.out;
+  EXPECT_EQ(r.out.find(fs::canonical(S8NET_PLUGIN_DIR).string()), std::string::npos) << r.out;
+  EXPECT_EQ(r.err, "");
 
   const AppRun extra = run_program(app(), "plugins", "S8NET_PLUGIN_PATH=" + quoted(S8NET_TEST_PLUGIN_DIR "/affine"));
   ASSERT_EQ(extra.exit_code, 0) << extra.all();
@@ -120,6 +147,12 @@ TEST_F(Installed, ReadmeCMakeProjectBuildsWithoutAStandardOfItsOwnAndRuns) {
   ASSERT_EQ(built.exit_code, 0) << built.all();
   // The whole package looks for the library's dependencies (what the SDK component spares a plugin).
   EXPECT_TRUE(cache_entry(project / "build", "Boost_DIR"));
+  // A program that only trains links no cairo: figures and pages are s8net::report's. (libpng it
+  // does link: the core decodes PNG data sets.)
+  const std::string link = link_command(project / "build", "consumer");
+  EXPECT_CONTAINS(link, "libs8net.a");
+  EXPECT_EQ(link.find("cairo"), std::string::npos) << link;
+  EXPECT_EQ(link.find("s8net_report"), std::string::npos) << link;
 
   for (const std::string norm : {"gn", "in"}) {
     const AppRun r =
@@ -148,6 +181,69 @@ TEST_F(Installed, PkgConfigConsumerCompilesLinksAndFindsThePlugins) {
   EXPECT_CONTAINS(r.out, "norm ln: 48178 parameters");
   EXPECT_CONTAINS(r.out, "reloaded as ln: ");
   EXPECT_EQ(r.err, "");
+}
+
+// A project linking s8net::report alone gets the core and cairo with it, and draws.
+TEST_F(Installed, ReportCMakeProjectLinksTheCoreAndCairoAndDraws) {
+  const fs::path project = *dir_ / "report_consumer";
+  fs::create_directories(project);
+  for (const char* file : {"CMakeLists.txt", "report_consumer.cpp"})
+    fs::copy_file(install_source(std::string("report_consumer/") + file), project / file,
+                  fs::copy_options::overwrite_existing);
+  const AppRun configured = run_program("cmake", "-S " + quoted(project) + " -B " + quoted(project / "build") +
+                                                     " -DCMAKE_PREFIX_PATH=" + quoted(prefix()));
+  ASSERT_EQ(configured.exit_code, 0) << configured.all();
+  const AppRun built = run_program("cmake", "--build " + quoted(project / "build") + " --parallel 2");
+  ASSERT_EQ(built.exit_code, 0) << built.all();
+  const std::string link = link_command(project / "build", "report_consumer");
+  for (const char* library : {"libs8net_report.a", "libs8net.a", "cairo"}) EXPECT_CONTAINS(link, library);
+
+  const AppRun r = run_program(quoted(project / "build" / "report_consumer"), quoted(*dir_ / "cmake-figure.png"));
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_CONTAINS(r.out, "figure 640x360");
+}
+
+// Two pkg-config modules: s8net (no cairo) and s8net-report (libs8net_report before libs8net, so
+// that a static link resolves, and cairo).
+TEST_F(Installed, PkgConfigReportModuleBuildsAndTheCoreModuleNamesNoCairo) {
+  const std::string pkg_config = "PKG_CONFIG_PATH=" + quoted(prefix() / "lib" / "pkgconfig") + " pkg-config";
+  const AppRun core = run_program(pkg_config, "--libs s8net");
+  ASSERT_EQ(core.exit_code, 0) << core.all();
+  EXPECT_CONTAINS(core.out, "-ls8net ");
+  EXPECT_EQ(core.out.find("cairo"), std::string::npos) << core.out;
+  EXPECT_EQ(core.out.find("s8net_report"), std::string::npos) << core.out;
+
+  const AppRun report = run_program(pkg_config, "--libs s8net-report");
+  ASSERT_EQ(report.exit_code, 0) << report.all();
+  EXPECT_CONTAINS(report.out, "cairo");
+  EXPECT_LT(report.out.find("-ls8net_report"), report.out.find("-ls8net ")) << report.out;
+
+  const fs::path binary = *dir_ / "report-consumer-pc";
+  const AppRun built = run_program("c++", "-std=c++20 -O1 " + quoted(install_source("report_consumer/report_consumer.cpp")) +
+                                              " -o " + quoted(binary) + " $(" + pkg_config + " --cflags --libs s8net-report)");
+  ASSERT_EQ(built.exit_code, 0) << built.all();
+  const AppRun r = run_program(quoted(binary), quoted(*dir_ / "pc-figure.png"));
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_CONTAINS(r.out, "figure 640x360");
+}
+
+// The installed libraries carry no path of the tree they were built in: a program finds plugins
+// relative to itself (norm/plugin_search.hpp), not in a directory compiled in. Debug information,
+// which names where each file was compiled, is stripped from a copy first.
+TEST_F(Installed, LibrariesNameNoPathOfTheTreeTheyWereBuiltIn) {
+#ifndef NDEBUG
+  GTEST_SKIP() << "assert() names its source files in a build with assertions";
+#endif
+  for (const char* library : {"libs8net.a", "libs8net_report.a"}) {
+    const fs::path copy = *dir_ / (std::string("stripped-") + library);
+    fs::copy_file(prefix() / "lib" / library, copy, fs::copy_options::overwrite_existing);
+    const AppRun stripped = run_program("strip", "--strip-debug " + quoted(copy));
+    ASSERT_EQ(stripped.exit_code, 0) << stripped.all();
+    const std::string bytes = s8net::test::text_of(copy);
+    ASSERT_GT(bytes.size(), 1000u) << library;
+    EXPECT_EQ(bytes.find(S8NET_BUILD_DIR), std::string::npos) << library << " names " << S8NET_BUILD_DIR;
+    EXPECT_EQ(bytes.find(S8NET_SOURCE_DIR), std::string::npos) << library << " names " << S8NET_SOURCE_DIR;
+  }
 }
 
 // The documentation's plugin project built with the documentation's commands, exactly as written but for the

@@ -3,6 +3,7 @@
 #include <s8net/core/error.hpp>
 #include <s8net/norm/loaded_plugin.hpp>
 #include <s8net/norm/norm_layer.hpp>
+#include <s8net/norm/plugin_search.hpp>
 #include <s8net/norm/registry.hpp>
 
 #include "support/app_runner.hpp"
@@ -219,33 +220,94 @@ TEST_F(RegistryTest, UnknownNormWithNothingLoadedSaysWhereItLooked) {
                 "); add a plugin directory with --plugin-dir or S8NET_PLUGIN_PATH");
 }
 
-TEST_F(RegistryTest, SearchPathTakesExplicitPathsThenTheVariableThenTheDefaults) {
+// The registry looks nowhere by itself: not in S8NET_PLUGIN_PATH, not beside the executable (where
+// this build's bn, gn, in and ln are), only in what it is given.
+TEST_F(RegistryTest, LoadsOnlyWhatItIsGiven) {
+  ASSERT_TRUE(fs::is_directory(installed_plugin_directory()));
+  const ScopedEnv env("S8NET_PLUGIN_PATH", (kTestPlugins / "affine").string());
+  EXPECT_EQ(error_of([&] { registry_.find("bn"); }),
+            "unknown norm 'bn' (no plugins loaded; nothing was searched); add a plugin directory with --plugin-dir "
+            "or S8NET_PLUGIN_PATH");
+  EXPECT_TRUE(registry_.load_path(kTestPlugins / "frn").empty());
+  ASSERT_EQ(registry_.plugins().size(), 1u);
+  EXPECT_EQ(registry_.plugins()[0].name, "frn");
+  EXPECT_CONTAINS(error_of([&] { registry_.find("affine"); }), "unknown norm 'affine' (known: frn from ");
+}
+
+TEST_F(RegistryTest, LoadPathIfPresentSkipsAMissingPathButNamesIt) {
+  EXPECT_TRUE(registry_.load_path_if_present("/nonexistent-default").empty());
+  EXPECT_EQ(error_of([&] { registry_.find("bn"); }),
+            "unknown norm 'bn' (no plugins loaded; searched: /nonexistent-default); add a plugin directory with "
+            "--plugin-dir or S8NET_PLUGIN_PATH");
+  const auto failures = registry_.load_path_if_present(kTestPlugins / "wrong_abi");  // present: loaded, and refused
+  ASSERT_EQ(failures.size(), 1u);
+  EXPECT_CONTAINS(failures[0].reason, "ABI 2.0");
+  EXPECT_TRUE(registry_.load_path_if_present(kTestPlugins / "affine").empty());
+  EXPECT_EQ(registry_.find("affine").name, "affine");
+}
+
+// The build tree has the install's layout: beside a test binary (build/tests/..) is the build's
+// plugin directory, as <prefix>/lib/s8net/plugins is beside <prefix>/bin/s8net.
+TEST(PluginSearch, TheInstallDirectoryIsBesideTheExecutableAsInTheBuildTree) {
+  const fs::path here = installed_plugin_directory();
+  ASSERT_FALSE(here.empty());
+  EXPECT_TRUE(fs::equivalent(here, kPlugins)) << here << " vs " << kPlugins;
+  const fs::path layout = kPlugins.lexically_relative(S8NET_BUILD_DIR);  // lib/s8net/plugins, as installed
+  EXPECT_EQ(layout.filename(), "plugins");
+  EXPECT_EQ(installed_plugin_directory("/opt/s8net/bin/s8net"), fs::path("/opt/s8net") / layout);
+  EXPECT_EQ(installed_plugin_directory("/usr/bin/../bin/tool"), fs::path("/usr") / layout);
+}
+
+TEST(PluginSearch, ThePathVariableIsColonSeparatedAndSkipsEmptyEntries) {
+  {
+    const ScopedEnv env("S8NET_PLUGIN_PATH", ":/a/one::/b/two.so:");
+    EXPECT_EQ(plugin_path_variable(), (std::vector<fs::path>{"/a/one", "/b/two.so"}));
+  }
+  ::unsetenv("S8NET_PLUGIN_PATH");
+  EXPECT_TRUE(plugin_path_variable().empty());
+}
+
+TEST_F(RegistryTest, SearchPathTakesExplicitPathsThenTheVariableThenTheInstallDirectory) {
   const ScopedEnv env("S8NET_PLUGIN_PATH", "/nonexistent-dir::" + (kTestPlugins / "affine").string() + ":");
-  const auto failures = registry_.load_search_path({kTestPlugins / "wrong_abi"});
+  const auto failures = load_plugin_search_path(registry_, {kTestPlugins / "wrong_abi"});
   EXPECT_NO_THROW(registry_.find("affine"));
-  // Running from the build tree, with no install directory beside it, the build tree's plugins
-  // are found even though explicit paths and S8NET_PLUGIN_PATH gave plugins too.
-  EXPECT_NO_THROW(registry_.find("bn"));
+  // The install directory beside this binary (the build's plugins) is searched even though
+  // explicit paths and S8NET_PLUGIN_PATH gave plugins too.
+  EXPECT_EQ(registry_.find("bn").file.parent_path(), fs::canonical(kPlugins));
   EXPECT_NO_THROW(registry_.find("ln"));
   ASSERT_EQ(failures.size(), 2u);  // in search order: the explicit broken file, the missing directory
   EXPECT_CONTAINS(failures[0].reason, "ABI 2.0");
   EXPECT_CONTAINS(failures[1].reason, "/nonexistent-dir: no such file or directory");
 }
 
+// Which of two files named "bn" wins shows the order: the first loaded is kept, the later one is
+// the duplicate-name failure.
+TEST_F(RegistryTest, SearchPathOrderDecidesWhichDuplicateWins) {
+  const fs::path other_bn = only_file_in("duplicate");
+  {
+    NormRegistry registry(context_);
+    const ScopedEnv env("S8NET_PLUGIN_PATH", "");
+    const auto failures = load_plugin_search_path(registry, {kTestPlugins / "duplicate"});
+    ASSERT_EQ(failures.size(), 1u);
+    EXPECT_CONTAINS(failures[0].reason, (fs::canonical(kPlugins) / "s8net_norm_batchnorm.so").string());
+    EXPECT_EQ(registry.find("bn").file, fs::canonical(other_bn));  // explicit before the install directory
+  }
+  {
+    NormRegistry registry(context_);
+    const ScopedEnv env("S8NET_PLUGIN_PATH", (kTestPlugins / "duplicate").string());
+    const auto failures = load_plugin_search_path(registry, {kPlugins / "s8net_norm_batchnorm.so"});
+    ASSERT_EQ(failures.size(), 1u);
+    EXPECT_CONTAINS(failures[0].reason, fs::canonical(other_bn).string());
+    EXPECT_EQ(registry.find("bn").file.parent_path(), fs::canonical(kPlugins));  // explicit before the variable
+  }
+}
+
 TEST_F(RegistryTest, SearchPathFindsTheSameFileOnceAndADuplicateNameAsAFailure) {
   const ScopedEnv env("S8NET_PLUGIN_PATH", kPlugins.string() + ":" + (kTestPlugins / "duplicate").string());
-  const auto failures = registry_.load_search_path({kPlugins});  // and the build tree again, last
+  const auto failures = load_plugin_search_path(registry_, {kPlugins});  // and the install directory again, last
   ASSERT_EQ(failures.size(), 1u);
   EXPECT_CONTAINS(failures[0].reason, "duplicate norm \"bn\"");
   EXPECT_EQ(registry_.plugins().size(), 4u);
-}
-
-TEST_F(RegistryTest, DefaultDirectoriesAreTheInstallDirThenTheBuildTree) {
-  const auto dirs = NormRegistry::default_directories();
-  ASSERT_EQ(dirs.size(), 2u);
-  EXPECT_EQ(dirs[0].filename(), "plugins");
-  EXPECT_EQ(dirs[0].parent_path().filename(), "s8net");
-  EXPECT_EQ(dirs[1], kPlugins);
 }
 
 TEST_F(RegistryTest, NormLayerWrapsThePluginsMemory) {

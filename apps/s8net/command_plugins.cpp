@@ -14,7 +14,7 @@ namespace s8net::app {
 int run_plugins(int argc, char** argv) {
   std::vector<std::string> plugin_dirs;
   po::options_description options(
-      "s8net plugins: list the normalization plugins found (--plugin-dir, S8NET_PLUGIN_PATH, install dir, build tree);\n"
+      "s8net plugins: list the normalization plugins found (--plugin-dir, S8NET_PLUGIN_PATH, install dir);\n"
       "exit 1 if any file failed to load");
   options.add_options()("help,h", "show this help")(
       "plugin-dir", po::value(&plugin_dirs)->composing(), "extra plugin directory or file, searched first (repeatable)");

@@ -2,6 +2,7 @@
 #include "commands.hpp"
 
 #include <s8net/core/error.hpp>
+#include <s8net/norm/plugin_search.hpp>
 
 #include <sys/stat.h>
 
@@ -65,7 +66,7 @@ std::unique_ptr<NormRegistry> load_plugins(Context& context, const std::vector<s
                                            size_t* failure_count) {
   auto registry = std::make_unique<NormRegistry>(context);
   const std::vector<std::filesystem::path> explicit_paths(plugin_dirs.begin(), plugin_dirs.end());
-  const auto failures = registry->load_search_path(explicit_paths);
+  const auto failures = load_plugin_search_path(*registry, explicit_paths);
   // Listing plugins, a file that does not load is the answer's error; elsewhere the command may
   // well go on with the plugins that did load, but the user must learn why one is missing.
   const char* level = failure_count != nullptr ? "error: " : "warning: plugin not loaded: ";

@@ -6,8 +6,8 @@
 # pool oneDNN runs on), oneDNN when the project has found it (DNNL::dnnl), but never libs8net, and
 # fails to link if a symbol is missing. Without a build type (a single-config generator's default,
 # which compiles unoptimized) it compiles with the Release flags. In the s8net build tree it lands
-# where the app and tests find plugins; it installs to <prefix>/lib/s8net/plugins unless
-# NO_INSTALL is given.
+# in <build>/lib/s8net/plugins, the install layout, where the build's programs find plugins beside
+# their bin/; it installs to <prefix>/lib/s8net/plugins unless NO_INSTALL is given.
 set(_S8NET_PLUGIN_VERSION_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/s8net_norm_plugin.map")
 
 function(s8net_add_norm_plugin name)

@@ -4,7 +4,7 @@
 //
 //   s8net::Context context;                              // oneDNN CPU engine and stream
 //   s8net::NormRegistry registry(context);               // normalization plugins, by name
-//   registry.load_search_path({plugin_dir});             // --plugin-dir, S8NET_PLUGIN_PATH, install dir
+//   s8net::load_plugin_search_path(registry, {plugin_dir});   // plugin_dir, S8NET_PLUGIN_PATH, install dir
 //   s8net::NetworkConfig config;
 //   config.norm = "gn";                                  // any loaded plugin: bn, gn, ln, in, yours
 //   s8net::S8Network network(context, registry, config); // docs/network.md's network, Xavier-initialised
@@ -30,6 +30,8 @@
 // restore_tensors() (train/network_state.hpp), save_checkpoint() / load_checkpoint() (train/checkpoint.hpp).
 // Whole training runs: s8net::Trainer (train/trainer.hpp).
 // Writing a plugin needs only <s8net/norm/plugin_sdk.hpp> (target s8net::plugin_sdk).
+// Figures, HTML reports and study results are the separate s8net::report (<s8net/report/...>,
+// <s8net/study/aggregate.hpp>), the one that links cairo.
 #pragma once
 
 #include <s8net/core/context.hpp>
@@ -39,6 +41,7 @@
 #include <s8net/data/image_codec.hpp>
 #include <s8net/data/network_input.hpp>
 #include <s8net/model/s8_network.hpp>
+#include <s8net/norm/plugin_search.hpp>
 #include <s8net/norm/registry.hpp>
 #include <s8net/train/checkpoint.hpp>
 #include <s8net/train/network_file.hpp>

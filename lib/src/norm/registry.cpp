@@ -2,11 +2,7 @@
 #include <s8net/norm/loaded_plugin.hpp>
 #include <s8net/norm/registry.hpp>
 
-#include <boost/dll/runtime_symbol_info.hpp>
-
 #include <algorithm>
-#include <cstdlib>
-#include <sstream>
 
 namespace s8net {
 namespace fs = std::filesystem;
@@ -18,15 +14,6 @@ fs::path canonical_or_self(const fs::path& path) {
   std::error_code ec;
   fs::path real = fs::canonical(path, ec);
   return ec ? path : real;
-}
-
-std::vector<fs::path> split_path_list(const char* list) {
-  std::vector<fs::path> paths;
-  if (list == nullptr) return paths;
-  std::stringstream stream(list);
-  for (std::string entry; std::getline(stream, entry, ':');)
-    if (!entry.empty()) paths.emplace_back(entry);
-  return paths;
 }
 
 // Every regular file (or symlink to one) named *.so, sorted so that which of two duplicates wins
@@ -92,49 +79,11 @@ std::vector<PluginLoadFailure> NormRegistry::load_path(const fs::path& dir_or_fi
   return failures;
 }
 
-std::vector<PluginLoadFailure> NormRegistry::load_search_path(const std::vector<fs::path>& explicit_paths) {
-  std::vector<PluginLoadFailure> failures;
-  const auto load = [&](const fs::path& path) {
-    auto more = load_path(path);
-    failures.insert(failures.end(), more.begin(), more.end());
-  };
-  for (const fs::path& path : explicit_paths) load(path);
-  for (const fs::path& path : split_path_list(std::getenv("S8NET_PLUGIN_PATH"))) load(path);
-
-  // Explicit paths and S8NET_PLUGIN_PATH add to the defaults and never hide them: `--plugin-dir
-  // mine` run from a build tree still finds bn/gn/ln. But an installed app run next to a build tree
-  // sees both the install and the build directories, each with bn/gn/ln: the build tree is only a
-  // fallback for a binary that was not installed, so it is skipped once the install dir gave plugins.
-  const std::vector<fs::path> defaults = default_directories();
-  const fs::path& install_dir = defaults.at(0);
+std::vector<PluginLoadFailure> NormRegistry::load_path_if_present(const fs::path& dir_or_file) {
   std::error_code ec;
-  if (fs::is_directory(install_dir, ec)) load(install_dir);
-  else note_searched(install_dir);
-  const bool installed = [&] {
-    const std::lock_guard lock(mutex_);
-    return provided_plugins_locked(install_dir);
-  }();
-  if (defaults.size() > 1 && !installed) {
-    const fs::path& build_dir = defaults[1];
-    if (fs::is_directory(build_dir, ec)) load(build_dir);
-    else note_searched(build_dir);
-  }
-  return failures;
-}
-
-std::vector<fs::path> NormRegistry::default_directories() {
-  std::vector<fs::path> dirs;
-  boost::dll::fs::error_code ec;
-  const boost::dll::fs::path program = boost::dll::program_location(ec);
-  // An absolute S8NET_PLUGIN_INSTALL_DIR replaces the prefix, as operator/ does.
-  const fs::path prefix = ec ? fs::path("/nonexistent") : fs::path(program.parent_path().string()) / "..";
-  dirs.push_back((prefix / S8NET_PLUGIN_INSTALL_DIR).lexically_normal());
-  // Only programs of the build tree itself (the app, tests, benchmarks) look there: a project that
-  // links an installed libs8net must not find plugins in the directory where it was once built.
-  const fs::path build_tree = fs::path(S8NET_BUILD_DIR).lexically_normal();
-  const fs::path from_build_tree = fs::path(program.string()).lexically_normal().lexically_relative(build_tree);
-  if (!ec && !from_build_tree.empty() && *from_build_tree.begin() != "..") dirs.emplace_back(S8NET_BUILD_PLUGIN_DIR);
-  return dirs;
+  if (fs::exists(dir_or_file, ec)) return load_path(dir_or_file);
+  note_searched(dir_or_file);
+  return {};
 }
 
 const PluginInfo& NormRegistry::find(std::string_view name) const {
@@ -180,15 +129,9 @@ void NormRegistry::throw_unknown_locked(std::string_view name) const {
     for (size_t i = 0; i < known.size(); ++i)
       detail += (i ? ", " : " ") + known[i]->name + " from " + known[i]->file.string();
   }
-  // A program linked against libs8net looks only beside itself by default: say how to add more.
+  // Programs that search as the app does (norm/plugin_search.hpp) take both: say how to add more.
   throw Error("unknown norm '" + std::string(name) + "' (" + detail +
               "); add a plugin directory with --plugin-dir or S8NET_PLUGIN_PATH");
-}
-
-bool NormRegistry::provided_plugins_locked(const fs::path& dir) const {
-  const fs::path real = canonical_or_self(dir);
-  return std::any_of(loaded_.begin(), loaded_.end(),
-                     [&](const auto& plugin) { return plugin->info().file.parent_path() == real; });
 }
 
 void NormRegistry::note_searched(const fs::path& path) {

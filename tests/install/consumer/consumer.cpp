@@ -26,7 +26,8 @@ int main(int argc, char** argv) try {
   if (!plugin_dir.empty()) plugin_dirs.push_back(plugin_dir);  // else S8NET_PLUGIN_PATH alone
   s8net::Context context;
   s8net::NormRegistry registry(context);
-  for (const s8net::PluginLoadFailure& failure : registry.load_search_path(plugin_dirs))
+  // The registry loads only what it is given; the app's search order is one call away.
+  for (const s8net::PluginLoadFailure& failure : s8net::load_plugin_search_path(registry, plugin_dirs))
     std::fprintf(stderr, "%s\n", failure.reason.c_str());
 
   s8net::NetworkConfig config;

@@ -1,13 +1,10 @@
-// Finds, loads and validates normalization plugins, and creates layers from them by name.
+// Loads and validates normalization plugins, and creates layers from them by name.
 //
-// Search order (first found wins; a name found twice is an error naming both files):
-//   1. directories or files given explicitly (--plugin-dir),
-//   2. S8NET_PLUGIN_PATH, a colon-separated list of directories or files,
-//   3. <prefix>/lib/s8net/plugins relative to the running executable (<prefix>/bin/...),
-//   4. the build tree's plugin directory, for the programs of that build tree only (the app,
-//      tests and benchmarks run from a build), and skipped when step 3 provided plugins: an
-//      installed app next to a build tree would otherwise find bn/gn/ln twice.
-// A library is loaded once per real path, under one mutex, with RTLD_NOW; registration is
+// The registry loads exactly the files and directories it is given (load_file, load_path,
+// load_path_if_present) and looks nowhere by itself. Where to look is the program's choice; the
+// app's order (--plugin-dir, S8NET_PLUGIN_PATH, the install directory beside the executable) is
+// load_plugin_search_path in norm/plugin_search.hpp. A name found twice is an error naming both
+// files. A library is loaded once per real path, under one mutex, with RTLD_NOW; registration is
 // all-or-nothing; libraries stay loaded while any layer created from them lives.
 #pragma once
 
@@ -63,10 +60,10 @@ class NormRegistry {
   // A path that does not exist is itself a failure.
   std::vector<PluginLoadFailure> load_path(const std::filesystem::path& dir_or_file);
 
-  // Loads the explicit paths, then S8NET_PLUGIN_PATH, then the install and build-tree directories
-  // (those two only if they exist, the build tree only if the install directory gave nothing).
-  // Returns every failure.
-  std::vector<PluginLoadFailure> load_search_path(const std::vector<std::filesystem::path>& explicit_paths = {});
+  // load_path for a directory that may legitimately be absent (a default location): a path that
+  // does not exist is no failure, but it is still listed among the places searched in find()'s
+  // message.
+  std::vector<PluginLoadFailure> load_path_if_present(const std::filesystem::path& dir_or_file);
 
   // The plugin registered under name; throws "unknown norm 'xn' (known: bn from FILE, ...); add a
   // plugin directory with --plugin-dir or S8NET_PLUGIN_PATH", or the same with "(no plugins
@@ -80,15 +77,10 @@ class NormRegistry {
   const s8net_host_api& host_api() const noexcept { return host_; }
   Context& context() const noexcept { return context_; }
 
-  // The default directories of steps 3 and 4 (whether they exist or not; step 4 only for a
-  // program inside the build tree).
-  static std::vector<std::filesystem::path> default_directories();
-
  private:
-  // These three expect the caller to hold mutex_.
+  // These two expect the caller to hold mutex_.
   std::shared_ptr<LoadedPlugin> find_locked(std::string_view name) const;
   [[noreturn]] void throw_unknown_locked(std::string_view name) const;
-  bool provided_plugins_locked(const std::filesystem::path& dir) const;
   void note_searched(const std::filesystem::path& path);  // locks
 
   Context& context_;
