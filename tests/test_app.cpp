@@ -1,7 +1,7 @@
 // The s8net app as a user runs it: output, exit codes and error messages.
 #include "support/app_runner.hpp"
 
-#include <s8net/norm/loaded_plugin.hpp>
+#include <s8net/norm/plugin_descriptor.hpp>
 
 #include <string>
 

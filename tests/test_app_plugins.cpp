@@ -4,7 +4,7 @@
 #include "support/temp_dir.hpp"
 #include "support/test_plugins.hpp"
 
-#include <s8net/norm/loaded_plugin.hpp>
+#include <s8net/norm/plugin_descriptor.hpp>
 
 #include <gtest/gtest.h>
 
@@ -61,7 +61,7 @@ TEST(AppPlugins, ListsTheShippedPluginsWithVersionAbiOneDnnAndFile) {
   EXPECT_EQ(r.err, "");
   const std::string bn = line_of_plugin(r.out, "bn");
   EXPECT_CONTAINS(bn, " 0.1.0 ");
-  EXPECT_CONTAINS(bn, " " + abi_text(S8NET_NORM_ABI_VERSION) + " ");
+  EXPECT_CONTAINS(bn, std::string(" ").append(abi_text(S8NET_NORM_ABI_VERSION)).append(" "));
   EXPECT_CONTAINS(bn, " 2.6.3 ");
   EXPECT_CONTAINS(bn, (fs::canonical(S8NET_PLUGIN_DIR) / "s8net_norm_batchnorm.so").string());
   EXPECT_CONTAINS(line_of_plugin(r.out, "gn"), "s8net_norm_groupnorm.so");

@@ -114,6 +114,23 @@ TEST_F(Installed, PutsEachPieceInItsPlace) {
   }
 }
 
+// What a project including s8net's headers sees: no Boost.DLL (how the library loads plugins is its
+// own business), and neither the library's private headers nor the conformance checker's, which
+// live in libraries of their own.
+TEST_F(Installed, HeadersIncludeNoBoostDllAndLeaveThePrivateOnesOut) {
+  const fs::path include = prefix() / "include" / "s8net";
+  size_t headers = 0;
+  for (const fs::directory_entry& entry : fs::recursive_directory_iterator(include)) {
+    if (!entry.is_regular_file()) continue;
+    ++headers;
+    EXPECT_EQ(s8net::test::text_of(entry.path()).find("boost/dll"), std::string::npos) << entry.path();
+  }
+  EXPECT_GT(headers, 20u) << "the headers were not installed where this test looks";
+  EXPECT_TRUE(fs::is_regular_file(include / "norm" / "plugin_instance.hpp"));
+  for (const char* file : {"norm/loaded_plugin.hpp", "norm/conformance.hpp", "plugin_check"})
+    EXPECT_FALSE(fs::exists(include / file)) << file;
+}
+
 // No environment variable, no flag: the plugins are found relative to the installed executable,
 // and S8NET_PLUGIN_PATH still adds to them. The build tree this was installed from has bn, gn, in
 // and ln too, beside its own app: the installed app finds each once, the installed copy (a second

@@ -1,12 +1,16 @@
-// bn, gn and ln driven through the C ABI alone (dlopen, s8net_norm_plugin_init, the descriptor's
-// function pointers; the registry has its own tests): forward against a naive double-precision
+// bn, gn, ln and in driven through the C ABI by the host's plugin handle (norm/plugin_instance.hpp;
+// the registry has its own tests), and their entry point called directly: forward against a naive double-precision
 // reference in training and evaluation, backward against central finite differences of that
 // reference, in every layout, with and without the fused ReLU, with channel counts that do and do
 // not fill the last block; BN's running statistics; descriptors, refusals and the ABI handshake.
 #include "support/reference.hpp"
 
+#include <s8net/core/context.hpp>
+#include <s8net/core/error.hpp>
 #include <s8net/norm/plugin_api.h>
+#include <s8net/norm/plugin_instance.hpp>
 #include <s8net/norm/plugin_sdk.hpp>  // only sdk::Layout and sdk::layout_name, the index arithmetic
+#include <s8net/norm/registry.hpp>
 
 #include <gtest/gtest.h>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -17,6 +21,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <random>
 #include <string>
@@ -25,103 +30,57 @@
 namespace {
 
 // ---------------------------------------------------------------------------------------------
-// Loading plugins through the ABI
+// Loading plugins
 
-// One dlopen'ed library, closed when destroyed.
-class Library {
- public:
-  explicit Library(const std::string& path) : handle_(dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL)) {
-    if (handle_ == nullptr) error_ = dlerror();
+std::string file_of(const std::string& norm) {
+  static const std::map<std::string, std::string> files{
+      {"bn", "batchnorm"}, {"gn", "groupnorm"}, {"ln", "layernorm"}, {"in", "instancenorm"}};
+  return std::string(S8NET_PLUGIN_DIR) + "/s8net_norm_" + files.at(norm) + ".so";
+}
+
+// The host's registry of the shipped plugins, for the whole test program: the plugins keep its
+// host table and engine, so it lives as long as the libraries.
+s8net::NormRegistry& registry() {
+  static s8net::Context context;
+  static s8net::NormRegistry shipped(context);
+  return shipped;
+}
+
+// The plugin after a successful handshake (a test failure and nullptr otherwise).
+std::shared_ptr<const s8net::PluginInfo> plugin(const std::string& norm) {
+  try {
+    registry().load_file(file_of(norm));
+    return registry().acquire(norm);
+  } catch (const s8net::Error& e) {
+    ADD_FAILURE() << e.what();
+    return nullptr;
   }
-  ~Library() {
-    if (handle_ != nullptr) dlclose(handle_);
-  }
-  Library(const Library&) = delete;
-  Library& operator=(const Library&) = delete;
+}
 
-  s8net_norm_plugin_init_fn entry() const {
-    return handle_ == nullptr ? nullptr
-                              : reinterpret_cast<s8net_norm_plugin_init_fn>(dlsym(handle_, S8NET_NORM_PLUGIN_ENTRY_NAME));
-  }
-  const std::string& error() const { return error_; }
-
- private:
-  void* handle_;
-  std::string error_;
-};
-
-// What a host gives plugins: a CPU engine and stream, and the table pointing at them. The plugins
-// keep the table, so it lives as long as the libraries (members are destroyed bottom-up).
-class TestHost {
- public:
-  static TestHost& get() {
-    static TestHost host;
-    return host;
-  }
-
-  const s8net_host_api& api() const { return api_; }
-  std::string file_of(const std::string& norm) const {
-    static const std::map<std::string, std::string> files{
-        {"bn", "batchnorm"}, {"gn", "groupnorm"}, {"ln", "layernorm"}, {"in", "instancenorm"}};
-    return std::string(S8NET_PLUGIN_DIR) + "/s8net_norm_" + files.at(norm) + ".so";
-  }
-  s8net_norm_plugin_init_fn entry(const std::string& norm) {
-    auto& library = libraries_[norm];
-    if (!library) library = std::make_unique<Library>(file_of(norm));
-    EXPECT_NE(library->entry(), nullptr) << file_of(norm) << ": " << library->error();
-    return library->entry();
-  }
-  // The descriptor after a successful handshake; nullptr (and a test failure) otherwise.
-  const s8net_norm_plugin* plugin(const std::string& norm) {
-    const s8net_norm_plugin_init_fn init = entry(norm);
-    if (init == nullptr) return nullptr;
-    const s8net_norm_plugin* out = nullptr;
-    s8net_message message{};
-    EXPECT_EQ(init(&api_, S8NET_NORM_ABI_VERSION, &out, &message), S8NET_OK) << message.text;
-    return out;
-  }
-
- private:
-  TestHost()
-      : api_{sizeof(s8net_host_api), S8NET_NORM_ABI_VERSION, "test", "", engine_.get(), stream_.get()} {}
-
-  dnnl::engine engine_{dnnl::engine::kind::cpu, 0};
-  dnnl::stream stream_{engine_};
-  s8net_host_api api_;
-  std::map<std::string, std::unique_ptr<Library>> libraries_;
-};
-
-// One plugin instance, destroyed by its plugin. Calls return the status; the message of the
-// latest call is kept for test output.
+// One plugin instance through the host's handle (norm/plugin_instance.hpp). Calls return the
+// plugin's status, S8NET_OK or that of the PluginCallError the handle threw; message() is the
+// plugin's message of the latest failure, for test output.
 class Layer {
  public:
-  Layer(const std::string& norm, int64_t channels, bool relu, std::vector<s8net_option_value> options = {})
-      : plugin_(TestHost::get().plugin(norm)) {
-    if (plugin_ == nullptr) return;
-    const s8net_norm_config config{sizeof(s8net_norm_config), channels, relu ? 1 : 0, options.data(), options.size()};
-    create_status_ = plugin_->create(&config, &instance_, &message_);
+  Layer(const std::string& norm, int64_t channels, bool relu, std::vector<s8net_option_value> options = {}) {
+    std::shared_ptr<const s8net::PluginInfo> info = plugin(norm);
+    if (info == nullptr) return;
+    create_status_ = status_of([&] { instance_.emplace(std::move(info), channels, relu, options); });
   }
-  ~Layer() {
-    if (instance_ != nullptr) plugin_->destroy(instance_);
-  }
-  Layer(const Layer&) = delete;
-  Layer& operator=(const Layer&) = delete;
 
-  bool ok() const { return instance_ != nullptr; }
+  bool ok() const { return instance_.has_value(); }
   s8net_status create_status() const { return create_status_; }
-  std::string message() const { return message_.text; }
+  std::string message() const { return message_; }
 
   s8net_status forward(s8net_mode mode, const s8net_tensor_desc& desc, const float* x, float* y) {
-    return plugin_->forward(instance_, mode, &desc, x, y, &message_);
+    return status_of([&] { instance_->forward(mode, desc, x, y); });
   }
   s8net_status backward(const s8net_tensor_desc& desc, const float* x, const float* y, const float* dy, float* dx) {
-    return plugin_->backward(instance_, &desc, x, y, dy, dx, &message_);
+    return status_of([&] { instance_->backward(desc, x, y, dy, dx); });
   }
   std::vector<s8net_norm_tensor> tensors(s8net_norm_tensor_kind kind) {
-    size_t count = 0;
-    EXPECT_EQ(plugin_->tensors(instance_, kind, nullptr, 0, &count, &message_), S8NET_OK) << message_.text;
-    std::vector<s8net_norm_tensor> out(count);
-    EXPECT_EQ(plugin_->tensors(instance_, kind, out.data(), out.size(), &count, &message_), S8NET_OK) << message_.text;
+    std::vector<s8net_norm_tensor> out;
+    EXPECT_EQ(status_of([&] { out = instance_->tensors(kind); }), S8NET_OK) << message_;
     return out;
   }
   // The view named `name` ("weight", "running_var" ...); a test failure and an empty view if none.
@@ -134,10 +93,21 @@ class Layer {
   }
 
  private:
-  const s8net_norm_plugin* plugin_;
-  s8net_norm_instance* instance_ = nullptr;
+  // A broken promise (S8NET_OK in the error) is no success: it counts as an internal error here.
+  template <class F>
+  s8net_status status_of(F call) {
+    try {
+      call();
+      return S8NET_OK;
+    } catch (const s8net::PluginCallError& e) {
+      message_ = e.reason();
+      return e.status() == S8NET_OK ? S8NET_ERROR_INTERNAL : e.status();
+    }
+  }
+
+  std::optional<s8net::PluginInstance> instance_;
   s8net_status create_status_ = S8NET_ERROR_INTERNAL;
-  s8net_message message_{};
+  std::string message_;
 };
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
@@ -471,8 +441,9 @@ TEST(NormPluginAbi, DescriptorsSayWhatEachNormIs) {
       {"in", {{"eps", 1e-5, 1e-12, 1, false}}}};
   for (const auto& [name, expected_options] : options) {
     SCOPED_TRACE(name);
-    const s8net_norm_plugin* d = TestHost::get().plugin(name);
-    ASSERT_NE(d, nullptr);
+    const std::shared_ptr<const s8net::PluginInfo> info = plugin(name);
+    ASSERT_NE(info, nullptr);
+    const s8net_norm_plugin* d = info->descriptor;
     EXPECT_EQ(d->abi_version, S8NET_NORM_ABI_VERSION);
     EXPECT_EQ(d->struct_size, sizeof(s8net_norm_plugin));
     EXPECT_EQ(std::string(d->name), name);
@@ -576,12 +547,18 @@ TEST(NormPluginAbi, CallsRefuseShapesTheyCannotTake) {
   EXPECT_EQ(bn.forward(S8NET_MODE_EVAL, single, x.data(), y.data()), S8NET_OK) << bn.message();
 }
 
+// The entry point itself, which the host calls once per library: its own dlopen of the file shares
+// the registry's copy of the library, and it is handed the registry's host table so that what a
+// plugin keeps of it stays valid.
 TEST(NormPluginAbi, HandshakeRefusesAnotherMajorVersionAndAcceptsANewerMinor) {
   for (const std::string name : {"bn", "gn", "ln", "in"}) {
     SCOPED_TRACE(name);
-    const s8net_norm_plugin_init_fn init = TestHost::get().entry(name);
+    ASSERT_NE(plugin(name), nullptr);
+    void* library = dlopen(file_of(name).c_str(), RTLD_NOW | RTLD_LOCAL);
+    ASSERT_NE(library, nullptr) << dlerror();
+    const auto init = reinterpret_cast<s8net_norm_plugin_init_fn>(dlsym(library, S8NET_NORM_PLUGIN_ENTRY_NAME));
     ASSERT_NE(init, nullptr);
-    const s8net_host_api& host = TestHost::get().api();
+    const s8net_host_api& host = registry().host_api();
     const s8net_norm_plugin* out = nullptr;
     s8net_message message{};
     EXPECT_EQ(init(&host, 2u << 16, &out, &message), S8NET_ERROR_ABI_MISMATCH);
@@ -594,6 +571,7 @@ TEST(NormPluginAbi, HandshakeRefusesAnotherMajorVersionAndAcceptsANewerMinor) {
     s8net_host_api truncated = host;
     truncated.struct_size = 8;
     EXPECT_EQ(init(&truncated, S8NET_NORM_ABI_VERSION, &out, &message), S8NET_ERROR_INVALID_ARGUMENT);
+    dlclose(library);
   }
 }
 

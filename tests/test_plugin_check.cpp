@@ -7,8 +7,8 @@
 #include "support/test_plugins.hpp"
 
 #include <s8net/core/context.hpp>
-#include <s8net/norm/conformance.hpp>
-#include <s8net/norm/loaded_plugin.hpp>
+#include <s8net/norm/plugin_descriptor.hpp>
+#include <s8net/plugin_check/conformance.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
 // The plugin registry and NormLayer against real files: the four shipped plugins, a test-only
 // plugin added with the CMake function alone, and deliberately broken ones.
 #include <s8net/core/error.hpp>
-#include <s8net/norm/loaded_plugin.hpp>
 #include <s8net/norm/norm_layer.hpp>
+#include <s8net/norm/plugin_descriptor.hpp>
 #include <s8net/norm/plugin_search.hpp>
 #include <s8net/norm/registry.hpp>
 

@@ -10,7 +10,7 @@
 #include <s8net/core/format.hpp>
 #include <s8net/core/layout.hpp>
 #include <s8net/model/s8_network.hpp>
-#include <s8net/norm/loaded_plugin.hpp>
+#include <s8net/norm/plugin_file.hpp>
 
 #include <omp.h>
 

@@ -4,9 +4,8 @@
 #include "commands.hpp"
 #include "train_flags.hpp"
 
-#include <s8net/norm/conformance.hpp>
-
 #include <s8net/core/error.hpp>
+#include <s8net/plugin_check/conformance.hpp>
 
 #include <sys/wait.h>
 #include <unistd.h>

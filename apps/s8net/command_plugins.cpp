@@ -2,7 +2,7 @@
 // and every file that failed to load.
 #include "commands.hpp"
 
-#include <s8net/norm/loaded_plugin.hpp>
+#include <s8net/norm/plugin_descriptor.hpp>
 
 #include <cstdio>
 #include <iostream>

@@ -5,7 +5,7 @@
 // whatever the bytes.
 #include "support/inert_plugin_functions.hpp"
 
-#include <s8net/norm/loaded_plugin.hpp>
+#include <s8net/norm/plugin_descriptor.hpp>
 #include <s8net/norm/plugin_sdk.hpp>
 
 #include <fuzzer/FuzzedDataProvider.h>

@@ -1,5 +1,6 @@
+#include "loaded_plugin.hpp"
+
 #include <s8net/core/error.hpp>
-#include <s8net/norm/loaded_plugin.hpp>
 #include <s8net/norm/registry.hpp>
 
 #include <algorithm>
@@ -100,9 +101,9 @@ std::vector<PluginInfo> NormRegistry::plugins() const {
   return all;
 }
 
-std::shared_ptr<const LoadedPlugin> NormRegistry::acquire(std::string_view name) const {
+std::shared_ptr<const PluginInfo> NormRegistry::acquire(std::string_view name) const {
   const std::lock_guard lock(mutex_);
-  if (auto plugin = find_locked(name)) return plugin;
+  if (auto plugin = find_locked(name)) return info_keeping_loaded(std::move(plugin));
   throw_unknown_locked(name);
 }
 

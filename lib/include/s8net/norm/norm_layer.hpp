@@ -1,19 +1,20 @@
-// One normalization layer of the network: an RAII owner of a plugin instance that keeps the
-// plugin's library loaded, turns status codes into s8net::Error, and exposes parameters.
+// One normalization layer of the network: a plugin instance (norm/plugin_instance.hpp, which keeps
+// the plugin's library loaded and turns status codes into s8net::Error) and its parameters.
 #pragma once
 
 #include <s8net/core/parameter.hpp>
 #include <s8net/norm/plugin_api.h>
+#include <s8net/norm/plugin_instance.hpp>
+
+#include <oneapi/dnnl/dnnl.hpp>
 
 #include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace s8net {
 
-class LoadedPlugin;
 class NormRegistry;
 
 using NormOptions = std::map<std::string, double>;
@@ -46,34 +47,21 @@ class NormLayer {
   // Non-trainable state (running statistics), wrapped the same way; grad is empty.
   std::vector<Parameter>& state() noexcept { return state_; }
 
-  bool fuses_relu() const noexcept { return fuses_relu_; }
+  bool fuses_relu() const noexcept { return instance_.fuses_relu(); }
   bool accepts(s8net_layout layout) const noexcept;
-  int64_t channels() const noexcept { return channels_; }
+  int64_t channels() const noexcept { return instance_.channels(); }
   const std::string& norm_name() const noexcept;
-  const std::string& layer_name() const noexcept { return layer_name_; }
+  const std::string& layer_name() const noexcept { return instance_.label(); }
   // "bn 0.1.0 from /path/s8net_norm_batchnorm.so"
   std::string origin() const;
 
  private:
-  // Calls the plugin's destroy; set up right after create, so a constructor that throws later
-  // (a bad tensors() answer) still destroys the instance. (No default member initializer: inside
-  // NormLayer it would make the deleter, and so instance_, not default-constructible for GCC.)
-  struct InstanceDeleter {
-    void (*destroy)(s8net_norm_instance*);
-    void operator()(s8net_norm_instance* instance) const noexcept { destroy(instance); }
-  };
-
   std::vector<Parameter> wrap(s8net_norm_tensor_kind kind);
-  [[noreturn]] void fail(const char* call, const s8net_message& message) const;
 
-  // Member order is destruction order reversed: the views go first, then the instance, and the
-  // library (plugin_) last, so destroy() runs while its code is still mapped.
-  std::shared_ptr<const LoadedPlugin> plugin_;
+  // Member order is destruction order reversed: the views go first, then the instance (which
+  // releases the library last, so destroy() runs while its code is still mapped).
+  PluginInstance instance_;
   dnnl::engine engine_;  // for the Tensor views of the plugin's arrays
-  std::unique_ptr<s8net_norm_instance, InstanceDeleter> instance_;
-  std::string layer_name_;
-  int64_t channels_;
-  bool fuses_relu_ = false;
   std::vector<Parameter> parameters_;
   std::vector<Parameter> state_;
 };

@@ -21,7 +21,7 @@
 
 namespace s8net {
 
-class LoadedPlugin;  // a loaded library and its validated descriptor (norm/loaded_plugin.hpp)
+class LoadedPlugin;  // a loaded library and its validated descriptor (private to libs8net)
 
 struct PluginInfo {
   std::string name;
@@ -71,8 +71,9 @@ class NormRegistry {
   const PluginInfo& find(std::string_view name) const;
   std::vector<PluginInfo> plugins() const;  // sorted by name
 
-  // Keeps the plugin's library loaded for as long as the returned pointer lives.
-  std::shared_ptr<const LoadedPlugin> acquire(std::string_view name) const;
+  // The plugin registered under name (throws as find() does), keeping its library loaded for as
+  // long as the returned pointer or a copy of it lives: what a PluginInstance is created from.
+  std::shared_ptr<const PluginInfo> acquire(std::string_view name) const;
 
   const s8net_host_api& host_api() const noexcept { return host_; }
   Context& context() const noexcept { return context_; }

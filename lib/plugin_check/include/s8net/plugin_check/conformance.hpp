@@ -1,6 +1,7 @@
-// The conformance checker plugin authors run (`s8net plugin check FILE.so`): loads one plugin file
-// and drives it through the C ABI alone, checking what plugin_api.h promises and what the host
-// relies on but cannot verify while training (gradients, bounds, state, determinism).
+// The conformance checker plugin authors run (`s8net plugin check FILE.so`; target
+// s8net::plugin_check, not part of libs8net): loads one plugin file and drives it through the C ABI
+// alone, checking what plugin_api.h promises and what the host relies on but cannot verify while
+// training (gradients, bounds, state, determinism).
 #pragma once
 
 #include <s8net/core/context.hpp>

@@ -97,19 +97,19 @@ void require_overwritten(const std::vector<s8net_norm_tensor>& parameters, const
 
 }  // namespace
 
-std::string check_gradients(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions& options) {
+std::string check_gradients(const Plugin& plugin, const Case& c, const ConformanceOptions& options) {
   Prepared p(plugin, c);
   auto& [generator, instance, in, desc] = p;
   GuardedBuffer x = to_layout(desc, in.x);
   const GuardedBuffer dy = to_layout(desc, in.dy);
   GuardedBuffer y(x.size()), dx(x.size()), dx_again(x.size());
 
-  require_ok(instance, instance.forward(S8NET_MODE_TRAIN, desc, x.data(), y.data()), "forward (train)");
-  require_ok(instance, instance.backward(desc, x.data(), y.data(), dy.data(), dx.data()), "backward");
+  instance.forward(S8NET_MODE_TRAIN, desc, x.data(), y.data());
+  instance.backward(desc, x.data(), y.data(), dy.data(), dx.data());
   require_valid_output(desc, dx, "dx", "backward");
   const std::vector<s8net_norm_tensor> parameters = views(instance, S8NET_NORM_PARAMETERS);
   const std::vector<std::vector<float>> grads = copy_grads(parameters);
-  require_ok(instance, instance.backward(desc, x.data(), y.data(), dy.data(), dx_again.data()), "backward");
+  instance.backward(desc, x.data(), y.data(), dy.data(), dx_again.data());
   require_overwritten(parameters, grads, copy_grads(parameters));
 
   // Every difference below runs a training forward, so the analytic gradients are all read first.

@@ -3,13 +3,15 @@
 #pragma once
 
 #include "guarded_buffer.hpp"
-#include "plugin_instance.hpp"
 
-#include <s8net/norm/conformance.hpp>
 #include <s8net/norm/plugin_api.h>
+#include <s8net/norm/plugin_instance.hpp>
+#include <s8net/norm/registry.hpp>
+#include <s8net/plugin_check/conformance.hpp>
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <random>
 #include <span>
 #include <stdexcept>
@@ -24,6 +26,13 @@ class Failure : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// The plugin under check: every instance a check creates keeps its library loaded.
+using Plugin = std::shared_ptr<const PluginInfo>;
+
+// The FAIL line's detail for a plugin call that did not succeed: "forward (train) returned
+// S8NET_ERROR_INTERNAL: <the plugin's message>", or "create succeeded but returned no instance".
+std::string call_failure(const PluginCallError& error);
 
 struct Case {
   s8net_layout layout = S8NET_LAYOUT_NCHW;
@@ -43,11 +52,7 @@ struct Inputs {
 };
 Inputs make_inputs(const Case& c, std::mt19937& generator);
 
-// Throws Failure unless the instance was created.
-void require_created(const PluginInstance& instance);
-// Throws Failure naming the call ("forward (train)"), the status and the plugin's message.
-void require_ok(const PluginInstance& instance, s8net_status status, std::string_view call);
-// The views of one kind; throws Failure if tensors() fails.
+// The views of one kind, each checked against the ABI's size limit before anything reads through it.
 std::vector<s8net_norm_tensor> views(PluginInstance& instance, s8net_norm_tensor_kind kind);
 
 // The case's logical element count, and its buffer size in the layout (padding included).
@@ -68,9 +73,9 @@ void require_valid_output(const s8net_tensor_desc& desc, const GuardedBuffer& ou
 void randomize_parameters(PluginInstance& instance, std::mt19937& generator);
 
 // Where most checks start: a created instance of the case with random parameters, the case's
-// random inputs, and the generator, for drawing more. Throws Failure if create() fails.
+// random inputs, and the generator, for drawing more. Throws PluginCallError if create() fails.
 struct Prepared {
-  Prepared(const s8net_norm_plugin& plugin, const Case& c);
+  Prepared(const Plugin& plugin, const Case& c);
   std::mt19937 generator;
   PluginInstance instance;
   Inputs in;

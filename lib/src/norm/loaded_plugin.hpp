@@ -1,5 +1,7 @@
-// One loaded plugin library and its validated descriptor. The library stays loaded for as long
-// as this object lives; the registry and every layer created from the plugin hold a shared_ptr.
+// One loaded plugin library and its validated descriptor. The library stays loaded for as long as
+// this object lives; the registry, and every PluginInfo pointer handed out for it (registry.hpp's
+// acquire, plugin_file.hpp's load_plugin_file), share ownership of it. Private to libs8net: no
+// installed header includes Boost.DLL.
 #pragma once
 
 #include <s8net/norm/registry.hpp>
@@ -9,6 +11,7 @@
 #include <boost/dll/shared_library.hpp>
 
 #include <filesystem>
+#include <memory>
 
 namespace s8net {
 
@@ -24,7 +27,6 @@ class LoadedPlugin {
   LoadedPlugin& operator=(const LoadedPlugin&) = delete;
 
   const PluginInfo& info() const noexcept { return info_; }
-  const s8net_norm_plugin& descriptor() const noexcept { return *info_.descriptor; }
 
  private:
   // Declared before library_ so that they outlive it: the library unloads first.
@@ -35,24 +37,14 @@ class LoadedPlugin {
   PluginInfo info_;
 };
 
+// The plugin's PluginInfo, sharing ownership of the library (the aliasing constructor): what
+// callers outside the registry hold, so that the library's type stays private.
+inline std::shared_ptr<const PluginInfo> info_keeping_loaded(std::shared_ptr<const LoadedPlugin> plugin) {
+  const PluginInfo* info = &plugin->info();
+  return {std::move(plugin), info};
+}
+
 // The host table for an engine and stream (the handles are borrowed, not owned).
 s8net_host_api make_host_api(const dnnl::engine& engine, const dnnl::stream& stream);
-
-// "" when a plugin's descriptor is one the host can use; otherwise what is wrong with it (ABI,
-// size, name, missing strings or functions, layouts, options). Exposed for the fuzz target.
-std::string descriptor_problem(const s8net_norm_plugin* descriptor);
-
-// A validated descriptor's optional ABI 1.1 eval_affine, or null when the plugin leaves it out or
-// predates 1.1 (its descriptor then ends before the field, which must not be read).
-decltype(s8net_norm_plugin::eval_affine) eval_affine_entry(const s8net_norm_plugin& descriptor) noexcept;
-
-// Throws s8net::Error naming the file when it is missing, not a regular file, or unreadable.
-void require_readable_file(const std::filesystem::path& file);
-
-// "1.0": an ABI version as major.minor.
-std::string abi_text(uint32_t version);
-
-// "S8NET_ERROR_ABI_MISMATCH" ...
-const char* status_name(s8net_status status) noexcept;
 
 }  // namespace s8net

@@ -4,9 +4,11 @@
 
 #include <s8net/core/error.hpp>
 #include <s8net/core/format.hpp>
-#include <s8net/norm/conformance.hpp>
-#include <s8net/norm/loaded_plugin.hpp>
+#include <s8net/norm/plugin_descriptor.hpp>
+#include <s8net/norm/plugin_file.hpp>
+#include <s8net/norm/plugin_instance.hpp>
 #include <s8net/norm/plugin_sdk.hpp>
+#include <s8net/plugin_check/conformance.hpp>
 
 #include <map>
 #include <memory>
@@ -23,14 +25,15 @@ namespace fs = std::filesystem;
 namespace {
 
 using conformance::Case;
+using conformance::Plugin;
 using Outcome = CheckResult::Outcome;
 
 // The checks of one case, in report order, sharing one signature so that they fit a table: each
 // returns the detail of its PASS line ("" for most).
-using CaseCheck = std::string (*)(const s8net_norm_plugin&, const Case&, const ConformanceOptions&);
-using PlainCheck = void (*)(const s8net_norm_plugin&, const Case&, const ConformanceOptions&);
+using CaseCheck = std::string (*)(const Plugin&, const Case&, const ConformanceOptions&);
+using PlainCheck = void (*)(const Plugin&, const Case&, const ConformanceOptions&);
 template <PlainCheck Check>
-std::string without_detail(const s8net_norm_plugin& plugin, const Case& c, const ConformanceOptions& options) {
+std::string without_detail(const Plugin& plugin, const Case& c, const ConformanceOptions& options) {
   Check(plugin, c, options);
   return {};
 }
@@ -61,8 +64,8 @@ std::string describe(const PluginInfo& info, const std::map<std::string, double>
   return text;
 }
 
-// Runs one check, turning whatever it throws into a FAIL; what it returns (if anything) is the
-// PASS line's detail.
+// Runs one check, turning whatever it throws into a FAIL (a plugin call that failed as the checker
+// words it); what it returns (if anything) is the PASS line's detail.
 template <class F>
 CheckResult run_check(std::string name, F&& check) {
   try {
@@ -73,6 +76,8 @@ CheckResult run_check(std::string name, F&& check) {
       std::string detail = check();  // before name is moved: check() may throw
       return {std::move(name), Outcome::pass, std::move(detail)};
     }
+  } catch (const PluginCallError& e) {
+    return {std::move(name), Outcome::fail, conformance::call_failure(e)};
   } catch (const std::exception& e) {
     return {std::move(name), Outcome::fail, e.what()};
   }
@@ -81,13 +86,15 @@ CheckResult run_check(std::string name, F&& check) {
 // "" if create() accepts the configuration, else why it refused. Only a refusal of the
 // configuration (invalid argument, unsupported) is a reason to skip; other statuses are failures
 // the checks themselves will report.
-std::string refusal(const s8net_norm_plugin& plugin, int64_t channels, bool relu,
-                    std::span<const s8net_option_value> options) {
-  const conformance::PluginInstance probe(plugin, channels, relu, options);
-  const s8net_status status = probe.create_status();
-  if (status != S8NET_ERROR_INVALID_ARGUMENT && status != S8NET_ERROR_UNSUPPORTED) return {};
-  return std::string("create(") + std::to_string(channels) + " channels" + (relu ? ", fused ReLU" : "") +
-         ") refused: " + status_name(status) + ": " + probe.message();
+std::string refusal(const Plugin& plugin, int64_t channels, bool relu, std::span<const s8net_option_value> options) {
+  try {
+    const PluginInstance probe(plugin, channels, relu, options);
+  } catch (const PluginCallError& e) {
+    if (e.status() == S8NET_ERROR_INVALID_ARGUMENT || e.status() == S8NET_ERROR_UNSUPPORTED)
+      return std::string("create(") + std::to_string(channels) + " channels" + (relu ? ", fused ReLU" : "") +
+             ") refused: " + status_name(e.status()) + ": " + e.reason();
+  }
+  return {};
 }
 
 class Run {
@@ -107,7 +114,7 @@ class Run {
     for (const auto& [name, check] : kCaseChecks) report({name, Outcome::skip, why});
   }
 
-  void check_all(const s8net_norm_plugin& plugin) {
+  void check_all(const Plugin& plugin) {
     std::set<int64_t> channel_counts;
     for (const ConformanceShape& shape : options_.shapes) {
       if (!channel_counts.insert(shape.c).second) continue;
@@ -120,16 +127,16 @@ class Run {
 
     // eval_affine is optional (the load line says whether the plugin offers it).
     std::vector<std::pair<const char*, CaseCheck>> checks;
+    const bool offers_eval_affine = eval_affine_entry(*plugin->descriptor) != nullptr;
     for (const auto& entry : kCaseChecks)
-      if (entry.second != without_detail<conformance::check_eval_affine> || eval_affine_entry(plugin) != nullptr)
-        checks.push_back(entry);
+      if (entry.second != without_detail<conformance::check_eval_affine> || offers_eval_affine) checks.push_back(entry);
 
     std::vector<bool> relu_variants{false};
-    if ((plugin.flags & S8NET_NORM_FLAG_FUSES_RELU) != 0) relu_variants.push_back(true);
+    if ((plugin->descriptor->flags & S8NET_NORM_FLAG_FUSES_RELU) != 0) relu_variants.push_back(true);
     bool any_checked = false;
     uint32_t index = 0;
     for (const s8net_layout layout : kLayouts) {
-      if ((plugin.layouts & sdk::layout_mask(layout)) == 0) continue;
+      if ((plugin->descriptor->layouts & sdk::layout_mask(layout)) == 0) continue;
       for (const ConformanceShape& shape : options_.shapes)
         for (const bool relu : relu_variants) {
           const Case c{layout, shape, relu, case_seed(index++), norm_options_};
@@ -171,21 +178,21 @@ std::vector<CheckResult> check_plugin(const fs::path& file, Context& context, co
                                       const std::function<void(const CheckResult&)>& on_result) {
   require_readable_file(file);
   Run run(options, on_result);
-  std::unique_ptr<LoadedPlugin> plugin;
+  Plugin plugin;
   try {
-    plugin = std::make_unique<LoadedPlugin>(file, context.engine(), context.stream());
+    plugin = load_plugin_file(file, context);
   } catch (const std::exception& e) {
     run.report({"load", Outcome::fail, e.what()});
     run.skip_all("the plugin did not load");
     return run.take();
   }
   try {
-    check_norm_options(plugin->info(), options.norm_options);
+    check_norm_options(*plugin, options.norm_options);
   } catch (const Error& e) {
     throw RefusedNormOption(e.what());
   }
-  run.report({"load", Outcome::pass, describe(plugin->info(), options.norm_options)});
-  run.check_all(plugin->descriptor());
+  run.report({"load", Outcome::pass, describe(*plugin, options.norm_options)});
+  run.check_all(plugin);
   return run.take();
 }
 
