@@ -103,15 +103,15 @@ fi
 for set in "${isa_sets[@]}"; do
   mkdir -p "$out/$set"
   read -r -a set_env <<< "$(env_of "$set")"
+  s8net_isa=$(env "${set_env[@]}" ONEDNN_VERBOSE=1 "$bin/bench_train" --benchmark_filter='^Inference/bn/32/' \
+    --benchmark_min_time=0.01 2>&1 | grep -o 'isa:.*' | head -n 1 || true)
+  pytorch_isa=$(env "${set_env[@]}" ONEDNN_VERBOSE=1 "$python" -c \
+    'import torch; torch.nn.functional.conv2d(torch.randn(2, 3, 8, 8), torch.randn(4, 3, 3, 3))' 2>&1 |
+    grep -o 'isa:.*' | head -n 1 || true)
   {
     echo "environment: ${set_env[*]:-(none)}"
-    echo -n "s8net:   "
-    env "${set_env[@]}" ONEDNN_VERBOSE=1 "$bin/bench_train" --benchmark_filter='^Inference/bn/32/' \
-      --benchmark_min_time=0.01 2>&1 | grep -m 1 -o 'isa:.*' || echo "(no oneDNN verbose output)"
-    echo -n "PyTorch: "
-    env "${set_env[@]}" ONEDNN_VERBOSE=1 "$python" -c \
-      'import torch; torch.nn.functional.conv2d(torch.randn(2, 3, 8, 8), torch.randn(4, 3, 3, 3))' 2>&1 |
-      grep -m 1 -o 'isa:.*' || echo "(no oneDNN verbose output)"
+    echo "s8net's oneDNN: ${s8net_isa:-(no oneDNN verbose output)}"
+    echo "PyTorch's oneDNN: ${pytorch_isa:-(no oneDNN verbose output)}"
     if ((with_ort)); then echo "ONNX Runtime: the CPU's own (MLAS has no instruction-set cap)"; fi
   } > "$out/$set/isa.txt"
   sed "s/^/$set: /" "$out/$set/isa.txt"
