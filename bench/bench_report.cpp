@@ -1,9 +1,11 @@
-// Turns Google Benchmark JSON (bench_train, bench_norms, and bench/pytorch_reference.py's) into
-// a markdown table and a bar chart of BN vs GN vs LN, s8net beside PyTorch when its file is given:
+// Turns Google Benchmark JSON (bench_train, bench_norms, bench/pytorch_reference.py's and
+// bench/onnxruntime_reference.js's) into markdown tables and a bar chart of BN vs GN vs LN, s8net
+// beside the fastest reference when reference files are given:
 //   bench_train --benchmark_out=train.json --benchmark_out_format=json
 //   python3 bench/pytorch_reference.py --out pytorch.json
-//   bench_report --out DIR train.json pytorch.json [norms.json]   -> DIR/bench.md, DIR/bench.png
-// Several files of the same benchmarks (rounds) give each benchmark's median run.
+//   bench_report --out DIR train.json pytorch.json [ort.json] [norms.json]  -> DIR/bench.md, DIR/bench.png
+// Several files of the same benchmarks (rounds) give each benchmark's median run; files whose
+// context names another CPU or instruction set (bench/compare_with_pytorch.sh) get tables of their own.
 #include "summary/benchmark_results.hpp"
 #include "summary/summary_tables.hpp"
 
@@ -46,16 +48,18 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    const s8net::bench::Results results =
-        s8net::bench::read_results(std::vector<fs::path>(files.begin(), files.end()));
-    const std::string markdown = s8net::bench::summary_markdown(results);
+    const auto sets = s8net::bench::read_results(std::vector<fs::path>(files.begin(), files.end()));
+    const std::string markdown = s8net::bench::summary_markdown(sets);
     if (markdown.empty())
       throw s8net::Error("no TrainStep, Inference or NormForward/NormBackward results in the given files");
     fs::create_directories(out);
     s8net::write_file_atomically(fs::path(out) / "bench.md", markdown);
-    s8net::report::write_png(fs::path(out) / "bench.png", s8net::bench::summary_chart(results));
-    std::cout << markdown << "\nwritten: " << (fs::path(out) / "bench.md").string() << ", "
-              << (fs::path(out) / "bench.png").string() << '\n';
+    std::cout << markdown << "\nwritten: " << (fs::path(out) / "bench.md").string();
+    if (const auto chart = s8net::bench::summary_chart(sets)) {
+      s8net::report::write_png(fs::path(out) / "bench.png", *chart);
+      std::cout << ", " << (fs::path(out) / "bench.png").string();
+    }
+    std::cout << '\n';
   } catch (const std::exception& e) {
     std::cerr << "bench_report: " << e.what() << '\n';
     return 1;

@@ -1,12 +1,38 @@
 #!/usr/bin/env bash
-# s8net beside PyTorch, BN vs GN vs LN, on one machine in one session:
-#   bench/compare_with_pytorch.sh BIN_DIR OUT_DIR [ROUNDS]      (default 5 rounds, ~1.5 min each)
-# Each round times, norm by norm, bench_train's TrainStep and Inference cases and then the same
-# cases in bench/pytorch_reference.py, so that both see the same drift of a shared machine; then
-# bench_norms runs once and bench_report writes OUT_DIR/bench.md and OUT_DIR/bench.png from each
-# case's median round. Needs Debian's python3-torch (apt-get install python3-torch).
+# s8net beside its references, BN vs GN vs LN, on one machine in one session:
+#   bench/compare_with_pytorch.sh [--min-time S] [--ort-dir DIR] [--no-onnxruntime] BIN_DIR OUT_DIR [ROUNDS]
+# (default 5 rounds, 1 s per case). The references: PyTorch eager, PyTorch channels_last and, for
+# inference, frozen TorchScript (bench/pytorch_reference.py), and ONNX Runtime's inference
+# (bench/onnxruntime_reference.js). Each round times, per instruction set and norm by norm,
+# bench_train's TrainStep and Inference cases and then the same cases in each reference, so that
+# all see the same drift of a shared machine. On a CPU with AVX-512 every round runs twice: natively
+# and with oneDNN capped to AVX2 (ONEDNN_MAX_CPU_ISA=AVX2, which s8net's and PyTorch's oneDNN honour,
+# and ATEN_CPU_CAPABILITY=avx2 for PyTorch's own kernels). ONNX Runtime's kernels (MLAS) pick their
+# instruction set from the CPU and have no such switch, so its figures are always the native ISA's.
+# Then bench_norms runs once and bench_report writes OUT_DIR/bench.md and OUT_DIR/bench.png from
+# each case's median round, one table per instruction set.
+#
+# Needs Debian's python3-torch (apt-get install python3-torch) and, for ONNX Runtime, node and npm:
+# the first run installs the npm package onnxruntime-node (its CPU library is inside the package, so
+# --ignore-scripts skips only its download of GPU libraries) into --ort-dir, by default
+# ${XDG_CACHE_HOME:-~/.cache}/s8net/onnxruntime-node-VERSION; later runs reuse it.
 set -euo pipefail
-usage="usage: $0 BIN_DIR OUT_DIR [ROUNDS]  (BIN_DIR: build/ci/bin or build/release/bin)"
+usage="usage: $0 [--min-time S] [--ort-dir DIR] [--no-onnxruntime] BIN_DIR OUT_DIR [ROUNDS]  (BIN_DIR: build/ci/bin or build/release/bin)"
+ort_version=1.30.0
+min_time=1
+ort_dir="${XDG_CACHE_HOME:-$HOME/.cache}/s8net/onnxruntime-node-$ort_version"
+with_ort=1
+while [[ ${1:-} == --* ]]; do
+  case $1 in
+    --min-time) min_time=${2:?$usage}; shift 2 ;;
+    --min-time=*) min_time=${1#*=}; shift ;;
+    --ort-dir) ort_dir=${2:?$usage}; shift 2 ;;
+    --ort-dir=*) ort_dir=${1#*=}; shift ;;
+    --no-onnxruntime) with_ort=0; shift ;;
+    --help) echo "$usage"; exit 0 ;;
+    *) echo "$0: unknown option '$1'" >&2; echo "$usage" >&2; exit 2 ;;
+  esac
+done
 bin=${1:?$usage}
 out=${2:?$usage}
 rounds=${3:-5}
@@ -14,11 +40,19 @@ here=$(cd "$(dirname "$0")" && pwd)
 python=/usr/bin/python3  # Debian's interpreter, the one python3-torch installs into
 
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "$0: ROUNDS must be a positive integer, got '$rounds'" >&2; exit 2; }
+[[ $min_time =~ ^([0-9]+\.?[0-9]*|\.[0-9]+)$ ]] && [[ ! $min_time =~ ^[0.]+$ ]] ||
+  { echo "$0: --min-time must be a positive number of seconds, got '$min_time'" >&2; exit 2; }
 for tool in bench_train bench_norms bench_report; do
   [ -x "$bin/$tool" ] || { echo "$0: $bin/$tool is missing: build first (cmake --build --preset ci)" >&2; exit 1; }
 done
 "$python" -c "import torch" 2>/dev/null ||
   { echo "$0: $python cannot import torch: apt-get install python3-torch" >&2; exit 1; }
+if ((with_ort)); then
+  for tool in node npm; do
+    command -v "$tool" > /dev/null ||
+      { echo "$0: $tool is missing (apt-get install nodejs npm), or pass --no-onnxruntime" >&2; exit 1; }
+  done
+fi
 
 # Runs a command with its output in a log file of OUT_DIR, shown only if the command fails.
 quietly() {
@@ -27,16 +61,84 @@ quietly() {
   "$@" > "$log" 2>&1 || { cat "$log" >&2; echo "$0: failed: $*" >&2; exit 1; }
 }
 
+# The instruction sets to time: the CPU's own and, where it has AVX-512, oneDNN capped to AVX2.
+# Google Benchmark's --benchmark_context takes KEY=VALUE pairs split at ',' and '=', hence the
+# model name without them.
+cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n 1 | tr ',=' '  ')
+flags=$(sed -n 's/^flags[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n 1)
+has_flag() { [[ " $flags " == *" $1 "* ]]; }
+if has_flag avx512f; then
+  isa_sets=(avx512 avx2)
+elif has_flag avx2; then
+  isa_sets=(avx2)
+else
+  isa_sets=(baseline)
+fi
+# Per set: its directory under OUT_DIR, the context bench_report groups and labels the results by,
+# and the environment every program of the set runs under.
+context_of() {
+  case $1 in
+    avx512) echo "cpu=${cpu:-unknown CPU},isa=AVX-512" ;;
+    avx2) if has_flag avx512f; then echo "cpu=${cpu:-unknown CPU},isa=AVX2,isa_cap=ONEDNN_MAX_CPU_ISA"; \
+          else echo "cpu=${cpu:-unknown CPU},isa=AVX2"; fi ;;
+    *) echo "cpu=${cpu:-unknown CPU},isa=below AVX2" ;;
+  esac
+}
+env_of() {
+  if [[ $1 == avx2 ]] && has_flag avx512f; then echo "ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2"; fi
+}
+
 mkdir -p "$out"
+if ((with_ort)); then
+  if [ ! -d "$ort_dir/node_modules/onnxruntime-node" ]; then
+    echo "installing onnxruntime-node $ort_version into $ort_dir"
+    mkdir -p "$ort_dir"
+    quietly npm-install npm install --prefix "$ort_dir" --ignore-scripts --no-audit --no-fund --no-save \
+      "onnxruntime-node@$ort_version"
+  fi
+  quietly onnx-export "$python" "$here/pytorch_reference.py" --export-onnx "$out/onnx"
+fi
+
+# What each set's oneDNN reports it runs on, as evidence that the cap holds (OUT_DIR/SET/isa.txt).
+for set in "${isa_sets[@]}"; do
+  mkdir -p "$out/$set"
+  read -r -a set_env <<< "$(env_of "$set")"
+  s8net_isa=$(env "${set_env[@]}" ONEDNN_VERBOSE=1 "$bin/bench_train" --benchmark_filter='^Inference/bn/32/' \
+    --benchmark_min_time=0.01 2>&1 | grep -o 'isa:.*' | head -n 1 || true)
+  pytorch_isa=$(env "${set_env[@]}" ONEDNN_VERBOSE=1 "$python" -c \
+    'import torch; torch.nn.functional.conv2d(torch.randn(2, 3, 8, 8), torch.randn(4, 3, 3, 3))' 2>&1 |
+    grep -o 'isa:.*' | head -n 1 || true)
+  {
+    echo "environment: ${set_env[*]:-(none)}"
+    echo "s8net's oneDNN: ${s8net_isa:-(no oneDNN verbose output)}"
+    echo "PyTorch's oneDNN: ${pytorch_isa:-(no oneDNN verbose output)}"
+    if ((with_ort)); then echo "ONNX Runtime: the CPU's own (MLAS has no instruction-set cap)"; fi
+  } > "$out/$set/isa.txt"
+  sed "s/^/$set: /" "$out/$set/isa.txt"
+done
+
 for round in $(seq 1 "$rounds"); do
-  for norm in bn gn ln; do
-    echo "round $round/$rounds, $norm: s8net, then PyTorch"
-    quietly "s8net-$norm-$round" "$bin/bench_train" --benchmark_filter="^(TrainStep|Inference)/$norm/" \
-      --benchmark_min_time=1 --benchmark_out="$out/s8net-$norm-$round.json" --benchmark_out_format=json
-    quietly "pytorch-$norm-$round" "$python" "$here/pytorch_reference.py" --filter="^(TrainStep|Inference)/$norm/" \
-      --min-time=1 --out="$out/pytorch-$norm-$round.json"
+  for set in "${isa_sets[@]}"; do
+    read -r -a set_env <<< "$(env_of "$set")"
+    context=$(context_of "$set")
+    dir="$out/$set"
+    for norm in bn gn ln; do
+      echo "round $round/$rounds, $set, $norm: s8net, PyTorch$( ((with_ort)) && echo ", ONNX Runtime")"
+      quietly "$set/s8net-$norm-$round" env "${set_env[@]}" "$bin/bench_train" \
+        --benchmark_filter="^(TrainStep|Inference)/$norm/" --benchmark_min_time="$min_time" \
+        --benchmark_context="$context" --benchmark_out="$dir/s8net-$norm-$round.json" --benchmark_out_format=json
+      quietly "$set/pytorch-$norm-$round" env "${set_env[@]}" "$python" "$here/pytorch_reference.py" \
+        --filter="^(TrainStep|Inference)/$norm/" --min-time="$min_time" --context="$context" \
+        --out="$dir/pytorch-$norm-$round.json"
+      if ((with_ort)); then
+        quietly "$set/onnxruntime-$norm-$round" env "${set_env[@]}" node "$here/onnxruntime_reference.js" \
+          --ort-dir="$ort_dir" --models="$out/onnx" --filter="^Inference/$norm/" --min-time="$min_time" \
+          --context="$context" --out="$dir/onnxruntime-$norm-$round.json"
+      fi
+    done
   done
 done
 echo "norm kernels alone"
-quietly norms "$bin/bench_norms" --benchmark_out="$out/norms.json" --benchmark_out_format=json
-"$bin/bench_report" --out "$out" "$out"/s8net-*.json "$out"/pytorch-*.json "$out/norms.json"
+quietly "${isa_sets[0]}/norms" "$bin/bench_norms" --benchmark_context="$(context_of "${isa_sets[0]}")" \
+  --benchmark_out="$out/${isa_sets[0]}/norms.json" --benchmark_out_format=json
+"$bin/bench_report" --out "$out" "$out"/*/*.json

@@ -3,6 +3,7 @@
 #include <s8net/core/format.hpp>
 #include <s8net/report/bar_figure.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -11,7 +12,11 @@ namespace s8net::bench {
 namespace {
 
 constexpr const char* kNorms[] = {"bn", "gn", "ln"};
-constexpr const char* kPyTorch = "PyTorch/";
+
+constexpr Reference kReferences[] = {{"PyTorch/", "PyTorch", true},
+                                     {"PyTorch-channels_last/", "PyTorch channels_last", true},
+                                     {"PyTorch-frozen/", "PyTorch frozen", true},
+                                     {"OnnxRuntime/", "ONNX Runtime", false}};
 
 struct Row {
   const char* label;
@@ -58,20 +63,37 @@ std::string network_table(const Results& r) {
   return any ? md : "";
 }
 
-std::string pytorch_table(const Results& r) {
-  std::string md = "| images/s | s8net bn | PyTorch bn | ratio | s8net gn | PyTorch gn | ratio | s8net ln | PyTorch ln | ratio |\n"
-                   "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n";
+// The references with at least one result in the set, in references() order.
+std::vector<Reference> references_in(const Results& r) {
+  std::vector<Reference> present;
+  for (const Reference& reference : kReferences)
+    if (std::any_of(r.begin(), r.end(), [&](const auto& entry) { return entry.first.starts_with(reference.prefix); }))
+      present.push_back(reference);
+  return present;
+}
+
+// One line per case and norm that both s8net and a reference ran: s8net, the fastest reference
+// and the ratio to it, then every reference's own figure.
+std::string reference_table(const ResultSet& set) {
+  const std::vector<Reference> present = references_in(set.results);
+  if (present.empty()) return "";
+  std::string md = "| images/s | norm | s8net | fastest reference | s8net / fastest |";
+  std::string rule = "|---|---|--:|---|--:|";
+  for (const Reference& reference : present) md.append(" ").append(reference_label(reference, set.platform)).append(" |"), rule += "--:|";
+  md += "\n" + rule + "\n";
   bool any = false;
-  for (const Row& row : kNetworkRows) {
-    std::string line = std::string("| ") + row.label;
-    bool both = false;
+  for (const Row& row : kNetworkRows)
     for (const char* norm : kNorms) {
-      const auto ours = find(r, name_for(row, norm)), theirs = find(r, kPyTorch + name_for(row, norm));
-      both |= ours && theirs;
-      line += " | " + rate(ours) + " | " + rate(theirs) + " | " + ratio(ours, theirs);
+      const std::string name = name_for(row, norm);
+      const auto ours = find(set.results, name);
+      const auto fastest = fastest_reference(set, name);
+      if (!ours || !fastest) continue;
+      any = true;
+      md += std::string("| ") + row.label + " | " + norm + " | " + rate(ours) + " | " + rate(fastest->measurement) +
+            " (" + fastest->label + ") | " + ratio(ours, fastest->measurement) + " |";
+      for (const Reference& reference : present) md.append(" ").append(rate(find(set.results, reference.prefix + name))).append(" |");
+      md += "\n";
     }
-    if (both) md += line + " |\n", any = true;
-  }
   return any ? md : "";
 }
 
@@ -96,35 +118,77 @@ std::string kernels_table(const Results& r) {
   return any ? md : "";
 }
 
-}  // namespace
-
-std::string summary_markdown(const Results& results) {
-  std::string md;
-  for (const auto& [heading, table] : {std::pair{"### Whole network\n\n", network_table(results)},
-                                       std::pair{"### s8net vs PyTorch\n\n", pytorch_table(results)},
-                                       std::pair{"### Norm kernels alone\n\n", kernels_table(results)}})
-    if (!table.empty()) {
-      if (!md.empty()) md += '\n';
-      md.append(heading).append(table);
-    }
-  return md;
-}
-
-RgbImage summary_chart(const Results& results) {
-  const bool pytorch = !pytorch_table(results).empty();
+// Panels in a row of one set: s8net, and the fastest reference per norm where there are references.
+RgbImage chart_row(const ResultSet& set) {
+  const bool compared = !references_in(set.results).empty();
   std::vector<report::BarPanel> panels;
   for (const Row& row : kChartRows) {
     report::BarPanel panel{row.label, "images per second", {"bn", "gn", "ln"}, {"s8net"}, {{}}, {}};
-    if (pytorch) panel.series.push_back("PyTorch 1.13"), panel.values.emplace_back();
+    if (compared) panel.series.push_back("fastest reference (see bench.md)"), panel.values.emplace_back();
     for (const char* norm : kNorms) {
-      panel.values[0].push_back(find(results, name_for(row, norm)).value_or(Measurement{}).items_per_second);
-      if (pytorch)
-        panel.values[1].push_back(find(results, kPyTorch + name_for(row, norm)).value_or(Measurement{}).items_per_second);
+      const std::string name = name_for(row, norm);
+      panel.values[0].push_back(find(set.results, name).value_or(Measurement{}).items_per_second);
+      if (compared) {
+        const auto fastest = fastest_reference(set, name);
+        panel.values[1].push_back(fastest ? fastest->measurement.items_per_second : 0);
+      }
     }
     panels.push_back(std::move(panel));
   }
-  return report::draw_bar_figure(
-      pytorch ? "BN vs GN vs LN: s8net and PyTorch 1.13 timed in turns on the same machine" : "BN vs GN vs LN throughput", panels);
+  const std::string label = set.platform.label();
+  std::string title = compared ? "BN vs GN vs LN: s8net and the fastest of PyTorch and ONNX Runtime, timed in turns"
+                               : "BN vs GN vs LN throughput";
+  if (!label.empty()) title += " - " + label;
+  return report::draw_bar_figure(title, panels);
+}
+
+}  // namespace
+
+std::span<const Reference> references() { return kReferences; }
+
+std::string reference_label(const Reference& reference, const Platform& platform) {
+  std::string label = reference.label;
+  if (platform.capped() && !reference.follows_isa_cap) label += " (native ISA)";
+  return label;
+}
+
+std::optional<Fastest> fastest_reference(const ResultSet& set, const std::string& name) {
+  std::optional<Fastest> fastest;
+  for (const Reference& reference : kReferences) {
+    const auto m = find(set.results, reference.prefix + name);
+    if (m && (!fastest || m->items_per_second > fastest->measurement.items_per_second))
+      fastest = Fastest{reference_label(reference, set.platform), *m};
+  }
+  return fastest;
+}
+
+std::string summary_markdown(const std::vector<ResultSet>& sets) {
+  std::string md;
+  for (const ResultSet& set : sets) {
+    const std::string label = set.platform.label();
+    const std::string suffix = label.empty() ? "\n\n" : ": " + label + "\n\n";
+    for (const auto& [heading, table] : {std::pair{"### Whole network", network_table(set.results)},
+                                         std::pair{"### s8net vs the fastest reference", reference_table(set)},
+                                         std::pair{"### Norm kernels alone", kernels_table(set.results)}})
+      if (!table.empty()) {
+        if (!md.empty()) md += '\n';
+        md.append(heading).append(suffix).append(table);
+      }
+  }
+  return md;
+}
+
+std::optional<RgbImage> summary_chart(const std::vector<ResultSet>& sets) {
+  std::vector<RgbImage> rows;
+  for (const ResultSet& set : sets)
+    if (!network_table(set.results).empty()) rows.push_back(chart_row(set));
+  if (rows.empty()) return std::nullopt;
+  RgbImage chart{rows.front().width, 0, {}};
+  for (const RgbImage& row : rows) {
+    chart.height += row.height;
+    chart.pixels.insert(chart.pixels.end(), row.pixels.begin(), row.pixels.end());
+  }
+  return chart;
 }
 
 }  // namespace s8net::bench
