@@ -189,6 +189,19 @@ TEST_F(AppInterop, PyTorchLoadsTheExportStrictly) {
   const auto bn = test::run_program(check + "bn " + path("m.safetensors"), "");
   EXPECT_EQ(bn.exit_code, 0) << bn.all();
   EXPECT_EQ(bn.out, "loaded 69 bn\n");
+  // scripts/pt_to_safetensors.py takes the export to a .pt file and back without changing a value.
+  const std::string script = python + " " + source + "/scripts/pt_to_safetensors.py ";
+  const auto to_pt = test::run_program(script + path("m.safetensors") + " " + (out / "m.pt").string(), "");
+  ASSERT_EQ(to_pt.exit_code, 0) << to_pt.all();
+  const auto back = test::run_program(script + (out / "m.pt").string() + " " + (out / "back.safetensors").string(), "");
+  ASSERT_EQ(back.exit_code, 0) << back.all();
+  ASSERT_EQ(run_app("import " + (out / "back.safetensors").string() + " --norm bn --out " + (out / "back.s8ckpt").string()).exit_code, 0);
+  ASSERT_EQ(run_app("import " + path("m.safetensors") + " --out " + (out / "direct.s8ckpt").string()).exit_code, 0);
+  const Checkpoint direct = load_checkpoint(out / "direct.s8ckpt"), through_pt = load_checkpoint(out / "back.s8ckpt");
+  ASSERT_EQ(direct.tensors.size(), through_pt.tensors.size());
+  for (size_t i = 0; i < direct.tensors.size(); ++i) EXPECT_EQ(direct.tensors[i].values, through_pt.tensors[i].values);
+  EXPECT_EQ(through_pt.training_steps, direct.training_steps);
+
   for (const std::string norm : {"gn", "ln"}) {
     const std::string checkpoint = (out / (norm + ".s8ckpt")).string(), exported = (out / (norm + ".safetensors")).string();
     ASSERT_EQ(run_app("import " + (kFixtures / (norm + ".safetensors")).string() + " --norm " + norm + " --out " + checkpoint).exit_code, 0);

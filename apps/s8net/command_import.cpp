@@ -64,9 +64,9 @@ int run_import(int argc, char** argv) {
   po::options_description options(
       "s8net import: a safetensors state_dict of the original PyTorch model (Net(norm=...)) as a checkpoint\n"
       "usage: s8net import FILE.safetensors --norm bn|gn|ln --out CHECKPOINT.s8ckpt [train flags]\n"
-      "The checkpoint is a run at epoch 0 with these weights: s8net eval, predict and report take it; to fine-tune,\n"
-      "write it as RUN/last.s8ckpt and run s8net train --resume --data DATA --out RUN, which trains with the\n"
-      "configuration given here (the recipe, changed by the train flags below)");
+      "The checkpoint is a run at epoch 0 with these weights: s8net eval, predict and report --checkpoint take it;\n"
+      "to fine-tune, write it as RUN/last.s8ckpt and run s8net train --resume --data DATA --out RUN, which\n"
+      "trains with the configuration given here (the recipe, changed by the train flags below)");
   // clang-format off
   options.add_options()("help,h", "show this help")
       ("file", po::value(&file)->required(), "the safetensors file (positional)")
