@@ -132,6 +132,22 @@ TEST_F(AppInterop, ImportNeedsTheNormOfAFileFromPyTorch) {
   EXPECT_EQ(ok.exit_code, 0) << ok.all();
 }
 
+TEST_F(AppInterop, ExportWarnsWhenTheNormComputesOtherwiseThanTheOriginals) {
+  const TempDir out("export");
+  const std::string checkpoint = (out / "g4.s8ckpt").string();
+  const auto i = run_app("import " + (kFixtures / "gn.safetensors").string() + " --norm gn --norm-option groups=4 --out " +
+                         checkpoint);
+  ASSERT_EQ(i.exit_code, 0) << i.all();
+  const auto e = run_app("export --checkpoint " + checkpoint + " --out " + (out / "g4.safetensors").string());
+  ASSERT_EQ(e.exit_code, 0) << e.all();
+  EXPECT_EQ(e.err, "warning: " + checkpoint + ": groups=4 (the original has 2); PyTorch's Net(norm='gn') loads the "
+                   "weights but computes otherwise unless its norm layers are set the same way\n");
+  // The options travel in the metadata: importing the export again needs no --norm-option.
+  const auto back = run_app("import " + (out / "g4.safetensors").string() + " --out " + (out / "back.s8ckpt").string());
+  ASSERT_EQ(back.exit_code, 0) << back.all();
+  EXPECT_EQ(load_checkpoint(out / "back.s8ckpt").config.norm_options, (NormOptions{{"groups", 4}}));
+}
+
 TEST_F(AppInterop, ImportRefusesToContradictTheExportsMetadata) {
   const TempDir out("import");
   const auto r = run_app("import " + path("m.safetensors") + " --norm gn --out " + (out / "c.s8ckpt").string());

@@ -309,6 +309,16 @@ TEST_F(StateDictBn, RefusesANormTheOriginalDoesNotHave) {
   EXPECT_EQ(import_error(file, "in"), "norm 'in': the original PyTorch model has only bn, gn and ln");
 }
 
+TEST(StateDictOriginal, NamesTheOptionsWhereTheNetworkComputesOtherwise) {
+  EXPECT_TRUE(differences_from_original("gn", {{"groups", 2}, {"eps", 1e-5}}).empty());
+  EXPECT_TRUE(differences_from_original("bn", {{"momentum", 0.1}}).empty());
+  EXPECT_EQ(differences_from_original("gn", {{"groups", 4}}), std::vector<std::string>{"groups=4 (the original has 2)"});
+  EXPECT_EQ(differences_from_original("bn", {{"eps", 0.001}, {"momentum", 0.1}}),
+            std::vector<std::string>{"eps=0.001 (the original has 1e-05)"});
+  EXPECT_EQ(differences_from_original("ln", {{"groups", 2}}),
+            std::vector<std::string>{"groups=2 (the original has no such option)"});
+}
+
 TEST(StateDictMetadata, ReadsWhatExportWritesAndRefusesANewerVersion) {
   SafeTensorsFile file;
   file.metadata = {{"s8net.format_version", "1"},

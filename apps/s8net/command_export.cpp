@@ -59,6 +59,10 @@ int run_export(int argc, char** argv) {
   const auto registry = load_plugins(context, plugin_dirs);
   const Checkpoint checkpoint = load_checkpoint(checkpoint_path);
   const auto network = network_from_checkpoint(context, *registry, checkpoint, checkpoint_path);
+  for (const std::string& difference : differences_from_original(network->config().norm, network->config().norm_options))
+    std::fprintf(stderr, "warning: %s: %s; PyTorch's Net(norm='%s') loads the weights but computes otherwise unless its "
+                 "norm layers are set the same way\n", checkpoint_path.c_str(), difference.c_str(),
+                 network->config().norm.c_str());
   const std::string what = chosen->write(context, *network, out);
   std::printf("%s: %s; %s parameters, %s training steps\n", out.c_str(), what.c_str(),
               with_thousands(network->parameter_count()).c_str(),

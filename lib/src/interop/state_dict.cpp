@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstring>
 #include <map>
+#include <sstream>
 #include <string_view>
 
 namespace s8net {
@@ -109,6 +110,25 @@ std::vector<StateDictEntry> original_state_dict(S8Network& network) {
   if (mapped != parameters.size() + state.size())
     throw Error("norm '" + norm + "': its plugin's tensors do not all map onto the original model's layers");
   return entries;
+}
+
+std::vector<std::string> differences_from_original(const std::string& norm, const NormOptions& options) {
+  const NormOptions original = norm == "bn" ? NormOptions{{"eps", 1e-5}, {"momentum", 0.1}}
+                               : norm == "gn" ? NormOptions{{"groups", 2}, {"eps", 1e-5}}
+                                              : NormOptions{{"eps", 1e-5}};
+  std::vector<std::string> differences;
+  for (const auto& [name, value] : options) {
+    const auto found = original.find(name);
+    if (found != original.end() && found->second == value) continue;
+    std::ostringstream text;
+    text << name << "=" << value;
+    if (found == original.end())
+      text << " (the original has no such option)";
+    else
+      text << " (the original has " << found->second << ")";
+    differences.push_back(text.str());
+  }
+  return differences;
 }
 
 StateDictMetadata read_state_dict_metadata(const SafeTensorsFile& file, const std::string& source) {

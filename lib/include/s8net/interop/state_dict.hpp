@@ -43,6 +43,11 @@ struct StateDictEntry {
 // s8net::Error naming the norm when it is not one of kStateDictNorms.
 std::vector<StateDictEntry> original_state_dict(S8Network& network);
 
+// The norm options where the network computes otherwise than the original's layer (BatchNorm2d
+// eps 1e-5 momentum 0.1, GroupNorm with 2 groups, LayerNorm as 1 group, eps 1e-5): "groups=4
+// (the original has 2)". PyTorch loads such weights into Net(norm) but evaluates them differently.
+std::vector<std::string> differences_from_original(const std::string& norm, const NormOptions& options);
+
 // What an exported file's metadata says about the network (all empty for a file from elsewhere).
 struct StateDictMetadata {
   std::optional<std::string> norm;
