@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <ostream>
 #include <string>
 
 namespace {
@@ -105,6 +106,9 @@ struct Refusal {
   std::optional<uint64_t> length;
   const char* message;
 };
+
+// CTest's listing names the case, not the struct's bytes.
+void PrintTo(const Refusal& r, std::ostream* out) { *out << r.label; }
 
 class SafetensorsRefusal : public ::testing::TestWithParam<Refusal> {};
 
