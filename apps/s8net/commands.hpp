@@ -24,6 +24,8 @@ int run_predict(int argc, char** argv);
 int run_report(int argc, char** argv);
 int run_compare(int argc, char** argv);
 int run_study(int argc, char** argv);
+int run_export(int argc, char** argv);
+int run_import(int argc, char** argv);
 
 // Flags are spelled out: boost's default would take "--seed" for "--seeds" when only that one matches.
 inline constexpr int kCommandLineStyle =

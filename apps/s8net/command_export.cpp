@@ -1,0 +1,73 @@
+// s8net export: a checkpoint's network in a file another framework loads. Each format is one row
+// of kFormats; --format picks the row.
+#include "commands.hpp"
+
+#include <s8net/core/format.hpp>
+#include <s8net/interop/state_dict.hpp>
+#include <s8net/train/network_state.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace po = boost::program_options;
+
+namespace s8net::app {
+namespace {
+
+// Writes the network to `out` and returns what to tell the user about the file.
+using FormatWriter = std::string (*)(Context&, S8Network&, const std::filesystem::path& out);
+
+std::string write_safetensors(Context& context, S8Network& network, const std::filesystem::path& out) {
+  const SafeTensorsFile file = export_state_dict(context, network);
+  save_safetensors(out, file);
+  return std::to_string(file.tensors.size()) + " tensors, the state_dict of the original PyTorch Net(norm='" +
+         network.config().norm + "') (load it with load_state_dict(..., strict=True))";
+}
+
+struct ExportFormat {
+  const char* name;
+  FormatWriter write;
+};
+constexpr ExportFormat kFormats[] = {{"safetensors", write_safetensors}};
+
+std::string format_names() {
+  std::string names;
+  for (const ExportFormat& f : kFormats) names += (names.empty() ? "" : ", ") + std::string(f.name);
+  return names;
+}
+
+}  // namespace
+
+int run_export(int argc, char** argv) {
+  std::string checkpoint_path, format, out;
+  std::vector<std::string> plugin_dirs;
+  po::options_description options("s8net export: write a checkpoint's network for another framework");
+  options.add_options()("help,h", "show this help")
+      ("checkpoint", po::value(&checkpoint_path)->required(), "a .s8ckpt file written by s8net train or s8net import")
+      ("format", po::value(&format)->default_value("safetensors"), ("output format; accepted: " + format_names()).c_str())
+      ("out", po::value(&out)->required(), "the file to write")
+      ("plugin-dir", po::value(&plugin_dirs)->composing(), "extra plugin directory or file (repeatable)");
+  if (!parse_command_line(argc, argv, options)) return 0;
+  const ExportFormat* chosen = nullptr;
+  for (const ExportFormat& f : kFormats)
+    if (format == f.name) chosen = &f;
+  if (chosen == nullptr) throw po::error("--format '" + format + "': the accepted formats are " + format_names());
+
+  Context context;
+  const auto registry = load_plugins(context, plugin_dirs);
+  const Checkpoint checkpoint = load_checkpoint(checkpoint_path);
+  const auto network = network_from_checkpoint(context, *registry, checkpoint, checkpoint_path);
+  for (const std::string& difference : differences_from_original(network->config().norm, network->config().norm_options))
+    std::fprintf(stderr, "warning: %s: %s; PyTorch's Net(norm='%s') loads the weights but computes otherwise unless its "
+                 "norm layers are set the same way\n", checkpoint_path.c_str(), difference.c_str(),
+                 network->config().norm.c_str());
+  const std::string what = chosen->write(context, *network, out);
+  std::printf("%s: %s; %s parameters, %s training steps\n", out.c_str(), what.c_str(),
+              with_thousands(network->parameter_count()).c_str(),
+              with_thousands(static_cast<int64_t>(network->training_steps())).c_str());
+  return 0;
+}
+
+}  // namespace s8net::app
