@@ -126,6 +126,118 @@ TEST(Augmenter, DrawsFollowSpecsProbabilitiesAndRanges) {
   EXPECT_GT(largest_angle, 6.9);
 }
 
+// A planar image whose value names its position: channel * 10,000 + y * 100 + x.
+std::vector<float> position_image() {
+  std::vector<float> image(static_cast<size_t>(kImageBytes));
+  for (int64_t c = 0; c < 3; ++c)
+    for (int64_t y = 0; y < kImageSide; ++y)
+      for (int64_t x = 0; x < kImageSide; ++x)
+        image[static_cast<size_t>(c * kImagePlane + y * kImageSide + x)] = static_cast<float>(c * 10000 + y * 100 + x);
+  return image;
+}
+
+// torchvision's RandomCrop(32, padding=4): the window of the zero-padded 40x40 image starting at
+// (offset.x, offset.y). (4, 4) is the image itself; (0, 0) moves it 4 pixels right and down.
+TEST(Crop, TakesTheWindowOfTheZeroPaddedImage) {
+  const std::vector<float> image = position_image();
+  std::vector<float> out(image.size());
+  crop_padded(image, 4, {4, 4}, out);
+  EXPECT_EQ(out, image);
+  crop_padded(image, 4, {0, 0}, out);
+  EXPECT_EQ(at(out, 0, 10, 3), 0.f);  // above the image: padding
+  EXPECT_EQ(at(out, 1, 3, 10), 0.f);  // left of it
+  EXPECT_EQ(at(out, 1, 4, 4), at(image, 1, 0, 0));
+  EXPECT_EQ(at(out, 2, 31, 31), at(image, 2, 27, 27));
+  crop_padded(image, 4, {8, 5}, out);  // 4 left, 1 up
+  EXPECT_EQ(at(out, 0, 0, 0), at(image, 0, 4, 1));
+  EXPECT_EQ(at(out, 2, 27, 30), at(image, 2, 31, 31));
+  EXPECT_EQ(at(out, 2, 27, 31), 0.f);  // below the image
+  EXPECT_EQ(at(out, 2, 28, 30), 0.f);  // right of it
+  std::vector<float> wrong(10);
+  EXPECT_EQ(test::error_of([&] { crop_padded(wrong, 4, {0, 0}, out); }), "crop: expected 3,072-value images");
+}
+
+TEST(Flip, MirrorsEveryRowOfEveryChannel) {
+  std::vector<float> image = position_image();
+  flip_horizontally(image);
+  for (int64_t c = 0; c < 3; ++c)
+    for (int64_t y = 0; y < kImageSide; y += 7)
+      for (int64_t x = 0; x < kImageSide; ++x) EXPECT_EQ(at(image, c, x, y), c * 10000 + y * 100 + (31 - x));
+  flip_horizontally(image);
+  EXPECT_EQ(image, position_image());
+}
+
+// Crop offsets cover [0, 2 * padding] evenly, flips come with their probability, and the original
+// recipe's draws of a key are the same with the crop and the flip switched on.
+TEST(Augmenter, CropAndFlipDrawsFollowTheirOptionsAndKeepTheOriginalDraws) {
+  AugmentOptions options;
+  options.crop_padding = 4;
+  options.flip_probability = 0.5;
+  const Augmenter augmenter(options), original;
+  std::array<int, 9> xs{}, ys{};
+  int flips = 0;
+  constexpr int kDraws = 20000;
+  for (int k = 0; k < kDraws; ++k) {
+    const AugmentDraw d = augmenter.draw(static_cast<uint64_t>(k));
+    ASSERT_TRUE(d.crop);
+    ASSERT_LE(d.crop->x, 8);
+    ASSERT_LE(d.crop->y, 8);
+    ++xs[static_cast<size_t>(d.crop->x)];
+    ++ys[static_cast<size_t>(d.crop->y)];
+    flips += d.flip;
+    const AugmentDraw o = original.draw(static_cast<uint64_t>(k));
+    EXPECT_FALSE(o.crop);
+    EXPECT_FALSE(o.flip);
+    ASSERT_EQ(d.affine.has_value(), o.affine.has_value());
+    if (d.affine) {
+      EXPECT_EQ(d.affine->angle_degrees, o.affine->angle_degrees);
+    }
+    ASSERT_EQ(d.brightness_contrast.has_value(), o.brightness_contrast.has_value());
+    if (d.brightness_contrast) {
+      EXPECT_EQ(d.brightness_contrast->beta, o.brightness_contrast->beta);
+    }
+  }
+  // 20,000 / 9 = 2,222 per offset; 5 standard deviations are about 220.
+  for (const int n : xs) EXPECT_NEAR(n, kDraws / 9, 250);
+  for (const int n : ys) EXPECT_NEAR(n, kDraws / 9, 250);
+  EXPECT_NEAR(flips, kDraws / 2, kDraws * 0.015);
+}
+
+// apply() runs crop, then flip, then normalization, exactly as the functions do one by one.
+TEST(Augmenter, AppliesCropThenFlipThenNormalization) {
+  AugmentOptions options;
+  options.shift_scale_rotate_probability = 0;
+  options.brightness_contrast_probability = 0;
+  options.crop_padding = 3;
+  options.flip_probability = 1;
+  const Augmenter augmenter(options);
+  std::vector<uint8_t> image(static_cast<size_t>(kImageBytes));
+  for (size_t i = 0; i < image.size(); ++i) image[i] = static_cast<uint8_t>((i * 37) % 251);
+  for (const uint64_t key : {1u, 2u, 3u}) {
+    const AugmentDraw d = augmenter.draw(key);
+    ASSERT_TRUE(d.crop && d.flip);
+    std::vector<float> whole(image.begin(), image.end()), expected(image.size());
+    crop_padded(whole, 3, *d.crop, expected);
+    flip_horizontally(expected);
+    normalize(expected, augmenter.normalization());
+    std::vector<float> out(image.size());
+    augmenter.apply(image, true, key, out);
+    EXPECT_EQ(out, expected) << "key " << key;
+  }
+}
+
+TEST(Augmenter, RefusesOptionsOutOfRange) {
+  AugmentOptions options;
+  options.crop_padding = 17;
+  EXPECT_EQ(test::error_of([&] { const Augmenter made(options); }), "augmentation: the crop padding must be in [0, 16], got 17");
+  options = {};
+  options.flip_probability = 1.5;
+  EXPECT_EQ(test::error_of([&] { const Augmenter made(options); }), "augmentation: the flip probability must be in [0, 1]");
+  options = {};
+  options.shift_limit = -0.1;
+  EXPECT_EQ(test::error_of([&] { const Augmenter made(options); }), "augmentation: the shift limit must be a finite number >= 0");
+}
+
 TEST(Augmenter, SameKeySameImageAndTestImagesAreOnlyNormalized) {
   const Augmenter augmenter;
   const auto image = pattern(4);

@@ -124,4 +124,37 @@ TEST(Sgd, TwoStepsEqualTheHandComputedUpdate) {
   }
 }
 
+// With decay on conv weights only, a conv's weight decays and its bias and a norm's scale do not:
+// their one step is the plain momentum step.
+TEST(Sgd, DecaysOnlyConvWeightsWhenAsked) {
+  Context context;
+  const auto desc = dnnl::memory::desc({2}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a);
+  const auto make = [&](const std::string& name) {
+    Parameter p{name, Tensor(desc, context.engine()), Tensor(desc, context.engine())};
+    p.value.data()[0] = 2.f, p.value.data()[1] = -1.f;
+    p.grad.data()[0] = 0.5f, p.grad.data()[1] = 0.25f;
+    return p;
+  };
+  Parameter weight = make("C1.conv.weight"), bias = make("C1.conv.bias"), scale = make("C1.norm.weight");
+  SgdOptions options{0.1f, 0.9f, 0.01f, false};
+  options.decay_conv_weights_only = true;
+  EXPECT_TRUE(is_weight_decayed(weight, options));
+  EXPECT_FALSE(is_weight_decayed(bias, options));
+  EXPECT_FALSE(is_weight_decayed(scale, options));
+  Sgd sgd({&weight, &bias, &scale}, options);
+  sgd.step();
+  // Decayed: 2 - 0.1 * (0.5 + 0.01 * 2) = 1.948 and -1 - 0.1 * (0.25 - 0.01) = -1.024.
+  EXPECT_NEAR(weight.value.data()[0], 1.948, 1e-6);
+  EXPECT_NEAR(weight.value.data()[1], -1.024, 1e-6);
+  // Not decayed: 2 - 0.1 * 0.5 = 1.95 and -1 - 0.1 * 0.25 = -1.025.
+  for (const Parameter* p : {&bias, &scale}) {
+    EXPECT_NEAR(p->value.data()[0], 1.95, 1e-6) << p->name;
+    EXPECT_NEAR(p->value.data()[1], -1.025, 1e-6) << p->name;
+  }
+  // Without the option every parameter decays, as torch.optim.SGD does.
+  options.decay_conv_weights_only = false;
+  EXPECT_TRUE(is_weight_decayed(bias, options));
+  EXPECT_TRUE(is_weight_decayed(scale, options));
+}
+
 }  // namespace

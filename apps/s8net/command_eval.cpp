@@ -2,6 +2,7 @@
 #include "commands.hpp"
 #include "progress.hpp"
 
+#include <s8net/core/error.hpp>
 #include <s8net/core/format.hpp>
 #include <s8net/data/data_source.hpp>
 #include <s8net/train/evaluate.hpp>
@@ -16,7 +17,7 @@ namespace po = boost::program_options;
 namespace s8net::app {
 
 int run_eval(int argc, char** argv) {
-  std::string checkpoint_path, data_path;
+  std::string checkpoint_path, data_path, tta_name = "none";
   std::vector<std::string> plugin_dirs;
   int64_t limit = 0, batch = 256;
   po::options_description options("s8net eval: evaluate a checkpoint on the test set");
@@ -25,10 +26,17 @@ int run_eval(int argc, char** argv) {
       ("data", po::value(&data_path)->required(), "data: a directory written by s8net data prepare, or any source it reads")
       ("limit-test", po::value(&limit)->default_value(0), "use the first N test images (0: all)")
       ("batch", po::value(&batch)->default_value(256), "evaluation batch size")
+      ("tta", po::value(&tta_name)->default_value("none"), "test-time augmentation: none, or flip (each image and its mirror image, probabilities averaged: twice the time)")
       ("plugin-dir", po::value(&plugin_dirs)->composing(), "extra plugin directory or file (repeatable)");
   if (!parse_command_line(argc, argv, options)) return 0;
   if (batch <= 0) throw po::error("--batch must be > 0");
   if (limit < 0) throw po::error("--limit-test must be >= 0");
+  TestTimeAugmentation tta = TestTimeAugmentation::none;
+  try {
+    tta = parse_test_time_augmentation(tta_name);
+  } catch (const Error& e) {
+    throw po::error(std::string("--tta: ") + e.what());
+  }
 
   Context context;
   const auto registry = load_plugins(context, plugin_dirs);
@@ -37,11 +45,13 @@ int run_eval(int argc, char** argv) {
   const Dataset test = load_cifar(data_path).test.first(limit);
   const Augmenter augmenter(checkpoint.config.augment_options);
   ProgressLine line;
-  const EvalResult r = evaluate(*network, test, augmenter, batch, counting_progress(line, "testing"));
+  const EvalResult r = evaluate(*network, test, augmenter, batch, counting_progress(line, "testing"), tta);
   line.clear();
 
   std::printf("checkpoint %s: norm %s, after epoch %lld\n", checkpoint_path.c_str(), checkpoint.config.norm.c_str(),
               static_cast<long long>(checkpoint.epochs_done));
+  if (tta != TestTimeAugmentation::none)
+    std::printf("test-time augmentation: %s (two evaluations per image)\n", name_of(tta));
   std::printf("test loss %.4f, accuracy %.2f%% (%s/%s)\n\n", r.loss, r.accuracy(), with_thousands(r.correct).c_str(),
               with_thousands(r.total).c_str());
   std::printf("%-12s %9s %9s\n", "class", "accuracy", "images");

@@ -20,8 +20,10 @@ namespace {
 
 constexpr const char* kTrainFlagNames[] = {"norm", "norm-option", "layout", "recipe", "epochs", "batch", "schedule", "lr",
                                            "lr-points", "pct-start", "min-lr", "step-size", "gamma", "momentum",
-                                           "nesterov", "weight-decay", "no-augment", "dropout", "seed", "limit-train",
-                                           "limit-test", "eval-batch", "val"};
+                                           "nesterov", "weight-decay", "weight-decay-conv-only", "no-augment",
+                                           "shift-scale-rotate", "brightness-contrast", "crop-padding", "flip",
+                                           "ema", "dropout", "seed", "limit-train", "limit-test", "eval-batch",
+                                           "val"};
 
 }  // namespace
 
@@ -48,7 +50,13 @@ void add_train_flags(po::options_description& options, TrainFlags which) {
       ("momentum", po::value<float>(), "SGD momentum (seed: 0.95; onecycle cycles it 0.95 -> 0.85 -> 0.95)")
       ("nesterov", po::value<bool>()->implicit_value(true), "Nesterov momentum (seed: off)")
       ("weight-decay", po::value<float>(), "L2 weight decay (seed: 0)")
+      ("weight-decay-conv-only", po::value<bool>()->implicit_value(true), "apply weight decay to the conv weights alone, not to biases and norm parameters (seed: off)")
       ("no-augment", po::value<bool>()->implicit_value(true)->zero_tokens(), "train without augmentation")
+      ("shift-scale-rotate", po::value<double>(), "probability of the shift-scale-rotate augmentation (seed: 0.5)")
+      ("brightness-contrast", po::value<double>(), "probability of the brightness/contrast augmentation (seed: 0.5)")
+      ("crop-padding", po::value<int64_t>(), "random 32x32 crop of the image padded by N black pixels, 0 to 16 (seed: 0, off)")
+      ("flip", po::value<double>(), "probability of a horizontal flip (seed: 0)")
+      ("ema", po::value<double>(), "evaluate, select and save an exponential moving average of the weights with this decay, e.g. 0.999 (seed: 0, off)")
       ("dropout", po::value<float>(), "dropout after each max-pool (seed: 0.01)")
       ("limit-train", po::value<int64_t>(), "use the first N training images (0: all)")
       ("limit-test", po::value<int64_t>(), "use the first N test images (0: all)")
@@ -86,7 +94,14 @@ void apply_train_flags(const po::variables_map& v, TrainConfig& c, TrainFlags wh
   if (given("momentum")) c.sgd.momentum = v["momentum"].as<float>();
   if (given("nesterov")) c.sgd.nesterov = v["nesterov"].as<bool>();
   if (given("weight-decay")) c.sgd.weight_decay = v["weight-decay"].as<float>();
+  if (given("weight-decay-conv-only")) c.sgd.decay_conv_weights_only = v["weight-decay-conv-only"].as<bool>();
   if (given("no-augment")) c.augment = !v["no-augment"].as<bool>();
+  if (given("shift-scale-rotate")) c.augment_options.shift_scale_rotate_probability = v["shift-scale-rotate"].as<double>();
+  if (given("brightness-contrast"))
+    c.augment_options.brightness_contrast_probability = v["brightness-contrast"].as<double>();
+  if (given("crop-padding")) c.augment_options.crop_padding = v["crop-padding"].as<int64_t>();
+  if (given("flip")) c.augment_options.flip_probability = v["flip"].as<double>();
+  if (given("ema")) c.ema_decay = v["ema"].as<double>();
   if (given("dropout")) c.dropout = v["dropout"].as<float>();
   if (given("seed")) c.seed = parse_seed(v["seed"].as<std::string>());
   if (given("limit-train")) c.limit_train = v["limit-train"].as<int64_t>();

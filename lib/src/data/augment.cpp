@@ -4,8 +4,10 @@
 #include <s8net/data/dataset.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numbers>
+#include <string>
 
 namespace s8net {
 namespace {
@@ -54,6 +56,30 @@ void shift_scale_rotate(std::span<const uint8_t> image, const AffineTransform& t
   }
 }
 
+void crop_padded(std::span<const float> image, int64_t padding, const CropOffset& offset, std::span<float> out) {
+  if (image.size() != static_cast<size_t>(kImageBytes) || out.size() != static_cast<size_t>(kImageBytes))
+    throw Error("crop: expected 3,072-value images");
+  const int64_t dx = offset.x - padding, dy = offset.y - padding;
+  for (int64_t c = 0; c < 3; ++c) {
+    for (int64_t y = 0; y < kImageSide; ++y) {
+      for (int64_t x = 0; x < kImageSide; ++x) {
+        const int64_t sx = x + dx, sy = y + dy;
+        const bool inside = sx >= 0 && sx < kImageSide && sy >= 0 && sy < kImageSide;
+        out[static_cast<size_t>(c * kImagePlane + y * kImageSide + x)] =
+            inside ? image[static_cast<size_t>(c * kImagePlane + sy * kImageSide + sx)] : 0.f;
+      }
+    }
+  }
+}
+
+void flip_horizontally(std::span<float> image) {
+  if (image.size() != static_cast<size_t>(kImageBytes)) throw Error("flip: expected 3,072 values");
+  for (int64_t row = 0; row < 3 * kImageSide; ++row) {
+    float* line = image.data() + row * kImageSide;
+    std::reverse(line, line + kImageSide);
+  }
+}
+
 void brightness_contrast(std::span<float> image, const BrightnessContrast& adjust) {
   const float alpha = static_cast<float>(adjust.alpha), offset = static_cast<float>(adjust.beta * 255.0);
   for (float& v : image) v = std::clamp(alpha * v + offset, 0.f, 255.f);
@@ -67,8 +93,29 @@ void normalize(std::span<float> image, const Normalization& normalization) {
   }
 }
 
+void validate(const AugmentOptions& o) {
+  const auto probability = [](double p, const char* name) {
+    if (!(p >= 0 && p <= 1)) throw Error(std::string("augmentation: ") + name + " must be in [0, 1]");
+  };
+  const auto limit = [](double v, const char* name) {
+    if (!(v >= 0 && std::isfinite(v))) throw Error(std::string("augmentation: ") + name + " must be a finite number >= 0");
+  };
+  probability(o.shift_scale_rotate_probability, "the shift-scale-rotate probability");
+  probability(o.brightness_contrast_probability, "the brightness/contrast probability");
+  probability(o.flip_probability, "the flip probability");
+  limit(o.shift_limit, "the shift limit");
+  limit(o.scale_limit, "the scale limit");
+  limit(o.rotate_limit_degrees, "the rotation limit");
+  limit(o.brightness_limit, "the brightness limit");
+  limit(o.contrast_limit, "the contrast limit");
+  if (o.crop_padding < 0 || o.crop_padding > kMaxCropPadding)
+    throw Error("augmentation: the crop padding must be in [0, " + std::to_string(kMaxCropPadding) + "], got " +
+                std::to_string(o.crop_padding));
+}
+
 Augmenter::Augmenter(AugmentOptions options, Normalization normalization)
     : options_(options), normalization_(normalization) {
+  validate(options_);
   for (const float s : normalization_.std)
     if (!(s > 0.f)) throw Error("normalization: every std must be > 0");
 }
@@ -84,8 +131,15 @@ AugmentDraw Augmenter::draw(uint64_t key) const {
   const double p_colour = random.uniform();
   const BrightnessContrast colour{random.uniform(1 - options_.contrast_limit, 1 + options_.contrast_limit),
                                   random.uniform(-options_.brightness_limit, options_.brightness_limit)};
+  // Drawn after the original recipe's draws, so its streams stay as they were.
+  const double p_flip = random.uniform();
+  const uint64_t crop_positions = static_cast<uint64_t>(2 * options_.crop_padding + 1);
+  const CropOffset crop{static_cast<int64_t>(random.below(crop_positions)),
+                        static_cast<int64_t>(random.below(crop_positions))};
   AugmentDraw result;
   if (p_affine < options_.shift_scale_rotate_probability) result.affine = affine;
+  if (options_.crop_padding > 0) result.crop = crop;
+  result.flip = p_flip < options_.flip_probability;
   if (p_colour < options_.brightness_contrast_probability) result.brightness_contrast = colour;
   return result;
 }
@@ -97,6 +151,12 @@ void Augmenter::apply(std::span<const uint8_t> image, bool augment, uint64_t key
     shift_scale_rotate(image, *d.affine, out);
   else
     std::transform(image.begin(), image.end(), out.begin(), [](uint8_t v) { return static_cast<float>(v); });
+  if (d.crop) {
+    std::array<float, kImageBytes> whole;
+    std::copy(out.begin(), out.end(), whole.begin());
+    crop_padded(whole, options_.crop_padding, *d.crop, out);
+  }
+  if (d.flip) flip_horizontally(out);
   if (d.brightness_contrast) brightness_contrast(out, *d.brightness_contrast);
   normalize(out, normalization_);
 }

@@ -1,5 +1,6 @@
 #include <s8net/core/error.hpp>
 #include <s8net/train/network_state.hpp>
+#include <s8net/train/weight_average.hpp>
 
 namespace s8net {
 namespace {
@@ -58,6 +59,12 @@ std::unique_ptr<S8Network> network_from_checkpoint(Context& context, const NormR
                                                    const Checkpoint& checkpoint, const std::string& source) {
   auto network = std::make_unique<S8Network>(context, registry, network_config_of(checkpoint.config));
   restore_tensors(context, checkpoint.tensors, *network, nullptr, source);
+  // A run with --ema evaluated its average: that is the network it hands on.
+  if (checkpoint.config.ema_decay > 0) {
+    WeightAverage average(*network, checkpoint.config.ema_decay);
+    average.restore(context, checkpoint.tensors, source);
+    average.swap_with_network();
+  }
   network->set_training_steps(checkpoint.training_steps);
   return network;
 }

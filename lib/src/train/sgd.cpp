@@ -5,6 +5,10 @@
 
 namespace s8net {
 
+bool is_weight_decayed(const Parameter& parameter, const SgdOptions& options) {
+  return !options.decay_conv_weights_only || parameter.name.ends_with(".conv.weight");
+}
+
 Sgd::Sgd(std::vector<Parameter*> parameters, SgdOptions options)
     : parameters_(std::move(parameters)), options_(options) {
   if (!(options_.momentum >= 0.f && options_.momentum < 1.f))
@@ -12,13 +16,17 @@ Sgd::Sgd(std::vector<Parameter*> parameters, SgdOptions options)
   if (options_.nesterov && options_.momentum == 0.f) throw Error("Nesterov momentum needs a momentum > 0");
   if (!(options_.weight_decay >= 0.f)) throw Error("SGD weight decay must be >= 0");
   buffers_.reserve(parameters_.size());
-  for (const Parameter* p : parameters_) buffers_.emplace_back(static_cast<size_t>(p->value.size()), 0.f);
+  for (const Parameter* p : parameters_) {
+    buffers_.emplace_back(static_cast<size_t>(p->value.size()), 0.f);
+    decayed_.push_back(is_weight_decayed(*p, options_));
+  }
 }
 
 void Sgd::step() {
-  const float lr = options_.learning_rate, momentum = options_.momentum, decay = options_.weight_decay;
+  const float lr = options_.learning_rate, momentum = options_.momentum;
   const bool nesterov = options_.nesterov;
   for (size_t k = 0; k < parameters_.size(); ++k) {
+    const float decay = decayed_[k] ? options_.weight_decay : 0.f;
     float* value = parameters_[k]->value.data();
     const float* grad = parameters_[k]->grad.data();
     float* buffer = buffers_[k].data();

@@ -22,14 +22,47 @@ void from_json(const json& j, std::optional<ActivationLayout>& layout) {
 }
 
 // One list of fields per struct serves both directions; every key is required when reading.
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(SgdOptions, momentum, weight_decay, nesterov)
+// By hand: decay_conv_weights_only came later; a configuration without it decays every parameter.
+void to_json(json& j, const SgdOptions& o) {
+  j = json{{"momentum", o.momentum},
+           {"weight_decay", o.weight_decay},
+           {"nesterov", o.nesterov},
+           {"decay_conv_weights_only", o.decay_conv_weights_only}};
+}
+void from_json(const json& j, SgdOptions& o) {
+  j.at("momentum").get_to(o.momentum);
+  j.at("weight_decay").get_to(o.weight_decay);
+  j.at("nesterov").get_to(o.nesterov);
+  o.decay_conv_weights_only = j.value("decay_conv_weights_only", false);
+}
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ScheduleConfig, kind, points, learning_rate, pct_start, div_factor, final_div_factor,
                                    cycle_momentum, base_momentum, max_momentum, min_learning_rate, step_size, gamma)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AugmentOptions, shift_scale_rotate_probability, shift_limit, scale_limit,
-                                   rotate_limit_degrees, brightness_contrast_probability, brightness_limit,
-                                   contrast_limit)
+// By hand: the crop and the flip came later, so a configuration without them (every run before
+// them) reads as one without them.
+void to_json(json& j, const AugmentOptions& o) {
+  j = json{{"shift_scale_rotate_probability", o.shift_scale_rotate_probability},
+           {"shift_limit", o.shift_limit},
+           {"scale_limit", o.scale_limit},
+           {"rotate_limit_degrees", o.rotate_limit_degrees},
+           {"brightness_contrast_probability", o.brightness_contrast_probability},
+           {"brightness_limit", o.brightness_limit},
+           {"contrast_limit", o.contrast_limit},
+           {"crop_padding", o.crop_padding},
+           {"flip_probability", o.flip_probability}};
+}
+void from_json(const json& j, AugmentOptions& o) {
+  j.at("shift_scale_rotate_probability").get_to(o.shift_scale_rotate_probability);
+  j.at("shift_limit").get_to(o.shift_limit);
+  j.at("scale_limit").get_to(o.scale_limit);
+  j.at("rotate_limit_degrees").get_to(o.rotate_limit_degrees);
+  j.at("brightness_contrast_probability").get_to(o.brightness_contrast_probability);
+  j.at("brightness_limit").get_to(o.brightness_limit);
+  j.at("contrast_limit").get_to(o.contrast_limit);
+  o.crop_padding = j.value("crop_padding", int64_t{0});
+  o.flip_probability = j.value("flip_probability", 0.0);
+}
 
-// By hand rather than by the macro: validation_images came later, so a configuration without it
+// By hand rather than by the macro: validation_images and ema_decay came later, so a configuration without them
 // (every run before it) still reads, as one without a validation split.
 void to_json(json& j, const TrainConfig& c) {
   j = json{{"norm", c.norm},       {"norm_options", c.norm_options},
@@ -39,7 +72,7 @@ void to_json(json& j, const TrainConfig& c) {
            {"augment", c.augment}, {"augment_options", c.augment_options},
            {"seed", c.seed},       {"limit_train", c.limit_train},
            {"limit_test", c.limit_test}, {"eval_batch_size", c.eval_batch_size},
-           {"validation_images", c.validation_images}};
+           {"validation_images", c.validation_images}, {"ema_decay", c.ema_decay}};
 }
 void from_json(const json& j, TrainConfig& c) {
   j.at("norm").get_to(c.norm);
@@ -57,6 +90,7 @@ void from_json(const json& j, TrainConfig& c) {
   j.at("limit_test").get_to(c.limit_test);
   j.at("eval_batch_size").get_to(c.eval_batch_size);
   c.validation_images = j.value("validation_images", int64_t{0});
+  c.ema_decay = j.value("ema_decay", 0.0);
 }
 
 TrainConfig seed_recipe() { return TrainConfig{}; }
@@ -70,6 +104,8 @@ void validate(const TrainConfig& c) {
   if (c.limit_train < 0) throw Error("--limit-train must be >= 0");
   if (c.limit_test < 0) throw Error("--limit-test must be >= 0");
   if (c.validation_images < 0) throw Error("--val must be >= 0, got " + std::to_string(c.validation_images));
+  if (!(c.ema_decay == 0 || (c.ema_decay > 0 && c.ema_decay < 1)))
+    throw Error("--ema must be 0 (off) or a decay in (0, 1)");
   if (!(c.dropout >= 0.f && c.dropout < 1.f)) throw Error("--dropout must be in [0, 1)");
   if (!(c.sgd.momentum >= 0.f && c.sgd.momentum < 1.f)) throw Error("--momentum must be in [0, 1)");
   if (!(c.sgd.weight_decay >= 0.f) || !std::isfinite(c.sgd.weight_decay))
@@ -77,6 +113,17 @@ void validate(const TrainConfig& c) {
   if (c.sgd.nesterov && c.sgd.momentum == 0.f && !(c.schedule.kind == ScheduleKind::onecycle && c.schedule.cycle_momentum))
     throw Error("--nesterov needs a momentum > 0");
   validate(c.schedule);
+  const AugmentOptions& a = c.augment_options;
+  const auto probability = [](double p, const char* flag) {
+    if (!(p >= 0 && p <= 1)) throw Error(std::string(flag) + " must be a probability in [0, 1]");
+  };
+  probability(a.shift_scale_rotate_probability, "--shift-scale-rotate");
+  probability(a.brightness_contrast_probability, "--brightness-contrast");
+  probability(a.flip_probability, "--flip");
+  if (a.crop_padding < 0 || a.crop_padding > kMaxCropPadding)
+    throw Error("--crop-padding must be in [0, " + std::to_string(kMaxCropPadding) + "], got " +
+                std::to_string(a.crop_padding));
+  validate(a);  // the limits no flag sets
 }
 
 std::string to_json(const TrainConfig& config) { return json(config).dump(2); }

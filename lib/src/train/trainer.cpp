@@ -9,6 +9,7 @@
 #include <s8net/train/evaluate.hpp>
 #include <s8net/train/network_state.hpp>
 #include <s8net/train/trainer.hpp>
+#include <s8net/train/weight_average.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -16,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cmath>
+#include <iterator>
 #include <sstream>
 #include <utility>
 
@@ -188,6 +190,7 @@ Trainer::Trainer(Context& context, const NormRegistry& registry, TrainConfig con
   network_ = std::make_unique<S8Network>(context_, registry, network_config_of(config_));
   check_training_memory(*network_, config_.batch_size);
   optimizer_ = std::make_unique<Sgd>(network_->parameters(), config_.sgd);
+  if (config_.ema_decay > 0) average_ = std::make_unique<WeightAverage>(*network_, config_.ema_decay);
   LoaderOptions loader;
   loader.batch_size = config_.batch_size;
   loader.augment = config_.augment;
@@ -205,6 +208,7 @@ std::unique_ptr<Trainer> Trainer::resume(Context& context, const NormRegistry& r
   const Checkpoint checkpoint = load_checkpoint(file);
   std::unique_ptr<Trainer> trainer(new Trainer(context, registry, checkpoint.config, data, run_directory, std::nullopt));
   restore_tensors(context, checkpoint.tensors, *trainer->network_, trainer->optimizer_.get(), file.string());
+  if (trainer->average_) trainer->average_->restore(context, checkpoint.tensors, file.string());
   trainer->network_->set_training_steps(checkpoint.training_steps);
   trainer->epochs_done_ = checkpoint.epochs_done;
   trainer->epoch_in_progress_ = checkpoint.epoch_in_progress;
@@ -291,6 +295,7 @@ std::optional<EpochMetrics> Trainer::train_epoch(int64_t epoch, TrainObserver& o
     // mid-epoch, so the last checkpoint on disk stays the last good state.
     if (!std::isfinite(r.loss)) throw_diverged(epoch, batch_index, steps, r.loss);
     optimizer_->step();
+    if (average_) average_->update();
     loss_sum += r.loss * static_cast<double>(batch->size());
     m.train_correct += r.correct;
     m.train_total += batch->size();
@@ -307,6 +312,7 @@ std::optional<EpochMetrics> Trainer::train_epoch(int64_t epoch, TrainObserver& o
   }
   m.train_loss = loss_sum / static_cast<double>(m.train_total);
   m.train_seconds = elapsed();
+  const AveragedWeightsInUse averaged(average_.get());
   last_evaluation_ = evaluate(*network_, test_, augmenter_, config_.eval_batch_size,
                               [&](int64_t done, int64_t total) { observer.on_evaluation(done, total); });
   m.test_loss = last_evaluation_.loss;
@@ -346,6 +352,10 @@ Checkpoint Trainer::make_checkpoint() {
   c.training_steps = network_->training_steps();
   for (const EpochMetrics& m : history_) (c.metrics_jsonl += to_json_line(m)) += '\n';
   c.tensors = capture_tensors(context_, *network_, optimizer_.get());
+  if (average_) {
+    std::vector<NamedValues> averages = average_->capture(context_);
+    std::move(averages.begin(), averages.end(), std::back_inserter(c.tensors));
+  }
   return c;
 }
 

@@ -1,6 +1,12 @@
-// The original recipe's augmentation of training images (docs/recipe.md), and the per-channel normalization every image gets:
-//   with p 0.5 shift-scale-rotate (bilinear, reflect-101 border), with p 0.5 brightness/contrast
-//   (pixel' = alpha * pixel + beta * 255, clipped to [0, 255]), then (pixel / 255 - mean) / std.
+// The augmentation of training images, and the per-channel normalization every image gets. In order:
+//   shift-scale-rotate (bilinear, reflect-101 border), with p 0.5 in the original recipe
+//     (docs/recipe.md);
+//   a random crop of the image padded by `crop_padding` black pixels on every side, back to 32x32
+//     (torchvision's RandomCrop(32, padding)), off in the original recipe;
+//   a horizontal flip with `flip_probability` (RandomHorizontalFlip), off in the original recipe;
+//   brightness/contrast (pixel' = alpha * pixel + beta * 255, clipped to [0, 255]), with p 0.5 in
+//     the original recipe;
+//   then (pixel / 255 - mean) / std.
 // Every draw is a pure function of a 64-bit key, so an image's augmentation does not depend on
 // which thread prepares it or on the batch size.
 #pragma once
@@ -20,7 +26,16 @@ struct AugmentOptions {
   double brightness_contrast_probability = 0.5;
   double brightness_limit = 0.2;     // beta in [-limit, limit]
   double contrast_limit = 0.2;       // alpha in [1 - limit, 1 + limit]
+  int64_t crop_padding = 0;          // 0: no crop
+  double flip_probability = 0;
 };
+
+// The largest padding a crop takes: past it, most of a 32x32 crop would be padding.
+inline constexpr int64_t kMaxCropPadding = 16;
+
+// Throws s8net::Error naming the option when a probability is outside [0, 1], a limit negative,
+// or the padding outside [0, kMaxCropPadding].
+void validate(const AugmentOptions& options);
 
 struct Normalization {
   std::array<float, 3> mean = {0.4914f, 0.4822f, 0.4465f};
@@ -36,6 +51,12 @@ struct AffineTransform {
   double shift_y = 0;  // fraction of the height, positive moves it down
 };
 
+// Where a crop of the padded image starts: offsets in [0, 2 * padding] from its top-left corner,
+// so (padding, padding) is the image itself.
+struct CropOffset {
+  int64_t x = 0, y = 0;
+};
+
 struct BrightnessContrast {
   double alpha = 1;  // contrast
   double beta = 0;   // brightness, in units of the full range 255
@@ -44,11 +65,17 @@ struct BrightnessContrast {
 // What one key draws.
 struct AugmentDraw {
   std::optional<AffineTransform> affine;
+  std::optional<CropOffset> crop;
+  bool flip = false;
   std::optional<BrightnessContrast> brightness_contrast;
 };
 
 // Planar 3x32x32 uint8 image -> planar floats in [0, 255], warped: out(x, y) = in(M^-1 (x, y)).
 void shift_scale_rotate(std::span<const uint8_t> image, const AffineTransform& transform, std::span<float> out);
+// Planar 3x32x32 floats: out(x, y) = in(x + offset.x - padding, y + offset.y - padding), 0 outside.
+void crop_padded(std::span<const float> image, int64_t padding, const CropOffset& offset, std::span<float> out);
+// Planar 3x32x32 floats, mirrored left to right in place.
+void flip_horizontally(std::span<float> image);
 void brightness_contrast(std::span<float> image, const BrightnessContrast& adjust);
 // [0, 255] -> normalized, per channel plane.
 void normalize(std::span<float> image, const Normalization& normalization);

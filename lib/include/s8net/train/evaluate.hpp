@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace s8net {
@@ -31,9 +32,16 @@ struct EvalResult {
   int64_t class_count(int label) const noexcept;    // images of that class
 };
 
+// What an evaluation adds to each test image. `flip`: the image and its mirror image are both
+// evaluated and their class probabilities averaged (twice the cost of `none`).
+enum class TestTimeAugmentation { none, flip };
+const char* name_of(TestTimeAugmentation tta) noexcept;
+TestTimeAugmentation parse_test_time_augmentation(const std::string& name);  // throws s8net::Error listing the names
+
 // Normalized (never augmented) images in order, `batch_size` at a time; progress(done, total)
 // after each batch when given.
 EvalResult evaluate(S8Network& network, const Dataset& data, const Augmenter& augmenter, int64_t batch_size,
-                    const std::function<void(int64_t, int64_t)>& progress = {});
+                    const std::function<void(int64_t, int64_t)>& progress = {},
+                    TestTimeAugmentation tta = TestTimeAugmentation::none);
 
 }  // namespace s8net

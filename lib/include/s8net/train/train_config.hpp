@@ -28,6 +28,9 @@ struct TrainConfig {
   ScheduleConfig schedule;
   bool augment = true;
   AugmentOptions augment_options;
+  // With a decay in (0, 1): evaluate, select and save for inference an exponential moving average
+  // of the weights (train/weight_average.hpp); 0: the weights SGD trains.
+  double ema_decay = 0;
   uint64_t seed = 1;  // weights, dropout, shuffling and augmentation
   // The data
   int64_t limit_train = 0;  // first N images only (0: all)

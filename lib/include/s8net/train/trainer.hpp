@@ -84,6 +84,7 @@ class TrainObserver {
 enum class TrainStatus { finished, stopped };
 
 class NormRegistry;
+class WeightAverage;
 
 inline constexpr const char* kConfigFile = "config.json";
 inline constexpr const char* kMetricsFile = "metrics.jsonl";
@@ -154,6 +155,7 @@ class Trainer {
   Augmenter augmenter_;
   std::unique_ptr<S8Network> network_;
   std::unique_ptr<Sgd> optimizer_;
+  std::unique_ptr<WeightAverage> average_;  // with --ema: what is evaluated and saved for inference
   std::unique_ptr<BatchLoader> loader_;
   std::vector<EpochMetrics> history_;
   EvalResult last_evaluation_;

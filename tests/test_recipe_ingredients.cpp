@@ -1,0 +1,250 @@
+// What a faster recipe is made of, each against a hand-computed reference: the weights' moving
+// average (EMA) and its place in training, checkpoints and --resume; test-time flip averaging; and
+// configurations of earlier versions, which know none of them.
+#include "support/error_of.hpp"
+#include "support/synthetic_data.hpp"
+#include "support/temp_dir.hpp"
+
+#include <s8net/norm/registry.hpp>
+#include <s8net/train/evaluate.hpp>
+#include <s8net/train/network_state.hpp>
+#include <s8net/train/trainer.hpp>
+#include <s8net/train/weight_average.hpp>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace s8net;
+using test::error_of;
+using test::TempDir;
+
+class Quiet : public TrainObserver {};
+
+struct Plugins {
+  Context context;
+  NormRegistry registry{context};
+  Plugins() { registry.load_path(S8NET_PLUGIN_DIR); }
+};
+
+NetworkConfig network_config(const std::string& norm, uint64_t seed) {
+  NetworkConfig config;
+  config.norm = norm;
+  config.seed = seed;
+  return config;
+}
+
+std::vector<float> values_of(const Parameter& p) { return {p.value.data(), p.value.data() + p.value.size()}; }
+
+TEST(WeightAverage, DecayWarmsUpToTheGivenOne) {
+  EXPECT_DOUBLE_EQ(WeightAverage::decay_at(0.999, 0), 0.1);
+  EXPECT_DOUBLE_EQ(WeightAverage::decay_at(0.999, 10), 11.0 / 20);
+  EXPECT_DOUBLE_EQ(WeightAverage::decay_at(0.999, 1'000'000), 0.999);
+  EXPECT_DOUBLE_EQ(WeightAverage::decay_at(0.5, 100), 0.5);
+}
+
+// average = d * average + (1 - d) * value for a parameter and a norm statistic; swapping twice
+// gives both back; the checkpoint form restores into another average.
+TEST(WeightAverage, FollowsTheFormulaSwapsAndRoundTrips) {
+  Plugins plugins;
+  S8Network network(plugins.context, plugins.registry, network_config("bn", 1));
+  WeightAverage average(network, 0.9);
+  Parameter& weight = *network.parameters()[0];
+  Parameter& mean = *network.state()[0];
+  const std::vector<float> weight0 = values_of(weight), mean0 = values_of(mean);
+  for (Parameter* p : {&weight, &mean})
+    for (int64_t i = 0; i < p->value.size(); ++i) p->value.data()[i] += 1.f;
+  network.set_training_steps(1000);  // past the warm-up: d = 0.9
+  average.update();
+  const std::vector<NamedValues> saved = average.capture(plugins.context);
+  EXPECT_EQ(saved.front().name, "average/param/" + weight.name);
+
+  average.swap_with_network();  // the network now holds the average: value0 + 0.1
+  for (const auto& [p, start] : {std::pair{&weight, &weight0}, std::pair{&mean, &mean0}})
+    for (int64_t i = 0; i < p->value.size(); ++i)
+      ASSERT_NEAR(p->value.data()[i], (*start)[static_cast<size_t>(i)] + 0.1f, 1e-6) << p->name << " " << i;
+  average.swap_with_network();  // back: value0 + 1
+  for (int64_t i = 0; i < weight.value.size(); ++i)
+    ASSERT_EQ(weight.value.data()[i], weight0[static_cast<size_t>(i)] + 1.f);
+
+  WeightAverage restored(network, 0.9);
+  restored.restore(plugins.context, saved, "saved");
+  restored.swap_with_network();
+  for (int64_t i = 0; i < weight.value.size(); ++i)
+    ASSERT_NEAR(weight.value.data()[i], weight0[static_cast<size_t>(i)] + 0.1f, 1e-6);
+
+  std::vector<NamedValues> missing(saved.begin() + 1, saved.end());
+  EXPECT_EQ(error_of([&] { restored.restore(plugins.context, missing, "c.s8ckpt"); }),
+            "c.s8ckpt: no average/param/" + weight.name + " (a run trained without --ema?)");
+  EXPECT_EQ(error_of([&] { WeightAverage(network, 1.0); }), "the weight average's decay must be in (0, 1), got 1.000000");
+}
+
+TrainConfig fast_ingredients_config() {
+  TrainConfig c = seed_recipe();
+  c.epochs = 3;
+  c.batch_size = 16;
+  c.eval_batch_size = 20;
+  c.schedule.kind = ScheduleKind::onecycle;
+  c.schedule.learning_rate = 0.05;
+  c.sgd.nesterov = true;
+  c.sgd.weight_decay = 5e-4f;
+  c.sgd.decay_conv_weights_only = true;
+  c.augment_options.crop_padding = 4;
+  c.augment_options.flip_probability = 0.5;
+  c.ema_decay = 0.9;
+  c.seed = 5;
+  return c;
+}
+
+// Asks to stop once `after` batches have been trained, as Ctrl-C does between two batches.
+class StopAfter : public TrainObserver {
+ public:
+  explicit StopAfter(int64_t after) : after_(after) {}
+  void on_batch(const BatchProgress&) override { ++batches_; }
+  bool stop_requested() override { return batches_ >= after_; }
+
+ private:
+  int64_t after_, batches_ = 0;
+};
+
+// Interrupted in the middle of epoch 2 and resumed, a run with every new ingredient ends with the
+// uninterrupted run's weights, momentum, averages and metrics, bit for bit.
+TEST(FastIngredients, ResumeEndsWithTheUninterruptedRunBitForBit) {
+  Plugins plugins;
+  const CifarData data = test::random_cifar(72, 40, 3);
+  const TempDir whole("train"), split("train");
+  Quiet quiet;
+  Trainer uninterrupted(plugins.context, plugins.registry, fast_ingredients_config(), data, whole.path());
+  uninterrupted.run(quiet);
+  {
+    Trainer first(plugins.context, plugins.registry, fast_ingredients_config(), data, split.path());
+    StopAfter stop(7);
+    ASSERT_EQ(first.run(stop), TrainStatus::stopped);
+  }
+  const auto resumed = Trainer::resume(plugins.context, plugins.registry, data, split.path());
+  ASSERT_EQ(resumed->run(quiet), TrainStatus::finished);
+
+  const Checkpoint expected = load_checkpoint(whole / kLastCheckpoint);
+  const Checkpoint actual = load_checkpoint(split / kLastCheckpoint);
+  ASSERT_EQ(actual.tensors.size(), expected.tensors.size());
+  size_t averaged = 0;
+  for (size_t k = 0; k < expected.tensors.size(); ++k) {
+    EXPECT_EQ(actual.tensors[k].name, expected.tensors[k].name);
+    EXPECT_EQ(actual.tensors[k].values, expected.tensors[k].values) << expected.tensors[k].name;
+    averaged += expected.tensors[k].name.starts_with(kAveragePrefix);
+  }
+  EXPECT_EQ(averaged, uninterrupted.network().parameters().size() + uninterrupted.network().state().size());
+  ASSERT_EQ(resumed->history().size(), uninterrupted.history().size());
+  for (size_t e = 0; e < uninterrupted.history().size(); ++e) {
+    EXPECT_EQ(resumed->history()[e].train_loss, uninterrupted.history()[e].train_loss);
+    EXPECT_EQ(resumed->history()[e].test_loss, uninterrupted.history()[e].test_loss);
+  }
+}
+
+// The trainer evaluates the average, and a checkpoint hands the average on: a network loaded from
+// it evaluates to the trainer's last test result, and its weights are the checkpoint's averages,
+// not the raw weights SGD trained.
+TEST(FastIngredients, TheAverageIsWhatIsEvaluatedAndLoaded) {
+  Plugins plugins;
+  const CifarData data = test::random_cifar(48, 20, 7);
+  const TempDir dir("train");
+  Quiet quiet;
+  TrainConfig config = fast_ingredients_config();
+  config.epochs = 2;
+  Trainer trainer(plugins.context, plugins.registry, config, data, dir.path());
+  trainer.run(quiet);
+  const Checkpoint last = load_checkpoint(dir / kLastCheckpoint);
+  const auto loaded = network_from_checkpoint(plugins.context, plugins.registry, last, "last");
+  const std::vector<NamedValues> weights = capture_tensors(plugins.context, *loaded, nullptr);
+  for (const NamedValues& w : weights) {
+    const NamedValues* average = last.find(kAveragePrefix + w.name);
+    ASSERT_NE(average, nullptr) << w.name;
+    EXPECT_EQ(w.values, average->values) << w.name;
+    EXPECT_NE(w.values, last.find(w.name)->values) << w.name << ": the raw weights, not the average";
+  }
+  const EvalResult r = evaluate(*loaded, data.test, Augmenter(config.augment_options), 20);
+  EXPECT_EQ(r.correct, trainer.history().back().test_correct);
+  EXPECT_DOUBLE_EQ(r.loss, trainer.history().back().test_loss);
+}
+
+// The flip-averaged evaluation against one computed here: each image and its mirror image through
+// the network, probabilities averaged in double.
+TEST(TestTimeFlip, AveragesTheProbabilitiesOfEachImageAndItsMirrorImage) {
+  Plugins plugins;
+  S8Network network(plugins.context, plugins.registry, network_config("gn", 3));
+  const CifarData data = test::random_cifar(1, 24, 9);
+  const Augmenter augmenter;
+  const int64_t n = data.test.size();
+  std::vector<float> images(static_cast<size_t>(n * kImageBytes)), mirrored;
+  std::vector<int32_t> labels(data.test.labels.begin(), data.test.labels.end());
+  for (int64_t i = 0; i < n; ++i)
+    augmenter.apply(data.test.image(i), false, 0, std::span(images).subspan(static_cast<size_t>(i * kImageBytes), kImageBytes));
+  mirrored = images;
+  for (int64_t i = 0; i < n; ++i) flip_horizontally(std::span(mirrored).subspan(static_cast<size_t>(i * kImageBytes), kImageBytes));
+  network.evaluate(images, labels);
+  const std::vector<float> a(network.log_probabilities().begin(), network.log_probabilities().end());
+  network.evaluate(mirrored, labels);
+  const std::vector<float> b(network.log_probabilities().begin(), network.log_probabilities().end());
+
+  double loss = 0;
+  int64_t correct = 0;
+  std::vector<uint8_t> predictions;
+  for (int64_t i = 0; i < n; ++i) {
+    double best = -1;
+    int best_class = 0;
+    for (int k = 0; k < kClassCount; ++k) {
+      const size_t at = static_cast<size_t>(i * kClassCount + k);
+      const double p = (std::exp(static_cast<double>(a[at])) + std::exp(static_cast<double>(b[at]))) / 2;
+      if (k == labels[static_cast<size_t>(i)]) loss -= std::log(p);
+      if (p > best) best = p, best_class = k;
+    }
+    predictions.push_back(static_cast<uint8_t>(best_class));
+    correct += best_class == labels[static_cast<size_t>(i)];
+  }
+  const EvalResult r = evaluate(network, data.test, augmenter, 10, {}, TestTimeAugmentation::flip);
+  EXPECT_NEAR(r.loss, loss / static_cast<double>(n), 1e-5);
+  EXPECT_EQ(r.correct, correct);
+  EXPECT_EQ(r.predictions, predictions);
+  // Without the flip, the plain evaluation: different here, since no test image is symmetric.
+  const EvalResult plain = evaluate(network, data.test, augmenter, 10);
+  EXPECT_GT(std::abs(plain.loss - r.loss), 1e-4);
+
+  EXPECT_EQ(parse_test_time_augmentation("flip"), TestTimeAugmentation::flip);
+  EXPECT_EQ(error_of([] { parse_test_time_augmentation("crop"); }), "unknown test-time augmentation 'crop' (known: none, flip)");
+}
+
+// A configuration written before the crop, the flip, the EMA and the decay groups existed reads as
+// one without them, so earlier runs still resume; a new one round-trips them.
+TEST(TrainConfigJson, EarlierConfigurationsReadWithoutTheNewIngredients) {
+  nlohmann::json old = nlohmann::json::parse(to_json(seed_recipe()));
+  old.erase("ema_decay");
+  old["sgd"].erase("decay_conv_weights_only");
+  old["augment_options"].erase("crop_padding");
+  old["augment_options"].erase("flip_probability");
+  const TrainConfig read = train_config_from_json(old.dump(), "old/config.json");
+  EXPECT_EQ(read.ema_decay, 0);
+  EXPECT_FALSE(read.sgd.decay_conv_weights_only);
+  EXPECT_EQ(read.augment_options.crop_padding, 0);
+  EXPECT_EQ(read.augment_options.flip_probability, 0);
+  EXPECT_FALSE(first_difference(read, seed_recipe()));
+
+  const TrainConfig fast = fast_ingredients_config();
+  const TrainConfig back = train_config_from_json(to_json(fast), "x");
+  EXPECT_EQ(to_json(back), to_json(fast));
+  TrainConfig bad = fast;
+  bad.ema_decay = 1;
+  EXPECT_EQ(error_of([&] { validate(bad); }), "--ema must be 0 (off) or a decay in (0, 1)");
+  bad = fast;
+  bad.augment_options.crop_padding = 40;
+  EXPECT_EQ(error_of([&] { validate(bad); }), "--crop-padding must be in [0, 16], got 40");
+  bad = fast;
+  bad.augment_options.flip_probability = -0.5;
+  EXPECT_EQ(error_of([&] { validate(bad); }), "--flip must be a probability in [0, 1]");
+}
+
+}  // namespace
