@@ -4,6 +4,7 @@
 #include "support/error_of.hpp"
 #include "support/synthetic_data.hpp"
 #include "support/temp_dir.hpp"
+#include "support/training.hpp"
 
 #include <s8net/norm/registry.hpp>
 #include <s8net/train/evaluate.hpp>
@@ -22,15 +23,10 @@ namespace {
 namespace fs = std::filesystem;
 using namespace s8net;
 using test::error_of;
+using test::Plugins;
+using test::Quiet;
+using test::StopAfter;
 using test::TempDir;
-
-class Quiet : public TrainObserver {};
-
-struct Plugins {
-  Context context;
-  NormRegistry registry{context};
-  Plugins() { registry.load_path(S8NET_PLUGIN_DIR); }
-};
 
 NetworkConfig network_config(const std::string& norm, uint64_t seed) {
   NetworkConfig config;
@@ -100,17 +96,6 @@ TrainConfig fast_ingredients_config() {
   c.seed = 5;
   return c;
 }
-
-// Asks to stop once `after` batches have been trained, as Ctrl-C does between two batches.
-class StopAfter : public TrainObserver {
- public:
-  explicit StopAfter(int64_t after) : after_(after) {}
-  void on_batch(const BatchProgress&) override { ++batches_; }
-  bool stop_requested() override { return batches_ >= after_; }
-
- private:
-  int64_t after_, batches_ = 0;
-};
 
 // Interrupted in the middle of epoch 2 and resumed, a run with every new ingredient ends with the
 // uninterrupted run's weights, momentum, averages and metrics, bit for bit.

@@ -5,6 +5,7 @@
 #include "support/pictures.hpp"
 #include "support/synthetic_data.hpp"
 #include "support/temp_dir.hpp"
+#include "support/training.hpp"
 
 #include <s8net/core/atomic_file.hpp>
 #include <s8net/core/error.hpp>
@@ -248,11 +249,7 @@ TEST(Comparison, LabelsByNormAndDrawsEveryRun) {
   EXPECT_DOUBLE_EQ(median_epoch_seconds(runs[0].history), 28.0);  // 27, 28, 29 repeating
 }
 
-struct Plugins {
-  Context context;
-  NormRegistry registry{context};
-  Plugins() { registry.load_path(S8NET_PLUGIN_DIR); }
-};
+using test::Plugins;
 
 TrainConfig tiny_config() {
   TrainConfig config = seed_recipe();

@@ -3,6 +3,7 @@
 #include "support/error_of.hpp"
 #include "support/synthetic_data.hpp"
 #include "support/temp_dir.hpp"
+#include "support/training.hpp"
 
 #include <s8net/norm/registry.hpp>
 #include <s8net/train/network_state.hpp>
@@ -30,15 +31,10 @@ namespace {
 namespace fs = std::filesystem;
 using namespace s8net;
 using test::error_of;
+using test::Plugins;
+using test::Quiet;
+using test::StopAfter;
 using test::TempDir;
-
-class Quiet : public TrainObserver {};
-
-struct Plugins {
-  Context context;
-  NormRegistry registry{context};
-  Plugins() { registry.load_path(S8NET_PLUGIN_DIR); }
-};
 
 TrainConfig tiny_config(ScheduleKind schedule) {
   TrainConfig c = seed_recipe();
@@ -54,17 +50,6 @@ TrainConfig tiny_config(ScheduleKind schedule) {
 std::vector<NamedValues> final_tensors(Trainer& trainer, Context& context) {
   return capture_tensors(context, trainer.network(), nullptr);
 }
-
-// Asks to stop once `after` batches have been trained, as Ctrl-C does between two batches.
-class StopAfter : public TrainObserver {
- public:
-  explicit StopAfter(int64_t after) : after_(after) {}
-  void on_batch(const BatchProgress&) override { ++batches_; }
-  bool stop_requested() override { return batches_ >= after_; }
-
- private:
-  int64_t after_, batches_ = 0;
-};
 
 // Same final weights and statistics, and the same metrics apart from the timings.
 void expect_same_run(Trainer& resumed, Trainer& uninterrupted, Context& context) {
