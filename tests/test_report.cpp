@@ -2,6 +2,7 @@
 // blank; pages linking only to files that exist; what the pictures are drawn from (axis ticks,
 // the surest mistakes, confusion counts); redrawn after each epoch; refusals naming the path.
 #include "support/app_runner.hpp"
+#include "support/error_of.hpp"
 #include "support/pictures.hpp"
 #include "support/synthetic_data.hpp"
 #include "support/temp_dir.hpp"
@@ -247,6 +248,31 @@ TEST(Comparison, LabelsByNormAndDrawsEveryRun) {
   runs[2].history.back().test_correct = 9000;
   EXPECT_NE(bars.pixels, draw_comparison_bars(runs).pixels);
   EXPECT_DOUBLE_EQ(median_epoch_seconds(runs[0].history), 28.0);  // 27, 28, 29 repeating
+}
+
+// --x minutes: each epoch at the minutes its run had spent by its end. A run twice as slow draws
+// its curves at twice the minutes, which an epoch axis cannot show.
+TEST(Comparison, PlotsAgainstMinutesWhenAsked) {
+  std::vector<RunRecord> runs(2);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    runs[i].directory = "runs/r" + std::to_string(i);
+    runs[i].config.norm = i == 0 ? "bn" : "gn";
+    runs[i].history = made_up_history(4);
+  }
+  label_runs(runs);
+  // 28, 29, 27, 28 seconds: 28/60, 57/60, 84/60, 112/60 minutes.
+  const std::vector<double> minutes = cumulative_minutes(runs[0].history);
+  ASSERT_EQ(minutes.size(), 4u);
+  EXPECT_DOUBLE_EQ(minutes[0], 28.0 / 60);
+  EXPECT_DOUBLE_EQ(minutes[3], 112.0 / 60);
+  const RgbImage by_epoch = draw_comparison_curves(runs, CompareAxis::epochs);
+  const RgbImage by_minute = draw_comparison_curves(runs, CompareAxis::minutes);
+  EXPECT_NE(by_epoch.pixels, by_minute.pixels);
+  for (EpochMetrics& m : runs[1].history) m.seconds *= 2;
+  EXPECT_EQ(draw_comparison_curves(runs, CompareAxis::epochs).pixels, by_epoch.pixels);
+  EXPECT_NE(draw_comparison_curves(runs, CompareAxis::minutes).pixels, by_minute.pixels);
+  EXPECT_EQ(parse_compare_axis("minutes"), CompareAxis::minutes);
+  EXPECT_EQ(test::error_of([] { parse_compare_axis("hours"); }), "unknown x-axis 'hours' (known: epochs, minutes)");
 }
 
 using test::Plugins;

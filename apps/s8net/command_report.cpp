@@ -85,17 +85,24 @@ int run_report(int argc, char** argv) {
 
 int run_compare(int argc, char** argv) {
   std::vector<std::string> run_dirs;
-  std::string out;
+  std::string out, x_axis = "epochs";
   po::options_description options(
       "s8net compare RUN_DIR...: test loss and accuracy of several runs in one figure, final results, compare.html");
   // clang-format off
   options.add_options()("help,h", "show this help")
       ("run", po::value(&run_dirs)->required(), "run directories (positional, two or more make a comparison)")
-      ("out", po::value(&out)->required(), "output directory for compare.html and its pictures");
+      ("out", po::value(&out)->required(), "output directory for compare.html and its pictures")
+      ("x", po::value(&x_axis)->default_value("epochs"), "what the curves are plotted against: epochs, or minutes (each run's time spent by the end of each epoch)");
   // clang-format on
   po::positional_options_description positional;
   positional.add("run", -1);
   if (!parse_command_line(argc, argv, options, nullptr, &positional)) return 0;
+  report::CompareAxis axis = report::CompareAxis::epochs;
+  try {
+    axis = report::parse_compare_axis(x_axis);
+  } catch (const Error& e) {
+    throw po::error(std::string("--x: ") + e.what());
+  }
 
   std::vector<report::RunRecord> runs;
   for (const std::string& dir : run_dirs) runs.push_back(report::load_run(dir));
@@ -105,7 +112,7 @@ int run_compare(int argc, char** argv) {
                 static_cast<long long>(r.history.size()), r.history.back().test_accuracy(),
                 best_epoch(r.history).test_accuracy(), static_cast<long long>(best_epoch(r.history).epoch),
                 r.directory.c_str());
-  for (const fs::path& file : report::write_comparison(runs, out)) std::printf("%s\n", file.c_str());
+  for (const fs::path& file : report::write_comparison(runs, out, axis)) std::printf("%s\n", file.c_str());
   return 0;
 }
 

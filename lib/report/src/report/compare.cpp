@@ -49,26 +49,45 @@ void label_runs(std::vector<RunRecord>& runs) {
     r.label = per_norm[r.config.norm] > 1 ? r.config.norm + " (" + run_name_of(r.directory) + ")" : r.config.norm;
 }
 
-RgbImage draw_comparison_curves(std::span<const RunRecord> runs) {
+CompareAxis parse_compare_axis(const std::string& name) {
+  if (name == "epochs") return CompareAxis::epochs;
+  if (name == "minutes") return CompareAxis::minutes;
+  throw Error("unknown x-axis '" + name + "' (known: epochs, minutes)");
+}
+
+std::vector<double> cumulative_minutes(std::span<const EpochMetrics> history) {
+  std::vector<double> minutes;
+  double seconds = 0;
+  for (const EpochMetrics& m : history) minutes.push_back((seconds += m.seconds) / 60);
+  return minutes;
+}
+
+RgbImage draw_comparison_curves(std::span<const RunRecord> runs, CompareAxis axis) {
   Canvas canvas(1260, 480);
   std::string names;
   for (const RunRecord& r : runs) names += (names.empty() ? "" : " vs ") + r.label;
-  const double top = draw_figure_title(canvas, "Test loss and accuracy per epoch: " + names);
+  const bool by_minutes = axis == CompareAxis::minutes;
+  const double top =
+      draw_figure_title(canvas, std::string("Test loss and accuracy per ") + (by_minutes ? "minute" : "epoch") + ": " + names);
   std::vector<Series> loss, accuracy;
   for (size_t i = 0; i < runs.size(); ++i) {
     Series l{runs[i].label, {}, {}, series_colour(i)}, a = l;
-    for (const EpochMetrics& m : runs[i].history) {
-      l.x.push_back(static_cast<double>(m.epoch)), l.y.push_back(m.test_loss);
-      a.x.push_back(static_cast<double>(m.epoch)), a.y.push_back(m.test_accuracy());
+    const std::vector<double> minutes = cumulative_minutes(runs[i].history);
+    for (size_t e = 0; e < runs[i].history.size(); ++e) {
+      const EpochMetrics& m = runs[i].history[e];
+      const double x = by_minutes ? minutes[e] : static_cast<double>(m.epoch);
+      l.x.push_back(x), l.y.push_back(m.test_loss);
+      a.x.push_back(x), a.y.push_back(m.test_accuracy());
     }
     loss.push_back(std::move(l));
     accuracy.push_back(std::move(a));
   }
   const double half = canvas.width() / 2.0, height = canvas.height() - top;
+  const char* x_label = by_minutes ? "minutes (training and evaluation)" : "epoch";
   draw_line_plot(canvas, {0, top, half, height},
-                 {.title = "Test loss", .x_label = "epoch", .y_label = "negative log-likelihood", .x_low = 0.0}, loss);
+                 {.title = "Test loss", .x_label = x_label, .y_label = "negative log-likelihood", .x_low = 0.0}, loss);
   draw_line_plot(canvas, {half, top, half, height},
-                 {.title = "Test accuracy", .x_label = "epoch", .y_label = "accuracy (%)", .x_low = 0.0}, accuracy);
+                 {.title = "Test accuracy", .x_label = x_label, .y_label = "accuracy (%)", .x_low = 0.0}, accuracy);
   return canvas.to_rgb();
 }
 
@@ -88,10 +107,10 @@ RgbImage draw_comparison_bars(std::span<const RunRecord> runs) {
   return draw_bar_figure("Final results", panels);
 }
 
-std::vector<fs::path> write_comparison(std::span<const RunRecord> runs, const fs::path& directory) {
+std::vector<fs::path> write_comparison(std::span<const RunRecord> runs, const fs::path& directory, CompareAxis axis) {
   if (runs.empty()) throw Error("compare: no runs given");
   fs::create_directories(directory);
-  write_png(directory / kCompareCurvesFile, draw_comparison_curves(runs));
+  write_png(directory / kCompareCurvesFile, draw_comparison_curves(runs, axis));
   write_png(directory / kCompareBarsFile, draw_comparison_bars(runs));
 
   html::Table results({"run", "directory", "epochs", "test acc", "test acc of the best epoch", "train acc", "test loss",

@@ -31,14 +31,23 @@ RunRecord load_run(const std::filesystem::path& directory);
 // Labels each run by its norm, or "norm (directory name)" where several runs share a norm.
 void label_runs(std::vector<RunRecord>& runs);
 
-// Test loss and test accuracy per epoch, a line per run (1260 x 480).
-RgbImage draw_comparison_curves(std::span<const RunRecord> runs);
+// What the comparison's curves are plotted against: the epoch, or the minutes the run had spent
+// by the end of that epoch (the sum of its epochs' times, training and evaluation), which puts a
+// short recipe and a long one on one time scale.
+enum class CompareAxis { epochs, minutes };
+CompareAxis parse_compare_axis(const std::string& name);  // "epochs" or "minutes"; throws s8net::Error
+// The minutes a run had spent by the end of each epoch.
+std::vector<double> cumulative_minutes(std::span<const EpochMetrics> history);
+
+// Test loss and test accuracy per epoch or per minute, a line per run (1260 x 480).
+RgbImage draw_comparison_curves(std::span<const RunRecord> runs, CompareAxis axis = CompareAxis::epochs);
 // Final and best test accuracy, and training throughput, a bar per run (1260 x 460).
 RgbImage draw_comparison_bars(std::span<const RunRecord> runs);
 
 // The two figures and compare.html (the table of final results, the settings of each run) in
 // `directory`; returns the files written.
 std::vector<std::filesystem::path> write_comparison(std::span<const RunRecord> runs,
-                                                    const std::filesystem::path& directory);
+                                                    const std::filesystem::path& directory,
+                                                    CompareAxis axis = CompareAxis::epochs);
 
 }  // namespace s8net::report
