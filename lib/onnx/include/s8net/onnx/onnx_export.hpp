@@ -7,8 +7,10 @@
 // names: runtimes fold it into the convolution themselves, and the file keeps every value of the
 // state_dict. GroupNorm and LayerNorm (one group) are Reshape [N, G, -1], InstanceNormalization
 // with unit scale and zero shift, Reshape back, then Mul and Add of the per-channel weight and
-// bias: GroupNormalization needs opset 18, which OpenCV 4.6 and ONNX 1.12 do not know. Dropout is
-// left out (evaluation).
+// bias: GroupNormalization needs opset 18, which OpenCV 4.6 and ONNX 1.12 do not know, and OpenCV
+// 4.6 cannot run the same statistics written with ReduceMean. Those weights and biases are
+// initializers of shape [C, 1, 1] (the state_dict's [C]), so that they broadcast over H and W.
+// Dropout is left out (evaluation).
 #pragma once
 
 #include <s8net/core/context.hpp>
