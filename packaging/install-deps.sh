@@ -11,6 +11,8 @@ packages=(
   libturbojpeg0-dev libpng-dev libarchive-dev  # image import and .tar.gz data sets
   nlohmann-json3-dev                            # run configuration and metrics.jsonl
   libcairo2-dev fonts-dejavu-core               # report figures (charts, text, image grids)
+  libonnx-dev libprotobuf-dev                   # s8net export --format onnx (ModelProto, checker)
+  libopencv-dnn-dev                             # the ONNX tests run the exported model in OpenCV's dnn
   libboost-mpi-dev openmpi-bin                  # s8net study across machines (mpirun)
   libgtest-dev libgmock-dev libbenchmark-dev
   dpkg-dev                                      # dpkg-shlibdeps: the .deb packages' dependencies (cpack)

@@ -109,11 +109,11 @@ TEST_F(AppInterop, TrainResumeFineTunesAnImportWithTheConfigurationGivenToImport
 }
 
 TEST_F(AppInterop, ExportAcceptsOnlyTheFormatsItWrites) {
-  const auto r = run_app("export --checkpoint " + path("run/last.s8ckpt") + " --format onnx --out " + path("m.onnx"));
+  const auto r = run_app("export --checkpoint " + path("run/last.s8ckpt") + " --format tflite --out " + path("m.tflite"));
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err, "s8net export: --format 'onnx': the accepted formats are safetensors (see s8net export --help)\n");
-  EXPECT_FALSE(fs::exists(path("m.onnx")));
-  EXPECT_CONTAINS(run_app("export --help").out, "output format; accepted: safetensors");
+  EXPECT_EQ(r.err, "s8net export: --format 'tflite': the accepted formats are safetensors, onnx (see s8net export --help)\n");
+  EXPECT_FALSE(fs::exists(path("m.tflite")));
+  EXPECT_CONTAINS(run_app("export --help").out, "output format; accepted: safetensors, onnx");
 }
 
 TEST_F(AppInterop, ImportNeedsTheNormOfAFileFromPyTorch) {
