@@ -1,6 +1,7 @@
 // CIFAR-10 binary reader and writer, the image-folder importer (directory and .tar.gz), and
 // every refusal naming the file: wrong size, bad label, missing file, unknown class folder,
-// undecodable or wrongly sized image, empty split.
+// undecodable or wrongly sized image, empty split. The core's load_cifar reads binary directories
+// alone; s8net::image_import's load_any_cifar reads every source.
 #include "support/app_runner.hpp"
 #include "support/error_of.hpp"
 #include "support/synthetic_data.hpp"
@@ -8,7 +9,9 @@
 #include "support/temp_dir.hpp"
 
 #include <s8net/core/format.hpp>
+#include <s8net/data/any_data_source.hpp>
 #include <s8net/data/archive_reader.hpp>
+#include <s8net/data/cifar_archive.hpp>
 #include <s8net/data/cifar_binary.hpp>
 #include <s8net/data/data_source.hpp>
 #include <s8net/data/image_codec.hpp>
@@ -74,9 +77,35 @@ TEST(CifarBinary, ReadsTheOfficialTarGzAndAParentDirectory) {
   const CifarData data = test::random_cifar(10, 5);
   write_cifar_binary(data, dir / "cifar-10-batches-bin");
   test::make_tar_gz(dir / "cifar-10-binary.tar.gz", dir.path(), "cifar-10-batches-bin");
-  EXPECT_TRUE(is_cifar_binary(dir / "cifar-10-binary.tar.gz"));
-  expect_same(read_cifar_binary(dir / "cifar-10-binary.tar.gz").train, data.train);
+  EXPECT_TRUE(is_cifar_binary_archive(dir / "cifar-10-binary.tar.gz"));
+  EXPECT_FALSE(is_cifar_binary_directory(dir / "cifar-10-binary.tar.gz"));
+  expect_same(read_cifar_binary_archive(dir / "cifar-10-binary.tar.gz").train, data.train);
   expect_same(read_cifar_binary(dir.path()).test, data.test);  // the directory holding cifar-10-batches-bin
+  EXPECT_EQ(detect_data_format(dir / "cifar-10-binary.tar.gz"), DataFormat::cifar_binary);
+  expect_same(load_any_cifar(dir / "cifar-10-binary.tar.gz").test, data.test);
+}
+
+// The core reads what training needs, the binary version in a directory; an image folder or an
+// archive needs decoding or libarchive, and the refusal says how to read it instead.
+TEST(CoreLoadCifar, ReadsABinaryDirectoryAndRefusesImageFoldersAndArchivesSayingWhatReadsThem) {
+  const TempDir dir("data");
+  const CifarData data = test::random_cifar(10, 5);
+  write_cifar_binary(data, dir / "cifar-10-batches-bin");
+  expect_same(load_cifar(dir.path()).train, data.train);
+  expect_same(load_cifar(dir / "cifar-10-batches-bin").test, data.test);
+
+  test::make_tar_gz(dir / "cifar-10-binary.tar.gz", dir.path(), "cifar-10-batches-bin");
+  test::write_image_folder(dir / "set", data, "png");
+  const std::string how = " This program reads prepared data only; `s8net data prepare --from ";
+  const std::string tail = " --out DIR` makes a directory it reads (a program linking s8net::image_import reads any "
+                           "source with load_any_cifar)";
+  const std::string archive = (dir / "cifar-10-binary.tar.gz").string(), folder = (dir / "set").string();
+  EXPECT_EQ(error_of([&] { load_cifar(archive); }), archive + ": not a directory: an archive?" + how + archive + tail);
+  EXPECT_EQ(error_of([&] { load_cifar(folder); }),
+            folder + ": not a CIFAR-10 binary directory (no data_batch_1.bin): an image folder?" + how + folder + tail);
+  EXPECT_EQ(error_of([&] { load_cifar(dir / "nothing-here"); }), (dir / "nothing-here").string() + ": no such file or directory");
+  EXPECT_EQ(error_of([&] { read_cifar_binary(archive); }),
+            archive + ": not a directory (the CIFAR-10 binary version is read from its directory here)");
 }
 
 TEST(CifarBinary, RefusesBadFilesNamingThem) {
@@ -130,7 +159,7 @@ TEST(ImageFolder, ArchiveGivesTheSameImagesAsTheDirectory) {
   std::ofstream(dir / "set" / "README.txt") << "not an image: skipped\n";
   test::make_tar_gz(dir / "set.tar.gz", dir.path(), "set");
   const CifarData from_directory = import_image_folder(dir / "set");
-  const CifarData from_archive = load_cifar(dir / "set.tar.gz");
+  const CifarData from_archive = load_any_cifar(dir / "set.tar.gz");
   expect_same(from_archive.train, from_directory.train);
   expect_same(from_archive.test, from_directory.test);
   EXPECT_EQ(from_archive.train.size(), 20);
@@ -193,7 +222,7 @@ TEST(ImageFolder, RefusesBadTreesNamingTheFile) {
   EXPECT_EQ(error_of([&] { import_image_folder(root); }),
             root.string() + ": no test images (expected test/<class>/*.jpg or *.png)");
 
-  EXPECT_EQ(error_of([&] { load_cifar(dir / "nothing-here"); }), (dir / "nothing-here").string() + ": no such file or directory");
+  EXPECT_EQ(error_of([&] { load_any_cifar(dir / "nothing-here"); }), (dir / "nothing-here").string() + ": no such file or directory");
 }
 
 // Headers announcing more pixels than any photo are refused before the decoder allocates for
@@ -261,7 +290,7 @@ TEST(ImageFolder, AnArchiveEntryClaimingMoreThanAnImageMayHaveIsRefusedNamingIt)
     ASSERT_NE(out, nullptr);
     test::TarWriter(out).add_claim("set/train/cat/huge.png", claim);
     std::fclose(out);
-    EXPECT_EQ(error_of([&] { load_cifar(archive); }),
+    EXPECT_EQ(error_of([&] { load_any_cifar(archive); }),
               archive.string() + ": entry set/train/cat/huge.png claims " + with_thousands(static_cast<int64_t>(claim)) +
                   " bytes, more than an image may have (64 MiB)");
   }
@@ -282,7 +311,7 @@ TEST(ImageFolder, DamagedArchiveIsRefusedNamingIt) {
   test::write_image_folder(dir / "set", test::random_cifar(10, 2), "png");
   test::make_tar_gz(dir / "set.tar.gz", dir.path(), "set");
   fs::resize_file(dir / "set.tar.gz", fs::file_size(dir / "set.tar.gz") / 2);
-  EXPECT_CONTAINS(error_of([&] { load_cifar(dir / "set.tar.gz"); }), (dir / "set.tar.gz").string() + ": ");
+  EXPECT_CONTAINS(error_of([&] { load_any_cifar(dir / "set.tar.gz"); }), (dir / "set.tar.gz").string() + ": ");
 }
 
 TEST(DataPrepare, TheAppWritesTheBinaryLayoutFromAnImageFolderArchive) {

@@ -102,6 +102,9 @@ TEST_F(Installed, PutsEachPieceInItsPlace) {
                            "include/s8net/norm/plugin_sdk.hpp", "lib/cmake/s8net/s8netConfig.cmake",
                            "lib/cmake/s8net/s8netConfigVersion.cmake", "lib/cmake/s8net/s8netNormPlugin.cmake",
                            "lib/pkgconfig/s8net.pc", "lib/libs8net_report.a", "lib/pkgconfig/s8net-report.pc",
+                           "lib/libs8net_image_import.a", "lib/pkgconfig/s8net-image-import.pc",
+                           "lib/cmake/s8net/s8netImageImportTargets.cmake", "include/s8net/image_import.hpp",
+                           "include/s8net/data/image_codec.hpp", "include/s8net/data/any_data_source.hpp",
                            "lib/cmake/s8net/s8netReportTargets.cmake", "include/s8net/report/figures.hpp",
                            "include/s8net/study/aggregate.hpp", "include/s8net/study/grid.hpp",
                            "include/s8net/norm/plugin_search.hpp", "bin/s8net", "lib/s8net/plugins/s8net_norm_batchnorm.so",
@@ -164,12 +167,12 @@ TEST_F(Installed, ReadmeCMakeProjectBuildsWithoutAStandardOfItsOwnAndRuns) {
   ASSERT_EQ(built.exit_code, 0) << built.all();
   // The whole package looks for the library's dependencies (what the SDK component spares a plugin).
   EXPECT_TRUE(cache_entry(project / "build", "Boost_DIR"));
-  // A program that only trains links no cairo: figures and pages are s8net::report's. (libpng it
-  // does link: the core decodes PNG data sets.)
+  // A program that only trains links no cairo (figures and pages are s8net::report's) and no image
+  // decoder or archive reader (s8net::image_import's).
   const std::string link = link_command(project / "build", "consumer");
   EXPECT_CONTAINS(link, "libs8net.a");
-  EXPECT_EQ(link.find("cairo"), std::string::npos) << link;
-  EXPECT_EQ(link.find("s8net_report"), std::string::npos) << link;
+  for (const char* library : {"cairo", "s8net_report", "s8net_image_import", "png", "jpeg", "archive"})
+    EXPECT_EQ(link.find(library), std::string::npos) << library << " in " << link;
 
   for (const std::string norm : {"gn", "in"}) {
     const AppRun r =
@@ -213,27 +216,36 @@ TEST_F(Installed, ReportCMakeProjectLinksTheCoreAndCairoAndDraws) {
   const AppRun built = run_program("cmake", "--build " + quoted(project / "build") + " --parallel 2");
   ASSERT_EQ(built.exit_code, 0) << built.all();
   const std::string link = link_command(project / "build", "report_consumer");
-  for (const char* library : {"libs8net_report.a", "libs8net.a", "cairo"}) EXPECT_CONTAINS(link, library);
+  for (const char* library : {"libs8net_report.a", "libs8net_image_import.a", "libs8net.a", "cairo", "png"})
+    EXPECT_CONTAINS(link, library);
 
   const AppRun r = run_program(quoted(project / "build" / "report_consumer"), quoted(*dir_ / "cmake-figure.png"));
   EXPECT_EQ(r.exit_code, 0) << r.all();
   EXPECT_CONTAINS(r.out, "figure 640x360");
 }
 
-// Two pkg-config modules: s8net (no cairo) and s8net-report (libs8net_report before libs8net, so
-// that a static link resolves, and cairo).
-TEST_F(Installed, PkgConfigReportModuleBuildsAndTheCoreModuleNamesNoCairo) {
+// Three pkg-config modules: s8net (no cairo, no decoder, no libarchive), s8net-image-import (the
+// decoders and libarchive) and s8net-report (cairo); each library before those it needs, so that a
+// static link resolves.
+TEST_F(Installed, PkgConfigReportModuleBuildsAndTheCoreModuleNamesNoCairoNorDecoders) {
   const std::string pkg_config = "PKG_CONFIG_PATH=" + quoted(prefix() / "lib" / "pkgconfig") + " pkg-config";
   const AppRun core = run_program(pkg_config, "--libs s8net");
   ASSERT_EQ(core.exit_code, 0) << core.all();
   EXPECT_CONTAINS(core.out, "-ls8net ");
-  EXPECT_EQ(core.out.find("cairo"), std::string::npos) << core.out;
-  EXPECT_EQ(core.out.find("s8net_report"), std::string::npos) << core.out;
+  for (const char* library : {"cairo", "s8net_report", "s8net_image_import", "png", "jpeg", "archive"})
+    EXPECT_EQ(core.out.find(library), std::string::npos) << library << " in " << core.out;
+
+  const AppRun import = run_program(pkg_config, "--libs s8net-image-import");
+  ASSERT_EQ(import.exit_code, 0) << import.all();
+  for (const char* library : {"-lpng", "-lturbojpeg", "-larchive"}) EXPECT_CONTAINS(import.out, library);
+  EXPECT_EQ(import.out.find("cairo"), std::string::npos) << import.out;
+  EXPECT_LT(import.out.find("-ls8net_image_import"), import.out.find("-ls8net ")) << import.out;
 
   const AppRun report = run_program(pkg_config, "--libs s8net-report");
   ASSERT_EQ(report.exit_code, 0) << report.all();
   EXPECT_CONTAINS(report.out, "cairo");
-  EXPECT_LT(report.out.find("-ls8net_report"), report.out.find("-ls8net ")) << report.out;
+  EXPECT_LT(report.out.find("-ls8net_report"), report.out.find("-ls8net_image_import")) << report.out;
+  EXPECT_LT(report.out.find("-ls8net_image_import"), report.out.find("-ls8net ")) << report.out;
 
   const fs::path binary = *dir_ / "report-consumer-pc";
   const AppRun built = run_program("c++", "-std=c++20 -O1 " + quoted(install_source("report_consumer/report_consumer.cpp")) +
@@ -251,7 +263,7 @@ TEST_F(Installed, LibrariesNameNoPathOfTheTreeTheyWereBuiltIn) {
 #ifndef NDEBUG
   GTEST_SKIP() << "assert() names its source files in a build with assertions";
 #endif
-  for (const char* library : {"libs8net.a", "libs8net_report.a"}) {
+  for (const char* library : {"libs8net.a", "libs8net_image_import.a", "libs8net_report.a"}) {
     const fs::path copy = *dir_ / (std::string("stripped-") + library);
     fs::copy_file(prefix() / "lib" / library, copy, fs::copy_options::overwrite_existing);
     const AppRun stripped = run_program("strip", "--strip-debug " + quoted(copy));
@@ -292,6 +304,38 @@ const DocumentedPluginBuild& documented_plugin_build(const fs::path& dir, const 
     return b;
   }();
   return made;
+}
+
+// find_package(s8net COMPONENTS library) looks for neither cairo nor the image decoders nor
+// libarchive, and a program that trains links without them.
+TEST_F(Installed, LibraryComponentLooksForNoDecoderAndLinksWithoutThem) {
+  const fs::path project = *dir_ / "library_component";
+  fs::create_directories(project);
+  std::ofstream(project / "CMakeLists.txt") << "cmake_minimum_required(VERSION 3.25)\n"
+                                               "project(trainer LANGUAGES CXX)\n"
+                                               "find_package(s8net 0.1 REQUIRED COMPONENTS library)\n"
+                                               "if(TARGET s8net::image_import OR TARGET s8net::report)\n"
+                                               "  message(FATAL_ERROR \"more than the library was loaded\")\n"
+                                               "endif()\n"
+                                               "add_executable(trainer consumer.cpp)\n"
+                                               "target_link_libraries(trainer PRIVATE s8net::s8net)\n";
+  fs::copy_file(install_source("consumer/consumer.cpp"), project / "consumer.cpp", fs::copy_options::overwrite_existing);
+  const AppRun configured = run_program("cmake", "-S " + quoted(project) + " -B " + quoted(project / "build") +
+                                                     " -DCMAKE_PREFIX_PATH=" + quoted(prefix()));
+  ASSERT_EQ(configured.exit_code, 0) << configured.all();
+  for (const char* entry : {"libjpeg-turbo_DIR", "PNG_LIBRARY_RELEASE", "LibArchive_LIBRARY", "PKG_CONFIG_EXECUTABLE"})
+    EXPECT_FALSE(cache_entry(project / "build", entry)) << entry << " in the library project's cache";
+  EXPECT_TRUE(cache_entry(project / "build", "dnnl_DIR"));
+  const AppRun built = run_program("cmake", "--build " + quoted(project / "build") + " --parallel 2");
+  ASSERT_EQ(built.exit_code, 0) << built.all();
+  const std::string link = link_command(project / "build", "trainer");
+  EXPECT_CONTAINS(link, "libs8net.a");
+  for (const char* library : {"cairo", "png", "jpeg", "archive"})
+    EXPECT_EQ(link.find(library), std::string::npos) << library << " in " << link;
+  const AppRun r = run_program(quoted(project / "build" / "trainer"), "bn " + quoted(*dir_ / "library-component.ckpt") + " " +
+                                                                                quoted(prefix() / "lib" / "s8net" / "plugins"));
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_CONTAINS(r.out, "norm bn: ");
 }
 
 // find_package(s8net COMPONENTS plugin_sdk) looks for none of the library's dependencies.
@@ -368,8 +412,12 @@ TEST_F(Installed, DebianPackagesCarryTheirDependenciesAndRun) {
   for (const char* library : {"libdnnl2", "libtbb12", "libboost-filesystem1.74.0", "libcairo2", "libturbojpeg0"})
     EXPECT_CONTAINS(field("s8net", "Depends"), library);
   EXPECT_CONTAINS(field("s8net-plugins", "Depends"), "libdnnl2");
-  for (const char* dev : {"libdnnl-dev", "libtbb-dev", "libboost-filesystem-dev"})
+  for (const char* dev : {"libdnnl-dev", "libtbb-dev", "libboost-filesystem-dev", "libpng-dev", "libarchive-dev"})
     EXPECT_CONTAINS(field("s8net-dev", "Depends"), dev);
+  const std::string dev_files = run_program("dpkg-deb", "-c " + quoted(deb("s8net-dev"))).out;
+  for (const char* file : {"/usr/lib/libs8net.a", "/usr/lib/libs8net_image_import.a", "/usr/lib/libs8net_report.a",
+                           "/usr/lib/pkgconfig/s8net-image-import.pc", "/usr/lib/cmake/s8net/s8netImageImportTargets.cmake"})
+    EXPECT_CONTAINS(dev_files, file);
 
   const fs::path root = *dir_ / "root";
   for (const char* package : {"s8net", "s8net-plugins"})

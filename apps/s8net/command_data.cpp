@@ -5,8 +5,8 @@
 
 #include <s8net/core/error.hpp>
 #include <s8net/core/format.hpp>
+#include <s8net/data/any_data_source.hpp>
 #include <s8net/data/cifar_binary.hpp>
-#include <s8net/data/data_source.hpp>
 #include <s8net/data/prepared_directory.hpp>
 
 #include <chrono>
@@ -58,7 +58,7 @@ int run_prepare(int argc, char** argv) {
   const auto progress = counting_progress(line, "decoding images");
   CifarData data;
   try {
-    data = load_cifar(from, format, [&](int64_t done, int64_t total) {
+    data = load_any_cifar(from, format, [&](int64_t done, int64_t total) {
       if (interrupt.requested()) throw PrepareInterrupted{};
       progress(done, total);
     });
@@ -85,7 +85,7 @@ int run_info(int argc, char** argv) {
   if (!parse_command_line(argc, argv, options)) return 0;
   const DataFormat format = detect_data_format(data_path);
   ProgressLine line;
-  const CifarData data = load_cifar(data_path, format, counting_progress(line, "decoding images"));
+  const CifarData data = load_any_cifar(data_path, format, counting_progress(line, "decoding images"));
   line.clear();
   std::printf("%s (%s)\n", data_path.c_str(), name_of(format));
   print_class_counts(data);

@@ -4,7 +4,7 @@
 
 #include <s8net/core/error.hpp>
 #include <s8net/core/format.hpp>
-#include <s8net/data/data_source.hpp>
+#include <s8net/data/any_data_source.hpp>
 #include <s8net/train/evaluate.hpp>
 #include <s8net/train/network_state.hpp>
 
@@ -42,7 +42,7 @@ int run_eval(int argc, char** argv) {
   const auto registry = load_plugins(context, plugin_dirs);
   const Checkpoint checkpoint = load_checkpoint(checkpoint_path);
   const auto network = network_from_checkpoint(context, *registry, checkpoint, checkpoint_path);
-  const Dataset test = load_cifar(data_path).test.first(limit);
+  const Dataset test = load_any_cifar(data_path).test.first(limit);
   const Augmenter augmenter(checkpoint.config.augment_options);
   ProgressLine line;
   const EvalResult r = evaluate(*network, test, augmenter, batch, counting_progress(line, "testing"), tta);

@@ -4,7 +4,7 @@
 #include "progress.hpp"
 
 #include <s8net/core/error.hpp>
-#include <s8net/data/data_source.hpp>
+#include <s8net/data/any_data_source.hpp>
 #include <s8net/report/compare.hpp>
 #include <s8net/report/run_report.hpp>
 #include <s8net/train/checkpoint.hpp>
@@ -66,7 +66,7 @@ int run_report(int argc, char** argv) {
   EvalResult evaluation;
   if (!data_path.empty()) {
     ProgressLine line;
-    data = load_cifar(data_path, counting_progress(line, "decoding images"));
+    data = load_any_cifar(data_path, counting_progress(line, "decoding images"));
     data.train = data.train.first(run.config.limit_train);
     data.test = data.test.first(run.config.limit_test);
     evaluation = evaluate(*network, data.test, Augmenter(run.config.augment_options), run.config.eval_batch_size,

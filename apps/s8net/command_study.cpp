@@ -10,7 +10,7 @@
 
 #include <s8net/core/error.hpp>
 #include <s8net/core/format.hpp>
-#include <s8net/data/data_source.hpp>
+#include <s8net/data/any_data_source.hpp>
 #include <s8net/study/aggregate.hpp>
 #include <s8net/train/checkpoint.hpp>
 #include <s8net/train/run_directory.hpp>

@@ -8,7 +8,7 @@
 
 #include <s8net/core/error.hpp>
 #include <s8net/core/format.hpp>
-#include <s8net/data/data_source.hpp>
+#include <s8net/data/any_data_source.hpp>
 #include <s8net/report/run_report.hpp>
 #include <s8net/norm/registry.hpp>
 #include <s8net/train/network_state.hpp>
@@ -170,7 +170,7 @@ int run_train(int argc, char** argv) {
 
   ProgressLine loading;
   loading.show("loading " + data_path, true);
-  const CifarData data = load_cifar(data_path, counting_progress(loading, "decoding images"));
+  const CifarData data = load_any_cifar(data_path, counting_progress(loading, "decoding images"));
   loading.clear();
   try {
     const int64_t all = data.train.size(), limit = config.limit_train;

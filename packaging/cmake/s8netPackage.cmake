@@ -1,8 +1,9 @@
 # `cpack` (run in a build directory) makes Debian packages, one per install component:
 #   s8net          the command-line app (depends on s8net-plugins)
 #   s8net-plugins  the bn, gn, ln and in normalization plugins
-#   s8net-dev      libs8net.a, libs8net_report.a, headers, the CMake package, s8net.pc and
-#                  s8net-report.pc (for projects linking s8net)
+#   s8net-dev      libs8net.a, libs8net_image_import.a, libs8net_report.a, headers, the CMake
+#                  package, s8net.pc, s8net-image-import.pc and s8net-report.pc (for projects
+#                  linking s8net)
 #   s8net-bench    the Google Benchmark binaries and bench_report
 # Shared-library dependencies come from dpkg-shlibdeps; the static library's, which it cannot see,
 # are listed by hand as the -dev packages a project linking libs8net needs.
@@ -33,6 +34,6 @@ set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
     "cmake (>= 3.25), pkg-config, libdnnl-dev (>= 2.6), ocl-icd-opencl-dev, libboost-dev (>= 1.74), libboost-filesystem-dev (>= 1.74), libtbb-dev, libturbojpeg0-dev, libpng-dev, libarchive-dev, libcairo2-dev")
 set(CPACK_COMPONENT_APP_DESCRIPTION "s8net command-line app: train, evaluate and compare the S8 CIFAR-10 network")
 set(CPACK_COMPONENT_PLUGINS_DESCRIPTION "s8net normalization plugins: BatchNorm, GroupNorm, LayerNorm, InstanceNorm")
-set(CPACK_COMPONENT_DEV_DESCRIPTION "s8net static libraries (core and reports), headers, CMake package, pkg-config files and plugin SDK")
+set(CPACK_COMPONENT_DEV_DESCRIPTION "s8net static libraries (core, image import and reports), headers, CMake package, pkg-config files and plugin SDK")
 set(CPACK_COMPONENT_BENCH_DESCRIPTION "s8net benchmarks: BN vs GN vs LN throughput (Google Benchmark)")
 include(CPack)

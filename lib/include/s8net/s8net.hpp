@@ -17,11 +17,11 @@
 // training, (pixel / 255 - mean) / std with CIFAR-10's mean and std (s8net::Normalization). From
 // 32x32 RGB bytes as decoders give them (interleaved, HWC), one call makes them (data/network_input.hpp):
 //   std::vector<float> images = s8net::network_input(rgb_bytes);   // n x 3,072 bytes -> n x 3,072 floats
-//   s8net::RgbImage photo = s8net::resize_area(s8net::decode_image(file_bytes, "cat.jpg"), 32, 32);
-//   network.evaluate(s8net::network_input(photo.pixels), labels);   // then network.log_probabilities()
-// Whole data sets: s8net::load_cifar(path) (data/data_source.hpp: CIFAR-10 binary or an image
-// folder, directory or archive) gives planar uint8 images (Dataset::image(i)); s8net::BatchLoader
-// (data/batch_loader.hpp) turns them into shuffled, augmented, normalized batches.
+// Whole data sets: s8net::load_cifar(path) (data/data_source.hpp: the CIFAR-10 binary version in a
+// directory, as `s8net data prepare` writes it) gives planar uint8 images (Dataset::image(i));
+// s8net::BatchLoader (data/batch_loader.hpp) turns them into shuffled, augmented, normalized batches.
+// Decoding JPEG and PNG files, image folders and archives (.tar.gz) are the separate
+// s8net::image_import (<s8net/image_import.hpp>), the one that links libjpeg-turbo, libpng and libarchive.
 //
 // A network to a file and back, its configuration included (train/network_file.hpp):
 //   s8net::save_network("model.s8ckpt", context, network);
@@ -38,7 +38,6 @@
 #include <s8net/core/error.hpp>
 #include <s8net/data/batch_loader.hpp>
 #include <s8net/data/data_source.hpp>
-#include <s8net/data/image_codec.hpp>
 #include <s8net/data/network_input.hpp>
 #include <s8net/model/s8_network.hpp>
 #include <s8net/norm/plugin_search.hpp>

@@ -1,7 +1,6 @@
 #include <s8net/core/atomic_file.hpp>
 #include <s8net/core/error.hpp>
 #include <s8net/core/format.hpp>
-#include <s8net/data/archive_reader.hpp>
 #include <s8net/data/cifar_binary.hpp>
 #include <s8net/data/data_manifest.hpp>
 
@@ -43,8 +42,10 @@ void check_meta(std::span<const uint8_t> bytes, const std::string& source) {
     throw Error(source + ": " + std::to_string(index) + " class names, expected 10");
 }
 
+}  // namespace
+
 // Files by base name, in the order the split needs them.
-CifarData assemble(const std::map<std::string, std::vector<uint8_t>>& files, const std::string& where) {
+CifarData cifar_from_batch_files(const std::map<std::string, std::vector<uint8_t>>& files, const std::string& where) {
   auto file = [&](const std::string& name) -> const std::vector<uint8_t>& {
     const auto found = files.find(name);
     if (found == files.end()) throw Error(where + ": missing " + name);
@@ -57,12 +58,10 @@ CifarData assemble(const std::map<std::string, std::vector<uint8_t>>& files, con
   return data;
 }
 
-bool is_wanted(const std::string& base_name) {
+bool is_cifar_binary_file_name(const std::string& name) {
   const auto names = cifar_binary_file_names();
-  return std::find(names.begin(), names.end(), base_name) != names.end();
+  return std::find(names.begin(), names.end(), name) != names.end();
 }
-
-}  // namespace
 
 std::vector<std::string> cifar_binary_file_names() {
   std::vector<std::string> names;
@@ -88,43 +87,27 @@ void append_cifar_records(std::span<const uint8_t> bytes, const std::string& sou
     into.append(bytes.subspan(static_cast<size_t>(r * kRecordBytes + 1), kImageBytes), bytes[static_cast<size_t>(r * kRecordBytes)]);
 }
 
-bool is_cifar_binary(const fs::path& path) {
-  if (fs::is_directory(path)) return batches_directory(path).has_value();
-  if (!is_archive_path(path)) return false;
-  try {
-    for (const std::string& name : list_archive_files(path))
-      if (fs::path(name).filename() == train_file_name(1)) return true;
-  } catch (const Error&) {
-    // The real read reports the damage.
-  }
-  return false;
+bool is_cifar_binary_directory(const fs::path& path) {
+  return fs::is_directory(path) && batches_directory(path).has_value();
 }
 
 CifarData read_cifar_binary(const fs::path& path) {
-  std::map<std::string, std::vector<uint8_t>> files;
-  if (fs::is_directory(path)) {
-    const auto directory = batches_directory(path);
-    if (!directory) throw Error(path.string() + ": missing " + train_file_name(1) + " (not a cifar-10-batches-bin directory)");
-    // Directories prepared before manifests existed load unchecked.
-    const auto manifest = DataManifest::read(*directory);
-    if (manifest) manifest->check_present(*directory);
-    for (const std::string& name : cifar_binary_file_names()) {
-      const fs::path file = *directory / name;
-      if (!fs::exists(file)) continue;
-      if (manifest) manifest->check_size(file);
-      files[name] = read_file_bytes(file);
-      if (manifest) manifest->check_contents(file, files[name]);
-    }
-    return assemble(files, directory->string());
-  }
   if (!fs::exists(path)) throw Error(path.string() + ": no such file or directory");
-  // An official batch file holds 30,730,000 bytes; the limit leaves room for far larger sets.
-  const ArchiveSelection batch_files{[](const std::string& name) { return is_wanted(fs::path(name).filename().string()); },
-                                     int64_t{1} << 30, "a CIFAR-10 batch file"};
-  for_each_archive_file(path, batch_files, [&](const std::string& name, std::vector<uint8_t>&& contents) {
-    files[fs::path(name).filename().string()] = std::move(contents);
-  });
-  return assemble(files, path.string());
+  if (!fs::is_directory(path)) throw Error(path.string() + ": not a directory (the CIFAR-10 binary version is read from its directory here)");
+  const auto directory = batches_directory(path);
+  if (!directory) throw Error(path.string() + ": missing " + train_file_name(1) + " (not a cifar-10-batches-bin directory)");
+  // Directories prepared before manifests existed load unchecked.
+  const auto manifest = DataManifest::read(*directory);
+  if (manifest) manifest->check_present(*directory);
+  std::map<std::string, std::vector<uint8_t>> files;
+  for (const std::string& name : cifar_binary_file_names()) {
+    const fs::path file = *directory / name;
+    if (!fs::exists(file)) continue;
+    if (manifest) manifest->check_size(file);
+    files[name] = read_file_bytes(file);
+    if (manifest) manifest->check_contents(file, files[name]);
+  }
+  return cifar_from_batch_files(files, directory->string());
 }
 
 void write_cifar_binary(const CifarData& data, const fs::path& directory) {

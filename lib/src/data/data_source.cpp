@@ -2,23 +2,22 @@
 #include <s8net/data/cifar_binary.hpp>
 #include <s8net/data/data_source.hpp>
 
+#include <string>
+
 namespace s8net {
 
-DataFormat detect_data_format(const std::filesystem::path& path) {
+CifarData load_cifar(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path)) throw Error(path.string() + ": no such file or directory");
-  return is_cifar_binary(path) ? DataFormat::cifar_binary : DataFormat::image_folder;
-}
-
-const char* name_of(DataFormat format) noexcept {
-  return format == DataFormat::cifar_binary ? "CIFAR-10 binary" : "image folder";
-}
-
-CifarData load_cifar(const std::filesystem::path& path, DataFormat format, const ImportProgress& progress) {
-  return format == DataFormat::cifar_binary ? read_cifar_binary(path) : import_image_folder(path, progress);
-}
-
-CifarData load_cifar(const std::filesystem::path& path, const ImportProgress& progress) {
-  return load_cifar(path, detect_data_format(path), progress);
+  if (!is_cifar_binary_directory(path)) {
+    const std::string what = std::filesystem::is_directory(path)
+                                 ? "not a CIFAR-10 binary directory (no data_batch_1.bin): an image folder?"
+                                 : "not a directory: an archive?";
+    throw Error(path.string() + ": " + what +
+                " This program reads prepared data only; `s8net data prepare --from " + path.string() +
+                " --out DIR` makes a directory it reads (a program linking s8net::image_import reads any "
+                "source with load_any_cifar)");
+  }
+  return read_cifar_binary(path);
 }
 
 }  // namespace s8net

@@ -3,7 +3,7 @@
 // planar floats (NCHW: the R plane, then G, then B), each value normalized per channel as in
 // training:   value = (pixel / 255 - mean[c]) / std[c]
 // with Normalization{}'s mean and std (CIFAR-10's, in data/augment.hpp). A picture of another
-// size: decode_image() and resize_area() (data/image_codec.hpp) first.
+// size: decode_image() and resize_area() (data/image_codec.hpp, s8net::image_import) first.
 #pragma once
 
 #include <s8net/data/augment.hpp>
