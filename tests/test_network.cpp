@@ -280,6 +280,50 @@ TEST_P(NetworkTest, RejectsMismatchedBatch) {
   EXPECT_THROW(network->evaluate(images, labels), Error);
 }
 
+// Labels are checked before the forward runs: a rejected batch leaves the norms' running
+// statistics, the gradients and the step count as they were.
+TEST_P(NetworkTest, RejectedLabelsLeaveTheNetworkUntouched) {
+  const auto network = make_network(std::nullopt, 0.1f);
+  std::vector<float> images;
+  std::vector<int32_t> labels;
+  random_batch(2, 8, images, labels);
+  network->forward_backward(images, labels);
+  const auto snapshot = [&] {
+    std::vector<float> values;
+    for (Parameter* p : network->state()) values.insert(values.end(), p->value.span().begin(), p->value.span().end());
+    for (Parameter* p : network->parameters()) values.insert(values.end(), p->grad.span().begin(), p->grad.span().end());
+    return values;
+  };
+  const std::vector<float> before = snapshot();
+  labels[1] = 10;
+  EXPECT_THROW(network->forward_backward(images, labels), Error);
+  EXPECT_EQ(network->training_steps(), 1u);
+  EXPECT_EQ(snapshot(), before);
+}
+
+// One line per op of the training plan, in the table's order (ReLU lines, for the norms that do
+// not fuse it, aside), then the inference plan's lines.
+TEST_P(NetworkTest, ImplementationListingFollowsTheLayerTable) {
+  const auto network = make_network(std::nullopt, 0.1f);
+  std::vector<std::string> training, inference;
+  for (const std::string& line : network->implementation_names(4)) {
+    const std::string op = line.substr(0, line.find(':'));
+    if (line.starts_with("eval ")) {
+      inference.push_back(op);
+      continue;
+    }
+    EXPECT_TRUE(inference.empty()) << line << " after the inference plan's lines";
+    if (!op.ends_with(".relu")) training.push_back(op);
+  }
+  const std::vector<std::string> expected{
+      "C1.conv", "C2.conv",     "c3.conv",    "P1.maxpool", "P1.dropout",  "C3.conv",     "C4.conv",
+      "C5.conv", "C5.skip_add", "c6.conv",    "P2.maxpool", "P2.dropout",  "C7.conv",     "C8.conv",
+      "C9.conv", "C9.skip_add", "GAP.avgpool", "c10.conv",  "loss.log_softmax"};
+  EXPECT_EQ(training, expected);
+  EXPECT_EQ(std::count(inference.begin(), inference.end(), "eval c10.conv"), 1);
+  EXPECT_EQ(std::count(inference.begin(), inference.end(), "eval GAP.pool"), 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Norms, NetworkTest, ::testing::Values("bn", "gn", "ln"),
                          [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
 

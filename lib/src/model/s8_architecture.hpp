@@ -44,6 +44,8 @@ inline constexpr std::array<Stage, 14> kStages{{
 constexpr bool has_conv(StageKind kind) {
   return kind == StageKind::conv_norm_relu || kind == StageKind::conv1x1 || kind == StageKind::head;
 }
+constexpr bool has_norm(StageKind kind) { return kind == StageKind::conv_norm_relu; }
+constexpr int64_t conv_kernel(StageKind kind) { return has_norm(kind) ? 3 : 1; }
 
 // Output (C, H, W) of every stage for a 3 x 32 x 32 input.
 struct Shape {

@@ -1,6 +1,6 @@
 #include "s8_inference_plan.hpp"
 
-#include <s8net/ops/primitive_runner.hpp>
+#include "s8_stage_dispatch.hpp"
 
 #include <string>
 
@@ -8,7 +8,6 @@ namespace s8net {
 
 using s8::kStages;
 using s8::Skip;
-using s8::StageKind;
 using tag = dnnl::memory::format_tag;
 
 namespace {
@@ -55,9 +54,104 @@ void append(std::vector<float>& values, const Tensor& tensor) {
 
 }  // namespace
 
+// Builds each stage's ops and buffers and its forward steps, for one schedule.
+struct S8Network::InferencePlan::Builder {
+  InferencePlan& plan;
+  ActivationLayout layout;
+  const InferenceSchedule& candidate;
+  std::array<s8::Shape, kStages.size()> shapes = s8::stage_shapes();
+  const Tensor* input = nullptr;  // the previous stage's output
+  bool all_jit = true;
+
+  std::string name(size_t i) const { return std::string("eval ") + kStages[i].name; }
+  bool channels_last(size_t i) const { return candidate.channels_last_front && in_front(i); }
+  dnnl::memory::desc out_desc(size_t i) const {
+    const tag out_tag = channels_last(i) ? tag::nhwc : format_tag_of(layout);
+    return {{plan.batch, shapes[i].c, shapes[i].h, shapes[i].w}, dnnl::memory::data_type::f32, out_tag};
+  }
+
+  void conv_norm_relu(size_t i) {
+    NormLayer& norm = *plan.weights.norms[i];
+    const bool folded = norm.offers_eval_affine();
+    conv(i, folded, folded ? nullptr : &norm);
+  }
+  void conv1x1(size_t i) { conv(i, false, nullptr); }
+  void head(size_t i) { conv(i, false, nullptr); }
+
+  // plugin_norm: a norm run by its plugin after the conv; folded: a norm inside the conv.
+  void conv(size_t i, bool folded, NormLayer* plugin_norm) {
+    StageState& st = plan.stages[i];
+    const dnnl::engine& engine = plan.context.engine();
+    const s8::Shape in = input_shape(i);
+    const dnnl::memory::desc dst_desc = out_desc(i);
+    // The image arrives as nchw; a conv whose input channels leave most of a block empty reads nchw too.
+    tag src_tag = channels_last(i) ? tag::nhwc : format_tag_of(layout);
+    if (!channels_last(i) && (i == 0 || (candidate.forward_choices && in.c < static_cast<int64_t>(layout))))
+      src_tag = tag::nchw;
+    const dnnl::memory::desc src_desc({plan.batch, in.c, in.h, in.w}, dnnl::memory::data_type::f32, src_tag);
+    const Tensor* src = input;
+    if (src_desc != input->desc()) {
+      st.input = Tensor(src_desc, engine);
+      plan.steps.add_primitive({dnnl::reorder(input->memory(), st.input.memory()),
+                                {{DNNL_ARG_FROM, input->memory()}, {DNNL_ARG_TO, st.input.memory()}}},
+                               name(i) + ".reorder: to " + (src_desc == plain_desc(src_desc.dims()) ? "nchw" : "nhwc"));
+      src = &st.input;
+    }
+    st.folded = folded;
+    st.conv = std::make_unique<InferenceConv>(plan.context, conv_spec(i), forward_algorithm(i, candidate), src_desc,
+                                              dst_desc, folded);
+    all_jit = all_jit && st.conv->is_jit();
+    st.out = Tensor(dst_desc, engine);
+    std::string conv_line = name(i) + ".conv: fwd " + st.conv->implementation();
+    if (folded) conv_line += " (" + plan.weights.norms[i]->norm_name() + " folded in)";
+
+    if (plugin_norm != nullptr) {
+      NormLayer& norm = *(st.norm = plugin_norm);
+      const s8net_layout norm_layout =
+          channels_last(i) ? *channels_last_view(norm, shapes[i].c) : plugin_layout_of(layout);
+      st.norm_desc = {plan.batch, shapes[i].c, shapes[i].h, shapes[i].w, norm_layout};
+      st.pre = Tensor(dst_desc, engine);
+      if (!norm.fuses_relu()) st.relu = std::make_unique<Relu>(plan.context, dst_desc);
+      plan.steps.add_primitive(st.conv->bind_forward(*src, st.pre), conv_line);
+      plan.steps.add_plugin([&norm, &st, x = st.pre.data(), y = st.out.data()] {
+        norm.forward(S8NET_MODE_EVAL, st.norm_desc, x, y);
+      }, name(i) + ".norm: " + norm.norm_name() + " (plugin, " + (st.relu ? "then" : "fused") + " ReLU)");
+      if (st.relu)
+        plan.steps.add_primitive(st.relu->bind_forward(st.out, st.out),
+                                 name(i) + ".relu: " + st.relu->implementation());
+    } else {
+      plan.steps.add_primitive(st.conv->bind_forward(*src, st.out), conv_line);
+    }
+    if (kStages[i].skip == Skip::add) {
+      st.skip_add = std::make_unique<SkipAdd>(plan.context, dst_desc);
+      plan.steps.add_primitive(st.skip_add->bind(st.out, plan.stages[s8::skip_source_of(i)].out, st.out),
+                               name(i) + ".skip_add: " + st.skip_add->implementation());
+    }
+    input = &st.out;
+  }
+
+  void pool_dropout(size_t i) {
+    pool(i, std::make_unique<MaxPool2x2>(plan.context, input->desc(), out_desc(i), Pass::inference));
+  }
+  void global_pool(size_t i) {
+    pool(i, std::make_unique<GlobalAvgPool>(plan.context, input->desc(), out_desc(i), Pass::inference));
+  }
+
+  void pool(size_t i, std::unique_ptr<Pooling> pool) {
+    StageState& st = plan.stages[i];
+    st.pool = std::move(pool);
+    all_jit = all_jit && st.pool->is_jit();
+    st.out = Tensor(out_desc(i), plan.context.engine());
+    plan.steps.add_primitive(st.pool->bind_forward(*input, st.out), name(i) + ".pool: " + st.pool->implementation());
+    input = &st.out;
+  }
+};
+
 S8Network::InferencePlan::InferencePlan(Context& context_, Weights& weights_, ActivationLayout layout, int64_t batch_)
     : context(context_), weights(weights_), batch(batch_), loss(context_, batch_, S8Network::kClasses) {
-  image_desc = plain_desc({batch, S8Network::kImageChannels, S8Network::kImageSize, S8Network::kImageSize});
+  // Primitives read the caller's images where they are: each forward points this view at them.
+  image = Tensor(plain_desc({batch, S8Network::kImageChannels, S8Network::kImageSize, S8Network::kImageSize}),
+                 context.engine(), nullptr);
   for (size_t k = 0; k < std::size(kSchedules); ++k) {
     const bool last = k + 1 == std::size(kSchedules);
     try {
@@ -68,67 +162,31 @@ S8Network::InferencePlan::InferencePlan(Context& context_, Weights& weights_, Ac
   }
   const Tensor& logits = stages.back().out;
   logits_plain = Tensor(plain_desc(logits.dims()), context.engine());
-  logits_to_plain = dnnl::reorder(logits.memory(), logits_plain.memory());
+  const Tensor logits_nc(loss.logits_desc(), context.engine(), logits_plain.data());
+  steps.add_primitive({dnnl::reorder(logits.memory(), logits_plain.memory()),
+                       {{DNNL_ARG_FROM, logits.memory()}, {DNNL_ARG_TO, logits_plain.memory()}}});
+  steps.add_primitive(loss.bind_forward(logits_nc));
+  steps.add_host([this] {
+    result.loss = loss.score();
+    result.correct = loss.correct();
+  });
 }
 
 bool S8Network::InferencePlan::build(ActivationLayout layout, const InferenceSchedule& candidate) {
-  const auto folds = [&](size_t i) {
-    return kStages[i].kind == StageKind::conv_norm_relu && weights.norms[i]->offers_eval_affine();
-  };
   const auto shapes = s8::stage_shapes();
   if (candidate.channels_last_front)
     for (size_t i = 0; i < kStages.size(); ++i)
-      if (in_front(i) && kStages[i].kind == StageKind::conv_norm_relu && !folds(i) &&
+      if (in_front(i) && s8::has_norm(kStages[i].kind) && !weights.norms[i]->offers_eval_affine() &&
           !channels_last_view(*weights.norms[i], shapes[i].c))
         return false;
 
-  const dnnl::engine& engine = context.engine();
-  const int64_t block = static_cast<int64_t>(layout);
-  bool all_jit = true;
-  const Tensor image(image_desc, engine, nullptr);  // primitives take the caller's buffer when they run
-  const Tensor* input = &image;
-  for (size_t i = 0; i < kStages.size(); ++i) {
-    StageState& st = stages[i] = StageState{};
-    const StageKind kind = kStages[i].kind;
-    const s8::Shape in = input_shape(i);
-    const bool channels_last = candidate.channels_last_front && in_front(i);
-    const tag out_tag = channels_last ? tag::nhwc : format_tag_of(layout);
-    const dnnl::memory::desc out_desc({batch, shapes[i].c, shapes[i].h, shapes[i].w}, dnnl::memory::data_type::f32,
-                                      out_tag);
-    const dnnl::memory::desc input_desc = input->desc();
-    if (s8::has_conv(kind)) {
-      // The image arrives as nchw; a conv whose input channels leave most of a block empty reads nchw too.
-      tag src_tag = out_tag;
-      if (!channels_last && (i == 0 || (candidate.forward_choices && in.c < block))) src_tag = tag::nchw;
-      const dnnl::memory::desc src_desc({batch, in.c, in.h, in.w}, dnnl::memory::data_type::f32, src_tag);
-      if (src_desc != input_desc) {
-        st.input = Tensor(src_desc, engine);
-        st.to_input = dnnl::reorder(input->memory(), st.input.memory());
-      }
-      st.folded = folds(i);
-      st.conv = std::make_unique<InferenceConv>(context, conv_spec(i), forward_algorithm(i, candidate), src_desc,
-                                                out_desc, st.folded);
-      all_jit = all_jit && st.conv->is_jit();
-      if (kind == StageKind::conv_norm_relu && !st.folded) {
-        st.norm = weights.norms[i].get();
-        const s8net_layout norm_layout =
-            channels_last ? *channels_last_view(*st.norm, shapes[i].c) : plugin_layout_of(layout);
-        st.norm_desc = {batch, shapes[i].c, shapes[i].h, shapes[i].w, norm_layout};
-        st.pre = Tensor(out_desc, engine);
-        if (!st.norm->fuses_relu()) st.relu = std::make_unique<Relu>(context, out_desc);
-      }
-      if (kStages[i].skip == Skip::add) st.skip_add = std::make_unique<SkipAdd>(context, out_desc);
-    } else if (kind == StageKind::pool_dropout) {
-      st.pool = std::make_unique<MaxPool2x2>(context, input_desc, out_desc, Pass::inference);
-    } else {
-      st.pool = std::make_unique<GlobalAvgPool>(context, input_desc, out_desc, Pass::inference);
-    }
-    if (st.pool) all_jit = all_jit && st.pool->is_jit();
-    st.out = Tensor(out_desc, engine);
-    input = &st.out;
-  }
+  steps.clear();
+  for (StageState& st : stages) st = StageState{};
+  Builder builder{*this, layout, candidate};
+  builder.input = &image;
+  s8::for_each_stage(builder);
   loaded_from.clear();
-  return all_jit;
+  return builder.all_jit;
 }
 
 // Folding makes the convs' weights a function of the trained weights and the norms' state, so they
@@ -156,56 +214,11 @@ void S8Network::InferencePlan::refresh_weights() {
 }
 
 BatchResult S8Network::InferencePlan::forward(std::span<const float> images, std::span<const int32_t> labels) {
-  // The images are read where they are: oneDNN takes a non-const handle, but only reads a source.
-  const Tensor image(image_desc, context.engine(), const_cast<float*>(images.data()));
-  const Tensor* input = &image;
-  for (size_t i = 0; i < kStages.size(); ++i) {
-    StageState& st = stages[i];
-    const Tensor* src = input;
-    if (st.to_input) {
-      execute(context, st.to_input, {{DNNL_ARG_FROM, input->memory()}, {DNNL_ARG_TO, st.input.memory()}});
-      src = &st.input;
-    }
-    if (st.pool) {
-      st.pool->forward(*src, st.out);
-    } else if (st.norm) {
-      st.conv->forward(*src, st.pre);
-      st.norm->forward(S8NET_MODE_EVAL, st.norm_desc, st.pre.data(), st.out.data());
-      if (st.relu) st.relu->forward(st.out, st.out);
-    } else {
-      st.conv->forward(*src, st.out);
-    }
-    if (st.skip_add) st.skip_add->add(st.out, stages[s8::skip_source_of(i)].out, st.out);
-    input = &st.out;
-  }
-  execute(context, logits_to_plain,
-          {{DNNL_ARG_FROM, stages.back().out.memory()}, {DNNL_ARG_TO, logits_plain.memory()}});
-  const Tensor logits_nc(loss.logits_desc(), context.engine(), logits_plain.data());
-  BatchResult result;
-  result.loss = loss.forward(logits_nc, labels);
-  result.correct = loss.correct();
+  loss.set_labels(labels);
+  // oneDNN takes a non-const handle, but only reads a source.
+  image.memory().set_data_handle(const_cast<float*>(images.data()));
+  steps.run(context.stream());
   return result;
-}
-
-std::vector<std::string> S8Network::InferencePlan::implementation_names() const {
-  std::vector<std::string> names;
-  for (size_t i = 0; i < kStages.size(); ++i) {
-    const StageState& st = stages[i];
-    const std::string name = std::string("eval ") + kStages[i].name;
-    if (st.to_input)
-      names.push_back(name + ".reorder: to " + (st.input.desc() == plain_desc(st.input.dims()) ? "nchw" : "nhwc"));
-    if (st.conv) {
-      std::string line = name + ".conv: fwd " + st.conv->implementation();
-      if (st.folded) line += " (" + weights.norms[i]->norm_name() + " folded in)";
-      names.push_back(line);
-    }
-    if (st.norm)
-      names.push_back(name + ".norm: " + st.norm->norm_name() + " (plugin, " + (st.relu ? "then" : "fused") + " ReLU)");
-    if (st.relu) names.push_back(name + ".relu: " + st.relu->implementation());
-    if (st.skip_add) names.push_back(name + ".skip_add: " + st.skip_add->implementation());
-    if (st.pool) names.push_back(name + ".pool: " + st.pool->implementation());
-  }
-  return names;
 }
 
 }  // namespace s8net

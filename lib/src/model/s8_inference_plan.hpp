@@ -4,9 +4,14 @@
 // post-op; choose layouts and algorithms for the forward pass alone; build nothing for backward.
 #pragma once
 
-#include "s8_plan.hpp"
+#include "s8_stage_descs.hpp"
+#include "s8_steps.hpp"
 
 #include <s8net/ops/inference_conv.hpp>
+#include <s8net/ops/log_softmax_nll.hpp>
+#include <s8net/ops/pooling.hpp>
+#include <s8net/ops/relu.hpp>
+#include <s8net/ops/skip_add.hpp>
 
 #include <array>
 #include <memory>
@@ -26,6 +31,9 @@ struct InferenceSchedule {
 
 struct S8Network::InferencePlan {
   InferencePlan(Context& context, Weights& weights, ActivationLayout layout, int64_t batch);
+  // Steps hold this plan's address and buffers.
+  InferencePlan(const InferencePlan&) = delete;
+  InferencePlan& operator=(const InferencePlan&) = delete;
 
   // Rebuilds the convs' weights if any conv weight, folded norm parameter or norm state changed
   // since the last call; a forward uses the weights of the latest call.
@@ -33,7 +41,7 @@ struct S8Network::InferencePlan {
   // images: batch x 3 x 32 x 32 plain floats.
   BatchResult forward(std::span<const float> images, std::span<const int32_t> labels);
   const Tensor& log_probabilities() const noexcept { return loss.log_probabilities(); }
-  std::vector<std::string> implementation_names() const;
+  std::vector<std::string> implementation_names() const { return steps.listing(); }
 
   struct StageState {
     std::unique_ptr<InferenceConv> conv;
@@ -42,8 +50,7 @@ struct S8Network::InferencePlan {
     std::unique_ptr<Relu> relu;  // after a plugin norm that does not fuse its ReLU
     std::unique_ptr<Pooling> pool;
     std::unique_ptr<SkipAdd> skip_add;
-    dnnl::reorder to_input;  // when the stage reads another layout than its input's
-    Tensor input;            // ... into this copy
+    Tensor input;  // a copy of the stage's input in the layout it reads, when that differs
     s8net_tensor_desc norm_desc{};
     Tensor pre;  // conv output, the plugin norm's input
     Tensor out;  // what the next stage reads
@@ -53,14 +60,16 @@ struct S8Network::InferencePlan {
   Weights& weights;
   int64_t batch;
   std::array<StageState, s8::kStages.size()> stages;
-  dnnl::memory::desc image_desc;  // plain nchw, as given
+  Tensor image;  // plain nchw: a view of each forward's images, set when it runs
   Tensor logits_plain;
-  dnnl::reorder logits_to_plain;
   LogSoftmaxNll loss;
+  StepList steps;
+  BatchResult result;                  // of the latest forward
   std::vector<float> loaded_from;      // every value the convs' weights were last built from
   std::vector<float> current_sources;  // the same values now, to compare
 
  private:
+  struct Builder;
   bool build(ActivationLayout layout, const InferenceSchedule& candidate);
 };
 

@@ -1,4 +1,6 @@
 #include "s8_inference_plan.hpp"
+#include "s8_stage_dispatch.hpp"
+#include "s8_training_plan.hpp"
 
 #include <s8net/core/error.hpp>
 #include <s8net/model/s8_network.hpp>
@@ -12,7 +14,6 @@
 namespace s8net {
 
 using s8::kStages;
-using s8::StageKind;
 
 namespace {
 
@@ -47,9 +48,18 @@ ActivationLayout pick_layout(Context& context) {
   return preferred;
 }
 
-std::string norm_op(const std::string& norm, s8::Skip skip) {
-  return "conv3x3+" + norm + "+relu" + (skip == s8::Skip::add ? "+skip" : "");
-}
+// The summary's name of each stage's op.
+struct OpNames {
+  const NetworkConfig& config;
+  std::vector<LayerSummary>& rows;
+  void conv_norm_relu(size_t i) {
+    rows[i].op = "conv3x3+" + config.norm + "+relu" + (kStages[i].skip == s8::Skip::add ? "+skip" : "");
+  }
+  void conv1x1(size_t i) { rows[i].op = "conv1x1"; }
+  void pool_dropout(size_t i) { rows[i].op = "maxpool2x2+dropout(" + std::to_string(config.dropout).substr(0, 4) + ")"; }
+  void global_pool(size_t i) { rows[i].op = "global-avgpool"; }
+  void head(size_t i) { rows[i].op = "conv1x1+log-softmax"; }
+};
 
 }  // namespace
 
@@ -72,7 +82,7 @@ S8Network::S8Network(Context& context, const NormRegistry& registry, NetworkConf
     std::vector<float> values(static_cast<size_t>(weights_->convs[i]->weight.count()));
     for (float& v : values) v = uniform(generator);
     from_plain(context, values, weights_->convs[i]->weight.value);
-    if (kStages[i].kind == StageKind::conv_norm_relu)
+    if (s8::has_norm(kStages[i].kind))
       weights_->norms[i] = std::make_unique<NormLayer>(registry, config_.norm, spec.out_channels, config_.norm_options,
                                                        true, std::string(kStages[i].name) + ".norm");
   }
@@ -80,10 +90,10 @@ S8Network::S8Network(Context& context, const NormRegistry& registry, NetworkConf
 
 S8Network::~S8Network() = default;
 
-S8Network::Plan& S8Network::plan_for(int64_t batch) {
+S8Network::TrainingPlan& S8Network::plan_for(int64_t batch) {
   auto found = plans_.find(batch);
   if (found == plans_.end())
-    found = plans_.emplace(batch, std::make_unique<Plan>(context_, *weights_, layout_, batch, config_.dropout, config_.seed))
+    found = plans_.emplace(batch, std::make_unique<TrainingPlan>(context_, *weights_, layout_, batch, config_.dropout, config_.seed))
                 .first;
   return *found->second;
 }
@@ -106,7 +116,7 @@ int64_t S8Network::checked_batch(std::span<const float> images, std::span<const 
 
 BatchResult S8Network::forward_backward(std::span<const float> images, std::span<const int32_t> labels) {
   log_probabilities_ = {};  // none, should this forward fail
-  Plan& plan = plan_for(checked_batch(images, labels));
+  TrainingPlan& plan = plan_for(checked_batch(images, labels));
   const BatchResult result = plan.forward(images, labels, step_);
   plan.backward();
   ++step_;
@@ -172,7 +182,7 @@ double S8Network::conv_flops_per_image(Mode mode) {
   for (size_t i = 0; i < s8::kStages.size(); ++i) {
     const s8::Shape& out = shapes[i];
     if (s8::has_conv(s8::kStages[i].kind)) {
-      const int64_t taps = s8::kStages[i].kind == s8::StageKind::conv_norm_relu ? 9 : 1;
+      const int64_t taps = s8::conv_kernel(s8::kStages[i].kind) * s8::conv_kernel(s8::kStages[i].kind);
       const double flops = 2.0 * static_cast<double>(in_channels * taps * out.c * out.h * out.w);
       if (forward == 0) first_conv = flops;
       forward += flops;
@@ -196,15 +206,10 @@ std::vector<LayerSummary> S8Network::summary() const {
     if (const auto& conv = weights_->convs[i]) row.params += conv->spec().parameter_count();
     if (const auto& norm = weights_->norms[i])
       for (const Parameter& p : norm->parameters()) row.params += p.count();
-    switch (kStages[i].kind) {
-      case StageKind::conv_norm_relu: row.op = norm_op(config_.norm, kStages[i].skip); break;
-      case StageKind::conv1x1: row.op = "conv1x1"; break;
-      case StageKind::pool_dropout: row.op = "maxpool2x2+dropout(" + std::to_string(config_.dropout).substr(0, 4) + ")"; break;
-      case StageKind::global_pool: row.op = "global-avgpool"; break;
-      case StageKind::head: row.op = "conv1x1+log-softmax"; break;
-    }
     rows.push_back(std::move(row));
   }
+  OpNames names{config_, rows};
+  s8::for_each_stage(names);
   return rows;
 }
 

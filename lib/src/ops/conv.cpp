@@ -82,28 +82,38 @@ Conv2d::Conv2d(Context& context, ConvWeights& weights, const memory::desc& src, 
   }
 }
 
-void Conv2d::forward(const Tensor& src, const Tensor& dst) {
-  execute(context_, forward_,
-      {{DNNL_ARG_SRC, src.memory()},
-       {DNNL_ARG_WEIGHTS, weights_.weight.value.memory()},
-       {DNNL_ARG_BIAS, weights_.bias.value.memory()},
-       {DNNL_ARG_DST, dst.memory()}});
+BoundPrimitive Conv2d::bind_forward(const Tensor& src, const Tensor& dst) const {
+  return {forward_,
+          {{DNNL_ARG_SRC, src.memory()},
+           {DNNL_ARG_WEIGHTS, weights_.weight.value.memory()},
+           {DNNL_ARG_BIAS, weights_.bias.value.memory()},
+           {DNNL_ARG_DST, dst.memory()}}};
 }
 
-void Conv2d::backward(const Tensor& src, const Tensor& diff_dst, const Tensor* diff_src) {
-  execute(context_, backward_weights_,
-      {{DNNL_ARG_SRC, src.memory()},
-       {DNNL_ARG_DIFF_DST, diff_dst.memory()},
-       {DNNL_ARG_DIFF_WEIGHTS, weights_.weight.grad.memory()},
-       {DNNL_ARG_DIFF_BIAS, weights_.bias.grad.memory()}});
-  if (!need_input_gradient_ || diff_src == nullptr) return;
+std::vector<BoundPrimitive> Conv2d::bind_backward(const Tensor& src, const Tensor& diff_dst,
+                                                  const Tensor* diff_src) const {
+  std::vector<BoundPrimitive> passes;
+  passes.push_back({backward_weights_,
+                    {{DNNL_ARG_SRC, src.memory()},
+                     {DNNL_ARG_DIFF_DST, diff_dst.memory()},
+                     {DNNL_ARG_DIFF_WEIGHTS, weights_.weight.grad.memory()},
+                     {DNNL_ARG_DIFF_BIAS, weights_.bias.grad.memory()}}});
+  if (!need_input_gradient_ || diff_src == nullptr) return passes;
+  // The weights change every step, so their copy for backward-data is made every step.
   if (weights_to_backward_data_)
-    execute(context_, weights_to_backward_data_,
-        {{DNNL_ARG_FROM, weights_.weight.value.memory()}, {DNNL_ARG_TO, backward_data_weights_}});
-  execute(context_, backward_data_,
-      {{DNNL_ARG_DIFF_DST, diff_dst.memory()},
-       {DNNL_ARG_WEIGHTS, backward_data_weights_},
-       {DNNL_ARG_DIFF_SRC, diff_src->memory()}});
+    passes.push_back({weights_to_backward_data_,
+                      {{DNNL_ARG_FROM, weights_.weight.value.memory()}, {DNNL_ARG_TO, backward_data_weights_}}});
+  passes.push_back({backward_data_,
+                    {{DNNL_ARG_DIFF_DST, diff_dst.memory()},
+                     {DNNL_ARG_WEIGHTS, backward_data_weights_},
+                     {DNNL_ARG_DIFF_SRC, diff_src->memory()}}});
+  return passes;
+}
+
+void Conv2d::forward(const Tensor& src, const Tensor& dst) { execute(context_, bind_forward(src, dst)); }
+
+void Conv2d::backward(const Tensor& src, const Tensor& diff_dst, const Tensor* diff_src) {
+  for (const BoundPrimitive& pass : bind_backward(src, diff_dst, diff_src)) execute(context_, pass);
 }
 
 std::string Conv2d::implementation() const {

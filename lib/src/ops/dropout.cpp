@@ -38,14 +38,15 @@ void Dropout::draw_mask(uint64_t step) {
   }
 }
 
-void Dropout::forward_train(const Tensor& x, uint64_t step) {
-  draw_mask(step);
-  execute(context_, multiply_, {{DNNL_ARG_SRC_0, x.memory()}, {DNNL_ARG_SRC_1, mask_.memory()}, {DNNL_ARG_DST, x.memory()}});
+BoundPrimitive Dropout::bind_multiply(const Tensor& x) const {
+  return {multiply_, {{DNNL_ARG_SRC_0, x.memory()}, {DNNL_ARG_SRC_1, mask_.memory()}, {DNNL_ARG_DST, x.memory()}}};
 }
 
-void Dropout::backward(const Tensor& diff) {
-  execute(context_, multiply_,
-      {{DNNL_ARG_SRC_0, diff.memory()}, {DNNL_ARG_SRC_1, mask_.memory()}, {DNNL_ARG_DST, diff.memory()}});
+void Dropout::forward_train(const Tensor& x, uint64_t step) {
+  draw_mask(step);
+  execute(context_, bind_multiply(x));
 }
+
+void Dropout::backward(const Tensor& diff) { execute(context_, bind_multiply(diff)); }
 
 }  // namespace s8net

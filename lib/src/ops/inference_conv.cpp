@@ -48,13 +48,16 @@ void InferenceConv::load(const ConvWeights& weights, const ChannelAffine* affine
   from_plain(context_, bias, bias_);
 }
 
-void InferenceConv::forward(const Tensor& src, const Tensor& dst) {
-  execute(context_, forward_,
+// load() writes into weight_ and bias_ in place, so a bound forward sees the latest weights.
+BoundPrimitive InferenceConv::bind_forward(const Tensor& src, const Tensor& dst) const {
+  return {forward_,
           {{DNNL_ARG_SRC, src.memory()},
            {DNNL_ARG_WEIGHTS, weight_.memory()},
            {DNNL_ARG_BIAS, bias_.memory()},
-           {DNNL_ARG_DST, dst.memory()}});
+           {DNNL_ARG_DST, dst.memory()}}};
 }
+
+void InferenceConv::forward(const Tensor& src, const Tensor& dst) { execute(context_, bind_forward(src, dst)); }
 
 std::string InferenceConv::implementation() const { return std::string(pd_.impl_info_str()) + (relu_ ? " +relu" : ""); }
 

@@ -18,7 +18,7 @@ LogSoftmaxNll::LogSoftmaxNll(Context& context, int64_t batch, int64_t classes)
   diff_log_probabilities_ = Tensor(desc, context.engine());
 }
 
-double LogSoftmaxNll::forward(const Tensor& logits, std::span<const int32_t> labels) {
+void LogSoftmaxNll::set_labels(std::span<const int32_t> labels) {
   if (static_cast<int64_t>(labels.size()) != batch_)
     throw Error("loss: " + std::to_string(labels.size()) + " labels for a batch of " + std::to_string(batch_));
   // Checked before any state changes: a rejected call must not leave an out-of-range label behind
@@ -26,13 +26,19 @@ double LogSoftmaxNll::forward(const Tensor& logits, std::span<const int32_t> lab
   for (const int32_t label : labels)
     if (label < 0 || label >= classes_)
       throw Error("loss: label " + std::to_string(label) + " out of range [0, " + std::to_string(classes_) + ")");
-  execute(context_, forward_, {{DNNL_ARG_SRC, logits.memory()}, {DNNL_ARG_DST, log_probabilities_.memory()}});
   labels_.assign(labels.begin(), labels.end());
+}
+
+BoundPrimitive LogSoftmaxNll::bind_forward(const Tensor& logits) const {
+  return {forward_, {{DNNL_ARG_SRC, logits.memory()}, {DNNL_ARG_DST, log_probabilities_.memory()}}};
+}
+
+double LogSoftmaxNll::score() {
   const float* log_p = log_probabilities_.data();
   double loss = 0;
   correct_ = 0;
   for (int64_t i = 0; i < batch_; ++i) {
-    const int32_t label = labels[static_cast<size_t>(i)];
+    const int32_t label = labels_[static_cast<size_t>(i)];
     const float* row = log_p + i * classes_;
     loss -= row[label];
     correct_ += (std::max_element(row, row + classes_) - row) == label;
@@ -40,15 +46,29 @@ double LogSoftmaxNll::forward(const Tensor& logits, std::span<const int32_t> lab
   return loss / static_cast<double>(batch_);
 }
 
-void LogSoftmaxNll::backward(const Tensor& diff_logits) {
+double LogSoftmaxNll::forward(const Tensor& logits, std::span<const int32_t> labels) {
+  set_labels(labels);
+  execute(context_, bind_forward(logits));
+  return score();
+}
+
+void LogSoftmaxNll::set_gradient() {
   // d(mean NLL)/d(log p[i][j]) is -1/batch at the label, 0 elsewhere.
   diff_log_probabilities_.zero();
   float* diff = diff_log_probabilities_.data();
   for (int64_t i = 0; i < batch_; ++i) diff[i * classes_ + labels_[static_cast<size_t>(i)]] = -1.f / static_cast<float>(batch_);
-  execute(context_, backward_,
-      {{DNNL_ARG_DST, log_probabilities_.memory()},
-       {DNNL_ARG_DIFF_DST, diff_log_probabilities_.memory()},
-       {DNNL_ARG_DIFF_SRC, diff_logits.memory()}});
+}
+
+BoundPrimitive LogSoftmaxNll::bind_backward(const Tensor& diff_logits) const {
+  return {backward_,
+          {{DNNL_ARG_DST, log_probabilities_.memory()},
+           {DNNL_ARG_DIFF_DST, diff_log_probabilities_.memory()},
+           {DNNL_ARG_DIFF_SRC, diff_logits.memory()}}};
+}
+
+void LogSoftmaxNll::backward(const Tensor& diff_logits) {
+  set_gradient();
+  execute(context_, bind_backward(diff_logits));
 }
 
 }  // namespace s8net

@@ -18,17 +18,23 @@ Pooling::Pooling(Context& context, dnnl::algorithm algorithm, const dnnl::memory
   backward_ = dnnl::pooling_backward(backward_pd_);
 }
 
-void Pooling::forward(const Tensor& src, const Tensor& dst) {
-  Args args{{DNNL_ARG_SRC, src.memory()}, {DNNL_ARG_DST, dst.memory()}};
-  if (workspace_) args[DNNL_ARG_WORKSPACE] = workspace_;
-  execute(context_, forward_, args);
+BoundPrimitive Pooling::bind_forward(const Tensor& src, const Tensor& dst) const {
+  BoundPrimitive bound{forward_, {{DNNL_ARG_SRC, src.memory()}, {DNNL_ARG_DST, dst.memory()}}};
+  if (workspace_) bound.args[DNNL_ARG_WORKSPACE] = workspace_;
+  return bound;
 }
 
-void Pooling::backward(const Tensor& diff_dst, const Tensor& diff_src) {
+BoundPrimitive Pooling::bind_backward(const Tensor& diff_dst, const Tensor& diff_src) const {
   if (!backward_) throw Error("pooling: built for inference, it has no backward pass");
-  Args args{{DNNL_ARG_DIFF_DST, diff_dst.memory()}, {DNNL_ARG_DIFF_SRC, diff_src.memory()}};
-  if (workspace_) args[DNNL_ARG_WORKSPACE] = workspace_;
-  execute(context_, backward_, args);
+  BoundPrimitive bound{backward_, {{DNNL_ARG_DIFF_DST, diff_dst.memory()}, {DNNL_ARG_DIFF_SRC, diff_src.memory()}}};
+  if (workspace_) bound.args[DNNL_ARG_WORKSPACE] = workspace_;
+  return bound;
+}
+
+void Pooling::forward(const Tensor& src, const Tensor& dst) { execute(context_, bind_forward(src, dst)); }
+
+void Pooling::backward(const Tensor& diff_dst, const Tensor& diff_src) {
+  execute(context_, bind_backward(diff_dst, diff_src));
 }
 
 bool Pooling::is_jit() const {

@@ -11,13 +11,21 @@ Relu::Relu(Context& context, const dnnl::memory::desc& desc) : context_(context)
   backward_ = dnnl::eltwise_backward(backward_pd_);
 }
 
-void Relu::forward(const Tensor& src, const Tensor& dst) {
-  execute(context_, forward_, {{DNNL_ARG_SRC, src.memory()}, {DNNL_ARG_DST, dst.memory()}});
+BoundPrimitive Relu::bind_forward(const Tensor& src, const Tensor& dst) const {
+  return {forward_, {{DNNL_ARG_SRC, src.memory()}, {DNNL_ARG_DST, dst.memory()}}};
 }
 
+BoundPrimitive Relu::bind_backward(const Tensor& dst, const Tensor& diff_dst, const Tensor& diff_src) const {
+  return {backward_,
+          {{DNNL_ARG_DST, dst.memory()},
+           {DNNL_ARG_DIFF_DST, diff_dst.memory()},
+           {DNNL_ARG_DIFF_SRC, diff_src.memory()}}};
+}
+
+void Relu::forward(const Tensor& src, const Tensor& dst) { execute(context_, bind_forward(src, dst)); }
+
 void Relu::backward(const Tensor& dst, const Tensor& diff_dst, const Tensor& diff_src) {
-  execute(context_, backward_,
-      {{DNNL_ARG_DST, dst.memory()}, {DNNL_ARG_DIFF_DST, diff_dst.memory()}, {DNNL_ARG_DIFF_SRC, diff_src.memory()}});
+  execute(context_, bind_backward(dst, diff_dst, diff_src));
 }
 
 }  // namespace s8net

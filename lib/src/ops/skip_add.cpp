@@ -8,8 +8,10 @@ SkipAdd::SkipAdd(Context& context, const dnnl::memory::desc& desc) : context_(co
   add_ = dnnl::binary(pd_);
 }
 
-void SkipAdd::add(const Tensor& a, const Tensor& b, const Tensor& dst) {
-  execute(context_, add_, {{DNNL_ARG_SRC_0, a.memory()}, {DNNL_ARG_SRC_1, b.memory()}, {DNNL_ARG_DST, dst.memory()}});
+BoundPrimitive SkipAdd::bind(const Tensor& a, const Tensor& b, const Tensor& dst) const {
+  return {add_, {{DNNL_ARG_SRC_0, a.memory()}, {DNNL_ARG_SRC_1, b.memory()}, {DNNL_ARG_DST, dst.memory()}}};
 }
+
+void SkipAdd::add(const Tensor& a, const Tensor& b, const Tensor& dst) { execute(context_, bind(a, b, dst)); }
 
 }  // namespace s8net

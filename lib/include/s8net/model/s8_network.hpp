@@ -90,11 +90,11 @@ class S8Network {
   uint64_t training_steps() const noexcept { return step_; }
   void set_training_steps(uint64_t steps) noexcept { step_ = steps; }
 
-  struct Plan;           // training primitives and buffers of one batch size (model/s8_plan.hpp)
+  struct TrainingPlan;   // the training forward and backward of one batch size (model/s8_training_plan.hpp)
   struct InferencePlan;  // the evaluation forward of one batch size (model/s8_inference_plan.hpp)
 
  private:
-  Plan& plan_for(int64_t batch);
+  TrainingPlan& plan_for(int64_t batch);
   InferencePlan& inference_plan_for(int64_t batch);
   int64_t checked_batch(std::span<const float> images, std::span<const int32_t> labels) const;
 
@@ -103,7 +103,7 @@ class S8Network {
   NetworkConfig config_;
   ActivationLayout layout_;
   std::unique_ptr<Weights> weights_;
-  std::map<int64_t, std::unique_ptr<Plan>> plans_;
+  std::map<int64_t, std::unique_ptr<TrainingPlan>> plans_;
   std::map<int64_t, std::unique_ptr<InferencePlan>> inference_plans_;
   std::span<const float> log_probabilities_;   // of the latest forward
   std::vector<float> eval_log_probabilities_;  // an evaluation's, gathered from its chunks

@@ -8,8 +8,10 @@
 
 #include <s8net/core/context.hpp>
 #include <s8net/core/parameter.hpp>
+#include <s8net/ops/primitive_runner.hpp>
 
 #include <string>
+#include <vector>
 
 namespace s8net {
 
@@ -59,6 +61,10 @@ class Conv2d {
   void forward(const Tensor& src, const Tensor& dst);
   // Overwrites weight.grad and bias.grad; writes diff_src if need_input_gradient.
   void backward(const Tensor& src, const Tensor& diff_dst, const Tensor* diff_src);
+  // The same passes with their arguments bound, to run later in this order: backward is
+  // backward-weights, then (with diff_src) the weights' reorder for backward-data and backward-data.
+  BoundPrimitive bind_forward(const Tensor& src, const Tensor& dst) const;
+  std::vector<BoundPrimitive> bind_backward(const Tensor& src, const Tensor& diff_dst, const Tensor* diff_src) const;
 
   dnnl::memory::desc src_desc() const { return forward_pd_.src_desc(); }
   dnnl::memory::desc dst_desc() const { return forward_pd_.dst_desc(); }

@@ -7,6 +7,7 @@
 #include <s8net/core/layout.hpp>
 #include <s8net/core/random.hpp>
 #include <s8net/core/tensor.hpp>
+#include <s8net/ops/primitive_runner.hpp>
 
 #include <cstdint>
 #include <string>
@@ -22,12 +23,14 @@ class Dropout {
   void forward_train(const Tensor& x, uint64_t step);
   // In place on the gradient, with the latest mask.
   void backward(const Tensor& diff);
+  // The two halves of forward_train, for a caller that runs the multiply later: host code that
+  // draws the mask of a step, and the multiply of x by the latest mask, in place (backward too).
+  void draw_mask(uint64_t step);
+  BoundPrimitive bind_multiply(const Tensor& x) const;
   const Tensor& mask() const noexcept { return mask_; }
   std::string implementation() const { return pd_.impl_info_str(); }
 
  private:
-  void draw_mask(uint64_t step);
-
   Context& context_;
   ActivationLayout layout_;
   float probability_;

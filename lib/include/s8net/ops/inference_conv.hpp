@@ -21,6 +21,7 @@ class InferenceConv {
   // w'[o] = w[o] * scale[o], b'[o] = b[o] * scale[o] + shift[o].
   void load(const ConvWeights& weights, const ChannelAffine* affine);
   void forward(const Tensor& src, const Tensor& dst);
+  BoundPrimitive bind_forward(const Tensor& src, const Tensor& dst) const;
 
   dnnl::memory::desc src_desc() const { return pd_.src_desc(); }
   dnnl::memory::desc dst_desc() const { return pd_.dst_desc(); }

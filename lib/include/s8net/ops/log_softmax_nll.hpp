@@ -3,6 +3,7 @@
 #pragma once
 
 #include <s8net/core/tensor.hpp>
+#include <s8net/ops/primitive_runner.hpp>
 
 #include <cstdint>
 #include <span>
@@ -20,6 +21,16 @@ class LogSoftmaxNll {
   double forward(const Tensor& logits, std::span<const int32_t> labels);
   // dLoss/dlogits of the latest forward.
   void backward(const Tensor& diff_logits);
+
+  // forward and backward in parts, for a caller that runs the primitives later:
+  // forward = set_labels, then the bound forward, then (host code, once it ran) score;
+  // backward = set_gradient (host code), then the bound backward.
+  void set_labels(std::span<const int32_t> labels);
+  BoundPrimitive bind_forward(const Tensor& logits) const;
+  double score();
+  void set_gradient();
+  BoundPrimitive bind_backward(const Tensor& diff_logits) const;
+
   const Tensor& log_probabilities() const noexcept { return log_probabilities_; }
   // Arg-max predictions of the latest forward equal to the labels.
   int64_t correct() const noexcept { return correct_; }

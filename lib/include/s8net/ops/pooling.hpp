@@ -4,6 +4,7 @@
 #pragma once
 
 #include <s8net/core/tensor.hpp>
+#include <s8net/ops/primitive_runner.hpp>
 
 #include <string>
 
@@ -20,6 +21,8 @@ class Pooling {
   void forward(const Tensor& src, const Tensor& dst);
   // Gradient of the latest forward (Pass::training only).
   void backward(const Tensor& diff_dst, const Tensor& diff_src);
+  BoundPrimitive bind_forward(const Tensor& src, const Tensor& dst) const;
+  BoundPrimitive bind_backward(const Tensor& diff_dst, const Tensor& diff_src) const;
   std::string implementation() const;
   // True when no pass built is oneDNN's slow reference kernel.
   bool is_jit() const;

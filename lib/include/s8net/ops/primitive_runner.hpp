@@ -1,4 +1,5 @@
-// Runs one oneDNN primitive on the context's stream and waits, so hand-written code that
+// A oneDNN primitive with its arguments bound once (as oneDNN's own training example builds its
+// network), and running one alone on the context's stream and waiting, so hand-written code that
 // follows can read its outputs.
 #pragma once
 
@@ -14,6 +15,20 @@ using Args = std::unordered_map<int, dnnl::memory>;
 // oneDNN names its slow fallback kernels "ref:...": a primitive to avoid.
 inline bool is_reference_kernel(const char* implementation) {
   return std::string_view(implementation).starts_with("ref");
+}
+
+// The memory objects in args are handles: a plan binds its buffers once, and a buffer given per
+// call (an input image) is swapped in with set_data_handle.
+struct BoundPrimitive {
+  dnnl::primitive primitive;
+  Args args;
+  // Queues the primitive; its outputs are ready for host code only after the stream waits.
+  void enqueue(dnnl::stream& stream) const { primitive.execute(stream, args); }
+};
+
+inline void execute(Context& context, const BoundPrimitive& bound) {
+  bound.enqueue(context.stream());
+  context.stream().wait();
 }
 
 inline void execute(Context& context, const dnnl::primitive& primitive, const Args& args) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <s8net/core/tensor.hpp>
+#include <s8net/ops/primitive_runner.hpp>
 
 #include <string>
 
@@ -14,6 +15,8 @@ class Relu {
   void forward(const Tensor& src, const Tensor& dst);
   // dst: the forward's output. In place is allowed (diff_dst == diff_src).
   void backward(const Tensor& dst, const Tensor& diff_dst, const Tensor& diff_src);
+  BoundPrimitive bind_forward(const Tensor& src, const Tensor& dst) const;
+  BoundPrimitive bind_backward(const Tensor& dst, const Tensor& diff_dst, const Tensor& diff_src) const;
   std::string implementation() const { return std::string("fwd ") + forward_pd_.impl_info_str() + ", bwd " + backward_pd_.impl_info_str(); }
 
  private:

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <s8net/core/tensor.hpp>
+#include <s8net/ops/primitive_runner.hpp>
 
 #include <string>
 
@@ -12,6 +13,7 @@ class SkipAdd {
  public:
   SkipAdd(Context& context, const dnnl::memory::desc& desc);
   void add(const Tensor& a, const Tensor& b, const Tensor& dst);
+  BoundPrimitive bind(const Tensor& a, const Tensor& b, const Tensor& dst) const;
   std::string implementation() const { return pd_.impl_info_str(); }
 
  private:
