@@ -7,8 +7,9 @@
 //   (cd some-scratch-dir && npm install --ignore-scripts onnxruntime-node)
 //   NODE_PATH=some-scratch-dir/node_modules node scripts/check_onnx_with_onnxruntime.js m.onnx ref
 //
-// Prints the largest absolute difference; exits 1 when it exceeds the tolerance (third argument,
-// default 1e-4), 2 for bad arguments.
+// Prints the largest absolute difference and how many images get the same predicted class; exits
+// 1 when the difference exceeds the tolerance (third argument, default 1e-4) or a class differs, 2
+// for bad arguments.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -41,9 +42,17 @@ async function main() {
   }
   let worst = 0;
   for (let i = 0; i < expected.length; ++i) worst = Math.max(worst, Math.abs(got.data[i] - expected[i]));
+  const argmax = (values, n) => {
+    let best = 0;
+    for (let k = 1; k < 10; ++k) if (values[n * 10 + k] > values[n * 10 + best]) best = k;
+    return best;
+  };
+  let sameClass = 0;
+  for (let n = 0; n < batch; ++n) sameClass += argmax(got.data, n) === argmax(expected, n) ? 1 : 0;
   console.log(`${modelPath}: ONNX Runtime ${ort.env.versions ? ort.env.versions.common : ''} on ${batch} images, ` +
-              `max |difference| from s8net ${worst.toExponential(2)} (tolerance ${tolerance})`);
-  process.exit(worst <= tolerance ? 0 : 1);
+              `max |difference| from s8net ${worst.toExponential(2)} (tolerance ${tolerance}), ` +
+              `the same predicted class for ${sameClass} of ${batch}`);
+  process.exit(worst <= tolerance && sameClass === batch ? 0 : 1);
 }
 
 main().catch((e) => {

@@ -7,7 +7,9 @@
 #include "support/random_network.hpp"
 
 #include <s8net/core/error.hpp>
+#include <s8net/data/any_data_source.hpp>
 #include <s8net/data/augment.hpp>
+#include <s8net/data/dataset.hpp>
 #include <s8net/norm/registry.hpp>
 #include <s8net/onnx/onnx_export.hpp>
 
@@ -15,6 +17,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <map>
 #include <ostream>
 #include <memory>
@@ -75,6 +79,35 @@ TEST_P(OnnxExportTest, OpenCvComputesWhatS8netEvaluates) {
   EXPECT_LT(test::max_abs_difference(got, expected), kTolerance);
   // The outputs are log-probabilities of distinct images, not a constant that would match anything.
   EXPECT_GT(test::max_abs_difference(std::span(got).first(10), std::span(got).subspan(10, 10)), 1e-3f);
+}
+
+// The acceptance run: the first 1,000 test images of the project's data set through OpenCV and
+// through s8net, for bn, gn and ln: the same log-probabilities to 1e-4 and the same predicted
+// class for every image.
+TEST_F(OnnxExportTest, OpenCvAgreesOnAThousandRealTestImages) {
+  const std::filesystem::path archive = S8NET_SHARED_DATA;
+  if (!std::filesystem::exists(archive)) GTEST_SKIP() << archive << " is not there (the project's data set lives in ../shared)";
+  const Dataset test = load_any_cifar(archive).test.first(1000);
+  const Augmenter augmenter;
+  std::vector<float> images(static_cast<size_t>(test.size() * kImageBytes));
+  for (int64_t i = 0; i < test.size(); ++i)
+    augmenter.apply(test.image(i), false, 0, std::span(images).subspan(static_cast<size_t>(i * kImageBytes), kImageBytes));
+  const std::vector<int32_t> labels(test.labels.begin(), test.labels.end());
+  for (const std::string norm : {"bn", "gn", "ln"}) {
+    auto net = network(norm);
+    net->evaluate(images, labels);
+    const std::vector<float> expected(net->log_probabilities().begin(), net->log_probabilities().end());
+    const std::vector<float> got = test::opencv_outputs(export_onnx(context_, *net).bytes, images);
+    ASSERT_EQ(got.size(), expected.size()) << norm;
+    EXPECT_LT(test::max_abs_difference(got, expected), kTolerance) << norm;
+    int64_t same_class = 0;
+    for (size_t i = 0; i < labels.size(); ++i) {
+      const auto row = [&](const std::vector<float>& v) { return v.begin() + static_cast<std::ptrdiff_t>(i * 10); };
+      same_class += std::max_element(row(got), row(got) + 10) - row(got) ==
+                    std::max_element(row(expected), row(expected) + 10) - row(expected);
+    }
+    EXPECT_EQ(same_class, 1000) << norm;
+  }
 }
 
 TEST_P(OnnxExportTest, PreprocessingTakesRgbBytesAsS8netNormalizesThem) {

@@ -12,12 +12,12 @@ using tag = dnnl::memory::format_tag;
 
 namespace {
 
-// Measured per layer at batch 256 on AVX-512 (README, "Benchmarks and performance"):
-// - the 16-channel convs at 32x32 run 1.2x faster as oneDNN's brgconv in nhwc than as direct
+// The choices, each measured per layer (docs/performance.md):
+// - the 16-channel convs at 32x32 run faster as oneDNN's brgconv in nhwc than as direct
 //   convolution in nChw16c; a norm there must fold, or take the nhwc tensor as nChw16c (16 channels);
-// - C3 (8 input channels, half of a 16-channel block) runs 2.1x faster as direct convolution from
-//   an nchw copy of its input than as Winograd from the padded block (direct has no JIT kernel there);
-// - Winograd wins the forward pass only with 32 channels in and out: C7 (16 in) is 1.6x faster direct.
+// - C3 (8 input channels, half of a 16-channel block) runs faster as direct convolution from an
+//   nchw copy of its input than as Winograd from the padded block (direct has no JIT kernel there);
+// - Winograd wins the forward pass only with 32 channels in and out: C7 (16 in) runs direct.
 // Each schedule falls back to the next when any primitive would be a reference kernel.
 constexpr InferenceSchedule kSchedules[] = {
     {.channels_last_front = true, .forward_choices = true},

@@ -27,8 +27,8 @@ ConvWeights make_conv_weights(Context& context, size_t stage, ActivationLayout l
 }
 
 // True when every convolution of the network, forward and backward, gets a JIT kernel in this
-// layout (oneDNN falls back to a reference kernel 50-300x slower for some layout/shape pairs,
-// e.g. 8 input channels in nChw16c).
+// layout (oneDNN falls back to a reference kernel, many times slower, for some layout/shape
+// pairs, e.g. 8 input channels in nChw16c).
 bool every_conv_is_jit(Context& context, ActivationLayout layout) {
   for (size_t i = 0; i < kStages.size(); ++i) {
     if (!s8::has_conv(kStages[i].kind)) continue;

@@ -13,10 +13,9 @@ ConvSpec conv_spec(size_t stage) {
   const s8::Shape in = stage == 0 ? s8::Shape{S8Network::kImageChannels, S8Network::kImageSize, S8Network::kImageSize}
                                   : shapes[stage - 1];
   const int64_t kernel = s8::conv_kernel(kStages[stage].kind);
-  // Winograd's input and output transforms pay off only with enough channels to share them. On
-  // AVX-512 (per layer, batch 32 to 256; README, "Benchmarks and performance") it runs the
-  // 32-channel layers 1.5-1.9x faster than direct in all three passes; for the 16-channel C2 it
-  // wins only the weight gradient (1.1x in the network at batch 128) and loses backward-data (0.7x).
+  // Winograd's input and output transforms pay off only with enough channels to share them: it
+  // wins all three passes of the 32-channel layers, and of the 16-channel C2 only the weight
+  // gradient (docs/performance.md has the per-layer measurements).
   ConvAlgorithms algorithms;
   if (kernel == 3 && shapes[stage].c >= 32)
     algorithms = ConvAlgorithms::all(ConvAlgorithm::winograd);

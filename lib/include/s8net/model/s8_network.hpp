@@ -49,7 +49,7 @@ class S8Network {
   static constexpr int64_t kImageChannels = 3, kImageSize = 32, kClasses = 10;
   static constexpr int64_t kImageValues = kImageChannels * kImageSize * kImageSize;
   // Evaluation is per sample, so a larger batch runs through the inference plan in chunks of this
-  // many images, whose activations stay in the caches (measured on AVX-512: README, "Benchmarks").
+  // many images, whose activations stay in the caches (docs/performance.md).
   static constexpr int64_t kInferenceChunk = 32;
 
   S8Network(Context& context, const NormRegistry& registry, NetworkConfig config);
