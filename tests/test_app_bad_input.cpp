@@ -35,8 +35,8 @@ struct World {
   fs::path data = dir / "data", run = dir / "run";
   World() {
     write_cifar_binary(test::random_cifar(32, 16, 2), data);
-    const auto trained = run_app("train --norm ln --epochs 1 --batch 16 --no-report --data " + data.string() +
-                                 " --out " + run.string());
+    const auto trained =
+        run_app("train --norm ln --epochs 1 --batch 16 --no-report --data " + data.string() + " --out " + run.string());
     EXPECT_EQ(trained.exit_code, 0) << trained.all();
   }
 };
@@ -66,7 +66,8 @@ fs::path folder_with(const std::string& name, const std::string& bad_file, const
 // A data set prepared by the app whose data_batch_5.bin was then replaced by another prepare's,
 // as an interrupted copy or a hand-made fix leaves it.
 fs::path mixed_data_set() {
-  const fs::path mixed = world().dir / "mixed", other = world().dir / "mixed-other", source = world().dir / "mixed-source";
+  const fs::path mixed = world().dir / "mixed", other = world().dir / "mixed-other",
+                 source = world().dir / "mixed-source";
   for (const auto& [out, train] : {std::pair{mixed, 20}, std::pair{other, 25}}) {
     fs::remove_all(out);
     fs::remove_all(source);
@@ -100,11 +101,28 @@ std::string plugin_dir(const std::string& test_case) { return test::test_plugin_
 
 struct BadInput {
   std::string name;
-  std::function<std::string()> command;   // the app's arguments (making the bad input first)
+  std::function<std::string()> command;  // the app's arguments (making the bad input first)
   int exit_code;
-  std::function<std::string()> message;   // a part of stderr naming the file or flag and the fault
+  std::function<std::string()> message;  // a part of stderr naming the file or flag and the fault
 };
 void PrintTo(const BadInput& c, std::ostream* os) { *os << c.name; }
+
+// A safetensors file of `header` (padded with spaces to 8 bytes, as the format's writers do) and
+// `data` bytes, for `s8net import` to refuse.
+fs::path safetensors_file(const std::string& name, std::string header, uint64_t claimed_length, size_t data) {
+  header.resize((header.size() + 7) / 8 * 8, ' ');
+  std::vector<uint8_t> bytes(8);
+  for (int i = 0; i < 8; ++i) bytes[static_cast<size_t>(i)] = static_cast<uint8_t>(claimed_length >> (8 * i));
+  bytes.insert(bytes.end(), header.begin(), header.end());
+  bytes.resize(bytes.size() + data, 0);
+  const fs::path file = world().dir / name;
+  write_file_atomically(file, bytes);
+  return file;
+}
+
+std::string import_of(const fs::path& file) {
+  return "import " + file.string() + " --norm bn --out " + (world().dir / "never.s8ckpt").string();
+}
 
 std::string train_on(const fs::path& data) {
   return "train --norm ln --epochs 1 --data " + data.string() + " --out " + (world().dir / "never").string();
@@ -169,11 +187,15 @@ const BadInput kCatalogue[] = {
      },
      1, [] { return "train/cat/wide.png: image is 33x32, expected 32x32"; }},
     {"ArchiveEntryClaimingTooMuch",
-     [] { return "data prepare --from " + archive_claiming_too_much().string() + " --out " + (world().dir / "never").string(); },
+     [] {
+       return "data prepare --from " + archive_claiming_too_much().string() + " --out " +
+              (world().dir / "never").string();
+     },
      1,
      [] {
        return (world().dir / "forged.tar").string() +
-              ": entry set/train/cat/huge.png claims 4,611,686,018,427,387,904 bytes, more than an image may have (64 MiB)";
+              ": entry set/train/cat/huge.png claims 4,611,686,018,427,387,904 bytes, more than an image may have (64 "
+              "MiB)";
      }},
     {"MixedPreparedDataSet", [] { return train_on(mixed_data_set()); }, 1,
      [] {
@@ -181,7 +203,9 @@ const BadInput kCatalogue[] = {
               ": 15,365 bytes, but manifest.json lists 12,292: the data set is incomplete or mixed";
      }},
     {"MixedPreparedDataSetInfo", [] { return "data info --data " + mixed_data_set().string(); }, 1,
-     [] { return (world().dir / "mixed" / "data_batch_5.bin").string() + ": 15,365 bytes, but manifest.json lists 12,292"; }},
+     [] {
+       return (world().dir / "mixed" / "data_batch_5.bin").string() + ": 15,365 bytes, but manifest.json lists 12,292";
+     }},
     {"PrepareOverOtherFiles",
      [] {
        const fs::path out = world().dir / "documents";
@@ -207,7 +231,10 @@ const BadInput kCatalogue[] = {
     {"PluginFactoryFails", [] { return train_with_plugin("createfails", "create_fails"); }, 1,
      [] { return "C1.norm (norm 'createfails' from "; }},
     {"PluginTensorOfAbsurdSize", [] { return train_with_plugin("hugetensor", "huge_tensor"); }, 1,
-     [] { return "the plugin reported an invalid tensor 'bias' (null pointer, or size 1099511627776 outside 1 to 16777216)"; }},
+     [] {
+       return "the plugin reported an invalid tensor 'bias' (null pointer, or size 1099511627776 outside 1 to "
+              "16777216)";
+     }},
     {"PluginForwardFailsMidTraining", [] { return train_with_plugin("forwardfails", "forward_fails"); }, 1,
      [] { return "): forward failed: affine: forward fails on purpose (test)"; }},
     {"UnknownNorm",
@@ -228,11 +255,14 @@ const BadInput kCatalogue[] = {
        return "--norm asks for norm \"bn\", but the run in " + world().run.string() + " was trained with \"ln\" (its " +
               "configuration is read from " + (world().run / "last.s8ckpt").string() + ")";
      }},
-    {"CheckpointNestedTooDeep", [] { return eval_of(fs::path(S8NET_SOURCE_DIR) / "tests/fuzz/corpus/fuzz_checkpoint/deep_nesting.s8ckpt"); }, 1,
+    {"CheckpointNestedTooDeep",
+     [] { return eval_of(fs::path(S8NET_SOURCE_DIR) / "tests/fuzz/corpus/fuzz_checkpoint/deep_nesting.s8ckpt"); }, 1,
      [] { return "deep_nesting.s8ckpt: damaged checkpoint header: JSON nested deeper than 64 levels"; }},
     {"FreshRunOverAnother",
      [] { return "train --norm bn --epochs 1 --data " + world().data.string() + " --out " + world().run.string(); }, 1,
-     [] { return world().run.string() + ": holds another run; continue it with --resume, or replace it with --overwrite"; }},
+     [] {
+       return world().run.string() + ": holds another run; continue it with --resume, or replace it with --overwrite";
+     }},
     {"NotACheckpoint", [] { return eval_of(world().data / "data_batch_1.bin"); }, 1,
      [] { return (world().data / "data_batch_1.bin").string() + ": not an s8net checkpoint"; }},
     // Command line
@@ -256,6 +286,19 @@ const BadInput kCatalogue[] = {
      [] { return "--epochs must be <= 100000, got 9223372036854775807"; }},
     {"InfiniteLearningRate", [] { return flag(" --schedule constant --lr inf"); }, 2,
      [] { return "schedule constant: learning rate must be a finite number > 0"; }},
+    {"SafetensorsHeaderPastTheFile", [] { return import_of(safetensors_file("past.safetensors", "{}", 1000, 0)); }, 1,
+     [] {
+       return (world().dir / "past.safetensors").string() + ": truncated or not a safetensors file: header length 1000";
+     }},
+    {"SafetensorsOfAnotherModel",
+     [] {
+       return import_of(
+           safetensors_file("other.safetensors", R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 56, 4));
+     },
+     1,
+     [] {
+       return (world().dir / "other.safetensors").string() + ": x is not in the original Net(norm='bn')'s state_dict";
+     }},
     {"CropPaddingTooLarge", [] { return flag(" --crop-padding 17"); }, 2,
      [] { return "--crop-padding must be in [0, 16], got 17"; }},
     {"FlipProbabilityAboveOne", [] { return flag(" --flip 1.5"); }, 2,
@@ -266,13 +309,22 @@ const BadInput kCatalogue[] = {
      [] { return "--tta: unknown test-time augmentation 'crop' (known: none, flip)"; }},
     // Norm options are checked against the plugin before the data is read (here: it does not exist).
     {"NormOptionOutOfRange",
-     [] { return "train --norm gn --norm-option groups=0 --data " + (world().dir / "absent").string() + " --out " + (world().dir / "never").string(); },
+     [] {
+       return "train --norm gn --norm-option groups=0 --data " + (world().dir / "absent").string() + " --out " +
+              (world().dir / "never").string();
+     },
      2, [] { return "--norm-option groups=0: out of range for norm 'gn': an integer in [1, 1048576]"; }},
     {"NormOptionUnknown",
-     [] { return "train --norm ln --norm-option frob=1 --data " + (world().dir / "absent").string() + " --out " + (world().dir / "never").string(); },
+     [] {
+       return "train --norm ln --norm-option frob=1 --data " + (world().dir / "absent").string() + " --out " +
+              (world().dir / "never").string();
+     },
      2, [] { return "--norm-option frob=1: norm 'ln' has no option 'frob' (it accepts: eps)"; }},
     {"NormOptionThePluginRefuses",
-     [] { return "train --norm gn --norm-option groups=3 --data " + (world().dir / "absent").string() + " --out " + (world().dir / "never").string(); },
+     [] {
+       return "train --norm gn --norm-option groups=3 --data " + (world().dir / "absent").string() + " --out " +
+              (world().dir / "never").string();
+     },
      2, [] { return "--norm-option groups=3: C1.norm (norm 'gn' from "; }},
 };
 

@@ -1,5 +1,6 @@
-// The original recipe's augmentation (docs/recipe.md) and the batch loader: exact geometry on test patterns, the brightness
-// and normalization formulas (and network_input's, from interleaved RGB bytes), the draw distributions, and reproducibility from the seed.
+// The original recipe's augmentation (docs/recipe.md) and the batch loader: exact geometry on test patterns, the
+// brightness and normalization formulas (and network_input's, from interleaved RGB bytes), the draw distributions, and
+// reproducibility from the seed.
 #include "support/error_of.hpp"
 #include "support/synthetic_data.hpp"
 
@@ -51,7 +52,9 @@ TEST(ShiftScaleRotate, NinetyDegreesTurnsCounterClockwiseAboutTheCentre) {
 TEST(ShiftScaleRotate, ShiftMovesRightAndDownWithReflect101Borders) {
   const auto image = pattern(3);
   const auto out = warped(image, {0, 1, 2.0 / 32, -1.0 / 32});  // 2 right, 1 up
-  auto in = [&](int64_t c, int64_t x, int64_t y) { return static_cast<float>(image[static_cast<size_t>(c * kImagePlane + y * kImageSide + x)]); };
+  auto in = [&](int64_t c, int64_t x, int64_t y) {
+    return static_cast<float>(image[static_cast<size_t>(c * kImagePlane + y * kImageSide + x)]);
+  };
   for (int64_t c = 0; c < 3; ++c)
     for (int64_t y = 0; y < kImageSide; ++y) {
       // Reflect-101 mirrors about the edge pixel: column -1 is column 1, row 32 is row 30.
@@ -68,7 +71,8 @@ TEST(ShiftScaleRotate, ScalingInterpolatesBilinearly) {
   std::vector<uint8_t> ramp(kImageBytes);
   for (int64_t c = 0; c < 3; ++c)
     for (int64_t y = 0; y < kImageSide; ++y)
-      for (int64_t x = 0; x < kImageSide; ++x) ramp[static_cast<size_t>(c * kImagePlane + y * kImageSide + x)] = static_cast<uint8_t>(4 * x + 2 * y + c);
+      for (int64_t x = 0; x < kImageSide; ++x)
+        ramp[static_cast<size_t>(c * kImagePlane + y * kImageSide + x)] = static_cast<uint8_t>(4 * x + 2 * y + c);
   const auto out = warped(ramp, {0, 2, 0, 0});
   for (int64_t y = 0; y < kImageSide; ++y)
     for (int64_t x = 0; x < kImageSide; ++x) {
@@ -229,13 +233,14 @@ TEST(Augmenter, AppliesCropThenFlipThenNormalization) {
 TEST(Augmenter, RefusesOptionsOutOfRange) {
   AugmentOptions options;
   options.crop_padding = 17;
-  EXPECT_EQ(test::error_of([&] { const Augmenter made(options); }), "augmentation: the crop padding must be in [0, 16], got 17");
+  EXPECT_EQ(test::error_of([&] { const Augmenter made(options); }), "--crop-padding must be in [0, 16], got 17");
   options = {};
   options.flip_probability = 1.5;
-  EXPECT_EQ(test::error_of([&] { const Augmenter made(options); }), "augmentation: the flip probability must be in [0, 1]");
+  EXPECT_EQ(test::error_of([&] { const Augmenter made(options); }), "--flip must be a probability in [0, 1]");
   options = {};
   options.shift_limit = -0.1;
-  EXPECT_EQ(test::error_of([&] { const Augmenter made(options); }), "augmentation: the shift limit must be a finite number >= 0");
+  EXPECT_EQ(test::error_of([&] { const Augmenter made(options); }),
+            "augmentation: the shift limit must be a finite number >= 0");
 }
 
 TEST(Augmenter, SameKeySameImageAndTestImagesAreOnlyNormalized) {
@@ -261,7 +266,8 @@ TEST(Augmenter, SameKeySameImageAndTestImagesAreOnlyNormalized) {
 TEST(NetworkInput, TurnsInterleavedRgbBytesIntoNormalizedPlanes) {
   std::vector<uint8_t> rgb(2 * kImageBytes, 0);
   const auto set_pixel = [&](int64_t image, int64_t x, int64_t y, std::array<uint8_t, 3> value) {
-    for (size_t c = 0; c < 3; ++c) rgb[static_cast<size_t>(image * kImageBytes + 3 * (y * kImageSide + x)) + c] = value[c];
+    for (size_t c = 0; c < 3; ++c)
+      rgb[static_cast<size_t>(image * kImageBytes + 3 * (y * kImageSide + x)) + c] = value[c];
   };
   set_pixel(0, 0, 0, {255, 0, 128});
   set_pixel(0, 31, 0, {10, 20, 30});
@@ -279,7 +285,7 @@ TEST(NetworkInput, TurnsInterleavedRgbBytesIntoNormalizedPlanes) {
   EXPECT_NEAR(value(0, 2, 31, 0), -1.2599730f, 1e-5f);
   EXPECT_NEAR(value(1, 0, 1, 2), -1.9894737f, 1e-5f);
   EXPECT_NEAR(value(1, 1, 1, 2), 2.1308642f, 1e-5f);
-  EXPECT_NEAR(value(1, 2, 1, 2), -0.9444444f, 1e-5f);  // (0.2 - 0.4465) / 0.261
+  EXPECT_NEAR(value(1, 2, 1, 2), -0.9444444f, 1e-5f);    // (0.2 - 0.4465) / 0.261
   EXPECT_NEAR(value(1, 1, 31, 31), -1.9843621f, 1e-5f);  // a black pixel
 }
 

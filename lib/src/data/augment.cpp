@@ -21,7 +21,8 @@ inline int64_t reflect101(int64_t i, int64_t n) noexcept {
 
 void check_image_spans(size_t in, size_t out) {
   if (in != static_cast<size_t>(kImageBytes) || out != static_cast<size_t>(kImageBytes))
-    throw Error("augment: expected 3,072-value images, got " + std::to_string(in) + " in and " + std::to_string(out) + " out");
+    throw Error("augment: expected 3,072-value images, got " + std::to_string(in) + " in and " + std::to_string(out) +
+                " out");
 }
 
 }  // namespace
@@ -95,21 +96,22 @@ void normalize(std::span<float> image, const Normalization& normalization) {
 
 void validate(const AugmentOptions& o) {
   const auto probability = [](double p, const char* name) {
-    if (!(p >= 0 && p <= 1)) throw Error(std::string("augmentation: ") + name + " must be in [0, 1]");
+    if (!(p >= 0 && p <= 1)) throw Error(std::string(name) + " must be a probability in [0, 1]");
   };
   const auto limit = [](double v, const char* name) {
-    if (!(v >= 0 && std::isfinite(v))) throw Error(std::string("augmentation: ") + name + " must be a finite number >= 0");
+    if (!(v >= 0 && std::isfinite(v)))
+      throw Error(std::string("augmentation: ") + name + " must be a finite number >= 0");
   };
-  probability(o.shift_scale_rotate_probability, "the shift-scale-rotate probability");
-  probability(o.brightness_contrast_probability, "the brightness/contrast probability");
-  probability(o.flip_probability, "the flip probability");
+  probability(o.shift_scale_rotate_probability, "--shift-scale-rotate");
+  probability(o.brightness_contrast_probability, "--brightness-contrast");
+  probability(o.flip_probability, "--flip");
   limit(o.shift_limit, "the shift limit");
   limit(o.scale_limit, "the scale limit");
   limit(o.rotate_limit_degrees, "the rotation limit");
   limit(o.brightness_limit, "the brightness limit");
   limit(o.contrast_limit, "the contrast limit");
   if (o.crop_padding < 0 || o.crop_padding > kMaxCropPadding)
-    throw Error("augmentation: the crop padding must be in [0, " + std::to_string(kMaxCropPadding) + "], got " +
+    throw Error("--crop-padding must be in [0, " + std::to_string(kMaxCropPadding) + "], got " +
                 std::to_string(o.crop_padding));
 }
 

@@ -65,14 +65,22 @@ void from_json(const json& j, AugmentOptions& o) {
 // By hand rather than by the macro: validation_images and ema_decay came later, so a configuration without them
 // (every run before it) still reads, as one without a validation split.
 void to_json(json& j, const TrainConfig& c) {
-  j = json{{"norm", c.norm},       {"norm_options", c.norm_options},
-           {"layout", c.layout},   {"dropout", c.dropout},
-           {"epochs", c.epochs},   {"batch_size", c.batch_size},
-           {"sgd", c.sgd},         {"schedule", c.schedule},
-           {"augment", c.augment}, {"augment_options", c.augment_options},
-           {"seed", c.seed},       {"limit_train", c.limit_train},
-           {"limit_test", c.limit_test}, {"eval_batch_size", c.eval_batch_size},
-           {"validation_images", c.validation_images}, {"ema_decay", c.ema_decay}};
+  j = json{{"norm", c.norm},
+           {"norm_options", c.norm_options},
+           {"layout", c.layout},
+           {"dropout", c.dropout},
+           {"epochs", c.epochs},
+           {"batch_size", c.batch_size},
+           {"sgd", c.sgd},
+           {"schedule", c.schedule},
+           {"augment", c.augment},
+           {"augment_options", c.augment_options},
+           {"seed", c.seed},
+           {"limit_train", c.limit_train},
+           {"limit_test", c.limit_test},
+           {"eval_batch_size", c.eval_batch_size},
+           {"validation_images", c.validation_images},
+           {"ema_decay", c.ema_decay}};
 }
 void from_json(const json& j, TrainConfig& c) {
   j.at("norm").get_to(c.norm);
@@ -110,20 +118,11 @@ void validate(const TrainConfig& c) {
   if (!(c.sgd.momentum >= 0.f && c.sgd.momentum < 1.f)) throw Error("--momentum must be in [0, 1)");
   if (!(c.sgd.weight_decay >= 0.f) || !std::isfinite(c.sgd.weight_decay))
     throw Error("--weight-decay must be a finite number >= 0");
-  if (c.sgd.nesterov && c.sgd.momentum == 0.f && !(c.schedule.kind == ScheduleKind::onecycle && c.schedule.cycle_momentum))
+  if (c.sgd.nesterov && c.sgd.momentum == 0.f &&
+      !(c.schedule.kind == ScheduleKind::onecycle && c.schedule.cycle_momentum))
     throw Error("--nesterov needs a momentum > 0");
   validate(c.schedule);
-  const AugmentOptions& a = c.augment_options;
-  const auto probability = [](double p, const char* flag) {
-    if (!(p >= 0 && p <= 1)) throw Error(std::string(flag) + " must be a probability in [0, 1]");
-  };
-  probability(a.shift_scale_rotate_probability, "--shift-scale-rotate");
-  probability(a.brightness_contrast_probability, "--brightness-contrast");
-  probability(a.flip_probability, "--flip");
-  if (a.crop_padding < 0 || a.crop_padding > kMaxCropPadding)
-    throw Error("--crop-padding must be in [0, " + std::to_string(kMaxCropPadding) + "], got " +
-                std::to_string(a.crop_padding));
-  validate(a);  // the limits no flag sets
+  validate(c.augment_options);
 }
 
 std::string to_json(const TrainConfig& config) { return json(config).dump(2); }
@@ -154,7 +153,8 @@ std::optional<ConfigDifference> first_difference_in(const json& stored, const js
       if (auto difference = first_difference_in(value, *found, field)) return difference;
     }
     for (const auto& [key, value] : other.items())
-      if (!stored.contains(key)) return ConfigDifference{path.empty() ? key : path + "." + key, "nothing", value.dump()};
+      if (!stored.contains(key))
+        return ConfigDifference{path.empty() ? key : path + "." + key, "nothing", value.dump()};
     return std::nullopt;
   }
   if (stored == other) return std::nullopt;

@@ -20,13 +20,13 @@ namespace s8net {
 
 struct AugmentOptions {
   double shift_scale_rotate_probability = 0.5;
-  double shift_limit = 0.09;         // shift in [-limit, limit] of the image size, x and y
-  double scale_limit = 0.09;         // scale in [1 - limit, 1 + limit]
-  double rotate_limit_degrees = 7;   // angle in [-limit, limit]
+  double shift_limit = 0.09;        // shift in [-limit, limit] of the image size, x and y
+  double scale_limit = 0.09;        // scale in [1 - limit, 1 + limit]
+  double rotate_limit_degrees = 7;  // angle in [-limit, limit]
   double brightness_contrast_probability = 0.5;
-  double brightness_limit = 0.2;     // beta in [-limit, limit]
-  double contrast_limit = 0.2;       // alpha in [1 - limit, 1 + limit]
-  int64_t crop_padding = 0;          // 0: no crop
+  double brightness_limit = 0.2;  // beta in [-limit, limit]
+  double contrast_limit = 0.2;    // alpha in [1 - limit, 1 + limit]
+  int64_t crop_padding = 0;       // 0: no crop
   double flip_probability = 0;
 };
 
@@ -34,7 +34,7 @@ struct AugmentOptions {
 inline constexpr int64_t kMaxCropPadding = 16;
 
 // Throws s8net::Error naming the option when a probability is outside [0, 1], a limit negative,
-// or the padding outside [0, kMaxCropPadding].
+// or the padding outside [0, kMaxCropPadding]; an option a train flag sets is named by the flag.
 void validate(const AugmentOptions& options);
 
 struct Normalization {
