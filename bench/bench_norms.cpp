@@ -59,9 +59,9 @@ void norm_pass(benchmark::State& state, const std::string& norm, Shape shape, bo
   }
   state.SetItemsProcessed(state.iterations() * batch);
   const double tensors = backward ? 3 : 2;
-  state.counters["GB/s"] = benchmark::Counter(tensors * static_cast<double>(elements * sizeof(float)) * 1e-9 *
-                                                  static_cast<double>(state.iterations()),
-                                              benchmark::Counter::kIsRate);
+  state.counters["GB/s"] = benchmark::Counter(
+      tensors * static_cast<double>(elements * sizeof(float)) * 1e-9 * static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate);
   state.SetLabel(std::string(shape.layers) + ", " + std::string(s8net::name_of(layout)));
 }
 

@@ -26,7 +26,8 @@ namespace po = boost::program_options;
 int main(int argc, char** argv) {
   std::vector<std::string> files;
   std::string out;
-  po::options_description options("bench_report --out DIR FILE.json...: markdown table and bar chart of benchmark JSON");
+  po::options_description options(
+      "bench_report --out DIR FILE.json...: markdown table and bar chart of benchmark JSON");
   // clang-format off
   options.add_options()
       ("help,h", "show this help")

@@ -16,7 +16,8 @@ struct Plugins {
   Context context;
   NormRegistry registry{context};
   Plugins() {
-    for (const auto& failure : load_plugin_search_path(registry)) std::cerr << "plugin load failure: " << failure.reason << '\n';
+    for (const auto& failure : load_plugin_search_path(registry))
+      std::cerr << "plugin load failure: " << failure.reason << '\n';
   }
 };
 

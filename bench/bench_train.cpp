@@ -43,7 +43,8 @@ double sgemm_gflops() {
     std::vector<float> a(kSgemmSize * kSgemmSize, 0.5f), b(a.size(), 0.25f), c(a.size());
     double fastest = 0;
     const auto start = std::chrono::steady_clock::now();
-    while (std::chrono::steady_clock::now() - start < std::chrono::seconds(1)) fastest = std::max(fastest, sgemm_once(a, b, c));
+    while (std::chrono::steady_clock::now() - start < std::chrono::seconds(1))
+      fastest = std::max(fastest, sgemm_once(a, b, c));
     return fastest;
   }();
   return best;
@@ -64,8 +65,8 @@ struct Batch {
 void set_counters(benchmark::State& state, double seconds, int64_t batch_size, s8net::Mode mode,
                   const s8net::S8Network& network) {
   state.SetItemsProcessed(state.iterations() * batch_size);
-  const double gflops = s8net::S8Network::conv_flops_per_image(mode) * static_cast<double>(state.iterations() * batch_size) /
-                        seconds * 1e-9;
+  const double gflops = s8net::S8Network::conv_flops_per_image(mode) *
+                        static_cast<double>(state.iterations() * batch_size) / seconds * 1e-9;
   state.counters["GFLOP/s"] = gflops;
   state.counters["of_sgemm"] = gflops / sgemm_gflops();
   state.SetLabel(std::string(s8net::name_of(network.layout())));
@@ -81,7 +82,7 @@ void train_step(benchmark::State& state, const std::string& norm) {
   options.momentum = 0.95f;
   s8net::Sgd sgd(network.parameters(), options);
   const Batch batch(batch_size);
-  sgemm_gflops();                                         // measured before the timing, not inside it
+  sgemm_gflops();                                        // measured before the timing, not inside it
   network.forward_backward(batch.images, batch.labels);  // builds the plan outside the timing
   const auto start = std::chrono::steady_clock::now();
   for (auto _ : state) {
@@ -118,17 +119,24 @@ void prepare_batches(benchmark::State& state) {
 void sgemm(benchmark::State& state) {
   std::vector<float> a(kSgemmSize * kSgemmSize, 0.5f), b(a.size(), 0.25f), c(a.size());
   for (auto _ : state) sgemm_once(a, b, c);
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * kSgemmSize * kSgemmSize * kSgemmSize * 1e-9 *
-                                                     static_cast<double>(state.iterations()),
-                                                 benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * kSgemmSize * kSgemmSize * kSgemmSize * 1e-9 * static_cast<double>(state.iterations()),
+                         benchmark::Counter::kIsRate);
 }
 
 int register_all() {
   for (const char* norm : {"bn", "gn", "ln", "in"}) {
     benchmark::RegisterBenchmark((std::string("TrainStep/") + norm).c_str(), train_step, norm)
-        ->Arg(32)->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime();
+        ->Arg(32)
+        ->Arg(128)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
     benchmark::RegisterBenchmark((std::string("Inference/") + norm).c_str(), inference, norm)
-        ->Arg(32)->Arg(128)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();
+        ->Arg(32)
+        ->Arg(128)
+        ->Arg(256)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
   }
   benchmark::RegisterBenchmark("DataPipeline", prepare_batches)->Arg(0)->Arg(1)->UseRealTime();
   benchmark::RegisterBenchmark("Sgemm/1024", sgemm)->Unit(benchmark::kMillisecond)->UseRealTime();

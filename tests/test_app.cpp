@@ -31,7 +31,7 @@ TEST(App, PluginsListsTheShippedOnesAndReportsBrokenFiles) {
   for (const std::string& line : {bn, std::string("gn     0.1.0"), std::string("ln     0.1.0")})
     EXPECT_CONTAINS(r.all(), line);
   const AppRun broken = run(std::string("plugins --plugin-dir ") + S8NET_TEST_PLUGIN_DIR + "/wrong_abi --plugin-dir " +
-                         S8NET_TEST_PLUGIN_DIR + "/affine");
+                            S8NET_TEST_PLUGIN_DIR + "/affine");
   EXPECT_EQ(broken.exit_code, 1) << broken.all();  // still listed, but a broken file is an error
   EXPECT_CONTAINS(broken.all(), "error: ");
   EXPECT_CONTAINS(broken.all(), "s8net_norm_test_plugin_wrong_abi.so: plugin ABI 2.0");

@@ -77,7 +77,8 @@ TEST_F(AppInterop, ImportedCheckpointPredictsAndReports) {
   ASSERT_EQ(run_app("import " + path("m.safetensors") + " --out " + (out / "run/last.s8ckpt").string()).exit_code, 0);
   write_file_atomically(out / "a.png", encode_png(from_planar(test::random_dataset(1, 77).image(0))));
   const auto original = run_app("predict --checkpoint " + path("run/last.s8ckpt") + " " + (out / "a.png").string());
-  const auto imported = run_app("predict --checkpoint " + (out / "run/last.s8ckpt").string() + " " + (out / "a.png").string());
+  const auto imported =
+      run_app("predict --checkpoint " + (out / "run/last.s8ckpt").string() + " " + (out / "a.png").string());
   ASSERT_EQ(imported.exit_code, 0) << imported.all();
   EXPECT_EQ(imported.out, original.out);
   // A report draws a run's finished epochs, which an import has none of: it reports the imported
@@ -91,7 +92,8 @@ TEST_F(AppInterop, ImportedCheckpointPredictsAndReports) {
 TEST_F(AppInterop, TrainResumeFineTunesAnImportWithTheConfigurationGivenToImport) {
   const TempDir out("finetune");
   const std::string run = (out / "ft").string();
-  const auto i = run_app("import " + path("m.safetensors") + " --out " + run + "/last.s8ckpt --epochs 1 --batch 16 --seed 4");
+  const auto i =
+      run_app("import " + path("m.safetensors") + " --out " + run + "/last.s8ckpt --epochs 1 --batch 16 --seed 4");
   ASSERT_EQ(i.exit_code, 0) << i.all();
   const auto changed = run_app("train --resume --data " + path("data") + " --out " + run + " --batch 32 --no-report");
   EXPECT_EQ(changed.exit_code, 2);
@@ -109,9 +111,11 @@ TEST_F(AppInterop, TrainResumeFineTunesAnImportWithTheConfigurationGivenToImport
 }
 
 TEST_F(AppInterop, ExportAcceptsOnlyTheFormatsItWrites) {
-  const auto r = run_app("export --checkpoint " + path("run/last.s8ckpt") + " --format tflite --out " + path("m.tflite"));
+  const auto r =
+      run_app("export --checkpoint " + path("run/last.s8ckpt") + " --format tflite --out " + path("m.tflite"));
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err, "s8net export: --format 'tflite': the accepted formats are safetensors, onnx (see s8net export --help)\n");
+  EXPECT_EQ(r.err,
+            "s8net export: --format 'tflite': the accepted formats are safetensors, onnx (see s8net export --help)\n");
   EXPECT_FALSE(fs::exists(path("m.tflite")));
   EXPECT_CONTAINS(run_app("export --help").out, "output format; accepted: safetensors, onnx");
 }
@@ -121,27 +125,30 @@ TEST_F(AppInterop, ImportNeedsTheNormOfAFileFromPyTorch) {
   const std::string fixture = (kFixtures / "gn.safetensors").string();
   const auto none = run_app("import " + fixture + " --out " + (out / "c.s8ckpt").string());
   EXPECT_EQ(none.exit_code, 2);
-  EXPECT_CONTAINS(none.err, "the option '--norm' is required: " + fixture + " does not say which norm (bn, gn or ln) it holds");
+  EXPECT_CONTAINS(none.err,
+                  "the option '--norm' is required: " + fixture + " does not say which norm (bn, gn or ln) it holds");
   const auto other = run_app("import " + fixture + " --norm in --out " + (out / "c.s8ckpt").string());
   EXPECT_EQ(other.exit_code, 2);
   EXPECT_CONTAINS(other.err, "--norm in: the original PyTorch model has only bn, gn and ln");
   const auto wrong = run_app("import " + fixture + " --norm bn --out " + (out / "c.s8ckpt").string());
   EXPECT_EQ(wrong.exit_code, 1);
   EXPECT_CONTAINS(wrong.err, "s8net import: " + fixture + ": no block1.n1.running_mean");
-  const auto ok = run_app("import " + fixture + " --norm gn --norm-option groups=2 --out " + (out / "c.s8ckpt").string());
+  const auto ok =
+      run_app("import " + fixture + " --norm gn --norm-option groups=2 --out " + (out / "c.s8ckpt").string());
   EXPECT_EQ(ok.exit_code, 0) << ok.all();
 }
 
 TEST_F(AppInterop, ExportWarnsWhenTheNormComputesOtherwiseThanTheOriginals) {
   const TempDir out("export");
   const std::string checkpoint = (out / "g4.s8ckpt").string();
-  const auto i = run_app("import " + (kFixtures / "gn.safetensors").string() + " --norm gn --norm-option groups=4 --out " +
-                         checkpoint);
+  const auto i = run_app("import " + (kFixtures / "gn.safetensors").string() +
+                         " --norm gn --norm-option groups=4 --out " + checkpoint);
   ASSERT_EQ(i.exit_code, 0) << i.all();
   const auto e = run_app("export --checkpoint " + checkpoint + " --out " + (out / "g4.safetensors").string());
   ASSERT_EQ(e.exit_code, 0) << e.all();
-  EXPECT_EQ(e.err, "warning: " + checkpoint + ": groups=4 (the original has 2); PyTorch's Net(norm='gn') loads the "
-                   "weights but computes otherwise unless its norm layers are set the same way\n");
+  EXPECT_EQ(e.err, "warning: " + checkpoint +
+                       ": groups=4 (the original has 2); PyTorch's Net(norm='gn') loads the "
+                       "weights but computes otherwise unless its norm layers are set the same way\n");
   // The options travel in the metadata: importing the export again needs no --norm-option.
   const auto back = run_app("import " + (out / "g4.safetensors").string() + " --out " + (out / "back.s8ckpt").string());
   ASSERT_EQ(back.exit_code, 0) << back.all();
@@ -169,7 +176,9 @@ TEST_F(AppInterop, ImportOfADamagedFileIsOneLineNamingIt) {
   write_file_atomically(out / "cut.safetensors", std::span(bytes).first(bytes.size() - 4));
   const auto r = run_app("import " + (out / "cut.safetensors").string() + " --out " + (out / "c.s8ckpt").string());
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.err.rfind("s8net import: " + (out / "cut.safetensors").string() + ": tensor \"flat.bias\": data_offsets [", 0), 0u)
+  EXPECT_EQ(
+      r.err.rfind("s8net import: " + (out / "cut.safetensors").string() + ": tensor \"flat.bias\": data_offsets [", 0),
+      0u)
       << r.err;
   EXPECT_CONTAINS(r.err, "reach past the data buffer's");
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
@@ -187,20 +196,21 @@ TEST_F(AppInterop, PyTorchLoadsTheExportStrictly) {
                     "loaded into PyTorch";
   const TempDir out("pytorch");
   const std::string source = S8NET_SOURCE_DIR;
-  std::ofstream(out / "check.py") << "import sys, torch\n"
-                                     "sys.path[:0] = [sys.argv[1] + '/scripts', sys.argv[1] + '/tests/data/safetensors']\n"
-                                     "from pt_to_safetensors import read_safetensors\n"
-                                     "from make_fixtures import Net\n"
-                                     "tensors, metadata = read_safetensors(sys.argv[3])\n"
-                                     "net = Net(sys.argv[2]).eval()\n"
-                                     "net.load_state_dict(tensors, strict=True)\n"
-                                     "if len(sys.argv) > 4:\n"
-                                     "    expected, _ = read_safetensors(sys.argv[4])\n"
-                                     "    with torch.no_grad():\n"
-                                     "        got = net.double()(expected['images'].double()).float()\n"
-                                     "    difference = (got - expected[sys.argv[2]]).abs().max().item()\n"
-                                     "    assert difference < 1e-6, difference\n"
-                                     "print('loaded', len(tensors), metadata['s8net.norm'])\n";
+  std::ofstream(out / "check.py")
+      << "import sys, torch\n"
+         "sys.path[:0] = [sys.argv[1] + '/scripts', sys.argv[1] + '/tests/data/safetensors']\n"
+         "from pt_to_safetensors import read_safetensors\n"
+         "from make_fixtures import Net\n"
+         "tensors, metadata = read_safetensors(sys.argv[3])\n"
+         "net = Net(sys.argv[2]).eval()\n"
+         "net.load_state_dict(tensors, strict=True)\n"
+         "if len(sys.argv) > 4:\n"
+         "    expected, _ = read_safetensors(sys.argv[4])\n"
+         "    with torch.no_grad():\n"
+         "        got = net.double()(expected['images'].double()).float()\n"
+         "    difference = (got - expected[sys.argv[2]]).abs().max().item()\n"
+         "    assert difference < 1e-6, difference\n"
+         "print('loaded', len(tensors), metadata['s8net.norm'])\n";
   const std::string check = python + " " + (out / "check.py").string() + " " + source + " ";
   const auto bn = test::run_program(check + "bn " + path("m.safetensors"), "");
   EXPECT_EQ(bn.exit_code, 0) << bn.all();
@@ -211,7 +221,10 @@ TEST_F(AppInterop, PyTorchLoadsTheExportStrictly) {
   ASSERT_EQ(to_pt.exit_code, 0) << to_pt.all();
   const auto back = test::run_program(script + (out / "m.pt").string() + " " + (out / "back.safetensors").string(), "");
   ASSERT_EQ(back.exit_code, 0) << back.all();
-  ASSERT_EQ(run_app("import " + (out / "back.safetensors").string() + " --norm bn --out " + (out / "back.s8ckpt").string()).exit_code, 0);
+  ASSERT_EQ(
+      run_app("import " + (out / "back.safetensors").string() + " --norm bn --out " + (out / "back.s8ckpt").string())
+          .exit_code,
+      0);
   ASSERT_EQ(run_app("import " + path("m.safetensors") + " --out " + (out / "direct.s8ckpt").string()).exit_code, 0);
   const Checkpoint direct = load_checkpoint(out / "direct.s8ckpt"), through_pt = load_checkpoint(out / "back.s8ckpt");
   ASSERT_EQ(direct.tensors.size(), through_pt.tensors.size());
@@ -219,10 +232,15 @@ TEST_F(AppInterop, PyTorchLoadsTheExportStrictly) {
   EXPECT_EQ(through_pt.training_steps, direct.training_steps);
 
   for (const std::string norm : {"gn", "ln"}) {
-    const std::string checkpoint = (out / (norm + ".s8ckpt")).string(), exported = (out / (norm + ".safetensors")).string();
-    ASSERT_EQ(run_app("import " + (kFixtures / (norm + ".safetensors")).string() + " --norm " + norm + " --out " + checkpoint).exit_code, 0);
+    const std::string checkpoint = (out / (norm + ".s8ckpt")).string(),
+                      exported = (out / (norm + ".safetensors")).string();
+    ASSERT_EQ(
+        run_app("import " + (kFixtures / (norm + ".safetensors")).string() + " --norm " + norm + " --out " + checkpoint)
+            .exit_code,
+        0);
     ASSERT_EQ(run_app("export --checkpoint " + checkpoint + " --out " + exported).exit_code, 0);
-    const auto r = test::run_program(check + norm + " " + exported + " " + (kFixtures / "expected.safetensors").string(), "");
+    const auto r =
+        test::run_program(check + norm + " " + exported + " " + (kFixtures / "expected.safetensors").string(), "");
     EXPECT_EQ(r.exit_code, 0) << r.all();
     EXPECT_EQ(r.out, "loaded 42 " + norm + "\n");
   }

@@ -91,7 +91,8 @@ TEST_F(AppOnnx, ANormTheGraphCannotExpressIsOneLineNamingIt) {
 }
 
 TEST_F(AppOnnx, PreprocessingIsRefusedForSafetensors) {
-  const auto r = run_app("export --checkpoint " + checkpoint("bn") + " --include-preprocessing --out " + out("m.safetensors"));
+  const auto r =
+      run_app("export --checkpoint " + checkpoint("bn") + " --include-preprocessing --out " + out("m.safetensors"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, "s8net export: --include-preprocessing: only with --format onnx (see s8net export --help)\n");
   EXPECT_FALSE(fs::exists(out("m.safetensors")));

@@ -54,7 +54,6 @@ std::string description_of_plugin(const std::string& out, const std::string& nam
   return {};
 }
 
-
 TEST(AppPlugins, ListsTheShippedPluginsWithVersionAbiOneDnnAndFile) {
   const AppRun r = run("plugins");
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -73,8 +72,7 @@ TEST(AppPlugins, ShowsEachPluginsDescriptionIndentedUnderIt) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(description_of_plugin(r.out, "bn"),
             "       BatchNorm: statistics per channel over (N, H, W); running stats in eval");
-  EXPECT_EQ(description_of_plugin(r.out, "affine"),
-            "       per-channel scale and shift, no statistics (test plugin)");
+  EXPECT_EQ(description_of_plugin(r.out, "affine"), "       per-channel scale and shift, no statistics (test plugin)");
 }
 
 TEST(AppPlugins, ReportsEachBrokenFileOnStderrAndStillListsTheRest) {
@@ -143,9 +141,10 @@ TEST(AppPlugins, WarnsAboutAPluginThatEveryUserCanChange) {
   const auto warned = s8net::test::run_app("plugins --plugin-dir " + dir.path().string());
   EXPECT_EQ(warned.exit_code, 0) << warned.all();
   for (const fs::path& path : {dir / "affine.so", dir.path()})
-    EXPECT_CONTAINS(warned.err, "warning: " + path.string() + " is writable by every user, so anyone can change the "
-                                "plugin code s8net runs (plugin 'affine'); remove that permission: chmod o-w " +
-                                path.string());
+    EXPECT_CONTAINS(warned.err, "warning: " + path.string() +
+                                    " is writable by every user, so anyone can change the "
+                                    "plugin code s8net runs (plugin 'affine'); remove that permission: chmod o-w " +
+                                    path.string());
 }
 
 }  // namespace

@@ -57,7 +57,8 @@ TEST_P(PrepareInterrupted, ExitsWith130AndKeepsThePreviousDataSet) {
   const TempDir dir("prepare-interrupt");
   const CifarData previous = test::random_cifar(20, 10, 1);
   write_cifar_binary(previous, dir / "source-bin");
-  const auto first = test::run_app("data prepare --from " + (dir / "source-bin").string() + " --out " + (dir / "out").string());
+  const auto first =
+      test::run_app("data prepare --from " + (dir / "source-bin").string() + " --out " + (dir / "out").string());
   ASSERT_EQ(first.exit_code, 0) << first.all();
 
   // A .tar.gz of an image folder, fed through a pipe whose name says nothing of an archive, so
@@ -87,7 +88,9 @@ TEST_P(PrepareInterrupted, ExitsWith130AndKeepsThePreviousDataSet) {
     EXPECT_EQ(entry.path().filename().string().find("out."), std::string::npos) << "left behind: " << entry.path();
 }
 
-std::string signal_name(const ::testing::TestParamInfo<int>& info) { return info.param == SIGINT ? "CtrlC" : "Sigterm"; }
+std::string signal_name(const ::testing::TestParamInfo<int>& info) {
+  return info.param == SIGINT ? "CtrlC" : "Sigterm";
+}
 
 INSTANTIATE_TEST_SUITE_P(Signals, PrepareInterrupted, ::testing::Values(SIGINT, SIGTERM), signal_name);
 

@@ -53,8 +53,11 @@ std::string* AppTraining::first_output_ = nullptr;
 TEST_F(AppTraining, PrintsTheEpochTableAndWritesTheRunDirectory) {
   const std::string& out = *first_output_;
   EXPECT_CONTAINS(out, "norm gn (gn 0.1.0 from ");
-  EXPECT_CONTAINS(out, "64 training, 0 validation, 30 test images; batch 16, 2 epochs, schedule seed, momentum 0.95, augmented, seed 3");
-  EXPECT_CONTAINS(out, "epoch         LR    time   img/s train loss   train correct train acc test loss    test correct  test acc");
+  EXPECT_CONTAINS(
+      out,
+      "64 training, 0 validation, 30 test images; batch 16, 2 epochs, schedule seed, momentum 0.95, augmented, seed 3");
+  EXPECT_CONTAINS(
+      out, "epoch         LR    time   img/s train loss   train correct train acc test loss    test correct  test acc");
   // Each row's training throughput is the one metrics.jsonl records for that epoch.
   for (const auto& m : metrics_of(run())) {
     const std::string rate = with_thousands(std::llround(m["train_images_per_second"].get<double>()));
@@ -174,7 +177,8 @@ TEST_F(AppTraining, PredictShowsTheTopThreeClasses) {
   std::ofstream(images / "c.png") << "text";
   const auto bad = run_app("predict --checkpoint " + run() + "/best.s8ckpt " + (images / "c.png").string());
   EXPECT_EQ(bad.exit_code, 1);
-  EXPECT_EQ(bad.err, "s8net predict: " + (images / "c.png").string() + ": not an image (neither a JPEG nor a PNG signature)\n");
+  EXPECT_EQ(bad.err,
+            "s8net predict: " + (images / "c.png").string() + ": not an image (neither a JPEG nor a PNG signature)\n");
 }
 
 TEST_F(AppTraining, ResumeContinuesAndRefusesRecipeFlags) {
@@ -186,19 +190,23 @@ TEST_F(AppTraining, ResumeContinuesAndRefusesRecipeFlags) {
   EXPECT_EQ(done.exit_code, 0) << done.all();
   EXPECT_CONTAINS(done.out, "resuming after epoch 2 with the configuration in " + last);
   // The command the run was started with, plus --resume, is accepted: its flags equal the stored values.
-  const auto same = run_app("train --resume --norm gn --epochs 2 --batch 16 --seed 3 --data " + data() + " --out " + run_dir);
+  const auto same =
+      run_app("train --resume --norm gn --epochs 2 --batch 16 --seed 3 --data " + data() + " --out " + run_dir);
   EXPECT_EQ(same.exit_code, 0) << same.all();
   const auto refused = run_app("train --resume --epochs 5 --data " + data() + " --out " + run_dir);
   EXPECT_EQ(refused.exit_code, 2);
-  EXPECT_CONTAINS(refused.err, "--epochs asks for epochs 5, but the run in " + run_dir + " was trained with 2 (its configuration is read from " + last + ")");
+  EXPECT_CONTAINS(refused.err, "--epochs asks for epochs 5, but the run in " + run_dir +
+                                   " was trained with 2 (its configuration is read from " + last + ")");
   // A checkpoint continues with its own norm, never with another one asked for.
   const auto other_norm = run_app("train --resume --norm ln --data " + data() + " --out " + run_dir);
   EXPECT_EQ(other_norm.exit_code, 2);
-  EXPECT_CONTAINS(other_norm.err, "--norm asks for norm \"ln\", but the run in " + run_dir + " was trained with \"gn\"");
+  EXPECT_CONTAINS(other_norm.err,
+                  "--norm asks for norm \"ln\", but the run in " + run_dir + " was trained with \"gn\"");
   // An option the run was not trained with is a change too (it was once silently dropped).
   const auto option = run_app("train --resume --norm-option eps=0.5 --data " + data() + " --out " + run_dir);
   EXPECT_EQ(option.exit_code, 2) << option.all();
-  EXPECT_CONTAINS(option.err, "--norm-option asks for norm_options.eps 0.5, but the run in " + run_dir + " was trained with nothing");
+  EXPECT_CONTAINS(option.err, "--norm-option asks for norm_options.eps 0.5, but the run in " + run_dir +
+                                  " was trained with nothing");
   const auto nothing = run_app("train --resume --data " + data() + " --out " + (copy / "none").string());
   EXPECT_EQ(nothing.exit_code, 1);
   EXPECT_CONTAINS(nothing.err, "nothing to resume (no last.s8ckpt)");
@@ -218,7 +226,8 @@ TEST_F(AppTraining, ResumeRefusesAHandEditedConfig) {
   write_file_atomically(config, edited);
   const auto r = run_app("train --resume --data " + data() + " --out " + (copy / "run").string());
   EXPECT_EQ(r.exit_code, 1) << r.all();
-  EXPECT_CONTAINS(r.err, config.string() + " differs from the configuration in " + (copy / "run" / "last.s8ckpt").string() +
+  EXPECT_CONTAINS(r.err, config.string() + " differs from the configuration in " +
+                             (copy / "run" / "last.s8ckpt").string() +
                              " (batch_size: 8 in config.json, 16 in the checkpoint)");
 }
 
@@ -237,11 +246,14 @@ TEST_F(AppTraining, BadFlagsAndFilesAreRefusedNamingThem) {
       {" --lr-points 0:0.1,x", "s8net train: schedule point 'x': expected EPOCH:LR, e.g. 0:0.001,2:0.01"},
       {" --recipe fast", "s8net train: --recipe 'fast': the only recipe is 'seed'"},
       {" --layout nhwc", "s8net train: unknown layout 'nhwc'"},
-      {" --lr 0.5", "s8net train: --lr sets the onecycle, cosine, step and constant schedules; the seed schedule takes --lr-points"},
-      {" --schedule cosine --lr-points 0:0.1", "s8net train: --lr-points is the seed schedule's; --schedule cosine takes --lr"},
+      {" --lr 0.5",
+       "s8net train: --lr sets the onecycle, cosine, step and constant schedules; the seed schedule takes --lr-points"},
+      {" --schedule cosine --lr-points 0:0.1",
+       "s8net train: --lr-points is the seed schedule's; --schedule cosine takes --lr"},
       {" --schedule step --gamma inf --lr 0.1", "s8net train: schedule step: step size and gamma must be > 0"},
       {" --weight-decay inf", "s8net train: --weight-decay must be a finite number >= 0"},
-      {" --schedule constant --lr 1e308", "s8net train: schedule constant: learning rate must be a finite number > 0 and <= 10"},
+      {" --schedule constant --lr 1e308",
+       "s8net train: schedule constant: learning rate must be a finite number > 0 and <= 10"},
       {" --epoch 3", "s8net train: unrecognised option '--epoch'"},
   };
   for (const auto& [flags, message] : cases) {
@@ -251,7 +263,8 @@ TEST_F(AppTraining, BadFlagsAndFilesAreRefusedNamingThem) {
   }
   EXPECT_FALSE(fs::exists(*dir_ / "bad")) << "a refused run must not create its directory";
 
-  const auto no_data = run_app("train --norm bn --data " + (*dir_ / "absent").string() + " --out " + (*dir_ / "bad").string());
+  const auto no_data =
+      run_app("train --norm bn --data " + (*dir_ / "absent").string() + " --out " + (*dir_ / "bad").string());
   EXPECT_EQ(no_data.exit_code, 1);
   EXPECT_EQ(no_data.err, "s8net train: " + (*dir_ / "absent").string() + ": no such file or directory\n");
 
@@ -277,8 +290,9 @@ TEST(EndToEnd, TrainsOnTwoThousandRealImagesAboveTheFloor) {
   const TempDir dir("e2e");
   const auto prepared = run_app("data prepare --from " + archive.string() + " --out " + (dir / "data").string());
   ASSERT_EQ(prepared.exit_code, 0) << prepared.all();
-  const auto trained = run_app("train --norm bn --data " + (dir / "data").string() + " --out " + (dir / "run").string() +
-                               " --limit-train 2000 --limit-test 1000 --epochs 8 --lr-points 0:0.002,2:0.01,8:0.0005");
+  const auto trained =
+      run_app("train --norm bn --data " + (dir / "data").string() + " --out " + (dir / "run").string() +
+              " --limit-train 2000 --limit-test 1000 --epochs 8 --lr-points 0:0.002,2:0.01,8:0.0005");
   ASSERT_EQ(trained.exit_code, 0) << trained.all();
   const auto metrics = metrics_of(dir / "run");
   ASSERT_EQ(metrics.size(), 8u);

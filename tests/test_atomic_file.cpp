@@ -57,7 +57,8 @@ TEST(AtomicFile, AWriteThatRunsOutOfSpaceKeepsThePreviousFile) {
   ::close(pipe_ends[1]);
   std::string message;
   char buffer[512];
-  for (ssize_t n; (n = ::read(pipe_ends[0], buffer, sizeof buffer)) > 0;) message.append(buffer, static_cast<size_t>(n));
+  for (ssize_t n; (n = ::read(pipe_ends[0], buffer, sizeof buffer)) > 0;)
+    message.append(buffer, static_cast<size_t>(n));
   ::close(pipe_ends[0]);
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);

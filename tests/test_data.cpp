@@ -17,9 +17,9 @@
 #include <s8net/data/image_codec.hpp>
 #include <s8net/data/image_folder.hpp>
 
-#include <boost/crc.hpp>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <boost/crc.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -38,7 +38,8 @@ void expect_same(const Dataset& a, const Dataset& b) {
 }
 
 void write_bytes(const fs::path& file, const std::vector<uint8_t>& bytes) {
-  std::ofstream(file, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(file, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
 TEST(CifarBinary, WritesAndReadsBackTheSixFiles) {
@@ -59,9 +60,9 @@ TEST(CifarBinary, WritesAndReadsBackTheSixFiles) {
 TEST(CifarBinary, RecordLayoutIsLabelThenRedGreenBluePlanes) {
   std::vector<uint8_t> record(kRecordBytes);
   record[0] = 7;
-  record[1] = 11;                   // red (0, 0)
-  record[1 + 1024 + 33] = 22;       // green (1, 1)
-  record[1 + 2048 + 1023] = 33;     // blue (31, 31)
+  record[1] = 11;                // red (0, 0)
+  record[1 + 1024 + 33] = 22;    // green (1, 1)
+  record[1 + 2048 + 1023] = 33;  // blue (31, 31)
   Dataset set;
   append_cifar_records(record, "record", set);
   ASSERT_EQ(set.size(), 1);
@@ -97,13 +98,15 @@ TEST(CoreLoadCifar, ReadsABinaryDirectoryAndRefusesImageFoldersAndArchivesSaying
   test::make_tar_gz(dir / "cifar-10-binary.tar.gz", dir.path(), "cifar-10-batches-bin");
   test::write_image_folder(dir / "set", data, "png");
   const std::string how = " This program reads prepared data only; `s8net data prepare --from ";
-  const std::string tail = " --out DIR` makes a directory it reads (a program linking s8net::image_import reads any "
-                           "source with load_any_cifar)";
+  const std::string tail =
+      " --out DIR` makes a directory it reads (a program linking s8net::image_import reads any "
+      "source with load_any_cifar)";
   const std::string archive = (dir / "cifar-10-binary.tar.gz").string(), folder = (dir / "set").string();
   EXPECT_EQ(error_of([&] { load_cifar(archive); }), archive + ": not a directory: an archive?" + how + archive + tail);
   EXPECT_EQ(error_of([&] { load_cifar(folder); }),
             folder + ": not a CIFAR-10 binary directory (no data_batch_1.bin): an image folder?" + how + folder + tail);
-  EXPECT_EQ(error_of([&] { load_cifar(dir / "nothing-here"); }), (dir / "nothing-here").string() + ": no such file or directory");
+  EXPECT_EQ(error_of([&] { load_cifar(dir / "nothing-here"); }),
+            (dir / "nothing-here").string() + ": no such file or directory");
   EXPECT_EQ(error_of([&] { read_cifar_binary(archive); }),
             archive + ": not a directory (the CIFAR-10 binary version is read from its directory here)");
 }
@@ -171,7 +174,8 @@ TEST(ImageFolder, JpegDecodesCloseToTheOriginal) {
   CifarData data;
   std::vector<uint8_t> image(kImageBytes);
   for (int64_t c = 0; c < 3; ++c)
-    for (int64_t p = 0; p < kImagePlane; ++p) image[static_cast<size_t>(c * kImagePlane + p)] = static_cast<uint8_t>(40 + c * 50 + p % 32 * 3);
+    for (int64_t p = 0; p < kImagePlane; ++p)
+      image[static_cast<size_t>(c * kImagePlane + p)] = static_cast<uint8_t>(40 + c * 50 + p % 32 * 3);
   data.train.append(image, 3);
   data.test.append(image, 4);
   test::write_image_folder(dir.path(), data, "jpg");
@@ -179,7 +183,8 @@ TEST(ImageFolder, JpegDecodesCloseToTheOriginal) {
   ASSERT_EQ(imported.train.size(), 1);
   EXPECT_EQ(imported.train.labels[0], 3);
   int worst = 0;
-  for (size_t i = 0; i < image.size(); ++i) worst = std::max(worst, std::abs(int(imported.train.pixels[i]) - int(image[i])));
+  for (size_t i = 0; i < image.size(); ++i)
+    worst = std::max(worst, std::abs(int(imported.train.pixels[i]) - int(image[i])));
   EXPECT_LE(worst, 6);
 }
 
@@ -192,14 +197,16 @@ TEST(ImageFolder, RefusesBadTreesNamingTheFile) {
   fs::create_directories(root / "train" / "kitten");
   fs::copy_file(root / "train" / "cat" / "0003.png", root / "train" / "kitten" / "x.png");
   EXPECT_EQ(error_of([&] { import_image_folder(root); }),
-            where + "train/kitten/x.png: unknown class folder 'kitten' (known: airplane, automobile, bird, cat, deer, "
-                    "dog, frog, horse, ship, truck)");
+            where +
+                "train/kitten/x.png: unknown class folder 'kitten' (known: airplane, automobile, bird, cat, deer, "
+                "dog, frog, horse, ship, truck)");
   fs::remove_all(root / "train" / "kitten");
 
   fs::create_directories(root / "valid" / "cat");
   fs::copy_file(root / "train" / "cat" / "0003.png", root / "valid" / "cat" / "x.png");
-  EXPECT_EQ(error_of([&] { import_image_folder(root); }),
-            where + "valid/cat/x.png: expected <train|test>/<class>/<image>, but the folder above the class is 'valid'");
+  EXPECT_EQ(
+      error_of([&] { import_image_folder(root); }),
+      where + "valid/cat/x.png: expected <train|test>/<class>/<image>, but the folder above the class is 'valid'");
   fs::remove_all(root / "valid");
 
   std::ofstream(root / "train" / "cat" / "broken.jpg") << "this is not a JPEG";
@@ -209,7 +216,8 @@ TEST(ImageFolder, RefusesBadTreesNamingTheFile) {
 
   // A JPEG cut in half decodes to grey with a warning: refused, not trained on.
   const auto jpeg = encode_jpeg(from_planar(test::random_dataset(1, 3).image(0)), 90);
-  write_bytes(root / "train" / "cat" / "cut.jpg", std::vector<uint8_t>(jpeg.begin(), jpeg.begin() + static_cast<std::ptrdiff_t>(jpeg.size() / 2)));
+  write_bytes(root / "train" / "cat" / "cut.jpg",
+              std::vector<uint8_t>(jpeg.begin(), jpeg.begin() + static_cast<std::ptrdiff_t>(jpeg.size() / 2)));
   EXPECT_CONTAINS(error_of([&] { import_image_folder(root); }), where + "train/cat/cut.jpg: not a decodable JPEG: ");
   fs::remove(root / "train" / "cat" / "cut.jpg");
 
@@ -222,7 +230,8 @@ TEST(ImageFolder, RefusesBadTreesNamingTheFile) {
   EXPECT_EQ(error_of([&] { import_image_folder(root); }),
             root.string() + ": no test images (expected test/<class>/*.jpg or *.png)");
 
-  EXPECT_EQ(error_of([&] { load_any_cifar(dir / "nothing-here"); }), (dir / "nothing-here").string() + ": no such file or directory");
+  EXPECT_EQ(error_of([&] { load_any_cifar(dir / "nothing-here"); }),
+            (dir / "nothing-here").string() + ": no such file or directory");
 }
 
 // Headers announcing more pixels than any photo are refused before the decoder allocates for
@@ -235,8 +244,9 @@ TEST(ImageCodec, RefusesImagesClaimingAbsurdSizesBeforeDecoding) {
   boost::crc_32_type crc;                            // the chunk's CRC, over its type and data
   crc.process_bytes(png.data() + 12, 17);
   for (int i = 0; i < 4; ++i) png[29 + static_cast<size_t>(i)] = static_cast<uint8_t>(crc.checksum() >> (24 - 8 * i));
-  EXPECT_EQ(error_of([&] { decode_image(png, "huge.png"); }),
-            "huge.png: image of 100000x100000 pixels is larger than s8net decodes (at most 64 megapixels, 16384 a side)");
+  EXPECT_EQ(
+      error_of([&] { decode_image(png, "huge.png"); }),
+      "huge.png: image of 100000x100000 pixels is larger than s8net decodes (at most 64 megapixels, 16384 a side)");
 
   std::vector<uint8_t> jpeg = encode_jpeg(RgbImage{2, 2, std::vector<uint8_t>(12, 7)}, 90);
   const uint8_t start_of_frame[2] = {0xFF, 0xC0};
@@ -290,9 +300,9 @@ TEST(ImageFolder, AnArchiveEntryClaimingMoreThanAnImageMayHaveIsRefusedNamingIt)
     ASSERT_NE(out, nullptr);
     test::TarWriter(out).add_claim("set/train/cat/huge.png", claim);
     std::fclose(out);
-    EXPECT_EQ(error_of([&] { load_any_cifar(archive); }),
-              archive.string() + ": entry set/train/cat/huge.png claims " + with_thousands(static_cast<int64_t>(claim)) +
-                  " bytes, more than an image may have (64 MiB)");
+    EXPECT_EQ(error_of([&] { load_any_cifar(archive); }), archive.string() + ": entry set/train/cat/huge.png claims " +
+                                                              with_thousands(static_cast<int64_t>(claim)) +
+                                                              " bytes, more than an image may have (64 MiB)");
   }
 }
 
@@ -319,7 +329,8 @@ TEST(DataPrepare, TheAppWritesTheBinaryLayoutFromAnImageFolderArchive) {
   const CifarData data = test::random_cifar(20, 10);
   test::write_image_folder(dir / "set", data, "png");
   test::make_tar_gz(dir / "set.tar.gz", dir.path(), "set");
-  const auto r = test::run_app("data prepare --from " + (dir / "set.tar.gz").string() + " --out " + (dir / "bin").string());
+  const auto r =
+      test::run_app("data prepare --from " + (dir / "set.tar.gz").string() + " --out " + (dir / "bin").string());
   ASSERT_EQ(r.exit_code, 0) << r.all();
   EXPECT_CONTAINS(r.out, "(image folder)");
   EXPECT_CONTAINS(r.out, "total              20       10");
@@ -331,7 +342,8 @@ TEST(DataPrepare, TheAppWritesTheBinaryLayoutFromAnImageFolderArchive) {
   EXPECT_EQ(info.exit_code, 0) << info.all();
   EXPECT_CONTAINS(info.out, "(CIFAR-10 binary)");
 
-  const auto missing = test::run_app("data prepare --from " + (dir / "absent").string() + " --out " + (dir / "x").string());
+  const auto missing =
+      test::run_app("data prepare --from " + (dir / "absent").string() + " --out " + (dir / "x").string());
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_EQ(missing.err, "s8net data: " + (dir / "absent").string() + ": no such file or directory\n");
   EXPECT_EQ(test::run_app("data frobnicate").exit_code, 2);

@@ -113,7 +113,8 @@ TEST(PreparedData, NeverReplacesADirectoryOfOtherFiles) {
                 ": holds thesis.tex, which s8net data prepare does not write; prepare into a new or empty directory");
   EXPECT_EQ(names_in(dir / "home"), std::vector<std::string>{"thesis.tex"});
   write_file_atomically(dir / "file", std::string_view("x"));
-  EXPECT_EQ(error_of([&] { check_replaceable_data_directory(dir / "file"); }), (dir / "file").string() + ": not a directory");
+  EXPECT_EQ(error_of([&] { check_replaceable_data_directory(dir / "file"); }),
+            (dir / "file").string() + ": not a directory");
   fs::create_directories(dir / "empty");
   EXPECT_TRUE(write_prepared_data(test::random_cifar(20, 10), dir / "empty"));
 }
@@ -146,7 +147,8 @@ TEST(PreparedData, AMixedDamagedOrIncompleteSetIsRefusedNamingTheFile) {
   EXPECT_EQ(error_of([&] { read_cifar_binary(dir / "a"); }),
             batch5 + ": 15,365 bytes, but manifest.json lists 12,292: the data set is incomplete or mixed" + again);
 
-  fs::copy_file(dir / "c" / "data_batch_5.bin", batch5, fs::copy_options::overwrite_existing);  // same size, other images
+  fs::copy_file(dir / "c" / "data_batch_5.bin", batch5,
+                fs::copy_options::overwrite_existing);  // same size, other images
   const std::string mixed = error_of([&] { read_cifar_binary(dir / "a"); });
   EXPECT_TRUE(mixed.starts_with(batch5 + ": CRC-32 ")) << mixed;
   EXPECT_NE(mixed.find(", but manifest.json lists "), std::string::npos) << mixed;

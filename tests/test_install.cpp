@@ -98,17 +98,31 @@ class Installed : public ::testing::Test {
 };
 
 TEST_F(Installed, PutsEachPieceInItsPlace) {
-  for (const char* file : {"lib/libs8net.a", "include/s8net/s8net.hpp", "include/s8net/norm/plugin_api.h",
-                           "include/s8net/norm/plugin_sdk.hpp", "lib/cmake/s8net/s8netConfig.cmake",
-                           "lib/cmake/s8net/s8netConfigVersion.cmake", "lib/cmake/s8net/s8netNormPlugin.cmake",
-                           "lib/pkgconfig/s8net.pc", "lib/libs8net_report.a", "lib/pkgconfig/s8net-report.pc",
-                           "lib/libs8net_image_import.a", "lib/pkgconfig/s8net-image-import.pc",
-                           "lib/cmake/s8net/s8netImageImportTargets.cmake", "include/s8net/image_import.hpp",
-                           "include/s8net/data/image_codec.hpp", "include/s8net/data/any_data_source.hpp",
-                           "lib/cmake/s8net/s8netReportTargets.cmake", "include/s8net/report/figures.hpp",
-                           "include/s8net/study/aggregate.hpp", "include/s8net/study/grid.hpp",
-                           "include/s8net/norm/plugin_search.hpp", "bin/s8net", "lib/s8net/plugins/s8net_norm_batchnorm.so",
-                           "lib/s8net/plugins/s8net_norm_groupnorm.so", "lib/s8net/plugins/s8net_norm_layernorm.so",
+  for (const char* file : {"lib/libs8net.a",
+                           "include/s8net/s8net.hpp",
+                           "include/s8net/norm/plugin_api.h",
+                           "include/s8net/norm/plugin_sdk.hpp",
+                           "lib/cmake/s8net/s8netConfig.cmake",
+                           "lib/cmake/s8net/s8netConfigVersion.cmake",
+                           "lib/cmake/s8net/s8netNormPlugin.cmake",
+                           "lib/pkgconfig/s8net.pc",
+                           "lib/libs8net_report.a",
+                           "lib/pkgconfig/s8net-report.pc",
+                           "lib/libs8net_image_import.a",
+                           "lib/pkgconfig/s8net-image-import.pc",
+                           "lib/cmake/s8net/s8netImageImportTargets.cmake",
+                           "include/s8net/image_import.hpp",
+                           "include/s8net/data/image_codec.hpp",
+                           "include/s8net/data/any_data_source.hpp",
+                           "lib/cmake/s8net/s8netReportTargets.cmake",
+                           "include/s8net/report/figures.hpp",
+                           "include/s8net/study/aggregate.hpp",
+                           "include/s8net/study/grid.hpp",
+                           "include/s8net/norm/plugin_search.hpp",
+                           "bin/s8net",
+                           "lib/s8net/plugins/s8net_norm_batchnorm.so",
+                           "lib/s8net/plugins/s8net_norm_groupnorm.so",
+                           "lib/s8net/plugins/s8net_norm_layernorm.so",
                            "lib/s8net/plugins/s8net_norm_instancenorm.so"})
     EXPECT_TRUE(fs::is_regular_file(prefix() / file)) << file;
   if (fs::exists(fs::path(S8NET_BUILD_DIR) / "bin" / "bench_train")) {  // built unless S8NET_BUILD_BENCH=OFF
@@ -155,9 +169,8 @@ TEST_F(Installed, AppFindsItsPluginsWithoutHelp) {
 // a build type, as a first try usually is.
 TEST_F(Installed, ReadmeCMakeProjectBuildsWithoutAStandardOfItsOwnAndRuns) {
   const fs::path project = *dir_ / "consumer";
-  const std::string lists =
-      make_documented_project(project, "docs/library.md", "## A project that links the library",
-                              install_source("consumer/consumer.cpp"));
+  const std::string lists = make_documented_project(project, "docs/library.md", "## A project that links the library",
+                                                    install_source("consumer/consumer.cpp"));
   ASSERT_NE(lists.find("target_link_libraries(consumer PRIVATE s8net::s8net)"), std::string::npos) << lists;
   EXPECT_EQ(lists.find("CMAKE_CXX_STANDARD"), std::string::npos) << lists;
   const AppRun configured = run_program("cmake", "-S " + quoted(project) + " -B " + quoted(project / "build") +
@@ -175,8 +188,7 @@ TEST_F(Installed, ReadmeCMakeProjectBuildsWithoutAStandardOfItsOwnAndRuns) {
     EXPECT_EQ(link.find(library), std::string::npos) << library << " in " << link;
 
   for (const std::string norm : {"gn", "in"}) {
-    const AppRun r =
-        run_program(quoted(project / "build" / "consumer"), norm + " " + quoted(*dir_ / (norm + ".ckpt")));
+    const AppRun r = run_program(quoted(project / "build" / "consumer"), norm + " " + quoted(*dir_ / (norm + ".ckpt")));
     EXPECT_EQ(r.exit_code, 0) << r.all();
     EXPECT_CONTAINS(r.out, std::string("norm ").append(norm).append(": 48178 parameters"));
     EXPECT_CONTAINS(r.out, "reloaded as " + norm + ": ");  // save_network stored the network's config
@@ -191,10 +203,11 @@ TEST_F(Installed, PkgConfigConsumerCompilesLinksAndFindsThePlugins) {
   const std::string pkg_config = "PKG_CONFIG_PATH=" + quoted(prefix() / "lib" / "pkgconfig") + " pkg-config";
   const std::string flags = "$(" + pkg_config + " --cflags --libs s8net)";
   const fs::path binary = *dir_ / "consumer-pc";
-  const AppRun built = run_program(
-      "c++", "-std=c++20 -O1 " + quoted(install_source("consumer/consumer.cpp")) + " -o " + quoted(binary) + " " + flags);
+  const AppRun built = run_program("c++", "-std=c++20 -O1 " + quoted(install_source("consumer/consumer.cpp")) + " -o " +
+                                              quoted(binary) + " " + flags);
   ASSERT_EQ(built.exit_code, 0) << built.all();
-  EXPECT_CONTAINS(s8net::test::documentation_text("docs/library.md"), "S8NET_PLUGIN_PATH=$(pkg-config --variable=plugindir s8net) ./app");
+  EXPECT_CONTAINS(s8net::test::documentation_text("docs/library.md"),
+                  "S8NET_PLUGIN_PATH=$(pkg-config --variable=plugindir s8net) ./app");
   const AppRun r = run_program(quoted(binary), "ln " + quoted(*dir_ / "pc.ckpt"),
                                "S8NET_PLUGIN_PATH=$(" + pkg_config + " --variable=plugindir s8net)");
   EXPECT_EQ(r.exit_code, 0) << r.all();
@@ -248,8 +261,9 @@ TEST_F(Installed, PkgConfigReportModuleBuildsAndTheCoreModuleNamesNoCairoNorDeco
   EXPECT_LT(report.out.find("-ls8net_image_import"), report.out.find("-ls8net ")) << report.out;
 
   const fs::path binary = *dir_ / "report-consumer-pc";
-  const AppRun built = run_program("c++", "-std=c++20 -O1 " + quoted(install_source("report_consumer/report_consumer.cpp")) +
-                                              " -o " + quoted(binary) + " $(" + pkg_config + " --cflags --libs s8net-report)");
+  const AppRun built =
+      run_program("c++", "-std=c++20 -O1 " + quoted(install_source("report_consumer/report_consumer.cpp")) + " -o " +
+                             quoted(binary) + " $(" + pkg_config + " --cflags --libs s8net-report)");
   ASSERT_EQ(built.exit_code, 0) << built.all();
   const AppRun r = run_program(quoted(binary), quoted(*dir_ / "pc-figure.png"));
   EXPECT_EQ(r.exit_code, 0) << r.all();
@@ -319,7 +333,8 @@ TEST_F(Installed, LibraryComponentLooksForNoDecoderAndLinksWithoutThem) {
                                                "endif()\n"
                                                "add_executable(trainer consumer.cpp)\n"
                                                "target_link_libraries(trainer PRIVATE s8net::s8net)\n";
-  fs::copy_file(install_source("consumer/consumer.cpp"), project / "consumer.cpp", fs::copy_options::overwrite_existing);
+  fs::copy_file(install_source("consumer/consumer.cpp"), project / "consumer.cpp",
+                fs::copy_options::overwrite_existing);
   const AppRun configured = run_program("cmake", "-S " + quoted(project) + " -B " + quoted(project / "build") +
                                                      " -DCMAKE_PREFIX_PATH=" + quoted(prefix()));
   ASSERT_EQ(configured.exit_code, 0) << configured.all();
@@ -332,8 +347,9 @@ TEST_F(Installed, LibraryComponentLooksForNoDecoderAndLinksWithoutThem) {
   EXPECT_CONTAINS(link, "libs8net.a");
   for (const char* library : {"cairo", "png", "jpeg", "archive"})
     EXPECT_EQ(link.find(library), std::string::npos) << library << " in " << link;
-  const AppRun r = run_program(quoted(project / "build" / "trainer"), "bn " + quoted(*dir_ / "library-component.ckpt") + " " +
-                                                                                quoted(prefix() / "lib" / "s8net" / "plugins"));
+  const AppRun r =
+      run_program(quoted(project / "build" / "trainer"), "bn " + quoted(*dir_ / "library-component.ckpt") + " " +
+                                                             quoted(prefix() / "lib" / "s8net" / "plugins"));
   EXPECT_EQ(r.exit_code, 0) << r.all();
   EXPECT_CONTAINS(r.out, "norm bn: ");
 }
@@ -344,8 +360,8 @@ TEST_F(Installed, ReadmePluginProjectLooksForNoLibraryDependency) {
   ASSERT_EQ(plugin.result.exit_code, 0) << plugin.result.all();
   ASSERT_NE(plugin.lists.find("find_package(s8net 0.1 REQUIRED COMPONENTS plugin_sdk)"), std::string::npos)
       << plugin.lists;
-  for (const char* entry : {"dnnl_DIR", "OpenCL_LIBRARY", "Boost_DIR", "TBB_DIR", "libjpeg-turbo_DIR", "PNG_LIBRARY_RELEASE",
-                            "LibArchive_LIBRARY", "PKG_CONFIG_EXECUTABLE"})
+  for (const char* entry : {"dnnl_DIR", "OpenCL_LIBRARY", "Boost_DIR", "TBB_DIR", "libjpeg-turbo_DIR",
+                            "PNG_LIBRARY_RELEASE", "LibArchive_LIBRARY", "PKG_CONFIG_EXECUTABLE"})
     EXPECT_FALSE(cache_entry(plugin.build, entry)) << entry << " in the plugin project's cache";
 }
 
@@ -388,9 +404,9 @@ TEST_F(Installed, OutOfTreePluginLoadsPassesTheCheckAndTrains) {
   EXPECT_CONTAINS(checked.out, " 0 failed");
 
   s8net::write_cifar_binary(s8net::test::random_cifar(32, 16, 4), *dir_ / "data");
-  const AppRun trained = run_program(app(), "train --norm rms --plugin-dir " + quoted(build) + " --data " +
-                                                quoted(*dir_ / "data") + " --out " + quoted(*dir_ / "run") +
-                                                " --epochs 1 --batch 16");
+  const AppRun trained =
+      run_program(app(), "train --norm rms --plugin-dir " + quoted(build) + " --data " + quoted(*dir_ / "data") +
+                             " --out " + quoted(*dir_ / "run") + " --epochs 1 --batch 16");
   EXPECT_EQ(trained.exit_code, 0) << trained.all();
   EXPECT_TRUE(fs::is_regular_file(*dir_ / "run" / "last.s8ckpt")) << trained.all();
 }
@@ -399,8 +415,8 @@ TEST_F(Installed, OutOfTreePluginLoadsPassesTheCheckAndTrains) {
 // a fresh machine; the app and plugins, unpacked, run as installed under /usr would.
 TEST_F(Installed, DebianPackagesCarryTheirDependenciesAndRun) {
   const fs::path packages = *dir_ / "packages";
-  const AppRun made = run_program("cpack", "--config " + quoted(fs::path(S8NET_BUILD_DIR) / "CPackConfig.cmake") +
-                                               " -B " + quoted(packages));
+  const AppRun made = run_program(
+      "cpack", "--config " + quoted(fs::path(S8NET_BUILD_DIR) / "CPackConfig.cmake") + " -B " + quoted(packages));
   ASSERT_EQ(made.exit_code, 0) << made.all();
   const auto deb = [&](const std::string& package) { return packages / (package + "_" S8NET_VERSION "_amd64.deb"); };
   const auto field = [&](const std::string& package, const std::string& name) {
@@ -415,8 +431,9 @@ TEST_F(Installed, DebianPackagesCarryTheirDependenciesAndRun) {
   for (const char* dev : {"libdnnl-dev", "libtbb-dev", "libboost-filesystem-dev", "libpng-dev", "libarchive-dev"})
     EXPECT_CONTAINS(field("s8net-dev", "Depends"), dev);
   const std::string dev_files = run_program("dpkg-deb", "-c " + quoted(deb("s8net-dev"))).out;
-  for (const char* file : {"/usr/lib/libs8net.a", "/usr/lib/libs8net_image_import.a", "/usr/lib/libs8net_report.a",
-                           "/usr/lib/pkgconfig/s8net-image-import.pc", "/usr/lib/cmake/s8net/s8netImageImportTargets.cmake"})
+  for (const char* file :
+       {"/usr/lib/libs8net.a", "/usr/lib/libs8net_image_import.a", "/usr/lib/libs8net_report.a",
+        "/usr/lib/pkgconfig/s8net-image-import.pc", "/usr/lib/cmake/s8net/s8netImageImportTargets.cmake"})
     EXPECT_CONTAINS(dev_files, file);
 
   const fs::path root = *dir_ / "root";

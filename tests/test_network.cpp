@@ -65,10 +65,9 @@ TEST_P(NetworkTest, SummaryMatchesSpec) {
   const struct {
     const char* name;
     int64_t c, h, w, params;
-  } expected[] = {{"C1", 16, 32, 32, 480},  {"C2", 16, 32, 32, 2352}, {"c3", 8, 32, 32, 136},
-                  {"P1", 8, 16, 16, 0},     {"C3", 32, 16, 16, 2400}, {"C4", 32, 16, 16, 9312},
-                  {"C5", 32, 16, 16, 9312}, {"c6", 16, 16, 16, 528},  {"P2", 16, 8, 8, 0},
-                  {"C7", 32, 8, 8, 4704},   {"C8", 32, 8, 8, 9312},   {"C9", 32, 8, 8, 9312},
+  } expected[] = {{"C1", 16, 32, 32, 480},  {"C2", 16, 32, 32, 2352}, {"c3", 8, 32, 32, 136},   {"P1", 8, 16, 16, 0},
+                  {"C3", 32, 16, 16, 2400}, {"C4", 32, 16, 16, 9312}, {"C5", 32, 16, 16, 9312}, {"c6", 16, 16, 16, 528},
+                  {"P2", 16, 8, 8, 0},      {"C7", 32, 8, 8, 4704},   {"C8", 32, 8, 8, 9312},   {"C9", 32, 8, 8, 9312},
                   {"GAP", 32, 1, 1, 0},     {"c10", 10, 1, 1, 330}};
   for (size_t i = 0; i < rows.size(); ++i) {
     SCOPED_TRACE(rows[i].name);
@@ -172,7 +171,8 @@ TEST_P(NetworkTest, GradientsMatchFiniteDifferences) {
       from_plain(context_, values, p.value);
       const double numeric = (plus - minus) / (2.0 * static_cast<double>(h));
       const double analytic = grads[k][index];
-      EXPECT_LT(relative_error(analytic, numeric), kEachRelative) << "element " << index << ": " << analytic << " vs " << numeric;
+      EXPECT_LT(relative_error(analytic, numeric), kEachRelative)
+          << "element " << index << ": " << analytic << " vs " << numeric;
       errors.push_back(relative_error(analytic, numeric));
     }
   }
@@ -291,7 +291,8 @@ TEST_P(NetworkTest, RejectedLabelsLeaveTheNetworkUntouched) {
   const auto snapshot = [&] {
     std::vector<float> values;
     for (Parameter* p : network->state()) values.insert(values.end(), p->value.span().begin(), p->value.span().end());
-    for (Parameter* p : network->parameters()) values.insert(values.end(), p->grad.span().begin(), p->grad.span().end());
+    for (Parameter* p : network->parameters())
+      values.insert(values.end(), p->grad.span().begin(), p->grad.span().end());
     return values;
   };
   const std::vector<float> before = snapshot();
@@ -315,10 +316,10 @@ TEST_P(NetworkTest, ImplementationListingFollowsTheLayerTable) {
     EXPECT_TRUE(inference.empty()) << line << " after the inference plan's lines";
     if (!op.ends_with(".relu")) training.push_back(op);
   }
-  const std::vector<std::string> expected{
-      "C1.conv", "C2.conv",     "c3.conv",    "P1.maxpool", "P1.dropout",  "C3.conv",     "C4.conv",
-      "C5.conv", "C5.skip_add", "c6.conv",    "P2.maxpool", "P2.dropout",  "C7.conv",     "C8.conv",
-      "C9.conv", "C9.skip_add", "GAP.avgpool", "c10.conv",  "loss.log_softmax"};
+  const std::vector<std::string> expected{"C1.conv",     "C2.conv",     "c3.conv",  "P1.maxpool",      "P1.dropout",
+                                          "C3.conv",     "C4.conv",     "C5.conv",  "C5.skip_add",     "c6.conv",
+                                          "P2.maxpool",  "P2.dropout",  "C7.conv",  "C8.conv",         "C9.conv",
+                                          "C9.skip_add", "GAP.avgpool", "c10.conv", "loss.log_softmax"};
   EXPECT_EQ(training, expected);
   EXPECT_EQ(std::count(inference.begin(), inference.end(), "eval c10.conv"), 1);
   EXPECT_EQ(std::count(inference.begin(), inference.end(), "eval GAP.pool"), 1);
@@ -339,7 +340,8 @@ TEST(NetworkErrors, UnknownNormListsKnownOnes) {
   } catch (const Error& e) {
     const std::string message = e.what();
     EXPECT_NE(message.find("'xn'"), std::string::npos) << message;
-    for (const char* known : {"bn from", "gn from", "ln from"}) EXPECT_NE(message.find(known), std::string::npos) << message;
+    for (const char* known : {"bn from", "gn from", "ln from"})
+      EXPECT_NE(message.find(known), std::string::npos) << message;
   }
 }
 

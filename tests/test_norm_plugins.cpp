@@ -5,9 +5,9 @@
 // not fill the last block; BN's running statistics; descriptors, refusals and the ABI handshake.
 #include "support/reference.hpp"
 
+#include <s8net/norm/plugin_api.h>
 #include <s8net/core/context.hpp>
 #include <s8net/core/error.hpp>
-#include <s8net/norm/plugin_api.h>
 #include <s8net/norm/plugin_instance.hpp>
 #include <s8net/norm/plugin_sdk.hpp>  // only sdk::Layout and sdk::layout_name, the index arithmetic
 #include <s8net/norm/registry.hpp>
@@ -207,7 +207,8 @@ Values from_layout(const s8net_tensor_desc& desc, const std::vector<float>& data
   for (int64_t n = 0; n < layout.n; ++n)
     for (int64_t c = 0; c < layout.c; ++c)
       for (int64_t s = 0; s < layout.hw; ++s)
-        out[static_cast<size_t>((n * layout.c + c) * layout.hw + s)] = data[static_cast<size_t>(layout.offset(n, c, s))];
+        out[static_cast<size_t>((n * layout.c + c) * layout.hw + s)] =
+            data[static_cast<size_t>(layout.offset(n, c, s))];
   return out;
 }
 
@@ -296,8 +297,8 @@ TEST_P(NormPluginTest, ForwardMatchesReferenceInTrainingAndEvaluation) {
     running_mean.assign(mean.data, mean.data + mean.size);
     running_var.assign(var.data, var.data + var.size);
   }
-  const Reference expected = k.norm == "bn" ? reference(k, x_, weight_, bias_, &running_mean, &running_var)
-                                            : reference(k, x_, weight_, bias_);
+  const Reference expected =
+      k.norm == "bn" ? reference(k, x_, weight_, bias_, &running_mean, &running_var) : reference(k, x_, weight_, bias_);
   expect_near_all(forward(S8NET_MODE_EVAL, x, y), expected.y, 2e-5, "eval");
 }
 
@@ -420,7 +421,8 @@ std::string layout_case_name(const ::testing::TestParamInfo<s8net_layout>& param
 }
 
 INSTANTIATE_TEST_SUITE_P(Layouts, BatchNormRunningStats,
-                         ::testing::Values(S8NET_LAYOUT_NCHW, S8NET_LAYOUT_NCHW8C, S8NET_LAYOUT_NCHW16C), layout_case_name);
+                         ::testing::Values(S8NET_LAYOUT_NCHW, S8NET_LAYOUT_NCHW8C, S8NET_LAYOUT_NCHW16C),
+                         layout_case_name);
 
 // ---------------------------------------------------------------------------------------------
 // Descriptors, tensors, refusals and the handshake
@@ -475,7 +477,8 @@ TEST(NormPluginAbi, TensorsStartAtPyTorchsInitialValues) {
     ASSERT_EQ(parameters.size(), 2u);
     const std::vector<s8net_norm_tensor> state = layer.tensors(S8NET_NORM_STATE);
     ASSERT_EQ(state.size(), name == "bn" ? 2u : 0u);
-    const std::map<std::string, float> initial{{"weight", 1.f}, {"bias", 0.f}, {"running_mean", 0.f}, {"running_var", 1.f}};
+    const std::map<std::string, float> initial{
+        {"weight", 1.f}, {"bias", 0.f}, {"running_mean", 0.f}, {"running_var", 1.f}};
     for (const auto& t : parameters) EXPECT_NE(t.grad, nullptr) << t.name;
     for (const auto& t : state) EXPECT_EQ(t.grad, nullptr) << t.name;
     for (const auto* list : {&parameters, &state})
@@ -500,8 +503,11 @@ TEST(NormPluginAbi, CreateRefusesBadConfigurationsWithAReason) {
     EXPECT_EQ(layer.create_status(), S8NET_ERROR_INVALID_ARGUMENT) << name;
     EXPECT_TRUE(contains(layer.message(), "sharpness")) << layer.message();
   }
-  const std::vector<std::pair<std::string, s8net_option_value>> out_of_range{
-      {"gn", {"groups", 0}}, {"gn", {"groups", 1.5}}, {"gn", {"eps", 0}}, {"ln", {"eps", 2}}, {"bn", {"momentum", 1.5}}};
+  const std::vector<std::pair<std::string, s8net_option_value>> out_of_range{{"gn", {"groups", 0}},
+                                                                             {"gn", {"groups", 1.5}},
+                                                                             {"gn", {"eps", 0}},
+                                                                             {"ln", {"eps", 2}},
+                                                                             {"bn", {"momentum", 1.5}}};
   for (const auto& [name, option] : out_of_range) {
     Layer layer(name, 4, false, {option});
     EXPECT_EQ(layer.create_status(), S8NET_ERROR_INVALID_ARGUMENT) << name << " " << option.name << "=" << option.value;

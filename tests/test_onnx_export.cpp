@@ -20,8 +20,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
-#include <ostream>
 #include <memory>
+#include <ostream>
 #include <set>
 
 namespace {
@@ -86,12 +86,14 @@ TEST_P(OnnxExportTest, OpenCvComputesWhatS8netEvaluates) {
 // class for every image.
 TEST_F(OnnxExportTest, OpenCvAgreesOnAThousandRealTestImages) {
   const std::filesystem::path archive = S8NET_SHARED_DATA;
-  if (!std::filesystem::exists(archive)) GTEST_SKIP() << archive << " is not there (the project's data set lives in ../shared)";
+  if (!std::filesystem::exists(archive))
+    GTEST_SKIP() << archive << " is not there (the project's data set lives in ../shared)";
   const Dataset test = load_any_cifar(archive).test.first(1000);
   const Augmenter augmenter;
   std::vector<float> images(static_cast<size_t>(test.size() * kImageBytes));
   for (int64_t i = 0; i < test.size(); ++i)
-    augmenter.apply(test.image(i), false, 0, std::span(images).subspan(static_cast<size_t>(i * kImageBytes), kImageBytes));
+    augmenter.apply(test.image(i), false, 0,
+                    std::span(images).subspan(static_cast<size_t>(i * kImageBytes), kImageBytes));
   const std::vector<int32_t> labels(test.labels.begin(), test.labels.end());
   for (const std::string norm : {"bn", "gn", "ln"}) {
     auto net = network(norm);
@@ -128,8 +130,7 @@ TEST_P(OnnxExportTest, PreprocessingTakesRgbBytesAsS8netNormalizesThem) {
     normalize(image, Normalization{});
   }
   net->evaluate(images, std::vector<int32_t>(kBatch, 0));
-  const std::vector<float> got =
-      test::opencv_outputs<uint8_t>(model, {kBatch, 32, 32, 3}, pixels, CV_8U, "images");
+  const std::vector<float> got = test::opencv_outputs<uint8_t>(model, {kBatch, 32, 32, 3}, pixels, CV_8U, "images");
   EXPECT_LT(test::max_abs_difference(got, net->log_probabilities()), kTolerance);
 }
 
@@ -156,7 +157,8 @@ TEST_P(OnnxExportTest, PassesTheCheckerWithTheDocumentedInterface) {
   EXPECT_FALSE(ops.count("GroupNormalization"));
   EXPECT_EQ(ops.count("BatchNormalization"), GetParam().norm == "bn" ? 1u : 0u);
   EXPECT_EQ(ops.count("InstanceNormalization"), GetParam().norm == "bn" ? 0u : 1u);
-  for (const char* name : {"block1.conv1.weight", "block1.n1.weight", "block2.n3.bias", "block3.conv3.bias", "flat.weight"})
+  for (const char* name :
+       {"block1.conv1.weight", "block1.n1.weight", "block2.n3.bias", "block3.conv3.bias", "flat.weight"})
     EXPECT_TRUE(initializers.count(name)) << name;
   EXPECT_EQ(initializers.count("block3.n1.running_var"), GetParam().norm == "bn" ? 1u : 0u);
   EXPECT_FALSE(initializers.count("block1.conv3.weight")) << "the original's unused layer has no place in the graph";

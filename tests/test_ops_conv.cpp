@@ -49,9 +49,21 @@ const ConvCase kCases[] = {
     {"k3_16to16_winograd", 16, 16, 3, 2, 5, 6, ConvAlgorithms::all(ConvAlgorithm::winograd)},
     {"k3_8to16_winograd", 8, 16, 3, 2, 4, 4, ConvAlgorithms::all(ConvAlgorithm::winograd)},
     // Passes with different algorithms share the weights, their gradient and its layout (C2's).
-    {"k3_16to16_winograd_weight_gradient", 16, 16, 3, 2, 5, 6,
+    {"k3_16to16_winograd_weight_gradient",
+     16,
+     16,
+     3,
+     2,
+     5,
+     6,
      {ConvAlgorithm::direct, ConvAlgorithm::direct, ConvAlgorithm::winograd}},
-    {"k3_16to16_winograd_forward", 16, 16, 3, 2, 4, 4,
+    {"k3_16to16_winograd_forward",
+     16,
+     16,
+     3,
+     2,
+     4,
+     4,
      {ConvAlgorithm::winograd, ConvAlgorithm::direct, ConvAlgorithm::direct}},
 };
 
@@ -187,9 +199,14 @@ TEST(ConvAlgorithmTest, WinogradIsUsedWhereOneDnnHasIt) {
   const dnnl::memory::desc src = desc({4, 16, 8, 8}), dst = desc({4, 32, 8, 8});
   try {
     const dnnl::convolution_forward::primitive_desc probe(
-        {dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_winograd, src,
-         dnnl::memory::desc({32, 16, 3, 3}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::any), dst, {1, 1},
-         {1, 1}, {1, 1}},
+        {dnnl::prop_kind::forward_training,
+         dnnl::algorithm::convolution_winograd,
+         src,
+         dnnl::memory::desc({32, 16, 3, 3}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::any),
+         dst,
+         {1, 1},
+         {1, 1},
+         {1, 1}},
         context.engine());
   } catch (const dnnl::error&) {
     GTEST_SKIP() << "this CPU has no JIT Winograd convolution in oneDNN";

@@ -42,7 +42,8 @@ TEST(PluginBench, TimesThePluginBesideBnAndGnAtTheNetworksShapes) {
   ASSERT_EQ(lines.size(), 2u + 3 * 9 + 3) << r.out;
   EXPECT_TRUE(lines[0].starts_with("plugin bench: affine 1.2.3 from " + file + "; ")) << lines[0];
   EXPECT_CONTAINS(lines[0], ", batch 2, 1 threads, median of 1 after 0 warm-up");
-  EXPECT_EQ(words_of(lines[1]), (std::vector<std::string>{"norm", "layers", "shape", "pass", "ms", "images/s", "GB/s"}));
+  EXPECT_EQ(words_of(lines[1]),
+            (std::vector<std::string>{"norm", "layers", "shape", "pass", "ms", "images/s", "GB/s"}));
 
   const std::vector<std::string> norms{"affine", "bn", "gn"};
   const std::vector<std::pair<std::string, std::string>> shapes{
@@ -74,8 +75,9 @@ TEST(PluginBench, TimesThePluginBesideBnAndGnAtTheNetworksShapes) {
 
 TEST(PluginBench, BadCommandLinesAreUsageErrors) {
   const std::string file = test::only_file_in("affine").string();
-  for (const std::string& arguments : std::vector<std::string>{"plugin bench", "plugin bench " + file + " --threads -1",
-                                      "plugin bench " + file + " --repetitions 0", "plugin bench " + file + " --batch x"}) {
+  for (const std::string& arguments :
+       std::vector<std::string>{"plugin bench", "plugin bench " + file + " --threads -1",
+                                "plugin bench " + file + " --repetitions 0", "plugin bench " + file + " --batch x"}) {
     SCOPED_TRACE(arguments);
     const AppRun r = test::run_app(arguments);
     EXPECT_EQ(r.exit_code, 2) << r.all();

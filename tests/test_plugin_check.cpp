@@ -197,8 +197,9 @@ TEST(PluginCheck, APluginThatCrashesIsAFailLineAndASummary) {
   const AppRun r = check(only_file_in("crash_in_eval"));
   EXPECT_EQ(r.exit_code, 1) << r.all();
   EXPECT_CONTAINS(r.out, "PASS  tensors C=12\n");
-  EXPECT_CONTAINS(r.out, "FAIL  crash: the plugin crashed the checker with SIGABRT (Aborted), in the check after "
-                         "\"tensors C=12\"; no later check ran\n");
+  EXPECT_CONTAINS(r.out,
+                  "FAIL  crash: the plugin crashed the checker with SIGABRT (Aborted), in the check after "
+                  "\"tensors C=12\"; no later check ran\n");
   EXPECT_CONTAINS(r.out, ": 4 passed, 1 failed, 0 skipped\n");
 }
 
@@ -206,8 +207,9 @@ TEST(PluginCheck, APluginThatCrashesIsAFailLineAndASummary) {
 TEST(PluginCheck, AViewLargerThanTheAbiAllowsFailsBeforeItIsRead) {
   const AppRun r = check(only_file_in("huge_tensor"));
   EXPECT_EQ(r.exit_code, 1) << r.all();
-  EXPECT_CONTAINS(r.out, "FAIL  tensors C=4: tensors(parameters): view 'bias' claims 1099511627776 floats, more than "
-                         "the ABI's limit of 16777216\n");
+  EXPECT_CONTAINS(r.out,
+                  "FAIL  tensors C=4: tensors(parameters): view 'bias' claims 1099511627776 floats, more than "
+                  "the ABI's limit of 16777216\n");
   EXPECT_EQ(r.out.find("crash"), std::string::npos) << r.out;
 }
 
@@ -275,7 +277,8 @@ TEST(PluginCheck, NormOptionsGoToEveryCreate) {
   const AppRun three = test::run_app("plugin check " + gn + " --norm-option groups=3");
   EXPECT_EQ(three.exit_code, 0) << three.all();
   EXPECT_CONTAINS(three.out, "PASS  gradients nChw8c 2x12x3x3 relu\n");
-  EXPECT_CONTAINS(three.out, "SKIP  gradients nchw 2x4x3x5: create(4 channels) refused: S8NET_ERROR_INVALID_ARGUMENT: ");
+  EXPECT_CONTAINS(three.out,
+                  "SKIP  gradients nchw 2x4x3x5: create(4 channels) refused: S8NET_ERROR_INVALID_ARGUMENT: ");
 }
 
 TEST(PluginCheck, ANormOptionThePluginDoesNotAcceptIsAUsageError) {

@@ -51,8 +51,10 @@ float data[1] = {1.f}, grad[1] = {0.f};
 
 s8net_status answer(s8net_status status, s8net_message* message) {
   if (status == S8NET_OK) return status;
-  if (script.fill_without_nul) std::memset(message->text, 'x', sizeof message->text);
-  else std::snprintf(message->text, sizeof message->text, "%s", script.message.c_str());
+  if (script.fill_without_nul)
+    std::memset(message->text, 'x', sizeof message->text);
+  else
+    std::snprintf(message->text, sizeof message->text, "%s", script.message.c_str());
   return status;
 }
 
@@ -89,9 +91,22 @@ s8net_status scripted_eval_affine(s8net_norm_instance*, float* scale, float* shi
   return answer(script.eval_affine, message);
 }
 
-const s8net_norm_plugin kScripted{S8NET_NORM_ABI_VERSION, sizeof(s8net_norm_plugin), "scripted", "1.0", "scripted",
-                                  "", S8NET_LAYOUT_MASK_NCHW, 0, nullptr, 0, scripted_create, scripted_destroy,
-                                  scripted_forward, scripted_backward, scripted_tensors, scripted_eval_affine};
+const s8net_norm_plugin kScripted{S8NET_NORM_ABI_VERSION,
+                                  sizeof(s8net_norm_plugin),
+                                  "scripted",
+                                  "1.0",
+                                  "scripted",
+                                  "",
+                                  S8NET_LAYOUT_MASK_NCHW,
+                                  0,
+                                  nullptr,
+                                  0,
+                                  scripted_create,
+                                  scripted_destroy,
+                                  scripted_forward,
+                                  scripted_backward,
+                                  scripted_tensors,
+                                  scripted_eval_affine};
 
 std::shared_ptr<const PluginInfo> scripted(const s8net_norm_plugin& descriptor = kScripted) {
   return std::make_shared<const PluginInfo>(
@@ -139,8 +154,9 @@ TEST_F(PluginInstanceTest, AFailedCreateThrowsOnceWithThePluginsMessageAndDestro
   script.create = S8NET_ERROR_INVALID_ARGUMENT;
   script.message = "groups=3 does not divide 16 channels";
   const PluginCallError e = call_error([] { PluginInstance instance(scripted(), 16, false, {}, "C2.norm"); });
-  EXPECT_STREQ(e.what(),
-               "C2.norm (norm 'scripted' from /plugins/scripted.so): create failed: groups=3 does not divide 16 channels");
+  EXPECT_STREQ(
+      e.what(),
+      "C2.norm (norm 'scripted' from /plugins/scripted.so): create failed: groups=3 does not divide 16 channels");
   EXPECT_EQ(e.call(), "create");
   EXPECT_EQ(e.status(), S8NET_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(e.reason(), "groups=3 does not divide 16 channels");
@@ -223,8 +239,9 @@ TEST_F(PluginInstanceTest, MoreViewsThanTheAbiAllowsAreRefusedBeforeAnyIsAskedFo
   EXPECT_EQ(instance.tensors(S8NET_NORM_PARAMETERS).size(), size_t{S8NET_MAX_TENSOR_VIEWS});
   script.views = S8NET_MAX_TENSOR_VIEWS + 1;
   const PluginCallError e = call_error([&] { instance.tensors(S8NET_NORM_PARAMETERS); });
-  EXPECT_STREQ(e.what(), "L (norm 'scripted' from /plugins/scripted.so): tensors reports 65 views, more than the "
-                         "ABI's limit of 64");
+  EXPECT_STREQ(e.what(),
+               "L (norm 'scripted' from /plugins/scripted.so): tensors reports 65 views, more than the "
+               "ABI's limit of 64");
   EXPECT_EQ(e.status(), S8NET_OK);
   EXPECT_EQ(e.call(), "tensors(parameters)");
 }

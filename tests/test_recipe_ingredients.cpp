@@ -77,7 +77,8 @@ TEST(WeightAverage, FollowsTheFormulaSwapsAndRoundTrips) {
   std::vector<NamedValues> missing(saved.begin() + 1, saved.end());
   EXPECT_EQ(error_of([&] { restored.restore(plugins.context, missing, "c.s8ckpt"); }),
             "c.s8ckpt: no average/param/" + weight.name + " (a run trained without --ema?)");
-  EXPECT_EQ(error_of([&] { WeightAverage(network, 1.0); }), "the weight average's decay must be in (0, 1), got 1.000000");
+  EXPECT_EQ(error_of([&] { WeightAverage(network, 1.0); }),
+            "the weight average's decay must be in (0, 1), got 1.000000");
 }
 
 TrainConfig fast_ingredients_config() {
@@ -168,9 +169,11 @@ TEST(TestTimeFlip, AveragesTheProbabilitiesOfEachImageAndItsMirrorImage) {
   std::vector<float> images(static_cast<size_t>(n * kImageBytes)), mirrored;
   std::vector<int32_t> labels(data.test.labels.begin(), data.test.labels.end());
   for (int64_t i = 0; i < n; ++i)
-    augmenter.apply(data.test.image(i), false, 0, std::span(images).subspan(static_cast<size_t>(i * kImageBytes), kImageBytes));
+    augmenter.apply(data.test.image(i), false, 0,
+                    std::span(images).subspan(static_cast<size_t>(i * kImageBytes), kImageBytes));
   mirrored = images;
-  for (int64_t i = 0; i < n; ++i) flip_horizontally(std::span(mirrored).subspan(static_cast<size_t>(i * kImageBytes), kImageBytes));
+  for (int64_t i = 0; i < n; ++i)
+    flip_horizontally(std::span(mirrored).subspan(static_cast<size_t>(i * kImageBytes), kImageBytes));
   network.evaluate(images, labels);
   const std::vector<float> a(network.log_probabilities().begin(), network.log_probabilities().end());
   network.evaluate(mirrored, labels);
@@ -200,7 +203,8 @@ TEST(TestTimeFlip, AveragesTheProbabilitiesOfEachImageAndItsMirrorImage) {
   EXPECT_GT(std::abs(plain.loss - r.loss), 1e-4);
 
   EXPECT_EQ(parse_test_time_augmentation("flip"), TestTimeAugmentation::flip);
-  EXPECT_EQ(error_of([] { parse_test_time_augmentation("crop"); }), "unknown test-time augmentation 'crop' (known: none, flip)");
+  EXPECT_EQ(error_of([] { parse_test_time_augmentation("crop"); }),
+            "unknown test-time augmentation 'crop' (known: none, flip)");
 }
 
 // A configuration written before the crop, the flip, the EMA and the decay groups existed reads as

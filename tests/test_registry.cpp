@@ -44,7 +44,6 @@ std::string load_error(NormRegistry& registry, const fs::path& file) {
 
 using s8net::test::error_of;
 
-
 using TempDir = s8net::test::TempDir;
 
 // Sets an environment variable for one scope and restores what was there before.
@@ -55,8 +54,10 @@ class ScopedEnv {
     ::setenv(name, value.c_str(), 1);
   }
   ~ScopedEnv() {
-    if (old_) ::setenv(name_, old_->c_str(), 1);
-    else ::unsetenv(name_);
+    if (old_)
+      ::setenv(name_, old_->c_str(), 1);
+    else
+      ::unsetenv(name_);
   }
   ScopedEnv(const ScopedEnv&) = delete;
   ScopedEnv& operator=(const ScopedEnv&) = delete;
@@ -201,10 +202,10 @@ TEST_F(RegistryTest, UnknownNormListsTheKnownOnesAndTheirFiles) {
   registry_.load_path(kPlugins);
   const fs::path real = fs::canonical(kPlugins);
   EXPECT_EQ(error_of([&] { registry_.find("xn"); }),
-            "unknown norm 'xn' (known: bn from " + (real / "s8net_norm_batchnorm.so").string() +
-                ", gn from " + (real / "s8net_norm_groupnorm.so").string() +
-                ", in from " + (real / "s8net_norm_instancenorm.so").string() +
-                ", ln from " + (real / "s8net_norm_layernorm.so").string() +
+            "unknown norm 'xn' (known: bn from " + (real / "s8net_norm_batchnorm.so").string() + ", gn from " +
+                (real / "s8net_norm_groupnorm.so").string() + ", in from " +
+                (real / "s8net_norm_instancenorm.so").string() + ", ln from " +
+                (real / "s8net_norm_layernorm.so").string() +
                 "); add a plugin directory with --plugin-dir or S8NET_PLUGIN_PATH");
   EXPECT_CONTAINS(error_of([&] { registry_.acquire("xn"); }), "unknown norm 'xn' (known: bn from ");
 }
@@ -366,9 +367,13 @@ TEST_F(RegistryTest, NormLayerRefusesABadOptionNamingIt) {
   EXPECT_CONTAINS(message, "create failed: ");
   EXPECT_CONTAINS(message, "unknown option 'grups'");
   EXPECT_CONTAINS(message, "groups, eps");
-  EXPECT_CONTAINS(error_of([&] { NormLayer layer(registry_, "gn", 16, {{"groups", 3}}, true, "C2.norm"); }),
+  EXPECT_CONTAINS(error_of([&] {
+                    NormLayer layer(registry_, "gn", 16, {{"groups", 3}}, true, "C2.norm");
+                  }),
                   "16 channels");
-  EXPECT_CONTAINS(error_of([&] { NormLayer layer(registry_, "gn", 16, {{"groups", 2.5}}, true, "C2.norm"); }),
+  EXPECT_CONTAINS(error_of([&] {
+                    NormLayer layer(registry_, "gn", 16, {{"groups", 2.5}}, true, "C2.norm");
+                  }),
                   "option 'groups'");
   EXPECT_NO_THROW(NormLayer(registry_, "gn", 16, {{"groups", 4}}, true, "C2.norm"));
   EXPECT_CONTAINS(error_of([&] { NormLayer layer(registry_, "xn", 16, {}, true, "C2.norm"); }), "unknown norm 'xn'");

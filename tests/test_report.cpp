@@ -30,10 +30,10 @@ namespace {
 namespace fs = std::filesystem;
 using namespace s8net;
 using namespace s8net::report;
-using test::run_app;
 using test::expect_picture;
 using test::pixel_variance;
 using test::read_text;
+using test::run_app;
 using test::TempDir;
 
 // Every src="..." and href="..." of a page.

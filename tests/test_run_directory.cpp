@@ -58,7 +58,8 @@ TEST(RunDirectoryLock, TheLockOfAKilledProcessDoesNotBlock) {
   }
   char byte = 0;
   ASSERT_EQ(::read(ready[0], &byte, 1), 1);
-  EXPECT_NE(error_of([&] { RunDirectoryLock taken(dir / "run"); }).find("in use by another training"), std::string::npos);
+  EXPECT_NE(error_of([&] { RunDirectoryLock taken(dir / "run"); }).find("in use by another training"),
+            std::string::npos);
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
   EXPECT_NO_THROW(RunDirectoryLock(dir / "run"));
@@ -121,7 +122,8 @@ TEST_F(AppRunDirectory, ASecondTrainingOfTheSameDirectoryIsRefused) {
   const fs::path run = *dir_ / "shared";
   RunningApp first(train("bn", run, " --epochs 200"));
   // Wait until the first holds the directory: its config.json is written under the lock.
-  for (int i = 0; i < 6000 && !fs::exists(run / kConfigFile); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 6000 && !fs::exists(run / kConfigFile); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_TRUE(fs::exists(run / kConfigFile));
   const auto second = run_app(train("ln", run, " --epochs 1 --overwrite"));
   EXPECT_EQ(second.exit_code, 1) << second.all();
@@ -140,13 +142,15 @@ TEST_F(AppRunDirectory, AFreshRunOverAnotherIsRefusedUnlessOverwrite) {
   const auto before = read_file_bytes(run / kBestCheckpoint);
   const auto refused = run_app(train("ln", run, " --epochs 1"));
   EXPECT_EQ(refused.exit_code, 1) << refused.all();
-  EXPECT_CONTAINS(refused.err, run.string() + ": holds another run; continue it with --resume, or replace it with --overwrite");
+  EXPECT_CONTAINS(refused.err,
+                  run.string() + ": holds another run; continue it with --resume, or replace it with --overwrite");
   EXPECT_EQ(read_file_bytes(run / kBestCheckpoint), before) << "a refused run leaves the old one as it was";
   EXPECT_EQ(load_checkpoint(run / kLastCheckpoint).config.norm, "bn");
 
   const auto replaced = run_app(train("ln", run, " --epochs 1 --overwrite"));
   EXPECT_EQ(replaced.exit_code, 0) << replaced.all();
-  for (const char* file : {kLastCheckpoint, kBestCheckpoint}) EXPECT_EQ(load_checkpoint(run / file).config.norm, "ln") << file;
+  for (const char* file : {kLastCheckpoint, kBestCheckpoint})
+    EXPECT_EQ(load_checkpoint(run / file).config.norm, "ln") << file;
   EXPECT_CONTAINS(test::text_of(run / kConfigFile), "\"norm\": \"ln\"");
 
   const auto both = run_app(train("ln", run, " --resume --overwrite"));
@@ -156,8 +160,9 @@ TEST_F(AppRunDirectory, AFreshRunOverAnotherIsRefusedUnlessOverwrite) {
 
 // `--out "$RUN"` with RUN unset: refused at once, nothing trained, nothing written.
 TEST_F(AppRunDirectory, AnEmptyPathIsRefusedBeforeAnything) {
-  for (const std::string& command : {train("bn", "''", " --epochs 1"), "train --norm bn --epochs 1 --data '' --out " + (*dir_ / "x").string(),
-                                     std::string("eval --checkpoint '' --data ") + (*dir_ / "data").string()}) {
+  for (const std::string& command :
+       {train("bn", "''", " --epochs 1"), "train --norm bn --epochs 1 --data '' --out " + (*dir_ / "x").string(),
+        std::string("eval --checkpoint '' --data ") + (*dir_ / "data").string()}) {
     const auto r = run_app(command);
     EXPECT_EQ(r.exit_code, 2) << command << "\n" << r.all();
     EXPECT_CONTAINS(r.err, " is empty (an unset shell variable?)");

@@ -42,8 +42,8 @@ class RunFaults : public ::testing::TestWithParam<Fault> {
     write_cifar_binary(test::random_cifar(64, 32, 8), *dir_ / "data");
     // The reference, with every operation on the run's files logged: how many there are to fail.
     const std::string log = (*dir_ / "operations").string();
-    const auto r = run_app(command("reference"), "S8NET_FAULT_DIR=" + run("reference").string() + " S8NET_FAULT_LOG=" + log +
-                                                     " LD_PRELOAD=" + S8NET_FAULT_SHIM);
+    const auto r = run_app(command("reference"), "S8NET_FAULT_DIR=" + run("reference").string() +
+                                                     " S8NET_FAULT_LOG=" + log + " LD_PRELOAD=" + S8NET_FAULT_SHIM);
     ASSERT_EQ(r.exit_code, 0) << r.all();
     std::ifstream in(log);
     for (std::string operation, path; in >> operation >> path;) ++(operation == "write" ? writes_ : renames_);
@@ -94,9 +94,9 @@ TEST_P(RunFaults, EachOperationInTurnThenTheRunContinuesToTheSameEnd) {
   for (int at = 1; at <= count; ++at) {
     SCOPED_TRACE(fault.operation + " " + std::to_string(at) + " of " + std::to_string(count) + ": " + fault.action);
     const std::string name = fault.operation + "-" + fault.action + "-" + std::to_string(at);
-    const auto broken = run_app(command(name), "S8NET_FAULT=" + fault.operation + ":" + std::to_string(at) + ":" +
-                                                   fault.action + " S8NET_FAULT_DIR=" + run(name).string() +
-                                                   " LD_PRELOAD=" + S8NET_FAULT_SHIM);
+    const auto broken =
+        run_app(command(name), "S8NET_FAULT=" + fault.operation + ":" + std::to_string(at) + ":" + fault.action +
+                                   " S8NET_FAULT_DIR=" + run(name).string() + " LD_PRELOAD=" + S8NET_FAULT_SHIM);
     if (fault.action == "fail") {
       EXPECT_EQ(broken.exit_code, 1) << broken.all();
       EXPECT_CONTAINS(broken.err, "s8net train: cannot " + fault.operation + " " + run(name).string() + "/");

@@ -22,8 +22,8 @@ double lr_at(const ScheduleConfig& c, int64_t epoch, int64_t step = 0, int64_t e
 TEST(SeedSchedule, MatchesSpecsInterpolationAtEveryEpoch) {
   const ScheduleConfig seed;
   // np.interp(e, [0, 2, 8, 12, 20], [0.001, 0.01, 0.0002, 0.0001, 0]) for the epoch index e.
-  const std::pair<int64_t, double> expected[] = {{0, 0.001},    {1, 0.0055},   {2, 0.01},      {3, 0.0083666667},
-                                                 {5, 0.0051},   {8, 0.0002},   {10, 0.00015},  {12, 0.0001},
+  const std::pair<int64_t, double> expected[] = {{0, 0.001},    {1, 0.0055},    {2, 0.01},     {3, 0.0083666667},
+                                                 {5, 0.0051},   {8, 0.0002},    {10, 0.00015}, {12, 0.0001},
                                                  {16, 0.00005}, {19, 0.0000125}};
   for (const auto& [epoch, lr] : expected) EXPECT_NEAR(lr_at(seed, epoch), lr, 1e-10) << "epoch " << epoch;
   // Constant within an epoch.
@@ -115,7 +115,8 @@ TEST(Sgd, TwoStepsEqualTheHandComputedUpdate) {
         x[i] -= lr * (nesterov ? d + mu * buf[i] : buf[i]);
       }
     }
-    for (int i = 0; i < 3; ++i) EXPECT_NEAR(s.p.value.data()[i], x[i], 1e-6) << "nesterov " << nesterov << " element " << i;
+    for (int i = 0; i < 3; ++i)
+      EXPECT_NEAR(s.p.value.data()[i], x[i], 1e-6) << "nesterov " << nesterov << " element " << i;
     // Written out for the first element without Nesterov: step 1 d = 0.1 + 0.01 = 0.11, x = 0.989;
     // step 2 d = -0.4 + 0.00989 = -0.39011, buf = 0.099 - 0.39011 = -0.29111, x = 0.989 + 0.029111.
     if (!nesterov) {

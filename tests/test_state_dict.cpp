@@ -219,7 +219,8 @@ TEST_P(StateDictTest, EvaluationMatchesPyTorch) {
   network->evaluate(images, labels);
   const auto got = network->log_probabilities();
   ASSERT_EQ(got.size(), reference.size());
-  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], reference[i], 2e-5) << "image " << i / 10 << " class " << i % 10;
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_NEAR(got[i], reference[i], 2e-5) << "image " << i / 10 << " class " << i % 10;
 }
 
 TEST_P(StateDictTest, ImportIgnoresTheValuesOfTheUnusedLayers) {
@@ -236,8 +237,8 @@ TEST_P(StateDictTest, ImportIgnoresTheValuesOfTheUnusedLayers) {
 TEST_P(StateDictTest, ImportRefusesAMissingTensorNamingIt) {
   SafeTensorsFile file = export_state_dict(context_, *trained_network(GetParam()));
   erase(file, "block2.n3.bias");
-  EXPECT_EQ(import_error(file, GetParam()),
-            "m.safetensors: no block2.n3.bias (the original Net(norm='" + GetParam() + "') has it; a file of another norm?)");
+  EXPECT_EQ(import_error(file, GetParam()), "m.safetensors: no block2.n3.bias (the original Net(norm='" + GetParam() +
+                                                "') has it; a file of another norm?)");
 }
 
 TEST_P(StateDictTest, ImportRefusesAMissingUnusedTensor) {
@@ -257,8 +258,9 @@ TEST_P(StateDictTest, ImportRefusesAMisshapedTensorNamingBothShapes) {
   SafeTensorsFile file = export_state_dict(context_, *trained_network(GetParam()));
   SafeTensor& t = tensor(file, "block1.conv1.weight");
   t.shape = {16, 3, 9, 1};
-  EXPECT_EQ(import_error(file, GetParam()), "m.safetensors: block1.conv1.weight is F32 [16, 3, 9, 1]; in the original Net(norm='" +
-                                                GetParam() + "') it is F32 [16, 3, 3, 3]");
+  EXPECT_EQ(import_error(file, GetParam()),
+            "m.safetensors: block1.conv1.weight is F32 [16, 3, 9, 1]; in the original Net(norm='" + GetParam() +
+                "') it is F32 [16, 3, 3, 3]");
 }
 
 TEST_P(StateDictTest, ImportRefusesAMisshapedUnusedTensor) {
@@ -274,8 +276,8 @@ TEST_P(StateDictTest, ImportRefusesAnotherDtype) {
   SafeTensor& t = tensor(file, "flat.bias");
   t.dtype = "F64";
   t.bytes.resize(80);
-  EXPECT_NE(import_error(file, GetParam()).find("flat.bias is F64 [10]; in the original Net(norm='" + GetParam() +
-                                                "') it is F32 [10]"),
+  EXPECT_NE(import_error(file, GetParam())
+                .find("flat.bias is F64 [10]; in the original Net(norm='" + GetParam() + "') it is F32 [10]"),
             std::string::npos);
 }
 
@@ -290,7 +292,9 @@ TEST_F(StateDictBn, AGroupNormFileIsNotABatchNormOne) {
             "block1.n2.running_mean, block1.n2.running_var, block1.n2.num_batches_tracked and 21 more (the original "
             "Net(norm='bn') has them; a file of another norm?)");
   const SafeTensorsFile bn = load_safetensors(kFixtures / "bn.safetensors");
-  EXPECT_NE(import_error(bn, "gn").find("block1.n1.running_mean, block1.n1.running_var, block1.n1.num_batches_tracked, block1.n2.running_mean"), std::string::npos);
+  EXPECT_NE(import_error(bn, "gn").find(
+                "block1.n1.running_mean, block1.n1.running_var, block1.n1.num_batches_tracked, block1.n2.running_mean"),
+            std::string::npos);
 }
 
 TEST_F(StateDictBn, RefusesANegativeOrMisshapedStepCount) {
@@ -300,7 +304,8 @@ TEST_F(StateDictBn, RefusesANegativeOrMisshapedStepCount) {
   std::memcpy(steps.bytes.data(), &negative, sizeof negative);
   EXPECT_EQ(import_error(file, "bn"), "m.safetensors: block1.n1.num_batches_tracked is -3, a negative step count");
   steps.shape = {1};
-  EXPECT_NE(import_error(file, "bn").find("block1.n1.num_batches_tracked is I64 [1]; in the original Net(norm='bn') it is I64 []"),
+  EXPECT_NE(import_error(file, "bn")
+                .find("block1.n1.num_batches_tracked is I64 [1]; in the original Net(norm='bn') it is I64 []"),
             std::string::npos);
 }
 
@@ -312,7 +317,8 @@ TEST_F(StateDictBn, RefusesANormTheOriginalDoesNotHave) {
 TEST(StateDictOriginal, NamesTheOptionsWhereTheNetworkComputesOtherwise) {
   EXPECT_TRUE(differences_from_original("gn", {{"groups", 2}, {"eps", 1e-5}}).empty());
   EXPECT_TRUE(differences_from_original("bn", {{"momentum", 0.1}}).empty());
-  EXPECT_EQ(differences_from_original("gn", {{"groups", 4}}), std::vector<std::string>{"groups=4 (the original has 2)"});
+  EXPECT_EQ(differences_from_original("gn", {{"groups", 4}}),
+            std::vector<std::string>{"groups=4 (the original has 2)"});
   EXPECT_EQ(differences_from_original("bn", {{"eps", 0.001}, {"momentum", 0.1}}),
             std::vector<std::string>{"eps=0.001 (the original has 1e-05)"});
   EXPECT_EQ(differences_from_original("ln", {{"groups", 2}}),

@@ -11,9 +11,9 @@
 #include <s8net/train/checkpoint.hpp>
 #include <s8net/train/trainer.hpp>
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/file.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -54,8 +54,9 @@ class Study : public ::testing::Test {
     reference_output_ = nullptr;
   }
   static std::string study_flags(const fs::path& out, const std::string& more = "") {
-    return std::string("study --norm ") + kNorms + " --batch " + kBatches + " --seeds 2 --epochs 2 --lr-scaling linear" +
-           " --data " + (*dir_ / "data").string() + " --out " + out.string() + more;
+    return std::string("study --norm ") + kNorms + " --batch " + kBatches +
+           " --seeds 2 --epochs 2 --lr-scaling linear" + " --data " + (*dir_ / "data").string() + " --out " +
+           out.string() + more;
   }
   static std::vector<std::string> run_names() {
     std::vector<std::string> names;
@@ -71,8 +72,10 @@ class Study : public ::testing::Test {
       const Checkpoint a = load_checkpoint(reference / "runs" / name / kLastCheckpoint);
       const Checkpoint b = load_checkpoint(study / "runs" / name / kLastCheckpoint);
       ASSERT_EQ(a.tensors.size(), b.tensors.size());
-      for (size_t k = 0; k < a.tensors.size(); ++k) EXPECT_EQ(a.tensors[k].values, b.tensors[k].values) << a.tensors[k].name;
-      const auto ha = epoch_history_from_jsonl(a.metrics_jsonl, "a"), hb = epoch_history_from_jsonl(b.metrics_jsonl, "b");
+      for (size_t k = 0; k < a.tensors.size(); ++k)
+        EXPECT_EQ(a.tensors[k].values, b.tensors[k].values) << a.tensors[k].name;
+      const auto ha = epoch_history_from_jsonl(a.metrics_jsonl, "a"),
+                 hb = epoch_history_from_jsonl(b.metrics_jsonl, "b");
       ASSERT_EQ(ha.size(), 2u);
       ASSERT_EQ(hb.size(), 2u);
       for (size_t e = 0; e < 2; ++e) EXPECT_EQ(ha[e].test_correct, hb[e].test_correct);
@@ -84,13 +87,16 @@ class Study : public ::testing::Test {
 
 TEST_F(Study, OneAtATimeSideBySideAndOverMpiGiveTheSameRuns) {
   const fs::path reference = *dir_ / "reference", one = *dir_ / "one", ranks = *dir_ / "ranks";
-  EXPECT_CONTAINS(reference_output(), "18 points (3 norms x 3 batch sizes x 2 seeds), 0 already done; 2 runs at a time, 1 thread each");
+  EXPECT_CONTAINS(reference_output(),
+                  "18 points (3 norms x 3 batch sizes x 2 seeds), 0 already done; 2 runs at a time, 1 thread each");
   EXPECT_CONTAINS(reference_output(), "18 finished, 0 failed, 0 not run");
   for (const char* file : {"study.csv", "study.json", "summary.md", "study.html", "study_accuracy.png"})
     EXPECT_TRUE(fs::exists(reference / file)) << file;
   // Linear scaling: batch 8 trains at a quarter of the recipe's rates, batch 32 at them.
-  EXPECT_EQ(load_checkpoint(reference / "runs" / "bn-b8-s1" / kLastCheckpoint).config.schedule.points.at(1).second, 0.01 / 4);
-  EXPECT_EQ(load_checkpoint(reference / "runs" / "bn-b32-s2" / kLastCheckpoint).config.schedule.points.at(1).second, 0.01);
+  EXPECT_EQ(load_checkpoint(reference / "runs" / "bn-b8-s1" / kLastCheckpoint).config.schedule.points.at(1).second,
+            0.01 / 4);
+  EXPECT_EQ(load_checkpoint(reference / "runs" / "bn-b32-s2" / kLastCheckpoint).config.schedule.points.at(1).second,
+            0.01);
 
   const auto one_at_a_time = run_app(study_flags(one, " --jobs 1"));
   ASSERT_EQ(one_at_a_time.exit_code, 0) << one_at_a_time.all();
@@ -115,9 +121,9 @@ TEST_F(Study, OneAtATimeSideBySideAndOverMpiGiveTheSameRuns) {
   EXPECT_EQ(other_epochs.exit_code, 2) << other_epochs.all();
   EXPECT_CONTAINS(other_epochs.err, "bn-b8-s1 was trained with limit_train 0 (");
   EXPECT_CONTAINS(other_epochs.err, "this study asks for 100");
-  const auto other_scaling = run_app(std::string("study --norm ") + kNorms + " --batch " + kBatches +
-                                     " --seeds 2 --epochs 2 --data " + (*dir_ / "data").string() + " --out " +
-                                     reference.string());
+  const auto other_scaling =
+      run_app(std::string("study --norm ") + kNorms + " --batch " + kBatches + " --seeds 2 --epochs 2 --data " +
+              (*dir_ / "data").string() + " --out " + reference.string());
   EXPECT_EQ(other_scaling.exit_code, 2) << other_scaling.all();
   EXPECT_CONTAINS(other_scaling.err, "bn-b8-s1 was trained with schedule.points");
 }
@@ -144,14 +150,16 @@ TEST_F(Study, KilledMidwayAndStartedAgainItEndsWithTheSameRuns) {
     const auto finished_runs = [&] {
       int count = 0;
       if (fs::exists(killed / "runs"))
-        for (const auto& run : fs::directory_iterator(killed / "runs")) count += fs::exists(run.path() / "metrics.jsonl");
+        for (const auto& run : fs::directory_iterator(killed / "runs"))
+          count += fs::exists(run.path() / "metrics.jsonl");
       return count;
     };
     for (int i = 0; i < 6000 && finished_runs() < 4; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     study.signal(SIGKILL);
     study.wait();
   }
-  for (int i = 0; i < 6000 && !all_runs_released(killed); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 6000 && !all_runs_released(killed); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   const auto resumed = run_app(study_flags(killed, " --jobs 2"));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.all();
   EXPECT_CONTAINS(resumed.out, "18 finished, 0 failed, 0 not run");
@@ -162,8 +170,8 @@ TEST_F(Study, KilledMidwayAndStartedAgainItEndsWithTheSameRuns) {
 // trainings, which checkpoint, and ends with 130; the same command then continues.
 TEST_F(Study, ATerminatedStudyStopsItsTrainingsAndContinuesLater) {
   const fs::path out = *dir_ / "terminated";
-  const std::string flags = "study --norm ln --batch 8 --seeds 2 --epochs 30 --jobs 2 --data " + (*dir_ / "data").string() +
-                            " --out " + out.string();
+  const std::string flags = "study --norm ln --batch 8 --seeds 2 --epochs 30 --jobs 2 --data " +
+                            (*dir_ / "data").string() + " --out " + out.string();
   RunningApp study(flags);
   for (int i = 0; i < 6000 && !fs::exists(out / "runs" / "ln-b8-s1" / kMetricsFile); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -213,7 +221,8 @@ TEST_F(Study, BadFlagsAreRefusedBeforeAnythingRuns) {
       {"study --norm bn --batch 8 --threads 4096" + data, "--threads must be in [1, "},
       {"study --norm bn --batch 8 --seed 3" + data, "unrecognised option '--seed'"},
       {"study --norm bn --batch 8 --lr 0.1" + data, "--lr sets the onecycle, cosine, step and constant schedules"},
-      {"study --norm bn --batch 64 --limit-train 100 --val 50" + data, "bn-b64-s1: --batch 64 is more than the 50 images"},
+      {"study --norm bn --batch 64 --limit-train 100 --val 50" + data,
+       "bn-b64-s1: --batch 64 is more than the 50 images"},
   };
   for (const auto& [command, message] : cases) {
     const auto r = run_app(command);

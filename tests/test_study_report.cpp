@@ -240,7 +240,8 @@ TEST(StudyFigures, ErrorBarsAndBatchSizesShow) {
   const report::BatchSizePanel without[] = {{"accuracy", "%", {line}}};
   line.low = {55, 63, 50}, line.high = {65, 67, 74};
   const report::BatchSizePanel with[] = {{"accuracy", "%", {line}}};
-  const RgbImage a = report::draw_against_batch_size("t", "", without), b = report::draw_against_batch_size("t", "", with);
+  const RgbImage a = report::draw_against_batch_size("t", "", without),
+                 b = report::draw_against_batch_size("t", "", with);
   EXPECT_EQ(a.width, 760);
   EXPECT_GT(test::pixel_variance(a), 200.0);
   EXPECT_NE(a.pixels, b.pixels);

@@ -9,16 +9,16 @@
 #include <s8net/train/network_state.hpp>
 #include <s8net/train/trainer.hpp>
 
-#include <boost/crc.hpp>
 #include <gtest/gtest.h>
+#include <boost/crc.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <limits>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <sstream>
 
 namespace s8net {
@@ -73,8 +73,8 @@ class Resume : public ::testing::TestWithParam<ScheduleKind> {
  protected:
   // The run both tests compare with: the same configuration, never interrupted.
   Trainer& uninterrupted() {
-    uninterrupted_ = std::make_unique<Trainer>(plugins_.context, plugins_.registry, tiny_config(GetParam()), data_,
-                                               whole_.path());
+    uninterrupted_ =
+        std::make_unique<Trainer>(plugins_.context, plugins_.registry, tiny_config(GetParam()), data_, whole_.path());
     uninterrupted_->run(quiet_);
     return *uninterrupted_;
   }
@@ -137,7 +137,8 @@ TEST(Trainer, WritesTheRunDirectory) {
   Quiet quiet;
   Trainer trainer(plugins.context, plugins.registry, config, test::random_cifar(40, 20, 4), dir.path());
   trainer.run(quiet);
-  for (const char* name : {kConfigFile, kMetricsFile, kLastCheckpoint, kBestCheckpoint}) EXPECT_TRUE(fs::exists(dir / name)) << name;
+  for (const char* name : {kConfigFile, kMetricsFile, kLastCheckpoint, kBestCheckpoint})
+    EXPECT_TRUE(fs::exists(dir / name)) << name;
   for (const auto& entry : fs::directory_iterator(dir.path()))
     EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << "temporary file left: " << entry.path();
 
@@ -175,7 +176,8 @@ TEST(Trainer, WritesTheRunDirectory) {
   std::vector<float> images(static_cast<size_t>(20 * kImageBytes));
   std::vector<int32_t> labels(20);
   for (int64_t i = 0; i < 20; ++i) {
-    augmenter.apply(data.test.image(i), false, 0, std::span(images).subspan(static_cast<size_t>(i * kImageBytes), kImageBytes));
+    augmenter.apply(data.test.image(i), false, 0,
+                    std::span(images).subspan(static_cast<size_t>(i * kImageBytes), kImageBytes));
     labels[static_cast<size_t>(i)] = data.test.labels[static_cast<size_t>(i)];
   }
   EXPECT_EQ(network->evaluate(images, labels).correct, trainer.history().back().test_correct);
@@ -184,8 +186,9 @@ TEST(Trainer, WritesTheRunDirectory) {
 TEST(Trainer, ResumeWithoutACheckpointIsRefused) {
   Plugins plugins;
   const TempDir dir("train");
-  EXPECT_EQ(error_of([&] { Trainer::resume(plugins.context, plugins.registry, test::random_cifar(10, 10), dir.path()); }),
-            dir.path().string() + ": nothing to resume (no last.s8ckpt)");
+  EXPECT_EQ(
+      error_of([&] { Trainer::resume(plugins.context, plugins.registry, test::random_cifar(10, 10), dir.path()); }),
+      dir.path().string() + ": nothing to resume (no last.s8ckpt)");
 }
 
 // JSON has no NaN: written, it would come back as null and make the whole run unreadable.
@@ -195,7 +198,8 @@ TEST(Trainer, MetricsWithANonFiniteNumberAreRefusedNotWritten) {
   m.train_total = m.test_total = 1;
   EXPECT_NO_THROW(to_json_line(m));
   m.test_loss = std::nan("");
-  EXPECT_EQ(error_of([&] { to_json_line(m); }), "epoch 3: test_loss is not a finite number; not written to metrics.jsonl");
+  EXPECT_EQ(error_of([&] { to_json_line(m); }),
+            "epoch 3: test_loss is not a finite number; not written to metrics.jsonl");
   m.test_loss = 0;
   m.learning_rate = std::numeric_limits<double>::infinity();
   EXPECT_EQ(error_of([&] { to_json_line(m); }), "epoch 3: lr is not a finite number; not written to metrics.jsonl");
@@ -230,7 +234,9 @@ TEST(TrainConfig, RoundTripsThroughJsonAndNamesBadValues) {
   EXPECT_EQ(back.norm_options.at("groups"), 4);
   c.epochs = 0;
   EXPECT_EQ(error_of([&] { validate(c); }), "--epochs must be > 0, got 0");
-  EXPECT_NE(error_of([&] { train_config_from_json("{\"norm\": 1}", "run/config.json"); }).find("run/config.json: invalid training configuration"),
+  EXPECT_NE(error_of([&] {
+              train_config_from_json("{\"norm\": 1}", "run/config.json");
+            }).find("run/config.json: invalid training configuration"),
             std::string::npos);
 }
 
@@ -264,7 +270,8 @@ class CheckpointFile : public ::testing::Test {
     b.insert(b.end(), reinterpret_cast<const uint8_t*>(&checksum), reinterpret_cast<const uint8_t*>(&checksum) + 4);
   }
   void write(const std::vector<uint8_t>& b) const {
-    std::ofstream(file_, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+    std::ofstream(file_, std::ios::binary)
+        .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
   }
   TempDir dir_{"checkpoint"};
   fs::path file_ = dir_ / "c.s8ckpt";
@@ -332,7 +339,8 @@ TEST_F(CheckpointFile, RefusesAHeaderWithoutItsConfiguration) {
 // overflow the stack once the header was serialized again; the parser now stops at the limit.
 TEST_F(CheckpointFile, RefusesAHeaderNestedDeeperThanTheLimit) {
   const int levels = 70'000;
-  std::vector<uint8_t> b = with_header(R"({"tensors":[],"config":)" + std::string(levels, '[') + std::string(levels, ']') + "}");
+  std::vector<uint8_t> b =
+      with_header(R"({"tensors":[],"config":)" + std::string(levels, '[') + std::string(levels, ']') + "}");
   append_checksum(b);
   EXPECT_EQ(error_of([&] { parse_checkpoint(b, "deep.s8ckpt"); }),
             "deep.s8ckpt: damaged checkpoint header: JSON nested deeper than 64 levels");

@@ -1,8 +1,8 @@
 // The validation split (--val): held out of training, balanced over the classes, the same for
 // every seed, evaluated every epoch, and the split best.s8ckpt is chosen on.
 #include "support/app_runner.hpp"
-#include "support/run_metrics.hpp"
 #include "support/error_of.hpp"
+#include "support/run_metrics.hpp"
 #include "support/synthetic_data.hpp"
 #include "support/temp_dir.hpp"
 

@@ -24,8 +24,10 @@ void print_class_counts(const CifarData& data) {
   std::printf("%-12s %8s %8s\n", "class", "train", "test");
   for (int c = 0; c < kClassCount; ++c)
     std::printf("%-12s %8s %8s\n", std::string(kClassNames[static_cast<size_t>(c)]).c_str(),
-                with_thousands(train[static_cast<size_t>(c)]).c_str(), with_thousands(test[static_cast<size_t>(c)]).c_str());
-  std::printf("%-12s %8s %8s\n", "total", with_thousands(data.train.size()).c_str(), with_thousands(data.test.size()).c_str());
+                with_thousands(train[static_cast<size_t>(c)]).c_str(),
+                with_thousands(test[static_cast<size_t>(c)]).c_str());
+  std::printf("%-12s %8s %8s\n", "total", with_thousands(data.train.size()).c_str(),
+              with_thousands(data.test.size()).c_str());
 }
 
 // Thrown from the import's progress callback to end it early when Ctrl-C asks.
@@ -41,11 +43,14 @@ int run_prepare(int argc, char** argv) {
   std::string from, out;
   po::options_description options(
       "s8net data prepare: read CIFAR-10 from the binary version or an image folder (directory or .tar.gz)\n"
-      "and write the binary version (data_batch_1..5.bin, test_batch.bin, batches.meta.txt, manifest.json) into --out,\n"
+      "and write the binary version (data_batch_1..5.bin, test_batch.bin, batches.meta.txt, manifest.json) into "
+      "--out,\n"
       "replacing what was there only once the whole new data set is written");
+  // clang-format off
   options.add_options()("help,h", "show this help")
       ("from", po::value(&from)->required(), "cifar-10-batches-bin directory, cifar-10-binary.tar.gz, or an image folder / .tar.gz of <train|test>/<class>/*.jpg|png")
       ("out", po::value(&out)->required(), "directory to write the binary version into (created if needed; if it exists, it may hold only a prepare's files)");
+  // clang-format on
   if (!parse_command_line(argc, argv, options)) return 0;
   const InterruptRequest interrupt;  // Ctrl-C or SIGTERM from here on stops the prepare, leaving --out as it was
   const auto start = std::chrono::steady_clock::now();
@@ -81,7 +86,9 @@ int run_prepare(int argc, char** argv) {
 int run_info(int argc, char** argv) {
   std::string data_path;
   po::options_description options("s8net data info: the class counts of a data set");
+  // clang-format off
   options.add_options()("help,h", "show this help")("data", po::value(&data_path)->required(), "any source s8net data prepare reads");
+  // clang-format on
   if (!parse_command_line(argc, argv, options)) return 0;
   const DataFormat format = detect_data_format(data_path);
   ProgressLine line;

@@ -21,6 +21,7 @@ int run_eval(int argc, char** argv) {
   std::vector<std::string> plugin_dirs;
   int64_t limit = 0, batch = 256;
   po::options_description options("s8net eval: evaluate a checkpoint on the test set");
+  // clang-format off
   options.add_options()("help,h", "show this help")
       ("checkpoint", po::value(&checkpoint_path)->required(), "a .s8ckpt file written by s8net train")
       ("data", po::value(&data_path)->required(), "data: a directory written by s8net data prepare, or any source it reads")
@@ -28,6 +29,7 @@ int run_eval(int argc, char** argv) {
       ("batch", po::value(&batch)->default_value(256), "evaluation batch size")
       ("tta", po::value(&tta_name)->default_value("none"), "test-time augmentation: none, or flip (each image and its mirror image, probabilities averaged: twice the time)")
       ("plugin-dir", po::value(&plugin_dirs)->composing(), "extra plugin directory or file (repeatable)");
+  // clang-format on
   if (!parse_command_line(argc, argv, options)) return 0;
   if (batch <= 0) throw po::error("--batch must be > 0");
   if (limit < 0) throw po::error("--limit-test must be >= 0");

@@ -24,14 +24,16 @@ struct ExportFlags {
 // Writes the network to `out` and returns what to tell the user about the file.
 using FormatWriter = std::string (*)(Context&, S8Network&, const std::filesystem::path& out, const ExportFlags&);
 
-std::string write_safetensors(Context& context, S8Network& network, const std::filesystem::path& out, const ExportFlags&) {
+std::string write_safetensors(Context& context, S8Network& network, const std::filesystem::path& out,
+                              const ExportFlags&) {
   const SafeTensorsFile file = export_state_dict(context, network);
   save_safetensors(out, file);
   return std::to_string(file.tensors.size()) + " tensors, the state_dict of the original PyTorch Net(norm='" +
          network.config().norm + "') (load it with load_state_dict(..., strict=True))";
 }
 
-std::string write_onnx(Context& context, S8Network& network, const std::filesystem::path& out, const ExportFlags& flags) {
+std::string write_onnx(Context& context, S8Network& network, const std::filesystem::path& out,
+                       const ExportFlags& flags) {
   OnnxExportOptions options;
   options.include_preprocessing = flags.include_preprocessing;
   const OnnxModel model = save_onnx(out, context, network, options);
@@ -49,7 +51,8 @@ struct ExportFormat {
   // settings; an ONNX graph carries s8net's own.
   bool for_the_original_model;
 };
-constexpr ExportFormat kFormats[] = {{"safetensors", write_safetensors, false, true}, {"onnx", write_onnx, true, false}};
+constexpr ExportFormat kFormats[] = {{"safetensors", write_safetensors, false, true},
+                                     {"onnx", write_onnx, true, false}};
 
 std::string format_names() {
   std::string names;
@@ -64,6 +67,7 @@ int run_export(int argc, char** argv) {
   std::vector<std::string> plugin_dirs;
   ExportFlags flags;
   po::options_description options("s8net export: write a checkpoint's network for another framework");
+  // clang-format off
   options.add_options()("help,h", "show this help")
       ("checkpoint", po::value(&checkpoint_path)->required(), "a .s8ckpt file written by s8net train or s8net import")
       ("format", po::value(&format)->default_value("safetensors"), ("output format; accepted: " + format_names()).c_str())
@@ -71,6 +75,7 @@ int run_export(int argc, char** argv) {
       ("include-preprocessing", po::bool_switch(&flags.include_preprocessing),
        "onnx: the model takes uint8 RGB images [N, 32, 32, 3] and normalizes them itself")
       ("plugin-dir", po::value(&plugin_dirs)->composing(), "extra plugin directory or file (repeatable)");
+  // clang-format on
   if (!parse_command_line(argc, argv, options)) return 0;
   const ExportFormat* chosen = nullptr;
   for (const ExportFormat& f : kFormats)
@@ -87,9 +92,10 @@ int run_export(int argc, char** argv) {
                                ? differences_from_original(network->config().norm, network->config().norm_options)
                                : std::vector<std::string>{};
   for (const std::string& difference : differences)
-    std::fprintf(stderr, "warning: %s: %s; PyTorch's Net(norm='%s') loads the weights but computes otherwise unless its "
-                 "norm layers are set the same way\n", checkpoint_path.c_str(), difference.c_str(),
-                 network->config().norm.c_str());
+    std::fprintf(stderr,
+                 "warning: %s: %s; PyTorch's Net(norm='%s') loads the weights but computes otherwise unless its "
+                 "norm layers are set the same way\n",
+                 checkpoint_path.c_str(), difference.c_str(), network->config().norm.c_str());
   const std::string what = chosen->write(context, *network, out, flags);
   std::printf("%s: %s; %s parameters, %s training steps\n", out.c_str(), what.c_str(),
               with_thousands(network->parameter_count()).c_str(),

@@ -50,7 +50,8 @@ TrainConfig import_config(const po::variables_map& values, const StateDictMetada
     throw po::error("--norm-option asks for " + options_text(config.norm_options) + ", but " + file +
                     " was trained with " + options_text(*metadata.norm_options) +
                     " (its metadata s8net.norm_options): leave --norm-option out");
-  if (std::none_of(std::begin(kStateDictNorms), std::end(kStateDictNorms), [&](const char* n) { return config.norm == n; }))
+  if (std::none_of(std::begin(kStateDictNorms), std::end(kStateDictNorms),
+                   [&](const char* n) { return config.norm == n; }))
     throw po::error("--norm " + config.norm + ": the original PyTorch model has only bn, gn and ln");
   return config;
 }
@@ -81,8 +82,7 @@ int run_import(int argc, char** argv) {
   if (!parse_command_line(argc, argv, options, &values, &positional)) return 0;
   if (values["recipe"].as<std::string>() != "seed")
     throw po::error("--recipe '" + values["recipe"].as<std::string>() + "': the only recipe is 'seed'");
-  if (!overwrite && std::filesystem::exists(out))
-    throw Error(out + " exists: give --overwrite to replace it");
+  if (!overwrite && std::filesystem::exists(out)) throw Error(out + " exists: give --overwrite to replace it");
 
   const SafeTensorsFile tensors = load_safetensors(file);
   const TrainConfig config = import_config(values, read_state_dict_metadata(tensors, file), file);
@@ -92,11 +92,12 @@ int run_import(int argc, char** argv) {
   const std::filesystem::path parent = std::filesystem::path(out).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
   save_checkpoint(out, checkpoint);
-  std::printf("%s: Net(norm='%s') from %s, %s training steps; a checkpoint at epoch 0 (batch %lld, %lld epochs, seed %llu)\n",
-              out.c_str(), config.norm.c_str(), file.c_str(),
-              with_thousands(static_cast<int64_t>(checkpoint.training_steps)).c_str(),
-              static_cast<long long>(config.batch_size), static_cast<long long>(config.epochs),
-              static_cast<unsigned long long>(config.seed));
+  std::printf(
+      "%s: Net(norm='%s') from %s, %s training steps; a checkpoint at epoch 0 (batch %lld, %lld epochs, seed %llu)\n",
+      out.c_str(), config.norm.c_str(), file.c_str(),
+      with_thousands(static_cast<int64_t>(checkpoint.training_steps)).c_str(),
+      static_cast<long long>(config.batch_size), static_cast<long long>(config.epochs),
+      static_cast<unsigned long long>(config.seed));
   return 0;
 }
 

@@ -70,6 +70,7 @@ int run_bench(int argc, char** argv) {
   TimingPlan plan;
   po::options_description options(
       "s8net plugin bench FILE.so: time a normalization plugin at the network's shapes, beside bn and gn");
+  // clang-format off
   options.add_options()("help,h", "show this help")(
       "plugin-dir", po::value(&plugin_dirs)->composing(), "where bn and gn are looked for first (repeatable)")(
       "threads", po::value(&threads)->default_value(0), "OpenMP threads (0: OpenMP's default)")(
@@ -78,6 +79,7 @@ int run_bench(int argc, char** argv) {
       "timed repetitions per row; the median is shown")(
       "warmup", po::value(&plan.warmup)->default_value(plan.warmup), "untimed calls before them")(
       "file", po::value(&file), "the plugin's shared library (also the bare argument)");
+  // clang-format on
   po::positional_options_description positional;
   positional.add("file", 1);
   if (!parse_command_line(argc, argv, options, nullptr, &positional)) return 0;
@@ -119,7 +121,8 @@ int run_bench(int argc, char** argv) {
       NormLayer layer(*b.registry, b.norm, shape.channels, {}, true, shape.names);
       const s8net_tensor_desc desc{batch, shape.channels, shape.side, shape.side, plugin_layout_of(layout)};
       for (size_t p = 0; p < std::size(kPasses); ++p) {
-        progress.show(count_progress("timing " + b.norm + " " + shape.names + " " + pass_name(kPasses[p]), done, total));
+        progress.show(
+            count_progress("timing " + b.norm + " " + shape.names + " " + pass_name(kPasses[p]), done, total));
         const double seconds = median_seconds_per_call(layer, desc, kPasses[p], plan);
         progress.clear();
         ++done;

@@ -49,7 +49,8 @@ void write_line(int fd, std::string line) {
 [[noreturn]] void run_checks_and_exit(const std::string& file, const ConformanceOptions& conformance, int out) {
   try {
     Context context;
-    check_plugin(file, context, conformance, [&](const CheckResult& result) { write_line(out, format_result(result)); });
+    check_plugin(file, context, conformance,
+                 [&](const CheckResult& result) { write_line(out, format_result(result)); });
   } catch (const RefusedNormOption& e) {
     std::cerr << "s8net plugin: " << e.what() << " (see s8net plugin check --help)" << std::endl;
     ::_exit(kChildRefusedOption);
@@ -94,8 +95,7 @@ int check_in_child_process(const std::string& file, const ConformanceOptions& co
   if (WIFEXITED(status) && WEXITSTATUS(status) == kChildRefusedOption) return 2;  // likewise
   if (WIFSIGNALED(status)) {
     std::cout << "FAIL  crash: the plugin crashed the checker with SIG" << ::sigabbrev_np(WTERMSIG(status)) << " ("
-              << ::strsignal(WTERMSIG(status)) << "), in the check " << where << "; no later check ran"
-              << std::endl;
+              << ::strsignal(WTERMSIG(status)) << "), in the check " << where << "; no later check ran" << std::endl;
     ++failed;
   }
   std::cout << "plugin check " << file << ": " << passed << " passed, " << failed << " failed, " << skipped
@@ -108,11 +108,13 @@ int run_check(int argc, char** argv) {
   std::vector<std::string> norm_options;
   ConformanceOptions conformance;
   po::options_description options("s8net plugin check FILE.so: check a normalization plugin against the ABI");
+  // clang-format off
   options.add_options()("help,h", "show this help")(
       "seed", po::value(&seed_text)->default_value("1"), "seed of the random inputs (0 to 4294967295)")(
       "norm-option", po::value(&norm_options)->composing(),
       "an option NAME=VALUE given to every create() (repeatable), e.g. groups=4; others keep their defaults")(
       "file", po::value(&file), "the plugin's shared library (also the bare argument)");
+  // clang-format on
   po::positional_options_description positional;
   positional.add("file", 1);
   if (!parse_command_line(argc, argv, options, nullptr, &positional)) return 0;

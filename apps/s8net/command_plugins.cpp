@@ -16,8 +16,10 @@ int run_plugins(int argc, char** argv) {
   po::options_description options(
       "s8net plugins: list the normalization plugins found (--plugin-dir, S8NET_PLUGIN_PATH, install dir);\n"
       "exit 1 if any file failed to load");
+  // clang-format off
   options.add_options()("help,h", "show this help")(
       "plugin-dir", po::value(&plugin_dirs)->composing(), "extra plugin directory or file, searched first (repeatable)");
+  // clang-format on
   if (!parse_command_line(argc, argv, options)) return 0;
 
   Context context;

@@ -25,11 +25,13 @@ int run_predict(int argc, char** argv) {
   po::options_description options(
       "s8net predict: top classes of images (PNG or JPEG; other sizes than 32x32 are shrunk or grown to it)\n"
       "usage: s8net predict --checkpoint FILE IMAGE...");
+  // clang-format off
   options.add_options()("help,h", "show this help")
       ("checkpoint", po::value(&checkpoint_path)->required(), "a .s8ckpt file written by s8net train")
       ("image", po::value(&images)->required(), "image files (the bare arguments)")
       ("top", po::value(&top)->default_value(3), "how many classes to show per image (1-10)")
       ("plugin-dir", po::value(&plugin_dirs)->composing(), "extra plugin directory or file (repeatable)");
+  // clang-format on
   po::positional_options_description positional;
   positional.add("image", -1);
   if (!parse_command_line(argc, argv, options, nullptr, &positional)) return 0;
@@ -56,7 +58,8 @@ int run_predict(int argc, char** argv) {
     std::partial_sort(order.begin(), order.begin() + top, order.end(), [&](int a, int b) { return row[a] > row[b]; });
     std::printf("%s:", images[i].c_str());
     for (int k = 0; k < top; ++k)
-      std::printf("%s %s %.1f%%", k ? "," : "", std::string(kClassNames[static_cast<size_t>(order[static_cast<size_t>(k)])]).c_str(),
+      std::printf("%s %s %.1f%%", k ? "," : "",
+                  std::string(kClassNames[static_cast<size_t>(order[static_cast<size_t>(k)])]).c_str(),
                   100.0 * std::exp(static_cast<double>(row[order[static_cast<size_t>(k)]])));
     std::printf("\n");
   }

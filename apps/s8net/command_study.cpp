@@ -99,7 +99,8 @@ void refuse_repeats(const std::vector<T>& items, const char* flag, const std::st
   for (size_t i = 0; i < items.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (items[i] == items[j])
-        throw po::error(std::string("--") + flag + " '" + text + "': an entry given twice would train one run directory twice");
+        throw po::error(std::string("--") + flag + " '" + text +
+                        "': an entry given twice would train one run directory twice");
 }
 
 // A point trained before with another configuration (other flags, another --epochs, another
@@ -121,7 +122,7 @@ class StudyProgress {
     line_.clear();
     const char* what = outcome.status == study::PointOutcome::Status::finished ? "finished"
                        : outcome.status == study::PointOutcome::Status::failed ? "FAILED"
-                                                                                 : "interrupted";
+                                                                               : "interrupted";
     std::printf("%s%s %s after %s%s%s\n", where.empty() ? "" : (where + ": ").c_str(), outcome.point.name().c_str(),
                 what, format_duration(outcome.wall_seconds).c_str(), outcome.reason.empty() ? "" : ": ",
                 outcome.reason.c_str());
@@ -133,7 +134,8 @@ class StudyProgress {
     const size_t left = total_ > done ? total_ - done : 0;
     std::string text = "study: " + std::to_string(done) + "/" + std::to_string(total_) + " done, " +
                        std::to_string(running) + " running here, " + std::to_string(left) + " left";
-    if (ended_here_ > 0) text += ", ETA " + format_duration(seconds / static_cast<double>(ended_here_) * static_cast<double>(left));
+    if (ended_here_ > 0)
+      text += ", ETA " + format_duration(seconds / static_cast<double>(ended_here_) * static_cast<double>(left));
     line_.show(text);
   }
   void clear() { line_.clear(); }
@@ -260,22 +262,26 @@ int run_study(int argc, char** argv) {
     refuse_other_configuration(run, on_disk, points[i], study::config_for(base, points[i], grid.lr_scaling));
     const PointState state = on_disk.state;
     if (state == PointState::failed && retry_failed) fs::remove(run / kFailedFile);
-    if (state == PointState::finished) ++finished_before;
-    else if (state == PointState::failed && !retry_failed) ++failed_before;
-    else queue.push_back(i);
+    if (state == PointState::finished)
+      ++finished_before;
+    else if (state == PointState::failed && !retry_failed)
+      ++failed_before;
+    else
+      queue.push_back(i);
   }
   const size_t already_done = finished_before + failed_before;
   const auto source = with_mpi ? mpi_source(queue) : local_source(queue);
   if (rank == 0)
-    std::printf("study %s: %zu points (%zu norms x %zu batch sizes x %lld seeds), %zu already done%s; %lld runs at a "
-                "time%s, %lld thread%s each\n",
-                out.c_str(), points.size(), grid.norms.size(), grid.batches.size(), static_cast<long long>(seeds),
-                already_done,
-                failed_before == 0 ? ""
-                                   : (" (" + std::to_string(finished_before) + " finished, " + std::to_string(failed_before) +
-                                      " failed; --retry-failed trains those again)").c_str(),
-                static_cast<long long>(jobs), with_mpi ? " per rank" : "", static_cast<long long>(threads),
-                threads == 1 ? "" : "s");
+    std::printf(
+        "study %s: %zu points (%zu norms x %zu batch sizes x %lld seeds), %zu already done%s; %lld runs at a "
+        "time%s, %lld thread%s each\n",
+        out.c_str(), points.size(), grid.norms.size(), grid.batches.size(), static_cast<long long>(seeds), already_done,
+        failed_before == 0 ? ""
+                           : (" (" + std::to_string(finished_before) + " finished, " + std::to_string(failed_before) +
+                              " failed; --retry-failed trains those again)")
+                                 .c_str(),
+        static_cast<long long>(jobs), with_mpi ? " per rank" : "", static_cast<long long>(threads),
+        threads == 1 ? "" : "s");
   std::fflush(stdout);
 
   const std::string program = boost::dll::program_location().string();
@@ -294,7 +300,8 @@ int run_study(int argc, char** argv) {
       if (!index) break;
       const study::GridPoint& point = points[*index];
       const fs::path run = study::run_directory(study_dir, point);
-      slots.start(point, train_arguments(point, state_of(run, base.epochs), flags_for(point), data_path, run, plugin_dirs),
+      slots.start(point,
+                  train_arguments(point, state_of(run, base.epochs), flags_for(point), data_path, run, plugin_dirs),
                   run);
     }
     // A signal to the study alone (kill PID) reaches its trainings as Ctrl-C on the terminal would.
@@ -310,7 +317,8 @@ int run_study(int argc, char** argv) {
   }
   progress.clear();
   if (interrupt.requested()) {
-    std::fprintf(stderr, "s8net study: interrupted; the runs in progress were checkpointed. Continue with the same command.\n");
+    std::fprintf(stderr,
+                 "s8net study: interrupted; the runs in progress were checkpointed. Continue with the same command.\n");
     return 130;
   }
   if (rank != 0) return 0;

@@ -29,12 +29,14 @@ int run_summary(int argc, char** argv) {
   std::string layout = "auto";
   bool implementations = false;
   po::options_description options("s8net summary: layers, output shapes and parameters of the S8 network");
+  // clang-format off
   options.add_options()("help,h", "show this help")
       ("norm", po::value(&norm)->required(), "normalization plugin name (bn, gn, ln, ...)")
       ("norm-option", po::value(&norm_options)->composing(), "a norm option NAME=VALUE (repeatable), e.g. groups=2")
       ("layout", po::value(&layout)->default_value("auto"), "activation layout: auto, nchw, nChw8c or nChw16c")
       ("implementations", po::bool_switch(&implementations), "also list the oneDNN kernel of every op at batch 32")
       ("plugin-dir", po::value(&plugin_dirs)->composing(), "extra plugin directory or file (repeatable)");
+  // clang-format on
   if (!parse_command_line(argc, argv, options)) return 0;
 
   Context context;

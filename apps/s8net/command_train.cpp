@@ -1,16 +1,16 @@
 // s8net train: trains the S8 network with a norm plugin; the original "seed" recipe (docs/recipe.md) unless flags
 // override it; progress bar, per-epoch table, run directory, --resume.
 #include "commands.hpp"
-#include "train_flags.hpp"
 #include "epoch_table.hpp"
 #include "interrupt.hpp"
 #include "progress.hpp"
+#include "train_flags.hpp"
 
 #include <s8net/core/error.hpp>
 #include <s8net/core/format.hpp>
 #include <s8net/data/any_data_source.hpp>
-#include <s8net/report/run_report.hpp>
 #include <s8net/norm/registry.hpp>
+#include <s8net/report/run_report.hpp>
 #include <s8net/train/network_state.hpp>
 #include <s8net/train/run_directory.hpp>
 #include <s8net/train/trainer.hpp>
@@ -37,7 +37,8 @@ class ConsoleObserver : public TrainObserver {
 
   void on_batch(const BatchProgress& p) override {
     const double rate = p.seconds > 0 ? static_cast<double>(p.images) / p.seconds : 0;
-    const double epoch_left = p.batch > 0 ? p.seconds * static_cast<double>(p.batches - p.batch) / static_cast<double>(p.batch) : 0;
+    const double epoch_left =
+        p.batch > 0 ? p.seconds * static_cast<double>(p.batches - p.batch) / static_cast<double>(p.batch) : 0;
     const double epoch_estimate = p.seconds + epoch_left;
     const double run_left = epoch_left + epoch_estimate * static_cast<double>(p.epochs - p.epoch);
     char text[256];
@@ -48,9 +49,7 @@ class ConsoleObserver : public TrainObserver {
                   format_duration(epoch_left).c_str(), format_duration(run_left).c_str());
     line_.show(text, p.batch == p.batches);
   }
-  void on_evaluation(int64_t done, int64_t total) override {
-    line_.show(count_progress("testing", done, total));
-  }
+  void on_evaluation(int64_t done, int64_t total) override { line_.show(count_progress("testing", done, total)); }
   void on_epoch(const EpochMetrics& m, bool new_best) override {
     print_row(m, new_best);
     if (!report_) return;
@@ -85,7 +84,7 @@ class ConsoleObserver : public TrainObserver {
   Trainer& trainer_;
   std::filesystem::path run_directory_;
   bool report_;
-  InterruptRequest interrupt_;  // Ctrl-C from construction on: the trainer stops between batches
+  InterruptRequest interrupt_;        // Ctrl-C from construction on: the trainer stops between batches
   bool data_pictures_drawn_ = false;  // by this process: class counts and samples, once
   ProgressLine line_;
   bool header_printed_ = false;
@@ -176,8 +175,8 @@ int run_train(int argc, char** argv) {
     const int64_t all = data.train.size(), limit = config.limit_train;
     const int64_t images = limit > 0 ? std::min(limit, all) : all;
     if (config.validation_images >= images)
-      throw Error("--val " + with_thousands(config.validation_images) + " leaves no image to train on: the training set has " +
-                  with_thousands(images));
+      throw Error("--val " + with_thousands(config.validation_images) +
+                  " leaves no image to train on: the training set has " + with_thousands(images));
     check_batch_fits(config.batch_size, images - config.validation_images);
   } catch (const Error& e) {
     throw po::error(e.what());
@@ -193,22 +192,26 @@ int run_train(int argc, char** argv) {
   std::printf("norm %s (%s), activations %s, %s parameters\n", c.norm.c_str(), trainer->network().norm_origin().c_str(),
               std::string(name_of(trainer->network().layout())).c_str(),
               with_thousands(trainer->network().parameter_count()).c_str());
-  std::printf("data %s: %s training, %s validation, %s test images; batch %lld, %lld epochs, schedule %s, momentum %g%s%s, seed %llu\n",
-              data_path.c_str(), with_thousands(trainer->train_size()).c_str(),
-              with_thousands(trainer->validation_size()).c_str(), with_thousands(trainer->test_size()).c_str(),
-              static_cast<long long>(c.batch_size), static_cast<long long>(c.epochs), name_of(c.schedule.kind),
-              static_cast<double>(c.sgd.momentum), c.sgd.nesterov ? " (Nesterov)" : "", c.augment ? ", augmented" : ", no augmentation",
-              static_cast<unsigned long long>(c.seed));
-  std::printf("run directory %s%s\n\n", out.c_str(),
-              resume ? (", resuming " + stop_point(*trainer) + " with the configuration in " + last_checkpoint.string()).c_str()
-                     : "");
+  std::printf(
+      "data %s: %s training, %s validation, %s test images; batch %lld, %lld epochs, schedule %s, momentum %g%s%s, "
+      "seed %llu\n",
+      data_path.c_str(), with_thousands(trainer->train_size()).c_str(),
+      with_thousands(trainer->validation_size()).c_str(), with_thousands(trainer->test_size()).c_str(),
+      static_cast<long long>(c.batch_size), static_cast<long long>(c.epochs), name_of(c.schedule.kind),
+      static_cast<double>(c.sgd.momentum), c.sgd.nesterov ? " (Nesterov)" : "",
+      c.augment ? ", augmented" : ", no augmentation", static_cast<unsigned long long>(c.seed));
+  std::printf(
+      "run directory %s%s\n\n", out.c_str(),
+      resume ? (", resuming " + stop_point(*trainer) + " with the configuration in " + last_checkpoint.string()).c_str()
+             : "");
   std::fflush(stdout);
 
   ConsoleObserver observer(*trainer, out, !values["no-report"].as<bool>());
   observer.print_history();
   if (trainer->run(observer) == TrainStatus::stopped) {
     observer.clear_line();
-    std::fprintf(stderr, "s8net train: interrupted %s, saved in %s; continue with: s8net train --resume --data %s --out %s\n",
+    std::fprintf(stderr,
+                 "s8net train: interrupted %s, saved in %s; continue with: s8net train --resume --data %s --out %s\n",
                  stop_point(*trainer).c_str(), (std::filesystem::path(out) / kLastCheckpoint).c_str(),
                  data_path.c_str(), out.c_str());
     return 130;  // the shell's code for a process ended by Ctrl-C
@@ -220,10 +223,11 @@ int run_train(int argc, char** argv) {
     const std::string best_file = (std::filesystem::path(out) / kBestCheckpoint).string();
     const std::string last_file = (std::filesystem::path(out) / kLastCheckpoint).string();
     if (best.has_validation())
-      std::printf("\nbest validation accuracy %.2f%% at epoch %lld, test accuracy %.2f%% there (%s); last: validation "
-                  "%.2f%%, test %.2f%% (%s)\n",
-                  best.val_accuracy(), static_cast<long long>(best.epoch), best.test_accuracy(), best_file.c_str(),
-                  history.back().val_accuracy(), history.back().test_accuracy(), last_file.c_str());
+      std::printf(
+          "\nbest validation accuracy %.2f%% at epoch %lld, test accuracy %.2f%% there (%s); last: validation "
+          "%.2f%%, test %.2f%% (%s)\n",
+          best.val_accuracy(), static_cast<long long>(best.epoch), best.test_accuracy(), best_file.c_str(),
+          history.back().val_accuracy(), history.back().test_accuracy(), last_file.c_str());
     else
       std::printf("\nbest test accuracy %.2f%% at epoch %lld (%s); last %.2f%% (%s)\n", best.test_accuracy(),
                   static_cast<long long>(best.epoch), best_file.c_str(), history.back().test_accuracy(),

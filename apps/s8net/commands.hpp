@@ -28,8 +28,8 @@ int run_export(int argc, char** argv);
 int run_import(int argc, char** argv);
 
 // Flags are spelled out: boost's default would take "--seed" for "--seeds" when only that one matches.
-inline constexpr int kCommandLineStyle =
-    boost::program_options::command_line_style::default_style & ~boost::program_options::command_line_style::allow_guessing;
+inline constexpr int kCommandLineStyle = boost::program_options::command_line_style::default_style &
+                                         ~boost::program_options::command_line_style::allow_guessing;
 
 // Parses a subcommand's flags; prints its help and returns false for --help. Throws
 // boost::program_options errors (main turns them into one line and exit code 2). `positional`

@@ -36,7 +36,8 @@ void warn_about_writable_plugins(const NormRegistry& registry) {
   for (const PluginInfo& plugin : registry.plugins())
     for (const std::filesystem::path& path : {plugin.file, plugin.file.parent_path()}) {
       struct stat status {};
-      if (::stat(path.c_str(), &status) != 0 || (status.st_mode & S_IWOTH) == 0 || !warned.insert(path).second) continue;
+      if (::stat(path.c_str(), &status) != 0 || (status.st_mode & S_IWOTH) == 0 || !warned.insert(path).second)
+        continue;
       std::cerr << "warning: " << path.string() << " is writable by every user, so anyone can change the plugin code "
                 << "s8net runs (plugin '" << plugin.name << "'); remove that permission: chmod o-w " << path.string()
                 << '\n';
@@ -83,7 +84,8 @@ NormOptions parse_norm_options(const std::vector<std::string>& entries) {
     double value = 0;
     const char* first = equals == std::string::npos ? nullptr : entry.data() + equals + 1;
     const char* last = entry.data() + entry.size();
-    const auto parsed = first ? std::from_chars(first, last, value) : std::from_chars_result{last, std::errc::invalid_argument};
+    const auto parsed =
+        first ? std::from_chars(first, last, value) : std::from_chars_result{last, std::errc::invalid_argument};
     if (equals == 0 || first == nullptr || first == last || parsed.ec != std::errc() || parsed.ptr != last)
       throw Error("--norm-option '" + entry + "': expected NAME=NUMBER, e.g. groups=2");
     options[entry.substr(0, equals)] = value;

@@ -17,7 +17,8 @@ class InterruptRequest {
   bool requested() const noexcept;
 
  private:
-  struct sigaction previous_interrupt_{}, previous_terminate_{};
+  struct sigaction previous_interrupt_ {
+  }, previous_terminate_{};
 };
 
 }  // namespace s8net::app

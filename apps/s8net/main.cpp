@@ -35,7 +35,8 @@ constexpr Subcommand kSubcommands[] = {
 
 void print_usage(std::ostream& out) {
   out << "usage: s8net <command> [options]   (s8net <command> --help for its options)\n\ncommands:\n";
-  for (const Subcommand& c : kSubcommands) out << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << '\n';
+  for (const Subcommand& c : kSubcommands)
+    out << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << '\n';
 }
 
 }  // namespace

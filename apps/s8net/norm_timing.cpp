@@ -21,9 +21,15 @@ struct Buffers {
 
 void call(NormLayer& layer, const s8net_tensor_desc& desc, NormPass pass, Buffers& b) {
   switch (pass) {
-    case NormPass::forward_train: layer.forward(S8NET_MODE_TRAIN, desc, b.x.data(), b.y.data()); return;
-    case NormPass::forward_eval: layer.forward(S8NET_MODE_EVAL, desc, b.x.data(), b.y.data()); return;
-    case NormPass::backward: layer.backward(desc, b.x.data(), b.y.data(), b.dy.data(), b.dx.data()); return;
+    case NormPass::forward_train:
+      layer.forward(S8NET_MODE_TRAIN, desc, b.x.data(), b.y.data());
+      return;
+    case NormPass::forward_eval:
+      layer.forward(S8NET_MODE_EVAL, desc, b.x.data(), b.y.data());
+      return;
+    case NormPass::backward:
+      layer.backward(desc, b.x.data(), b.y.data(), b.dy.data(), b.dx.data());
+      return;
   }
 }
 
@@ -37,9 +43,12 @@ double seconds_of(NormLayer& layer, const s8net_tensor_desc& desc, NormPass pass
 
 const char* pass_name(NormPass pass) noexcept {
   switch (pass) {
-    case NormPass::forward_train: return "forward train";
-    case NormPass::forward_eval: return "forward eval";
-    case NormPass::backward: return "backward";
+    case NormPass::forward_train:
+      return "forward train";
+    case NormPass::forward_eval:
+      return "forward eval";
+    case NormPass::backward:
+      return "backward";
   }
   return "?";
 }
@@ -58,7 +67,8 @@ double median_seconds_per_call(NormLayer& layer, const s8net_tensor_desc& desc, 
   std::vector<double> per_call;
   for (int r = 0; r < std::max(1, plan.repetitions); ++r)
     per_call.push_back(seconds_of(layer, desc, pass, b, calls) / static_cast<double>(calls));
-  std::nth_element(per_call.begin(), per_call.begin() + static_cast<std::ptrdiff_t>(per_call.size() / 2), per_call.end());
+  std::nth_element(per_call.begin(), per_call.begin() + static_cast<std::ptrdiff_t>(per_call.size() / 2),
+                   per_call.end());
   return per_call[per_call.size() / 2];
 }
 

@@ -44,7 +44,8 @@ std::string count_progress(const std::string& label, int64_t done, int64_t total
 }
 
 std::function<void(int64_t, int64_t)> counting_progress(ProgressLine& line, std::string label) {
-  return [&line, label = std::move(label)](int64_t done, int64_t total) { line.show(count_progress(label, done, total)); };
+  return
+      [&line, label = std::move(label)](int64_t done, int64_t total) { line.show(count_progress(label, done, total)); };
 }
 
 }  // namespace s8net::app

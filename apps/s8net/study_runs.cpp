@@ -64,8 +64,8 @@ PointOnDisk read_point(const fs::path& run, int64_t epochs) {
     return {fs::exists(run / kFailedFile, error) ? PointState::failed : PointState::fresh, std::nullopt};
   Checkpoint last = load_checkpoint(run / kLastCheckpoint);
   const PointState state = fs::exists(run / kFailedFile, error) ? PointState::failed
-                           : last.epochs_done >= epochs       ? PointState::finished
-                                                              : PointState::partial;
+                           : last.epochs_done >= epochs         ? PointState::finished
+                                                                : PointState::partial;
   return {state, std::move(last.config)};
 }
 
@@ -93,7 +93,10 @@ std::vector<std::string> train_arguments(const study::GridPoint& point, PointSta
 }
 
 RunSlots::RunSlots(int jobs, int threads, std::string program)
-    : threads_(threads), program_(std::move(program)), cpus_(cpus_of_this_process_list()), slots_(static_cast<size_t>(jobs)) {}
+    : threads_(threads),
+      program_(std::move(program)),
+      cpus_(cpus_of_this_process_list()),
+      slots_(static_cast<size_t>(jobs)) {}
 
 RunSlots::~RunSlots() {
   stop_all();
@@ -166,8 +169,8 @@ study::PointOutcome RunSlots::outcome_of(const Child& child, int status) const {
   outcome.wall_seconds = recorded_wall_seconds(child.run) + seconds;
   write_file_atomically(child.run / kWallFile, std::to_string(outcome.wall_seconds) + "\n");
   const bool interrupted = (WIFEXITED(status) && WEXITSTATUS(status) == 130) ||
-                           (WIFSIGNALED(status) && (WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGINT ||
-                                                    WTERMSIG(status) == SIGKILL));
+                           (WIFSIGNALED(status) &&
+                            (WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGKILL));
   const std::string reason = interrupted ? std::string() : failure_reason(child.run / kTrainLog, status);
   // Still held by a training of an earlier invocation that is checkpointing after its study
   // ended: not a failure of the point, the next invocation trains it.

@@ -74,7 +74,7 @@ class RunSlots {
 
   int threads_;
   std::string program_;
-  std::vector<int> cpus_;             // this process's CPU set
+  std::vector<int> cpus_;  // this process's CPU set
   std::vector<std::optional<Child>> slots_;
 };
 

@@ -48,8 +48,10 @@ class Coordinator : public PointSource {
       world_.recv(asked->source(), kAsk, unused);
       const std::optional<size_t> index = take();
       world_.send(asked->source(), kAssign, index ? static_cast<long>(*index) : kNoneLeft);
-      if (index) ++outstanding_;
-      else ++ranks_told_none_left_;
+      if (index)
+        ++outstanding_;
+      else
+        ++ranks_told_none_left_;
     }
     while (const auto ended = world_.iprobe(mpi::any_source, kEnded)) {
       long index = 0;

@@ -18,23 +18,25 @@ namespace po = boost::program_options;
 namespace s8net::app {
 namespace {
 
+// clang-format off
 constexpr const char* kTrainFlagNames[] = {"norm", "norm-option", "layout", "recipe", "epochs", "batch", "schedule", "lr",
                                            "lr-points", "pct-start", "min-lr", "step-size", "gamma", "momentum",
                                            "nesterov", "weight-decay", "weight-decay-conv-only", "no-augment",
                                            "shift-scale-rotate", "brightness-contrast", "crop-padding", "flip",
                                            "ema", "dropout", "seed", "limit-train", "limit-test", "eval-batch",
                                            "val"};
+// clang-format on
 
 }  // namespace
 
 std::span<const char* const> train_flag_names() { return kTrainFlagNames; }
 
 void add_train_flags(po::options_description& options, TrainFlags which) {
+  // clang-format off
   if (which == TrainFlags::all)
     options.add_options()("norm", po::value<std::string>(), "normalization plugin name (bn, gn, ln, ...); required unless --resume")(
         "batch", po::value<int64_t>(), "batch size (seed: 32)")(
         "seed", po::value<std::string>(), "seed of weights, dropout, shuffling and augmentation (1)");
-  // clang-format off
   options.add_options()
       ("recipe", po::value<std::string>()->default_value("seed"), "base recipe: seed (batch 32, 20 epochs, SGD momentum 0.95, seed LR points, augmentation)")
       ("norm-option", po::value<std::vector<std::string>>()->composing(), "a norm option NAME=VALUE (repeatable), e.g. groups=2")
@@ -75,13 +77,15 @@ uint64_t parse_seed(const std::string& text) {
 
 void apply_train_flags(const po::variables_map& v, TrainConfig& c, TrainFlags which, const char* only_flag) {
   auto given = [&](const char* flag) {
-    const bool grid_flag = std::strcmp(flag, "norm") == 0 || std::strcmp(flag, "batch") == 0 || std::strcmp(flag, "seed") == 0;
+    const bool grid_flag =
+        std::strcmp(flag, "norm") == 0 || std::strcmp(flag, "batch") == 0 || std::strcmp(flag, "seed") == 0;
     if (grid_flag && which == TrainFlags::without_grid) return false;  // the study's own lists
     return v.count(flag) > 0 && !v[flag].defaulted() && (only_flag == nullptr || std::strcmp(flag, only_flag) == 0);
   };
   if (given("norm")) c.norm = v["norm"].as<std::string>();
   if (given("norm-option")) c.norm_options = parse_norm_options(v["norm-option"].as<std::vector<std::string>>());
-  if (given("layout") && v["layout"].as<std::string>() != "auto") c.layout = parse_layout(v["layout"].as<std::string>());
+  if (given("layout") && v["layout"].as<std::string>() != "auto")
+    c.layout = parse_layout(v["layout"].as<std::string>());
   if (given("epochs")) c.epochs = v["epochs"].as<int64_t>();
   if (given("batch")) c.batch_size = v["batch"].as<int64_t>();
   if (given("schedule")) c.schedule.kind = parse_schedule_kind(v["schedule"].as<std::string>());
@@ -96,7 +100,8 @@ void apply_train_flags(const po::variables_map& v, TrainConfig& c, TrainFlags wh
   if (given("weight-decay")) c.sgd.weight_decay = v["weight-decay"].as<float>();
   if (given("weight-decay-conv-only")) c.sgd.decay_conv_weights_only = v["weight-decay-conv-only"].as<bool>();
   if (given("no-augment")) c.augment = !v["no-augment"].as<bool>();
-  if (given("shift-scale-rotate")) c.augment_options.shift_scale_rotate_probability = v["shift-scale-rotate"].as<double>();
+  if (given("shift-scale-rotate"))
+    c.augment_options.shift_scale_rotate_probability = v["shift-scale-rotate"].as<double>();
   if (given("brightness-contrast"))
     c.augment_options.brightness_contrast_probability = v["brightness-contrast"].as<double>();
   if (given("crop-padding")) c.augment_options.crop_padding = v["crop-padding"].as<int64_t>();
@@ -112,7 +117,8 @@ void apply_train_flags(const po::variables_map& v, TrainConfig& c, TrainFlags wh
   if (given("lr") && c.schedule.kind == ScheduleKind::seed)
     throw Error("--lr sets the onecycle, cosine, step and constant schedules; the seed schedule takes --lr-points");
   if (given("lr-points") && c.schedule.kind != ScheduleKind::seed)
-    throw Error("--lr-points is the seed schedule's; --schedule " + std::string(name_of(c.schedule.kind)) + " takes --lr");
+    throw Error("--lr-points is the seed schedule's; --schedule " + std::string(name_of(c.schedule.kind)) +
+                " takes --lr");
 }
 
 std::vector<std::string> train_flag_tokens(const po::parsed_options& parsed, std::span<const char* const> except) {

@@ -32,8 +32,8 @@ Platform platform_of(const nlohmann::json& json, const std::filesystem::path& fi
   Platform platform;
   if (!json.contains("context")) return platform;
   const auto& context = json["context"];
-  for (auto [key, field] : {std::pair{"cpu", &platform.cpu}, std::pair{"isa", &platform.isa},
-                            std::pair{"isa_cap", &platform.isa_cap}})
+  for (auto [key, field] :
+       {std::pair{"cpu", &platform.cpu}, std::pair{"isa", &platform.isa}, std::pair{"isa_cap", &platform.isa_cap}})
     if (context.is_object() && context.contains(key)) {
       if (!context[key].is_string()) throw Error(file.string() + ": context \"" + key + "\" is not a string");
       *field = context[key].get<std::string>();

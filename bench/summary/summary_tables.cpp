@@ -79,7 +79,8 @@ std::string reference_table(const ResultSet& set) {
   if (present.empty()) return "";
   std::string md = "| images/s | norm | s8net | fastest reference | s8net / fastest |";
   std::string rule = "|---|---|--:|---|--:|";
-  for (const Reference& reference : present) md.append(" ").append(reference_label(reference, set.platform)).append(" |"), rule += "--:|";
+  for (const Reference& reference : present)
+    md.append(" ").append(reference_label(reference, set.platform)).append(" |"), rule += "--:|";
   md += "\n" + rule + "\n";
   bool any = false;
   for (const Row& row : kNetworkRows)
@@ -91,7 +92,8 @@ std::string reference_table(const ResultSet& set) {
       any = true;
       md += std::string("| ") + row.label + " | " + norm + " | " + rate(ours) + " | " + rate(fastest->measurement) +
             " (" + fastest->label + ") | " + ratio(ours, fastest->measurement) + " |";
-      for (const Reference& reference : present) md.append(" ").append(rate(find(set.results, reference.prefix + name))).append(" |");
+      for (const Reference& reference : present)
+        md.append(" ").append(rate(find(set.results, reference.prefix + name))).append(" |");
       md += "\n";
     }
   return any ? md : "";

@@ -24,9 +24,12 @@ using s8net::sdk::Error;
 
 memory::format_tag tag_of(s8net_layout layout) {
   switch (layout) {
-    case S8NET_LAYOUT_NCHW: return memory::format_tag::nchw;
-    case S8NET_LAYOUT_NCHW8C: return memory::format_tag::nChw8c;
-    case S8NET_LAYOUT_NCHW16C: return memory::format_tag::nChw16c;
+    case S8NET_LAYOUT_NCHW:
+      return memory::format_tag::nchw;
+    case S8NET_LAYOUT_NCHW8C:
+      return memory::format_tag::nChw8c;
+    case S8NET_LAYOUT_NCHW16C:
+      return memory::format_tag::nChw16c;
   }
   throw Error(S8NET_ERROR_UNSUPPORTED, "bn: unknown layout");
 }
@@ -36,8 +39,8 @@ class BatchNorm {
   static constexpr const char* kName = "bn";
   static constexpr const char* kVersion = "0.1.0";
   static constexpr const char* kDescription = "BatchNorm: statistics per channel over (N, H, W); running stats in eval";
-  static constexpr const char* kDnnlVersion =
-      S8NET_STRINGIFY(DNNL_VERSION_MAJOR) "." S8NET_STRINGIFY(DNNL_VERSION_MINOR) "." S8NET_STRINGIFY(DNNL_VERSION_PATCH);
+  static constexpr const char* kDnnlVersion = S8NET_STRINGIFY(DNNL_VERSION_MAJOR) "." S8NET_STRINGIFY(
+      DNNL_VERSION_MINOR) "." S8NET_STRINGIFY(DNNL_VERSION_PATCH);
   static constexpr uint32_t kLayouts = S8NET_LAYOUT_MASK_NCHW | S8NET_LAYOUT_MASK_NCHW8C | S8NET_LAYOUT_MASK_NCHW16C;
   static constexpr uint32_t kFlags = S8NET_NORM_FLAG_FUSES_RELU;
   static constexpr std::array<s8net_norm_option, 2> kOptions{
@@ -61,8 +64,10 @@ class BatchNorm {
     for (size_t i = 0; i < kArrays; ++i) arrays_[i] = memory(channel_desc, engine_, data(static_cast<Array>(i)));
     std::fill_n(data(kWeight), channels_, 1.f);
     std::fill_n(data(kRunningVar), channels_, 1.f);
-    parameters_ = {{{"weight", data(kWeight), data(kWeightGrad), channels_}, {"bias", data(kBias), data(kBiasGrad), channels_}}};
-    state_ = {{{"running_mean", data(kRunningMean), nullptr, channels_}, {"running_var", data(kRunningVar), nullptr, channels_}}};
+    parameters_ = {
+        {{"weight", data(kWeight), data(kWeightGrad), channels_}, {"bias", data(kBias), data(kBiasGrad), channels_}}};
+    state_ = {{{"running_mean", data(kRunningMean), nullptr, channels_},
+               {"running_var", data(kRunningVar), nullptr, channels_}}};
   }
 
   int64_t channels() const { return channels_; }
@@ -71,7 +76,8 @@ class BatchNorm {
     const bool train = mode == S8NET_MODE_TRAIN;
     const int64_t m = desc.n * desc.h * desc.w;
     if (train && m < 2)  // as PyTorch: one value per channel has no variance to estimate
-      throw Error(S8NET_ERROR_INVALID_ARGUMENT, "bn: training needs more than 1 value per channel, got " + std::to_string(m));
+      throw Error(S8NET_ERROR_INVALID_ARGUMENT,
+                  "bn: training needs more than 1 value per channel, got " + std::to_string(m));
     Primitives& p = primitives_for(desc, mode);
     p.src.set_data_handle(const_cast<float*>(x));  // oneDNN's handles are non-const; it only reads src
     p.dst.set_data_handle(y);
@@ -102,20 +108,22 @@ class BatchNorm {
 
   void backward(const s8net_tensor_desc& desc, const float* x, const float*, const float* dy, float* dx) {
     Primitives& p = primitives_for(desc, S8NET_MODE_TRAIN);
-    if (trained_ != &p) throw Error(S8NET_ERROR_INVALID_ARGUMENT, "bn: backward without a training forward of the same shape");
+    if (trained_ != &p)
+      throw Error(S8NET_ERROR_INVALID_ARGUMENT, "bn: backward without a training forward of the same shape");
     p.src.set_data_handle(const_cast<float*>(x));
     p.diff_dst.set_data_handle(const_cast<float*>(dy));
     p.diff_src.set_data_handle(dx);
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, p.src},
-                                         {DNNL_ARG_MEAN, arrays_[kBatchMean]},
-                                         {DNNL_ARG_VARIANCE, arrays_[kBatchVar]},
-                                         {DNNL_ARG_DIFF_DST, p.diff_dst},
-                                         {DNNL_ARG_SCALE, arrays_[kWeight]},
-                                         // oneDNN 2.6 refuses to execute backward without the shift, though it does not read it.
-                                         {DNNL_ARG_SHIFT, arrays_[kBias]},
-                                         {DNNL_ARG_DIFF_SRC, p.diff_src},
-                                         {DNNL_ARG_DIFF_SCALE, arrays_[kWeightGrad]},
-                                         {DNNL_ARG_DIFF_SHIFT, arrays_[kBiasGrad]}};
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC, p.src},
+        {DNNL_ARG_MEAN, arrays_[kBatchMean]},
+        {DNNL_ARG_VARIANCE, arrays_[kBatchVar]},
+        {DNNL_ARG_DIFF_DST, p.diff_dst},
+        {DNNL_ARG_SCALE, arrays_[kWeight]},
+        // oneDNN 2.6 refuses to execute backward without the shift, though it does not read it.
+        {DNNL_ARG_SHIFT, arrays_[kBias]},
+        {DNNL_ARG_DIFF_SRC, p.diff_src},
+        {DNNL_ARG_DIFF_SCALE, arrays_[kWeightGrad]},
+        {DNNL_ARG_DIFF_SHIFT, arrays_[kBiasGrad]}};
     if (relu_) args[DNNL_ARG_WORKSPACE] = p.workspace;  // the ReLU mask of the training forward
     p.backward.execute(stream_, args);
     stream_.wait();
@@ -151,8 +159,8 @@ class BatchNorm {
   struct Primitives {
     dnnl::batch_normalization_forward forward;
     dnnl::batch_normalization_backward backward;  // training only
-    memory src, dst, diff_dst, diff_src;           // diff_*: training only
-    memory workspace;                              // the ReLU mask for backward (training with fused ReLU)
+    memory src, dst, diff_dst, diff_src;          // diff_*: training only
+    memory workspace;                             // the ReLU mask for backward (training with fused ReLU)
   };
 
   Primitives& primitives_for(const s8net_tensor_desc& desc, s8net_mode mode) {
@@ -171,8 +179,8 @@ class BatchNorm {
       report(desc, mode, pd.impl_info_str());
       p.forward = dnnl::batch_normalization_forward(pd);
     } else {
-      const dnnl::batch_normalization_forward::primitive_desc pd({dnnl::prop_kind::forward_training, data_desc, eps_, flags},
-                                                                 engine_);
+      const dnnl::batch_normalization_forward::primitive_desc pd(
+          {dnnl::prop_kind::forward_training, data_desc, eps_, flags}, engine_);
       const dnnl::batch_normalization_backward::primitive_desc backward_pd(
           {dnnl::prop_kind::backward, data_desc, data_desc, eps_, flags}, engine_, pd);
       report(desc, mode, std::string(pd.impl_info_str()) + ", backward " + backward_pd.impl_info_str());
@@ -200,7 +208,7 @@ class BatchNorm {
   double momentum_;
   bool relu_, verbose_;
   std::vector<float> values_;
-  std::array<memory, kArrays> arrays_;  // oneDNN views of the per-channel arrays
+  std::array<memory, kArrays> arrays_;   // oneDNN views of the per-channel arrays
   const Primitives* trained_ = nullptr;  // of the latest training forward
   std::map<std::tuple<int64_t, int64_t, int64_t, int, int>, Primitives> cache_;
   std::array<s8net_norm_tensor, 2> parameters_{}, state_{};

@@ -29,8 +29,13 @@ namespace s8net::plugins {
 struct GroupNormShape {
   int64_t n, c, hw, block, blocks, groups, channels_per_group;
   GroupNormShape(const s8net_tensor_desc& desc, int64_t groups_)
-      : n(desc.n), c(desc.c), hw(desc.h * desc.w), block(static_cast<int64_t>(desc.layout)),
-        blocks((desc.c + block - 1) / block), groups(groups_), channels_per_group(desc.c / groups_) {}
+      : n(desc.n),
+        c(desc.c),
+        hw(desc.h * desc.w),
+        block(static_cast<int64_t>(desc.layout)),
+        blocks((desc.c + block - 1) / block),
+        groups(groups_),
+        channels_per_group(desc.c / groups_) {}
   int64_t units() const { return n * blocks; }
   int64_t padded_channels() const { return blocks * block; }
   // Elements of one (sample, group): the M of the formulas.
@@ -84,9 +89,12 @@ enum class Isa { avx512, avx2, baseline };
 inline Isa machine_isa() {
 #ifdef S8NET_GROUP_NORM_X86
   switch (sdk::cpu_isa()) {
-    case sdk::CpuIsa::avx512: return Isa::avx512;
-    case sdk::CpuIsa::avx2: return Isa::avx2;
-    case sdk::CpuIsa::baseline: return Isa::baseline;
+    case sdk::CpuIsa::avx512:
+      return Isa::avx512;
+    case sdk::CpuIsa::avx2:
+      return Isa::avx2;
+    case sdk::CpuIsa::baseline:
+      return Isa::baseline;
   }
 #endif
   return Isa::baseline;
@@ -97,10 +105,13 @@ inline void group_norm_forward(const GroupNormShape& shape, const float* x, cons
                                double eps, bool relu, GroupMoments& moments, GroupNormScratch& scratch, float* y) {
   switch (machine_isa()) {
 #ifdef S8NET_GROUP_NORM_X86
-    case Isa::avx512: return isa_avx512::forward(shape, x, weight, bias, eps, relu, moments, scratch, y);
-    case Isa::avx2: return isa_avx2::forward(shape, x, weight, bias, eps, relu, moments, scratch, y);
+    case Isa::avx512:
+      return isa_avx512::forward(shape, x, weight, bias, eps, relu, moments, scratch, y);
+    case Isa::avx2:
+      return isa_avx2::forward(shape, x, weight, bias, eps, relu, moments, scratch, y);
 #endif
-    default: return isa_baseline::forward(shape, x, weight, bias, eps, relu, moments, scratch, y);
+    default:
+      return isa_baseline::forward(shape, x, weight, bias, eps, relu, moments, scratch, y);
   }
 }
 
@@ -110,10 +121,13 @@ inline void group_norm_backward(const GroupNormShape& shape, const float* x, con
                                 float* dx, float* dweight, float* dbias) {
   switch (machine_isa()) {
 #ifdef S8NET_GROUP_NORM_X86
-    case Isa::avx512: return isa_avx512::backward(shape, x, y, dy, weight, moments, relu, scratch, dx, dweight, dbias);
-    case Isa::avx2: return isa_avx2::backward(shape, x, y, dy, weight, moments, relu, scratch, dx, dweight, dbias);
+    case Isa::avx512:
+      return isa_avx512::backward(shape, x, y, dy, weight, moments, relu, scratch, dx, dweight, dbias);
+    case Isa::avx2:
+      return isa_avx2::backward(shape, x, y, dy, weight, moments, relu, scratch, dx, dweight, dbias);
 #endif
-    default: return isa_baseline::backward(shape, x, y, dy, weight, moments, relu, scratch, dx, dweight, dbias);
+    default:
+      return isa_baseline::backward(shape, x, y, dy, weight, moments, relu, scratch, dx, dweight, dbias);
   }
 }
 

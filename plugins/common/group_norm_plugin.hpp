@@ -50,7 +50,8 @@ class GroupNormFamily {
   }
 
   void backward(const s8net_tensor_desc& desc, const float* x, const float* y, const float* dy, float* dx) {
-    if (desc.n != saved_desc_.n || desc.h != saved_desc_.h || desc.w != saved_desc_.w || desc.layout != saved_desc_.layout)
+    if (desc.n != saved_desc_.n || desc.h != saved_desc_.h || desc.w != saved_desc_.w ||
+        desc.layout != saved_desc_.layout)
       throw sdk::Error(S8NET_ERROR_INVALID_ARGUMENT,
                        std::string(kName) + ": backward without a training forward of the same shape");
     group_norm_backward(GroupNormShape(desc, groups_), x, y, dy, weight_.data(), saved_, relu_, scratch_, dx,
@@ -67,12 +68,13 @@ class GroupNormFamily {
   double eps_;
   bool relu_;
   std::vector<float> weight_, bias_, weight_grad_, bias_grad_;
-  GroupMoments saved_, eval_;        // of the latest training / evaluation forward
-  s8net_tensor_desc saved_desc_{};   // shape of the latest training forward (n = 0: none yet)
+  GroupMoments saved_, eval_;       // of the latest training / evaluation forward
+  s8net_tensor_desc saved_desc_{};  // shape of the latest training forward (n = 0: none yet)
   GroupNormScratch scratch_;
   std::array<s8net_norm_tensor, 2> tensors_{};
 };
 
-inline constexpr s8net_norm_option kEpsOption{"eps", "added to the variance inside the square root", 1e-5, 1e-12, 1.0, 0};
+inline constexpr s8net_norm_option kEpsOption{"eps", "added to the variance inside the square root", 1e-5, 1e-12, 1.0,
+                                              0};
 
 }  // namespace s8net::plugins

@@ -86,12 +86,16 @@ template <int B, bool Relu>
   float* result = w.y + unit * hw * B;
   // Two passes in double: the variance of centred values keeps its precision when |mean| >> std.
   double mean[B], squares[B];
-  lane_sums<B>(hw * B, [in](int64_t i, int) { return static_cast<double>(in[i]); }, mean);
+  lane_sums<B>(
+      hw * B, [in](int64_t i, int) { return static_cast<double>(in[i]); }, mean);
   for (double& m : mean) m /= static_cast<double>(hw);
-  lane_sums<B>(hw * B, [in, &mean](int64_t i, int l) {
-    const double d = in[i] - mean[l];
-    return d * d;
-  }, squares);
+  lane_sums<B>(
+      hw * B,
+      [in, &mean](int64_t i, int l) {
+        const double d = in[i] - mean[l];
+        return d * d;
+      },
+      squares);
   // y = x * a + b per lane; padded lanes get weight 0 here and zeros below.
   float a[B], b[B];
   const int64_t c0 = first_channel(w.at, unit), lanes = valid_lanes(w.at, unit);
@@ -127,10 +131,10 @@ template <int B, bool Relu>
   const float* uy = w.y + start;
   const float* udy = w.dy + start;
   double sum_g[B], sum_g_x[B];
-  lane_sums<B>(hw * B, [=](int64_t i, int) { return static_cast<double>(passed_gradient<Relu>(uy, udy, i)); }, sum_g);
-  lane_sums<B>(hw * B, [=](int64_t i, int) {
-    return static_cast<double>(passed_gradient<Relu>(uy, udy, i)) * ux[i];
-  }, sum_g_x);
+  lane_sums<B>(
+      hw * B, [=](int64_t i, int) { return static_cast<double>(passed_gradient<Relu>(uy, udy, i)); }, sum_g);
+  lane_sums<B>(
+      hw * B, [=](int64_t i, int) { return static_cast<double>(passed_gradient<Relu>(uy, udy, i)) * ux[i]; }, sum_g_x);
   float a[B], b[B], c[B];
   const int64_t c0 = first_channel(w.at, unit), lanes = valid_lanes(w.at, unit);
   const double count = static_cast<double>(hw);
@@ -161,27 +165,40 @@ template <int B, bool Relu>
 #define S8NET_IN_TARGET(isa)
 #endif
 template <int B, bool Relu>
-S8NET_IN_TARGET("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma") void forward_unit_avx512(const ForwardUnits& w, int64_t unit) {
+S8NET_IN_TARGET("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")
+void forward_unit_avx512(const ForwardUnits& w, int64_t unit) {
   forward_unit<B, Relu>(w, unit);
 }
 template <int B, bool Relu>
-S8NET_IN_TARGET("avx2,fma") void forward_unit_avx2(const ForwardUnits& w, int64_t unit) { forward_unit<B, Relu>(w, unit); }
+S8NET_IN_TARGET("avx2,fma")
+void forward_unit_avx2(const ForwardUnits& w, int64_t unit) {
+  forward_unit<B, Relu>(w, unit);
+}
 template <int B, bool Relu>
-void forward_unit_baseline(const ForwardUnits& w, int64_t unit) { forward_unit<B, Relu>(w, unit); }
+void forward_unit_baseline(const ForwardUnits& w, int64_t unit) {
+  forward_unit<B, Relu>(w, unit);
+}
 template <int B, bool Relu>
-S8NET_IN_TARGET("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma") void backward_unit_avx512(const BackwardUnits& w, int64_t unit) {
+S8NET_IN_TARGET("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")
+void backward_unit_avx512(const BackwardUnits& w, int64_t unit) {
   backward_unit<B, Relu>(w, unit);
 }
 template <int B, bool Relu>
-S8NET_IN_TARGET("avx2,fma") void backward_unit_avx2(const BackwardUnits& w, int64_t unit) { backward_unit<B, Relu>(w, unit); }
+S8NET_IN_TARGET("avx2,fma")
+void backward_unit_avx2(const BackwardUnits& w, int64_t unit) {
+  backward_unit<B, Relu>(w, unit);
+}
 template <int B, bool Relu>
-void backward_unit_baseline(const BackwardUnits& w, int64_t unit) { backward_unit<B, Relu>(w, unit); }
+void backward_unit_baseline(const BackwardUnits& w, int64_t unit) {
+  backward_unit<B, Relu>(w, unit);
+}
 #undef S8NET_IN_TARGET
 
 template <class Units>
 using UnitWork = void (*)(const Units&, int64_t);
 template <class Units>
-UnitWork<Units> compiled_for(s8net::sdk::CpuIsa isa, UnitWork<Units> avx512, UnitWork<Units> avx2, UnitWork<Units> baseline) {
+UnitWork<Units> compiled_for(s8net::sdk::CpuIsa isa, UnitWork<Units> avx512, UnitWork<Units> avx2,
+                             UnitWork<Units> baseline) {
   return isa == s8net::sdk::CpuIsa::avx512 ? avx512 : isa == s8net::sdk::CpuIsa::avx2 ? avx2 : baseline;
 }
 
@@ -222,8 +239,10 @@ class InstanceNorm {
   //   dx = weight * rstd * (g - mean(g) - xhat * mean(g * xhat)),  dweight = sum(g * xhat),  dbias = sum(g),
   // which is one pass dx = a*g + b*x + c once the unit's sums of g and g*x are known.
   void backward(const s8net_tensor_desc& desc, const float* x, const float* y, const float* dy, float* dx) {
-    if (desc.n != saved_desc_.n || desc.h != saved_desc_.h || desc.w != saved_desc_.w || desc.layout != saved_desc_.layout)
-      throw s8net::sdk::Error(S8NET_ERROR_INVALID_ARGUMENT, "in: backward without a training forward of the same shape");
+    if (desc.n != saved_desc_.n || desc.h != saved_desc_.h || desc.w != saved_desc_.w ||
+        desc.layout != saved_desc_.layout)
+      throw s8net::sdk::Error(S8NET_ERROR_INVALID_ARGUMENT,
+                              "in: backward without a training forward of the same shape");
     const Layout at(desc);
     // Per-(sample, channel) partial sums of the parameter gradients, added in sample order
     // afterwards so that the result does not depend on how OpenMP splits the units.
@@ -257,9 +276,12 @@ class InstanceNorm {
   void with_block(const s8net_tensor_desc& desc, F&& f) const {
     const auto block = [&]<bool Relu>() {
       switch (desc.layout) {
-        case S8NET_LAYOUT_NCHW: return f.template operator()<1, Relu>();
-        case S8NET_LAYOUT_NCHW8C: return f.template operator()<8, Relu>();
-        case S8NET_LAYOUT_NCHW16C: return f.template operator()<16, Relu>();
+        case S8NET_LAYOUT_NCHW:
+          return f.template operator()<1, Relu>();
+        case S8NET_LAYOUT_NCHW8C:
+          return f.template operator()<8, Relu>();
+        case S8NET_LAYOUT_NCHW16C:
+          return f.template operator()<16, Relu>();
       }
       throw s8net::sdk::Error(S8NET_ERROR_UNSUPPORTED, "in: unknown layout");
     };
@@ -283,8 +305,16 @@ class InstanceNorm {
 
   template <int B, bool Relu>
   void backward_units(const Layout& at, const float* x, const float* y, const float* dy, float* dx) {
-    const BackwardUnits work{at, x, y, dy, weight_.data(), saved_.mean.data(), saved_.rstd.data(),
-                             partial_dweight_.data(), partial_dbias_.data(), dx};
+    const BackwardUnits work{at,
+                             x,
+                             y,
+                             dy,
+                             weight_.data(),
+                             saved_.mean.data(),
+                             saved_.rstd.data(),
+                             partial_dweight_.data(),
+                             partial_dbias_.data(),
+                             dx};
     const auto run = compiled_for<BackwardUnits>(s8net::sdk::cpu_isa(), backward_unit_avx512<B, Relu>,
                                                  backward_unit_avx2<B, Relu>, backward_unit_baseline<B, Relu>);
 #pragma omp parallel for schedule(static)
@@ -296,8 +326,8 @@ class InstanceNorm {
   bool relu_;
   std::vector<float> weight_, bias_, weight_grad_, bias_grad_;
   std::array<s8net_norm_tensor, 2> tensors_;
-  s8net_tensor_desc saved_desc_{};  // shape of the latest training forward (n = 0: none yet)
-  Moments saved_, scratch_;         // of the latest training forward; of an evaluation
+  s8net_tensor_desc saved_desc_{};                       // shape of the latest training forward (n = 0: none yet)
+  Moments saved_, scratch_;                              // of the latest training forward; of an evaluation
   std::vector<double> partial_dweight_, partial_dbias_;  // kept so a training step allocates nothing
 };
 

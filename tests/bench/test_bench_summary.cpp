@@ -22,8 +22,11 @@ using namespace s8net::bench;
 using test::TempDir;
 
 nlohmann::json entry(const std::string& name, double items_per_second) {
-  return {{"name", name + "/real_time"}, {"run_name", name + "/real_time"}, {"run_type", "iteration"},
-          {"items_per_second", items_per_second}, {"real_time", 1.0}};
+  return {{"name", name + "/real_time"},
+          {"run_name", name + "/real_time"},
+          {"run_type", "iteration"},
+          {"items_per_second", items_per_second},
+          {"real_time", 1.0}};
 }
 
 nlohmann::json results_file(const std::vector<std::pair<std::string, double>>& runs, nlohmann::json context = {}) {
@@ -81,7 +84,8 @@ ResultSet every_reference() {
   Results r;
   const auto put = [&](const std::string& name, double rate) { r[name] = Measurement{rate, {}}; };
   for (const auto& [norm, ours, eager, channels_last, frozen, ort] :
-       {std::tuple{"bn", 6000.0, 2000.0, 1800.0, 3000.0, 3500.0}, std::tuple{"gn", 4000.0, 1000.0, 2500.0, 2000.0, 900.0},
+       {std::tuple{"bn", 6000.0, 2000.0, 1800.0, 3000.0, 3500.0},
+        std::tuple{"gn", 4000.0, 1000.0, 2500.0, 2000.0, 900.0},
         std::tuple{"ln", 4500.0, 1500.0, 1600.0, 1800.0, 1700.0}}) {
     const std::string name = std::string("Inference/") + norm + "/256";
     put(name, ours);
@@ -111,7 +115,8 @@ TEST(BenchSummary, TheMedianOfRepetitionsWinsOverSingleRuns) {
   const TempDir dir("bench");
   nlohmann::json json = {{"benchmarks", nlohmann::json::array()}};
   for (double rate : {100.0, 300.0, 200.0}) json["benchmarks"].push_back(entry("TrainStep/bn/32", rate));
-  for (const auto& [aggregate, rate] : {std::pair{"mean", 200.0}, std::pair{"median", 210.0}, std::pair{"stddev", 100.0}}) {
+  for (const auto& [aggregate, rate] :
+       {std::pair{"mean", 200.0}, std::pair{"median", 210.0}, std::pair{"stddev", 100.0}}) {
     auto a = entry("TrainStep/bn/32", rate);
     a["run_type"] = "aggregate";
     a["aggregate_name"] = aggregate;
@@ -127,7 +132,8 @@ TEST(BenchSummary, TheMedianOfRepetitionsWinsOverSingleRuns) {
 
 TEST(BenchSummary, RoundsInSeveralFilesGiveTheMedianRun) {
   const TempDir dir("bench");
-  const auto a = write_round(dir, "a.json", 900), b = write_round(dir, "b.json", 100), c = write_round(dir, "c.json", 500);
+  const auto a = write_round(dir, "a.json", 900), b = write_round(dir, "b.json", 100),
+             c = write_round(dir, "c.json", 500);
   EXPECT_DOUBLE_EQ(find(only_set(read_results({a, b, c})), "TrainStep/bn/32")->items_per_second, 500);
   // An even count takes the lower middle run, a real one.
   EXPECT_DOUBLE_EQ(find(only_set(read_results({a, b})), "TrainStep/bn/32")->items_per_second, 100);
@@ -154,7 +160,8 @@ TEST(BenchSummary, RoundsOfEachIsaMakeTheirOwnSetNativeFirst) {
   EXPECT_EQ(sets[0].platform, Platform{});
   EXPECT_DOUBLE_EQ(find(sets[0].results, "TrainStep/bn/32")->items_per_second, 42);
   EXPECT_EQ(sets[1].platform.label(), "AMD EPYC 9R14, AVX-512 (native)");
-  EXPECT_DOUBLE_EQ(find(sets[1].results, "TrainStep/bn/32")->items_per_second, 500) << "the lower middle of 900 and 500";
+  EXPECT_DOUBLE_EQ(find(sets[1].results, "TrainStep/bn/32")->items_per_second, 500)
+      << "the lower middle of 900 and 500";
   EXPECT_EQ(sets[2].platform.label(), "AMD EPYC 9R14, AVX2 (ONEDNN_MAX_CPU_ISA=AVX2)");
   EXPECT_DOUBLE_EQ(find(sets[2].results, "TrainStep/bn/32")->items_per_second, 100) << "not mixed with the native runs";
 }
@@ -182,12 +189,19 @@ TEST(BenchSummary, ATieGoesToTheFirstListedReference) {
 
 TEST(BenchSummary, MarkdownSetsEachCaseAgainstTheFastestReferenceBesideEveryReference) {
   const std::string md = summary_markdown({every_reference()});
-  EXPECT_CONTAINS(md, "### s8net vs the fastest reference\n\n| images/s | norm | s8net | fastest reference | s8net / fastest "
-                      "| PyTorch | PyTorch channels_last | PyTorch frozen | ONNX Runtime |\n");
-  EXPECT_CONTAINS(md, "| inference, batch 256 | bn | 6,000 | 3,500 (ONNX Runtime) | 1.71x | 2,000 | 1,800 | 3,000 | 3,500 |");
-  EXPECT_CONTAINS(md, "| inference, batch 256 | gn | 4,000 | 2,500 (PyTorch channels_last) | 1.60x | 1,000 | 2,500 | 2,000 | 900 |");
-  EXPECT_CONTAINS(md, "| inference, batch 256 | ln | 4,500 | 1,800 (PyTorch frozen) | 2.50x | 1,500 | 1,600 | 1,800 | 1,700 |");
-  EXPECT_CONTAINS(md, "| training step, batch 32 | bn | 2,000 | 800 (PyTorch channels_last) | 2.50x | 500 | 800 | - | - |");
+  EXPECT_CONTAINS(
+      md,
+      "### s8net vs the fastest reference\n\n| images/s | norm | s8net | fastest reference | s8net / fastest "
+      "| PyTorch | PyTorch channels_last | PyTorch frozen | ONNX Runtime |\n");
+  EXPECT_CONTAINS(
+      md, "| inference, batch 256 | bn | 6,000 | 3,500 (ONNX Runtime) | 1.71x | 2,000 | 1,800 | 3,000 | 3,500 |");
+  EXPECT_CONTAINS(
+      md,
+      "| inference, batch 256 | gn | 4,000 | 2,500 (PyTorch channels_last) | 1.60x | 1,000 | 2,500 | 2,000 | 900 |");
+  EXPECT_CONTAINS(
+      md, "| inference, batch 256 | ln | 4,500 | 1,800 (PyTorch frozen) | 2.50x | 1,500 | 1,600 | 1,800 | 1,700 |");
+  EXPECT_CONTAINS(md,
+                  "| training step, batch 32 | bn | 2,000 | 800 (PyTorch channels_last) | 2.50x | 500 | 800 | - | - |");
 }
 
 TEST(BenchSummary, MarkdownHoldsTheRatiosBetweenNormsAndAgainstPyTorch) {
@@ -212,12 +226,14 @@ TEST(BenchSummary, EachIsaGetsItsOwnLabelledTablesAndOnnxRuntimeIsMarkedNativeWh
   capped.results["Inference/bn/256"].items_per_second = 5000;
   const std::string md = summary_markdown({native, capped});
   const auto native_table = md.find("### s8net vs the fastest reference: AMD EPYC 9R14, AVX-512 (native)\n");
-  const auto capped_table = md.find("### s8net vs the fastest reference: AMD EPYC 9R14, AVX2 (ONEDNN_MAX_CPU_ISA=AVX2)\n");
+  const auto capped_table =
+      md.find("### s8net vs the fastest reference: AMD EPYC 9R14, AVX2 (ONEDNN_MAX_CPU_ISA=AVX2)\n");
   ASSERT_NE(native_table, std::string::npos) << md;
   ASSERT_NE(capped_table, std::string::npos) << md;
   EXPECT_LT(native_table, capped_table);
   EXPECT_CONTAINS(md, "### Whole network: AMD EPYC 9R14, AVX2 (ONEDNN_MAX_CPU_ISA=AVX2)\n");
-  const std::string native_part = md.substr(native_table, capped_table - native_table), capped_part = md.substr(capped_table);
+  const std::string native_part = md.substr(native_table, capped_table - native_table),
+                    capped_part = md.substr(capped_table);
   EXPECT_CONTAINS(native_part, "| inference, batch 256 | bn | 6,000 | 3,500 (ONNX Runtime) | 1.71x |");
   EXPECT_EQ(native_part.find("native ISA"), std::string::npos);
   EXPECT_CONTAINS(capped_part, "| PyTorch frozen | ONNX Runtime (native ISA) |\n");
@@ -257,7 +273,8 @@ TEST(BenchSummary, RefusesFilesThatAreNotBenchmarkResults) {
   const TempDir dir("bench");
   write_file_atomically(dir / "text.json", std::string("TrainStep/bn/32 2000"));
   write_file_atomically(dir / "other.json", std::string(R"({"runs": []})"));
-  write_file_atomically(dir / "odd.json", std::string(R"({"benchmarks": [{"name": "x", "items_per_second": "many"}]})"));
+  write_file_atomically(dir / "odd.json",
+                        std::string(R"({"benchmarks": [{"name": "x", "items_per_second": "many"}]})"));
   write_file_atomically(dir / "odd-isa.json", std::string(R"({"context": {"isa": 512}, "benchmarks": []})"));
   for (const char* name : {"text.json", "other.json", "odd.json", "odd-isa.json", "absent.json"}) {
     try {
@@ -272,8 +289,9 @@ TEST(BenchSummary, RefusesFilesThatAreNotBenchmarkResults) {
 TEST(BenchReport, WritesTheTableAndTheChart) {
   const TempDir dir("bench");
   write_results(dir);
-  const auto r = test::run_program(S8NET_BENCH_REPORT, "--out " + (dir / "out").string() + " " +
-                                                           (dir / "train.json").string() + " " + (dir / "pytorch.json").string());
+  const auto r =
+      test::run_program(S8NET_BENCH_REPORT, "--out " + (dir / "out").string() + " " + (dir / "train.json").string() +
+                                                " " + (dir / "pytorch.json").string());
   ASSERT_EQ(r.exit_code, 0) << r.all();
   EXPECT_CONTAINS(test::read_text(dir / "out/bench.md"), "| 500 (PyTorch) | 4.00x |");
   test::expect_picture(dir / "out/bench.png", 1260, 460);
@@ -283,12 +301,14 @@ TEST(BenchReport, MakesATableAndAChartRowPerIsaFromTheComparisonScriptsFiles) {
   const TempDir dir("bench");
   fs::create_directories(dir / "avx512");
   fs::create_directories(dir / "avx2");
-  for (const auto& [sub, context, ours] : {std::tuple{"avx512", kNative, 3000.0}, std::tuple{"avx2", kCapped, 2000.0}}) {
+  for (const auto& [sub, context, ours] :
+       {std::tuple{"avx512", kNative, 3000.0}, std::tuple{"avx2", kCapped, 2000.0}}) {
     write_file_atomically(dir / sub / "s8net.json", results_file({{"Inference/bn/256", ours}}, context).dump());
-    write_file_atomically(dir / sub / "pytorch.json",
-                          results_file({{"PyTorch/Inference/bn/256", 1000}, {"PyTorch-frozen/Inference/bn/256", 1500}}, context)
-                              .dump());
-    write_file_atomically(dir / sub / "ort.json", results_file({{"OnnxRuntime/Inference/bn/256", 1200}}, context).dump());
+    write_file_atomically(
+        dir / sub / "pytorch.json",
+        results_file({{"PyTorch/Inference/bn/256", 1000}, {"PyTorch-frozen/Inference/bn/256", 1500}}, context).dump());
+    write_file_atomically(dir / sub / "ort.json",
+                          results_file({{"OnnxRuntime/Inference/bn/256", 1200}}, context).dump());
   }
   std::string args = "--out " + (dir / "out").string();
   for (const char* file : {"avx2/s8net.json", "avx2/pytorch.json", "avx2/ort.json", "avx512/s8net.json",
@@ -297,23 +317,27 @@ TEST(BenchReport, MakesATableAndAChartRowPerIsaFromTheComparisonScriptsFiles) {
   const auto r = test::run_program(S8NET_BENCH_REPORT, args);
   ASSERT_EQ(r.exit_code, 0) << r.all();
   const std::string md = test::read_text(dir / "out/bench.md");
-  EXPECT_CONTAINS(md, "AVX-512 (native)\n\n| images/s | norm | s8net | fastest reference | s8net / fastest | PyTorch | "
-                      "PyTorch frozen | ONNX Runtime |\n|---|---|--:|---|--:|--:|--:|--:|\n"
-                      "| inference, batch 256 | bn | 3,000 | 1,500 (PyTorch frozen) | 2.00x | 1,000 | 1,500 | 1,200 |\n");
-  EXPECT_CONTAINS(md, "AVX2 (ONEDNN_MAX_CPU_ISA=AVX2)\n\n| images/s | norm | s8net | fastest reference | s8net / fastest | "
-                      "PyTorch | PyTorch frozen | ONNX Runtime (native ISA) |\n|---|---|--:|---|--:|--:|--:|--:|\n"
-                      "| inference, batch 256 | bn | 2,000 | 1,500 (PyTorch frozen) | 1.33x | 1,000 | 1,500 | 1,200 |\n");
+  EXPECT_CONTAINS(md,
+                  "AVX-512 (native)\n\n| images/s | norm | s8net | fastest reference | s8net / fastest | PyTorch | "
+                  "PyTorch frozen | ONNX Runtime |\n|---|---|--:|---|--:|--:|--:|--:|\n"
+                  "| inference, batch 256 | bn | 3,000 | 1,500 (PyTorch frozen) | 2.00x | 1,000 | 1,500 | 1,200 |\n");
+  EXPECT_CONTAINS(md,
+                  "AVX2 (ONEDNN_MAX_CPU_ISA=AVX2)\n\n| images/s | norm | s8net | fastest reference | s8net / fastest | "
+                  "PyTorch | PyTorch frozen | ONNX Runtime (native ISA) |\n|---|---|--:|---|--:|--:|--:|--:|\n"
+                  "| inference, batch 256 | bn | 2,000 | 1,500 (PyTorch frozen) | 1.33x | 1,000 | 1,500 | 1,200 |\n");
   test::expect_picture(dir / "out/bench.png", 1260, 920);
 }
 
 TEST(BenchReport, RefusesWithOneClearErrorAndWritesNothing) {
   const TempDir dir("bench");
   write_file_atomically(dir / "broken.json", std::string("{\"benchmarks\": [ {"));
-  const auto broken = test::run_program(S8NET_BENCH_REPORT, "--out " + (dir / "out").string() + " " + (dir / "broken.json").string());
+  const auto broken =
+      test::run_program(S8NET_BENCH_REPORT, "--out " + (dir / "out").string() + " " + (dir / "broken.json").string());
   EXPECT_EQ(broken.exit_code, 1);
   EXPECT_CONTAINS(broken.err, "broken.json: not JSON");
   write_file_atomically(dir / "empty.json", std::string(R"({"benchmarks": []})"));
-  const auto empty = test::run_program(S8NET_BENCH_REPORT, "--out " + (dir / "out").string() + " " + (dir / "empty.json").string());
+  const auto empty =
+      test::run_program(S8NET_BENCH_REPORT, "--out " + (dir / "out").string() + " " + (dir / "empty.json").string());
   EXPECT_EQ(empty.exit_code, 1);
   EXPECT_CONTAINS(empty.err, "no TrainStep");
   EXPECT_FALSE(fs::exists(dir / "out"));

@@ -23,6 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const s8net::SafeTensorsFile again = s8net::parse_safetensors(s8net::serialize_safetensors(*file), "again");
   if (again.tensors.size() != file->tensors.size() || again.metadata != file->metadata) std::abort();
   for (size_t i = 0; i < again.tensors.size(); ++i)
-    if (again.tensors[i].name != file->tensors[i].name || again.tensors[i].bytes != file->tensors[i].bytes) std::abort();
+    if (again.tensors[i].name != file->tensors[i].name || again.tensors[i].bytes != file->tensors[i].bytes)
+      std::abort();
   return 0;
 }

@@ -26,7 +26,9 @@ class Affine {
 
   Affine(const s8net::sdk::Host&, const s8net::sdk::Config& config)
       : weight_(static_cast<size_t>(config.channels()), static_cast<float>(config.get("scale"))),
-        bias_(weight_.size(), 0.f), weight_grad_(weight_.size()), bias_grad_(weight_.size()) {
+        bias_(weight_.size(), 0.f),
+        weight_grad_(weight_.size()),
+        bias_grad_(weight_.size()) {
 #ifdef AFFINE_FAIL_CREATE
     throw s8net::sdk::Error(S8NET_ERROR_INTERNAL, "affine: refusing to create (test)");
 #endif

@@ -48,8 +48,8 @@ const s8net_norm_plugin descriptor = {
 }  // namespace
 
 extern "C" __attribute__((visibility("default"))) s8net_status s8net_norm_plugin_init(const s8net_host_api*, uint32_t,
-                                                                                    const s8net_norm_plugin** out,
-                                                                                    s8net_message* message) {
+                                                                                      const s8net_norm_plugin** out,
+                                                                                      s8net_message* message) {
 #ifdef BROKEN_FACTORY_FAILS
   std::snprintf(message->text, sizeof message->text, "cannot initialise: no licence for this norm (test)");
   *out = nullptr;

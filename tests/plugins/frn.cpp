@@ -69,7 +69,8 @@ class FilterResponseNorm {
   void backward(const s8net_tensor_desc& desc, const float* x, const float*, const float* dy, float* dx) {
     const Layout l(desc);
     if (inv_rms_.size() != static_cast<size_t>(l.n * l.c))
-      throw s8net::sdk::Error(S8NET_ERROR_INVALID_ARGUMENT, std::string(kName) + ": backward without a training forward");
+      throw s8net::sdk::Error(S8NET_ERROR_INVALID_ARGUMENT,
+                              std::string(kName) + ": backward without a training forward");
     std::vector<double> dweight(weight_.size()), dbias(weight_.size()), dtau(weight_.size());
     for (int64_t n = 0; n < l.n; ++n)
       for (int64_t c = 0; c < l.c; ++c) {

@@ -33,7 +33,8 @@ inline std::string text_of(const std::filesystem::path& file) {
 }
 
 // `[environment] program arguments`; stderr goes through a file so that it stays separate.
-inline AppRun run_program(const std::string& program, const std::string& arguments, const std::string& environment = "") {
+inline AppRun run_program(const std::string& program, const std::string& arguments,
+                          const std::string& environment = "") {
   const TempDir scratch("app-run");
   const auto err_file = scratch / "stderr";
   const std::string command = environment + " " + program + " " + arguments + " 2>" + err_file.string();
@@ -62,8 +63,8 @@ inline AppRun run_app(const std::string& arguments, const std::string& environme
 class RunningApp {
  public:
   explicit RunningApp(const std::string& arguments) {
-    const std::string command = "exec " + std::string(S8NET_APP) + " " + arguments + " >" + (scratch_ / "stdout").string() +
-                                " 2>" + (scratch_ / "stderr").string();
+    const std::string command = "exec " + std::string(S8NET_APP) + " " + arguments + " >" +
+                                (scratch_ / "stdout").string() + " 2>" + (scratch_ / "stderr").string();
     pid_ = ::fork();
     if (pid_ == 0) {
       ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));

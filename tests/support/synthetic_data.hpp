@@ -29,7 +29,8 @@ inline CifarData random_cifar(int64_t train, int64_t test, uint32_t seed = 1) {
 
 // root/<split>/<class>/<NNNN>.<extension> for each image (PNG is lossless, JPEG quality 95).
 inline void write_image_folder(const std::filesystem::path& root, const CifarData& data, const std::string& extension) {
-  for (const auto& [split, set] : {std::pair<const char*, const Dataset*>{"train", &data.train}, {"test", &data.test}}) {
+  for (const auto& [split, set] :
+       {std::pair<const char*, const Dataset*>{"train", &data.train}, {"test", &data.test}}) {
     for (int64_t i = 0; i < set->size(); ++i) {
       const auto directory = root / split / std::string(kClassNames[set->labels[static_cast<size_t>(i)]]);
       std::filesystem::create_directories(directory);
@@ -42,7 +43,8 @@ inline void write_image_folder(const std::filesystem::path& root, const CifarDat
 }
 
 // `tar czf archive -C parent entry` (tar is part of every Debian system).
-inline void make_tar_gz(const std::filesystem::path& archive, const std::filesystem::path& parent, const std::string& entry) {
+inline void make_tar_gz(const std::filesystem::path& archive, const std::filesystem::path& parent,
+                        const std::string& entry) {
   const std::string command = "tar czf '" + archive.string() + "' -C '" + parent.string() + "' '" + entry + "'";
   if (std::system(command.c_str()) != 0) throw std::runtime_error("failed: " + command);
 }

@@ -31,12 +31,14 @@ int main(int argc, char** argv) {
     const int64_t batch = argc >= 4 ? std::stoll(argv[3]) : 8;
     Context context;
     NormRegistry registry(context);
-    for (const auto& failure : registry.load_path(S8NET_PLUGIN_DIR)) std::fprintf(stderr, "warning: %s\n", failure.reason.c_str());
+    for (const auto& failure : registry.load_path(S8NET_PLUGIN_DIR))
+      std::fprintf(stderr, "warning: %s\n", failure.reason.c_str());
     const auto network = network_from_checkpoint(context, registry, load_checkpoint(source), source);
     std::vector<float> images = test::random_images(batch, 1);
     if (argc == 5) {
       const Dataset test = load_any_cifar(argv[4]).test.first(batch);
-      if (test.size() != batch) throw Error(std::string(argv[4]) + ": fewer than " + std::to_string(batch) + " test images");
+      if (test.size() != batch)
+        throw Error(std::string(argv[4]) + ": fewer than " + std::to_string(batch) + " test images");
       const Augmenter augmenter;
       for (int64_t i = 0; i < batch; ++i)
         augmenter.apply(test.image(i), false, 0,

@@ -89,8 +89,9 @@ class NetworkGraph {
   std::string conv(const std::string& stage, const std::string& x) {
     const std::string weight = initializer("param/" + stage + ".conv.weight");
     const int64_t kernel = tensors_.entry("param/" + stage + ".conv.weight").shape.at(3), pad = kernel / 2;
-    return graph_.node("Conv", stage + ".conv", {x, weight, initializer("param/" + stage + ".conv.bias")},
-                       {ints("kernel_shape", {kernel, kernel}), ints("pads", {pad, pad, pad, pad}), ints("strides", {1, 1})});
+    return graph_.node(
+        "Conv", stage + ".conv", {x, weight, initializer("param/" + stage + ".conv.bias")},
+        {ints("kernel_shape", {kernel, kernel}), ints("pads", {pad, pad, pad, pad}), ints("strides", {1, 1})});
   }
 
   // C: 3x3 conv, norm, ReLU; `size` is the layer's height and width.
@@ -123,17 +124,19 @@ class NetworkGraph {
       throw Error("norm '" + norm_.norm + "': groups=" + std::to_string(g) + " does not divide " +
                   std::to_string(channels) + " channels");
     const std::string name = stage + ".norm";
-    const std::string grouped = graph_.node(
-        "Reshape", name + ".grouped", {x, graph_.int64s(name + ".grouped_shape", {0, g, -1})});
+    const std::string grouped =
+        graph_.node("Reshape", name + ".grouped", {x, graph_.int64s(name + ".grouped_shape", {0, g, -1})});
     const std::string normalized = graph_.node(
         "InstanceNormalization", name + ".normalized",
         {grouped, graph_.floats(name + ".group_scale", {g}, std::vector<float>(static_cast<size_t>(g), 1.f)),
          graph_.floats(name + ".group_shift", {g}, std::vector<float>(static_cast<size_t>(g), 0.f))},
         {real("epsilon", norm_.eps)});
-    const std::string back = graph_.node(
-        "Reshape", name + ".ungrouped", {normalized, graph_.int64s(name + ".ungrouped_shape", {0, channels, size, size})});
+    const std::string back =
+        graph_.node("Reshape", name + ".ungrouped",
+                    {normalized, graph_.int64s(name + ".ungrouped_shape", {0, channels, size, size})});
     const std::string p = "param/" + stage + ".norm.";
-    const std::string scaled = graph_.node("Mul", name + ".scaled", {back, initializer(p + "weight", {channels, 1, 1})});
+    const std::string scaled =
+        graph_.node("Mul", name + ".scaled", {back, initializer(p + "weight", {channels, 1, 1})});
     return graph_.node("Add", name, {scaled, initializer(p + "bias", {channels, 1, 1})});
   }
 
@@ -153,7 +156,8 @@ std::string preprocessing(GraphBuilder& graph, const Normalization& normalizatio
   // to the wrong channel.
   const std::string floats = graph.node("Cast", "images.float", {"images"}, {integer("to", onnx::TensorProto::FLOAT)});
   const std::string planes = graph.node("Transpose", "images.planes", {floats}, {ints("perm", {0, 3, 1, 2})});
-  const std::string scaled = graph.node("Mul", "images.scaled", {planes, graph.floats("normalization.scale", {3, 1, 1}, scale)});
+  const std::string scaled =
+      graph.node("Mul", "images.scaled", {planes, graph.floats("normalization.scale", {3, 1, 1}, scale)});
   return graph.node("Sub", "input", {scaled, graph.floats("normalization.offset", {3, 1, 1}, offset)});
 }
 
@@ -177,7 +181,8 @@ void add_layers(NetworkGraph& net, const std::string& input) {
 
 std::string input_description(const Normalization& n) {
   return "RGB images of 32x32 pixels as float planes [N, 3, 32, 32], each channel normalized as "
-         "(value / 255 - mean) / std with mean (" + listed(n.mean) + ") and std (" + listed(n.std) + ")";
+         "(value / 255 - mean) / std with mean (" +
+         listed(n.mean) + ") and std (" + listed(n.std) + ")";
 }
 
 void describe(onnx::ModelProto& model, S8Network& network, const NormSettings& norm, const OnnxExportOptions& options) {
@@ -194,11 +199,13 @@ void describe(onnx::ModelProto& model, S8Network& network, const NormSettings& n
   norm_options += '}';
   const std::string input = options.include_preprocessing
                                 ? "Input \"images\": uint8 [N, 32, 32, 3] RGB images (height, width, channel); the "
-                                  "model normalizes them into " + input_description(options.normalization) + ". "
+                                  "model normalizes them into " +
+                                      input_description(options.normalization) + ". "
                                 : "Input \"input\": " + input_description(options.normalization) + ". ";
   model.set_doc_string("The S8 CIFAR-10 network of s8net, norm '" + norm.norm + "', evaluation mode. " + input +
                        "Output \"log_probabilities\": [N, 10], the natural logarithm of each class's probability, "
-                       "classes in the order " + classes + ".");
+                       "classes in the order " +
+                       classes + ".");
   const std::vector<std::pair<std::string, std::string>> properties = {
       {"s8net.norm", norm.norm},
       {"s8net.norm_options", norm_options},
@@ -273,7 +280,8 @@ void check_onnx_model(const std::string& bytes) {
   }
 }
 
-OnnxModel save_onnx(const std::filesystem::path& path, Context& context, S8Network& network, const OnnxExportOptions& options) {
+OnnxModel save_onnx(const std::filesystem::path& path, Context& context, S8Network& network,
+                    const OnnxExportOptions& options) {
   OnnxModel model = export_onnx(context, network, options);
   write_file_atomically(path, std::string_view(model.bytes));
   return model;

@@ -4,12 +4,14 @@
 
 namespace s8net::onnx_graph {
 
-Attribute ints(std::string name, std::vector<int64_t> values) { return {std::move(name), std::move(values), 0, false, false}; }
+Attribute ints(std::string name, std::vector<int64_t> values) {
+  return {std::move(name), std::move(values), 0, false, false};
+}
 Attribute integer(std::string name, int64_t value) { return {std::move(name), {value}, 0, true, false}; }
 Attribute real(std::string name, float value) { return {std::move(name), {}, value, false, true}; }
 
-std::string GraphBuilder::node(const std::string& op, const std::string& name, std::initializer_list<std::string> inputs,
-                               std::initializer_list<Attribute> attributes) {
+std::string GraphBuilder::node(const std::string& op, const std::string& name,
+                               std::initializer_list<std::string> inputs, std::initializer_list<Attribute> attributes) {
   onnx::NodeProto& n = *graph_.add_node();
   n.set_op_type(op);
   n.set_name(name);
@@ -32,7 +34,8 @@ std::string GraphBuilder::node(const std::string& op, const std::string& name, s
   return name;
 }
 
-std::string GraphBuilder::floats(const std::string& name, const std::vector<int64_t>& dims, const std::vector<float>& values) {
+std::string GraphBuilder::floats(const std::string& name, const std::vector<int64_t>& dims,
+                                 const std::vector<float>& values) {
   int64_t count = 1;
   for (const int64_t d : dims) count *= d;
   if (count != static_cast<int64_t>(values.size()))

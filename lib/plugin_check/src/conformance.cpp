@@ -198,9 +198,12 @@ std::vector<CheckResult> check_plugin(const fs::path& file, Context& context, co
 
 const char* outcome_name(CheckResult::Outcome outcome) noexcept {
   switch (outcome) {
-    case Outcome::pass: return "PASS";
-    case Outcome::fail: return "FAIL";
-    case Outcome::skip: return "SKIP";
+    case Outcome::pass:
+      return "PASS";
+    case Outcome::fail:
+      return "FAIL";
+    case Outcome::skip:
+      return "SKIP";
   }
   return "?";
 }

@@ -49,7 +49,8 @@ void compare(const Compared& t, Loss& loss, const GuardedBuffer& x, const Confor
     const SecondLook second = off == 0 ? look_again(t.value(i), g, scale, loss, x, options) : SecondLook::off;
     if (second == SecondLook::agrees) continue;
     if (second == SecondLook::kink) {
-      if (kinks.count++ == 0) kinks.first = t.name + "[" + std::to_string(i) + "]" + (t.where(i).empty() ? "" : " ") + t.where(i);
+      if (kinks.count++ == 0)
+        kinks.first = t.name + "[" + std::to_string(i) + "]" + (t.where(i).empty() ? "" : " ") + t.where(i);
       continue;
     }
     ++off;
@@ -131,10 +132,10 @@ std::string check_gradients(const Plugin& plugin, const Case& c, const Conforman
   for (size_t t = 0; t < parameters.size(); ++t) {
     const s8net_norm_tensor& parameter = parameters[t];
     std::vector<std::optional<double>> numeric;
-    for (int64_t i = 0; i < parameter.size; ++i) numeric.push_back(central_difference(parameter.data[i], loss, x, options));
+    for (int64_t i = 0; i < parameter.size; ++i)
+      numeric.push_back(central_difference(parameter.data[i], loss, x, options));
     const std::vector<double> analytic(grads[t].begin(), grads[t].end());
-    compare({view_name(parameter) + ".grad", analytic, numeric,
-             [&](size_t i) -> float& { return parameter.data[i]; },
+    compare({view_name(parameter) + ".grad", analytic, numeric, [&](size_t i) -> float& { return parameter.data[i]; },
              [](size_t) { return std::string(); }},  // a parameter's index says it all
             loss, x, options, kinks);
   }

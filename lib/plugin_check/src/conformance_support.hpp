@@ -38,7 +38,7 @@ struct Case {
   s8net_layout layout = S8NET_LAYOUT_NCHW;
   ConformanceShape shape;
   bool relu = false;
-  uint32_t seed = 0;  // of this case's inputs and parameter values
+  uint32_t seed = 0;                            // of this case's inputs and parameter values
   std::span<const s8net_option_value> options;  // what every create() of the case is given
 
   s8net_tensor_desc desc() const noexcept { return {shape.n, shape.c, shape.h, shape.w, layout}; }

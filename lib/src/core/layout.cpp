@@ -9,9 +9,12 @@ using tag = dnnl::memory::format_tag;
 
 dnnl::memory::format_tag format_tag_of(ActivationLayout layout) {
   switch (layout) {
-    case ActivationLayout::nchw: return tag::nchw;
-    case ActivationLayout::nChw8c: return tag::nChw8c;
-    case ActivationLayout::nChw16c: return tag::nChw16c;
+    case ActivationLayout::nchw:
+      return tag::nchw;
+    case ActivationLayout::nChw8c:
+      return tag::nChw8c;
+    case ActivationLayout::nChw16c:
+      return tag::nChw16c;
   }
   throw Error("invalid activation layout");
 }
@@ -20,9 +23,12 @@ s8net_layout plugin_layout_of(ActivationLayout layout) { return static_cast<s8ne
 
 std::string_view name_of(ActivationLayout layout) {
   switch (layout) {
-    case ActivationLayout::nchw: return "nchw";
-    case ActivationLayout::nChw8c: return "nChw8c";
-    case ActivationLayout::nChw16c: return "nChw16c";
+    case ActivationLayout::nchw:
+      return "nchw";
+    case ActivationLayout::nChw8c:
+      return "nChw8c";
+    case ActivationLayout::nChw16c:
+      return "nChw16c";
   }
   return "invalid";
 }

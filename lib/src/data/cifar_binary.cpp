@@ -38,8 +38,7 @@ void check_meta(std::span<const uint8_t> bytes, const std::string& source) {
                   std::string(index < kClassNames.size() ? kClassNames[index] : "(none: there are 10 classes)") + "'");
     ++index;
   }
-  if (index != kClassNames.size())
-    throw Error(source + ": " + std::to_string(index) + " class names, expected 10");
+  if (index != kClassNames.size()) throw Error(source + ": " + std::to_string(index) + " class names, expected 10");
 }
 
 }  // namespace
@@ -53,7 +52,8 @@ CifarData cifar_from_batch_files(const std::map<std::string, std::vector<uint8_t
   };
   if (const auto meta = files.find(kMetaFile); meta != files.end()) check_meta(meta->second, where + "/" + kMetaFile);
   CifarData data;
-  for (int k = 1; k <= kTrainBatchFiles; ++k) append_cifar_records(file(train_file_name(k)), where + "/" + train_file_name(k), data.train);
+  for (int k = 1; k <= kTrainBatchFiles; ++k)
+    append_cifar_records(file(train_file_name(k)), where + "/" + train_file_name(k), data.train);
   append_cifar_records(file(kTestFile), where + "/" + kTestFile, data.test);
   return data;
 }
@@ -84,7 +84,8 @@ void append_cifar_records(std::span<const uint8_t> bytes, const std::string& sou
   }
   into.pixels.reserve(into.pixels.size() + static_cast<size_t>(records * kImageBytes));
   for (int64_t r = 0; r < records; ++r)
-    into.append(bytes.subspan(static_cast<size_t>(r * kRecordBytes + 1), kImageBytes), bytes[static_cast<size_t>(r * kRecordBytes)]);
+    into.append(bytes.subspan(static_cast<size_t>(r * kRecordBytes + 1), kImageBytes),
+                bytes[static_cast<size_t>(r * kRecordBytes)]);
 }
 
 bool is_cifar_binary_directory(const fs::path& path) {
@@ -93,9 +94,11 @@ bool is_cifar_binary_directory(const fs::path& path) {
 
 CifarData read_cifar_binary(const fs::path& path) {
   if (!fs::exists(path)) throw Error(path.string() + ": no such file or directory");
-  if (!fs::is_directory(path)) throw Error(path.string() + ": not a directory (the CIFAR-10 binary version is read from its directory here)");
+  if (!fs::is_directory(path))
+    throw Error(path.string() + ": not a directory (the CIFAR-10 binary version is read from its directory here)");
   const auto directory = batches_directory(path);
-  if (!directory) throw Error(path.string() + ": missing " + train_file_name(1) + " (not a cifar-10-batches-bin directory)");
+  if (!directory)
+    throw Error(path.string() + ": missing " + train_file_name(1) + " (not a cifar-10-batches-bin directory)");
   // Directories prepared before manifests existed load unchecked.
   const auto manifest = DataManifest::read(*directory);
   if (manifest) manifest->check_present(*directory);
@@ -125,9 +128,11 @@ void write_cifar_binary(const CifarData& data, const fs::path& directory) {
     return bytes;
   };
   const int64_t n = data.train.size();
-  if (n < kTrainBatchFiles) throw Error("only " + std::to_string(n) + " training images; the binary layout needs at least 5");
+  if (n < kTrainBatchFiles)
+    throw Error("only " + std::to_string(n) + " training images; the binary layout needs at least 5");
   for (int k = 0; k < kTrainBatchFiles; ++k)
-    write_file_atomically(directory / train_file_name(k + 1), records(data.train, n * k / kTrainBatchFiles, n * (k + 1) / kTrainBatchFiles));
+    write_file_atomically(directory / train_file_name(k + 1),
+                          records(data.train, n * k / kTrainBatchFiles, n * (k + 1) / kTrainBatchFiles));
   write_file_atomically(directory / kTestFile, records(data.test, 0, data.test.size()));
   std::string meta;
   for (const auto name : kClassNames) (meta += name) += '\n';

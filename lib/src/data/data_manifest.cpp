@@ -63,7 +63,8 @@ void DataManifest::write(const fs::path& directory, const std::vector<std::strin
 const DataManifest::Entry& DataManifest::entry_of(const fs::path& file) const {
   const auto found = files_.find(file.filename().string());
   if (found == files_.end())
-    throw Error(file.string() + ": not listed in " + kManifestFile + ", so not from the prepare that wrote it" + kPrepareAgain);
+    throw Error(file.string() + ": not listed in " + kManifestFile + ", so not from the prepare that wrote it" +
+                kPrepareAgain);
   return found->second;
 }
 

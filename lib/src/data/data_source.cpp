@@ -12,8 +12,8 @@ CifarData load_cifar(const std::filesystem::path& path) {
     const std::string what = std::filesystem::is_directory(path)
                                  ? "not a CIFAR-10 binary directory (no data_batch_1.bin): an image folder?"
                                  : "not a directory: an archive?";
-    throw Error(path.string() + ": " + what +
-                " This program reads prepared data only; `s8net data prepare --from " + path.string() +
+    throw Error(path.string() + ": " + what + " This program reads prepared data only; `s8net data prepare --from " +
+                path.string() +
                 " --out DIR` makes a directory it reads (a program linking s8net::image_import reads any "
                 "source with load_any_cifar)");
   }

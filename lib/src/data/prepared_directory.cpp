@@ -33,7 +33,8 @@ fs::path sibling(const fs::path& out, const std::string& kind, pid_t pid) {
 }
 
 bool is_number(std::string_view text) {
-  return !text.empty() && text.size() <= 9 && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return !text.empty() && text.size() <= 9 &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 // The process id that ends "OUT.tmp-123" after `prefix` ("OUT.tmp-"), or -1.

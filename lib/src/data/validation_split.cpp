@@ -30,7 +30,8 @@ TrainValidationSplit hold_out_validation(const Dataset& data, int64_t count) {
   }
   TrainValidationSplit split;
   for (int64_t i = 0; i < data.size(); ++i)
-    (held[static_cast<size_t>(i)] ? split.validation : split.train).append(data.image(i), data.labels[static_cast<size_t>(i)]);
+    (held[static_cast<size_t>(i)] ? split.validation : split.train)
+        .append(data.image(i), data.labels[static_cast<size_t>(i)]);
   return split;
 }
 

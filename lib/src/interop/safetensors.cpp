@@ -23,10 +23,9 @@ constexpr const char* kMetadataKey = "__metadata__";
 
 // The dtypes of the format's specification, with their bits per element.
 constexpr std::pair<std::string_view, int64_t> kDtypes[] = {
-    {"BOOL", 8},     {"U8", 8},      {"I8", 8},       {"F8_E5M2", 8},  {"F8_E4M3", 8}, {"F8_E8M0", 8},
-    {"F4", 4},       {"F6_E2M3", 6}, {"F6_E3M2", 6},  {"I16", 16},     {"U16", 16},    {"F16", 16},
-    {"BF16", 16},    {"I32", 32},    {"U32", 32},     {"F32", 32},     {"C64", 64},    {"F64", 64},
-    {"I64", 64},     {"U64", 64},
+    {"BOOL", 8},    {"U8", 8},      {"I8", 8},   {"F8_E5M2", 8}, {"F8_E4M3", 8}, {"F8_E8M0", 8}, {"F4", 4},
+    {"F6_E2M3", 6}, {"F6_E3M2", 6}, {"I16", 16}, {"U16", 16},    {"F16", 16},    {"BF16", 16},   {"I32", 32},
+    {"U32", 32},    {"F32", 32},    {"C64", 64}, {"F64", 64},    {"I64", 64},    {"U64", 64},
 };
 
 // Finds the first name the header holds twice: nlohmann::json keeps only the last of equal keys,
@@ -171,8 +170,8 @@ std::vector<uint8_t> serialize_safetensors(const SafeTensorsFile& file) {
     if (!bits) throw Error("safetensors: tensor \"" + t.name + "\" has unknown dtype \"" + t.dtype + "\"");
     const auto expected = byte_count(*bits, t.shape);
     if (!expected || *expected != t.bytes.size())
-      throw Error("safetensors: tensor \"" + t.name + "\" holds " + std::to_string(t.bytes.size()) + " bytes, not what " +
-                  t.dtype + " " + shape_text(t.shape) + " takes");
+      throw Error("safetensors: tensor \"" + t.name + "\" holds " + std::to_string(t.bytes.size()) +
+                  " bytes, not what " + t.dtype + " " + shape_text(t.shape) + " takes");
     header[t.name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.bytes.size()}}};
     offset += t.bytes.size();
   }
@@ -209,7 +208,8 @@ SafeTensorsFile parse_safetensors(std::span<const uint8_t> bytes, const std::str
     throw Error(name + ": truncated or not a safetensors file: header length " + std::to_string(length) + " but only " +
                 std::to_string(bytes.size() - 8) + " bytes follow it");
   const std::string_view text(reinterpret_cast<const char*>(bytes.data() + 8), static_cast<size_t>(length));
-  if (text.empty() || text.front() != '{') throw Error(name + ": not a safetensors file: the header is not a JSON object");
+  if (text.empty() || text.front() != '{')
+    throw Error(name + ": not a safetensors file: the header is not a JSON object");
   const json header = parse_bounded_json(text, name + ": safetensors header");
   if (!header.is_object()) throw Error(name + ": not a safetensors file: the header is not a JSON object");
   DuplicateKeyFinder duplicates;
@@ -225,10 +225,9 @@ SafeTensorsFile parse_safetensors(std::span<const uint8_t> bytes, const std::str
       entries.push_back(parse_entry(key, value, name));
   }
   const std::span<const uint8_t> buffer = bytes.subspan(8 + static_cast<size_t>(length));
-  std::sort(entries.begin(), entries.end(),
-            [](const Entry& a, const Entry& b) {
-              return std::tie(a.begin, a.end, a.tensor.name) < std::tie(b.begin, b.end, b.tensor.name);
-            });
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return std::tie(a.begin, a.end, a.tensor.name) < std::tie(b.begin, b.end, b.tensor.name);
+  });
   // The ranges must tile the buffer: each begins where the one before ends, the last ends with it.
   uint64_t covered = 0;
   const Entry* previous = nullptr;

@@ -21,10 +21,17 @@ struct StageNames {
   std::string_view stage, conv, norm;
 };
 constexpr StageNames kStageNames[] = {
-    {"C1", "block1.conv1", "block1.n1"}, {"C2", "block1.conv2", "block1.n2"}, {"c3", "block1.filter1x", ""},
-    {"C3", "block2.conv1", "block2.n1"}, {"C4", "block2.conv2", "block2.n2"}, {"C5", "block2.conv3", "block2.n3"},
-    {"c6", "block2.filter1x", ""},       {"C7", "block3.conv1", "block3.n1"}, {"C8", "block3.conv2", "block3.n2"},
-    {"C9", "block3.conv3", "block3.n3"}, {"c10", "flat", ""},
+    {"C1", "block1.conv1", "block1.n1"},
+    {"C2", "block1.conv2", "block1.n2"},
+    {"c3", "block1.filter1x", ""},
+    {"C3", "block2.conv1", "block2.n1"},
+    {"C4", "block2.conv2", "block2.n2"},
+    {"C5", "block2.conv3", "block2.n3"},
+    {"c6", "block2.filter1x", ""},
+    {"C7", "block3.conv1", "block3.n1"},
+    {"C8", "block3.conv2", "block3.n2"},
+    {"C9", "block3.conv3", "block3.n3"},
+    {"c10", "flat", ""},
 };
 // Defined by the original after block1.conv2/n2, with their shapes, but never run.
 constexpr std::string_view kUnusedConv = "block1.conv3", kUnusedNorm = "block1.n3";
@@ -105,15 +112,16 @@ std::vector<StateDictEntry> original_state_dict(S8Network& network) {
       entries.push_back(std::move(unused));
     }
   }
-  const size_t mapped = static_cast<size_t>(
-      std::count_if(entries.begin(), entries.end(), [](const StateDictEntry& e) { return starts_with(e.s8net_name, "param/") || starts_with(e.s8net_name, "state/"); }));
+  const size_t mapped = static_cast<size_t>(std::count_if(entries.begin(), entries.end(), [](const StateDictEntry& e) {
+    return starts_with(e.s8net_name, "param/") || starts_with(e.s8net_name, "state/");
+  }));
   if (mapped != parameters.size() + state.size())
     throw Error("norm '" + norm + "': its plugin's tensors do not all map onto the original model's layers");
   return entries;
 }
 
 std::vector<std::string> differences_from_original(const std::string& norm, const NormOptions& options) {
-  const NormOptions original = norm == "bn" ? NormOptions{{"eps", 1e-5}, {"momentum", 0.1}}
+  const NormOptions original = norm == "bn"   ? NormOptions{{"eps", 1e-5}, {"momentum", 0.1}}
                                : norm == "gn" ? NormOptions{{"groups", 2}, {"eps", 1e-5}}
                                               : NormOptions{{"eps", 1e-5}};
   std::vector<std::string> differences;

@@ -113,9 +113,9 @@ struct S8Network::InferencePlan::Builder {
       st.pre = Tensor(dst_desc, engine);
       if (!norm.fuses_relu()) st.relu = std::make_unique<Relu>(plan.context, dst_desc);
       plan.steps.add_primitive(st.conv->bind_forward(*src, st.pre), conv_line);
-      plan.steps.add_plugin([&norm, &st, x = st.pre.data(), y = st.out.data()] {
-        norm.forward(S8NET_MODE_EVAL, st.norm_desc, x, y);
-      }, name(i) + ".norm: " + norm.norm_name() + " (plugin, " + (st.relu ? "then" : "fused") + " ReLU)");
+      plan.steps.add_plugin(
+          [&norm, &st, x = st.pre.data(), y = st.out.data()] { norm.forward(S8NET_MODE_EVAL, st.norm_desc, x, y); },
+          name(i) + ".norm: " + norm.norm_name() + " (plugin, " + (st.relu ? "then" : "fused") + " ReLU)");
       if (st.relu)
         plan.steps.add_primitive(st.relu->bind_forward(st.out, st.out),
                                  name(i) + ".relu: " + st.relu->implementation());

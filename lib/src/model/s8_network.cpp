@@ -21,9 +21,10 @@ constexpr int64_t kLayoutProbeBatch = 32;
 
 ConvWeights make_conv_weights(Context& context, size_t stage, ActivationLayout layout) {
   const ConvSpec spec = conv_spec(stage);
-  return ConvWeights(context, spec,
-                     ConvWeights::preferred_desc(context.engine(), spec, conv_src_desc(stage, kLayoutProbeBatch, layout),
-                                                 conv_dst_desc(stage, kLayoutProbeBatch, layout)));
+  return ConvWeights(
+      context, spec,
+      ConvWeights::preferred_desc(context.engine(), spec, conv_src_desc(stage, kLayoutProbeBatch, layout),
+                                  conv_dst_desc(stage, kLayoutProbeBatch, layout)));
 }
 
 // True when every convolution of the network, forward and backward, gets a JIT kernel in this
@@ -56,7 +57,9 @@ struct OpNames {
     rows[i].op = "conv3x3+" + config.norm + "+relu" + (kStages[i].skip == s8::Skip::add ? "+skip" : "");
   }
   void conv1x1(size_t i) { rows[i].op = "conv1x1"; }
-  void pool_dropout(size_t i) { rows[i].op = "maxpool2x2+dropout(" + std::to_string(config.dropout).substr(0, 4) + ")"; }
+  void pool_dropout(size_t i) {
+    rows[i].op = "maxpool2x2+dropout(" + std::to_string(config.dropout).substr(0, 4) + ")";
+  }
   void global_pool(size_t i) { rows[i].op = "global-avgpool"; }
   void head(size_t i) { rows[i].op = "conv1x1+log-softmax"; }
 };
@@ -93,7 +96,9 @@ S8Network::~S8Network() = default;
 S8Network::TrainingPlan& S8Network::plan_for(int64_t batch) {
   auto found = plans_.find(batch);
   if (found == plans_.end())
-    found = plans_.emplace(batch, std::make_unique<TrainingPlan>(context_, *weights_, layout_, batch, config_.dropout, config_.seed))
+    found = plans_
+                .emplace(batch, std::make_unique<TrainingPlan>(context_, *weights_, layout_, batch, config_.dropout,
+                                                               config_.seed))
                 .first;
   return *found->second;
 }

@@ -12,11 +12,21 @@ template <typename Handler>
 void for_each_stage(Handler& handler) {
   for (std::size_t i = 0; i < kStages.size(); ++i) {
     switch (kStages[i].kind) {
-      case StageKind::conv_norm_relu: handler.conv_norm_relu(i); break;
-      case StageKind::conv1x1: handler.conv1x1(i); break;
-      case StageKind::pool_dropout: handler.pool_dropout(i); break;
-      case StageKind::global_pool: handler.global_pool(i); break;
-      case StageKind::head: handler.head(i); break;
+      case StageKind::conv_norm_relu:
+        handler.conv_norm_relu(i);
+        break;
+      case StageKind::conv1x1:
+        handler.conv1x1(i);
+        break;
+      case StageKind::pool_dropout:
+        handler.pool_dropout(i);
+        break;
+      case StageKind::global_pool:
+        handler.global_pool(i);
+        break;
+      case StageKind::head:
+        handler.head(i);
+        break;
     }
   }
 }

@@ -70,9 +70,8 @@ struct S8Network::TrainingPlan::Builder {
       st.grad_raw = Tensor(out_desc(i), engine());
     }
     const Tensor& norm_out = st.relu ? st.raw : st.normed;
-    plan.forward_steps.add_plugin([&norm, &st, x = st.pre.data(), y = norm_out.data()] {
-      norm.forward(S8NET_MODE_TRAIN, st.norm_desc, x, y);
-    });
+    plan.forward_steps.add_plugin(
+        [&norm, &st, x = st.pre.data(), y = norm_out.data()] { norm.forward(S8NET_MODE_TRAIN, st.norm_desc, x, y); });
     if (st.relu)
       plan.forward_steps.add_primitive(st.relu->bind_forward(st.raw, st.normed),
                                        name(i) + ".relu: " + st.relu->implementation());

@@ -60,8 +60,8 @@ struct S8Network::TrainingPlan {
   Tensor grad_logits_plain;
   LogSoftmaxNll loss;
   StepList forward_steps, backward_steps;
-  uint64_t step = 0;    // of the running forward: keys the dropout masks
-  BatchResult result;   // of the latest forward
+  uint64_t step = 0;   // of the running forward: keys the dropout masks
+  BatchResult result;  // of the latest forward
 
  private:
   struct Builder;

@@ -70,8 +70,13 @@ LoadedPlugin::LoadedPlugin(const fs::path& file, const dnnl::engine& engine, con
   if (const std::string problem = descriptor_problem(descriptor); !problem.empty()) throw Error(where + problem);
 
   // Copies: the strings stay valid only while the library is loaded, PluginInfo copies may not.
-  info_ = {descriptor->name,        descriptor->version, descriptor->description, descriptor->dnnl_version,
-           descriptor->abi_version, file,                descriptor};
+  info_ = {descriptor->name,
+           descriptor->version,
+           descriptor->description,
+           descriptor->dnnl_version,
+           descriptor->abi_version,
+           file,
+           descriptor};
 }
 
 }  // namespace s8net

@@ -3,7 +3,6 @@
 #include <s8net/norm/plugin_sdk.hpp>
 #include <s8net/norm/registry.hpp>
 
-
 namespace s8net {
 namespace {
 

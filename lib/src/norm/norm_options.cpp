@@ -2,8 +2,8 @@
 #include <s8net/norm/registry.hpp>
 
 #include <cmath>
-#include <span>
 #include <cstdio>
+#include <span>
 #include <string>
 
 namespace s8net {
@@ -26,13 +26,16 @@ void check_norm_options(const PluginInfo& plugin, const std::map<std::string, do
     const std::string given = "--norm-option " + name + "=" + number(value);
     if (option == nullptr) {
       std::string accepted;
-      for (const s8net_norm_option& k : known) accepted += (accepted.empty() ? "" : ", ") + std::string(k.name ? k.name : "?");
-      throw Error(given + ": norm '" + plugin.name + "' has no option '" + name + "' (it accepts: " +
-                  (accepted.empty() ? std::string("none") : accepted) + ")");
+      for (const s8net_norm_option& k : known)
+        accepted += (accepted.empty() ? "" : ", ") + std::string(k.name ? k.name : "?");
+      throw Error(given + ": norm '" + plugin.name + "' has no option '" + name +
+                  "' (it accepts: " + (accepted.empty() ? std::string("none") : accepted) + ")");
     }
-    if (!(value >= option->min_value && value <= option->max_value) || (option->is_integer && value != std::floor(value)))
-      throw Error(given + ": out of range for norm '" + plugin.name + "': " + (option->is_integer ? "an integer " : "") +
-                  "in [" + number(option->min_value) + ", " + number(option->max_value) + "]");
+    if (!(value >= option->min_value && value <= option->max_value) ||
+        (option->is_integer && value != std::floor(value)))
+      throw Error(given + ": out of range for norm '" + plugin.name +
+                  "': " + (option->is_integer ? "an integer " : "") + "in [" + number(option->min_value) + ", " +
+                  number(option->max_value) + "]");
   }
 }
 

@@ -92,12 +92,18 @@ decltype(s8net_norm_plugin::eval_affine) eval_affine_entry(const s8net_norm_plug
 
 const char* status_name(s8net_status status) noexcept {
   switch (status) {
-    case S8NET_OK: return "S8NET_OK";
-    case S8NET_ERROR_INVALID_ARGUMENT: return "S8NET_ERROR_INVALID_ARGUMENT";
-    case S8NET_ERROR_UNSUPPORTED: return "S8NET_ERROR_UNSUPPORTED";
-    case S8NET_ERROR_ABI_MISMATCH: return "S8NET_ERROR_ABI_MISMATCH";
-    case S8NET_ERROR_OUT_OF_MEMORY: return "S8NET_ERROR_OUT_OF_MEMORY";
-    case S8NET_ERROR_INTERNAL: return "S8NET_ERROR_INTERNAL";
+    case S8NET_OK:
+      return "S8NET_OK";
+    case S8NET_ERROR_INVALID_ARGUMENT:
+      return "S8NET_ERROR_INVALID_ARGUMENT";
+    case S8NET_ERROR_UNSUPPORTED:
+      return "S8NET_ERROR_UNSUPPORTED";
+    case S8NET_ERROR_ABI_MISMATCH:
+      return "S8NET_ERROR_ABI_MISMATCH";
+    case S8NET_ERROR_OUT_OF_MEMORY:
+      return "S8NET_ERROR_OUT_OF_MEMORY";
+    case S8NET_ERROR_INTERNAL:
+      return "S8NET_ERROR_INTERNAL";
   }
   return "unknown status";
 }

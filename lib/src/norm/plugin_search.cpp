@@ -31,7 +31,8 @@ std::vector<fs::path> plugin_path_variable() {
   return paths;
 }
 
-std::vector<PluginLoadFailure> load_plugin_search_path(NormRegistry& registry, const std::vector<fs::path>& explicit_paths) {
+std::vector<PluginLoadFailure> load_plugin_search_path(NormRegistry& registry,
+                                                       const std::vector<fs::path>& explicit_paths) {
   std::vector<PluginLoadFailure> failures;
   const auto keep = [&](std::vector<PluginLoadFailure> more) {
     failures.insert(failures.end(), more.begin(), more.end());

@@ -45,8 +45,8 @@ const PluginInfo& NormRegistry::load_file(const fs::path& file) {
   // (and unloads the library again when `plugin` goes out of scope).
   auto plugin = std::make_shared<LoadedPlugin>(real, context_.engine(), context_.stream());
   if (const auto other = find_locked(plugin->info().name))
-    throw Error(real.string() + ": duplicate norm \"" + plugin->info().name + "\" from " +
-                other->info().file.string() + " and " + real.string());
+    throw Error(real.string() + ": duplicate norm \"" + plugin->info().name + "\" from " + other->info().file.string() +
+                " and " + real.string());
   loaded_.push_back(std::move(plugin));
   return loaded_.back()->info();
 }
@@ -117,7 +117,8 @@ void NormRegistry::throw_unknown_locked(std::string_view name) const {
   std::string detail;
   if (loaded_.empty()) {
     detail = "no plugins loaded; ";
-    if (searched_.empty()) detail += "nothing was searched";
+    if (searched_.empty())
+      detail += "nothing was searched";
     else {
       detail += "searched:";
       for (size_t i = 0; i < searched_.size(); ++i) detail += (i ? ", " : " ") + searched_[i].string();

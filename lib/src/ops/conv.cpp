@@ -15,12 +15,18 @@ using conv_choice::weight_dims;
 using dnnl::memory;
 using tag = memory::format_tag;
 
-
 dnnl::convolution_forward::desc forward_desc(dnnl::algorithm algorithm, const ConvSpec& spec, const memory::desc& src,
                                              const memory::desc& weights, const memory::desc& dst) {
   const memory::dims bias{spec.out_channels}, stride{1, 1}, pad{spec.padding(), spec.padding()};
-  return {dnnl::prop_kind::forward_training, algorithm, src, weights,
-          memory::desc(bias, memory::data_type::f32, tag::x), dst, stride, pad, pad};
+  return {dnnl::prop_kind::forward_training,
+          algorithm,
+          src,
+          weights,
+          memory::desc(bias, memory::data_type::f32, tag::x),
+          dst,
+          stride,
+          pad,
+          pad};
 }
 
 dnnl::convolution_forward::primitive_desc forward_pd(const dnnl::engine& engine, const ConvSpec& spec,
@@ -35,7 +41,8 @@ dnnl::convolution_forward::primitive_desc forward_pd(const dnnl::engine& engine,
 
 ConvWeights::ConvWeights(Context& context, ConvSpec spec, const memory::desc& weights_desc) : spec_(std::move(spec)) {
   const memory::desc bias_desc({spec_.out_channels}, memory::data_type::f32, tag::x);
-  weight = {spec_.name + ".conv.weight", Tensor(weights_desc, context.engine()), Tensor(weights_desc, context.engine())};
+  weight = {spec_.name + ".conv.weight", Tensor(weights_desc, context.engine()),
+            Tensor(weights_desc, context.engine())};
   bias = {spec_.name + ".conv.bias", Tensor(bias_desc, context.engine()), Tensor(bias_desc, context.engine())};
 }
 
@@ -57,7 +64,8 @@ Conv2d::Conv2d(Context& context, ConvWeights& weights, const memory::desc& src, 
   // Gradients share the weights' layout, so the optimizer works element by element.
   const auto make_backward_weights = [&](dnnl::algorithm algorithm) {
     const dnnl::convolution_backward_weights::desc desc(algorithm, forward_pd_.src_desc(), weights_desc,
-                                                        weights.bias.value.desc(), forward_pd_.dst_desc(), stride, pad, pad);
+                                                        weights.bias.value.desc(), forward_pd_.dst_desc(), stride, pad,
+                                                        pad);
     return dnnl::convolution_backward_weights::primitive_desc(desc, engine, forward_pd_);
   };
   backward_weights_pd_ = choose<dnnl::convolution_backward_weights::primitive_desc>(spec.algorithms.backward_weights,

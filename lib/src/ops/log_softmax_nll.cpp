@@ -56,7 +56,8 @@ void LogSoftmaxNll::set_gradient() {
   // d(mean NLL)/d(log p[i][j]) is -1/batch at the label, 0 elsewhere.
   diff_log_probabilities_.zero();
   float* diff = diff_log_probabilities_.data();
-  for (int64_t i = 0; i < batch_; ++i) diff[i * classes_ + labels_[static_cast<size_t>(i)]] = -1.f / static_cast<float>(batch_);
+  for (int64_t i = 0; i < batch_; ++i)
+    diff[i * classes_ + labels_[static_cast<size_t>(i)]] = -1.f / static_cast<float>(batch_);
 }
 
 BoundPrimitive LogSoftmaxNll::bind_backward(const Tensor& diff_logits) const {

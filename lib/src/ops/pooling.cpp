@@ -12,9 +12,10 @@ Pooling::Pooling(Context& context, dnnl::algorithm algorithm, const dnnl::memory
   forward_pd_ = {{prop, algorithm, src, dst, window, window, no_padding, no_padding}, context.engine()};
   forward_ = dnnl::pooling_forward(forward_pd_);
   if (pass == Pass::inference) return;
-  if (algorithm == dnnl::algorithm::pooling_max) workspace_ = dnnl::memory(forward_pd_.workspace_desc(), context.engine());
-  backward_pd_ = {{algorithm, src, forward_pd_.dst_desc(), window, window, no_padding, no_padding}, context.engine(),
-                  forward_pd_};
+  if (algorithm == dnnl::algorithm::pooling_max)
+    workspace_ = dnnl::memory(forward_pd_.workspace_desc(), context.engine());
+  backward_pd_ = {
+      {algorithm, src, forward_pd_.dst_desc(), window, window, no_padding, no_padding}, context.engine(), forward_pd_};
   backward_ = dnnl::pooling_backward(backward_pd_);
 }
 

@@ -16,10 +16,9 @@ BoundPrimitive Relu::bind_forward(const Tensor& src, const Tensor& dst) const {
 }
 
 BoundPrimitive Relu::bind_backward(const Tensor& dst, const Tensor& diff_dst, const Tensor& diff_src) const {
-  return {backward_,
-          {{DNNL_ARG_DST, dst.memory()},
-           {DNNL_ARG_DIFF_DST, diff_dst.memory()},
-           {DNNL_ARG_DIFF_SRC, diff_src.memory()}}};
+  return {
+      backward_,
+      {{DNNL_ARG_DST, dst.memory()}, {DNNL_ARG_DIFF_DST, diff_dst.memory()}, {DNNL_ARG_DIFF_SRC, diff_src.memory()}}};
 }
 
 void Relu::forward(const Tensor& src, const Tensor& dst) { execute(context_, bind_forward(src, dst)); }

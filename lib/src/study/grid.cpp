@@ -15,9 +15,12 @@ LrScaling parse_lr_scaling(const std::string& name) {
 
 const char* name_of(LrScaling scaling) noexcept {
   switch (scaling) {
-    case LrScaling::none: return "none";
-    case LrScaling::linear: return "linear";
-    case LrScaling::sqrt: return "sqrt";
+    case LrScaling::none:
+      return "none";
+    case LrScaling::linear:
+      return "linear";
+    case LrScaling::sqrt:
+      return "sqrt";
   }
   return "none";
 }

@@ -52,20 +52,20 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& c) {
     tensors.push_back({{"name", t.name}, {"count", t.values.size()}});
     floats += t.values.size();
   }
-  const std::string header = json{{"config", json::parse(to_json(c.config))},
-                                   {"epochs_done", c.epochs_done},
-                                   {"epoch_in_progress",
-                                    {{"batches_done", c.epoch_in_progress.batches_done},
-                                     {"loss_sum", c.epoch_in_progress.loss_sum},
-                                     {"train_correct", c.epoch_in_progress.train_correct},
-                                     {"train_total", c.epoch_in_progress.train_total},
-                                     {"train_seconds", c.epoch_in_progress.train_seconds}}},
-                                   {"best_test_accuracy", c.best_test_accuracy},
-                                   {"best_epoch", c.best_epoch},
-                                   {"training_steps", c.training_steps},
-                                   {"metrics_jsonl", c.metrics_jsonl},
-                                   {"tensors", tensors}}
-                                 .dump();
+  const std::string header = json{
+      {"config", json::parse(to_json(c.config))},
+      {"epochs_done", c.epochs_done},
+      {"epoch_in_progress",
+       {{"batches_done", c.epoch_in_progress.batches_done},
+        {"loss_sum", c.epoch_in_progress.loss_sum},
+        {"train_correct", c.epoch_in_progress.train_correct},
+        {"train_total", c.epoch_in_progress.train_total},
+        {"train_seconds", c.epoch_in_progress.train_seconds}}},
+      {"best_test_accuracy", c.best_test_accuracy},
+      {"best_epoch", c.best_epoch},
+      {"training_steps", c.training_steps},
+      {"metrics_jsonl", c.metrics_jsonl},
+      {"tensors", tensors}}.dump();
   std::vector<uint8_t> bytes;
   bytes.reserve(kPrefixBytes + header.size() + floats * sizeof(float) + 4);
   bytes.insert(bytes.end(), kMagic, kMagic + 8);

@@ -8,7 +8,9 @@
 
 namespace s8net {
 
-double EvalResult::accuracy() const noexcept { return total ? 100.0 * static_cast<double>(correct) / static_cast<double>(total) : 0.0; }
+double EvalResult::accuracy() const noexcept {
+  return total ? 100.0 * static_cast<double>(correct) / static_cast<double>(total) : 0.0;
+}
 
 int64_t class_count(const ConfusionMatrix& confusion, int label) noexcept {
   int64_t count = 0;

@@ -10,10 +10,10 @@ namespace s8net {
 namespace {
 
 constexpr std::pair<ScheduleKind, const char*> kNames[] = {{ScheduleKind::seed, "seed"},
-                                                          {ScheduleKind::onecycle, "onecycle"},
-                                                          {ScheduleKind::cosine, "cosine"},
-                                                          {ScheduleKind::step, "step"},
-                                                          {ScheduleKind::constant, "constant"}};
+                                                           {ScheduleKind::onecycle, "onecycle"},
+                                                           {ScheduleKind::cosine, "cosine"},
+                                                           {ScheduleKind::step, "step"},
+                                                           {ScheduleKind::constant, "constant"}};
 
 double interpolate(const std::vector<std::pair<double, double>>& points, double x) {
   if (x <= points.front().first) return points.front().second;
@@ -62,8 +62,10 @@ void validate(const ScheduleConfig& c) {
     if (c.points.empty()) throw Error("schedule seed: no (epoch, lr) points");
     for (size_t i = 0; i < c.points.size(); ++i) {
       if (!(c.points[i].second >= 0 && c.points[i].second <= kMaxLearningRate) || !std::isfinite(c.points[i].first))
-        throw Error("schedule seed: learning rates must be in [0, " + std::to_string(static_cast<int>(kMaxLearningRate)) + "]");
-      if (i > 0 && !(c.points[i].first > c.points[i - 1].first)) throw Error("schedule seed: epochs of the points must increase");
+        throw Error("schedule seed: learning rates must be in [0, " +
+                    std::to_string(static_cast<int>(kMaxLearningRate)) + "]");
+      if (i > 0 && !(c.points[i].first > c.points[i - 1].first))
+        throw Error("schedule seed: epochs of the points must increase");
     }
     return;
   }
@@ -86,14 +88,16 @@ ScheduleValue schedule_at(const ScheduleConfig& c, int64_t epochs, int64_t steps
                           int64_t step_in_epoch) {
   const double e = static_cast<double>(epoch);
   switch (c.kind) {
-    case ScheduleKind::seed: return {interpolate(c.points, e), std::nullopt};
+    case ScheduleKind::seed:
+      return {interpolate(c.points, e), std::nullopt};
     case ScheduleKind::onecycle:
       return one_cycle(c, epochs * steps_per_epoch, epoch * steps_per_epoch + step_in_epoch);
     case ScheduleKind::cosine:
       return {cosine_anneal(c.learning_rate, c.min_learning_rate, e / static_cast<double>(epochs)), std::nullopt};
     case ScheduleKind::step:
       return {c.learning_rate * std::pow(c.gamma, static_cast<double>(epoch / c.step_size)), std::nullopt};
-    case ScheduleKind::constant: return {c.learning_rate, std::nullopt};
+    case ScheduleKind::constant:
+      return {c.learning_rate, std::nullopt};
   }
   return {};
 }

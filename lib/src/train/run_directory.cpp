@@ -45,8 +45,8 @@ RunDirectoryLock::RunDirectoryLock(const fs::path& directory, const char* holder
     const std::string holder = holder_of(fd_);
     ::close(fd_);
     if (code == EWOULDBLOCK)
-      throw Error(directory.string() + ": in use by another " + holder_kind + " (" + holder + "); one directory takes one " +
-                  holder_kind + " at a time");
+      throw Error(directory.string() + ": in use by another " + holder_kind + " (" + holder +
+                  "); one directory takes one " + holder_kind + " at a time");
     throw Error("cannot lock " + file.string() + ": " + std::strerror(code));
   }
   const std::string pid = std::to_string(::getpid()) + "\n";

@@ -15,8 +15,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <iterator>
 #include <sstream>
 #include <utility>
@@ -35,7 +35,9 @@ std::string gigabytes(double bytes) {
   return text;
 }
 
-double percent(int64_t part, int64_t whole) { return whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0; }
+double percent(int64_t part, int64_t whole) {
+  return whole ? 100.0 * static_cast<double>(part) / static_cast<double>(whole) : 0.0;
+}
 
 }  // namespace
 
@@ -57,9 +59,7 @@ void check_training_memory(S8Network& network, int64_t batch_size) {
 double EpochMetrics::train_accuracy() const noexcept { return percent(train_correct, train_total); }
 double EpochMetrics::test_accuracy() const noexcept { return percent(test_correct, test_total); }
 double EpochMetrics::val_accuracy() const noexcept { return percent(val_correct, val_total); }
-double EpochMetrics::selection_accuracy() const noexcept {
-  return has_validation() ? val_accuracy() : test_accuracy();
-}
+double EpochMetrics::selection_accuracy() const noexcept { return has_validation() ? val_accuracy() : test_accuracy(); }
 double EpochMetrics::train_images_per_second() const noexcept {
   return train_seconds > 0 ? static_cast<double>(train_total) / train_seconds : 0.0;
 }
@@ -96,25 +96,28 @@ double median_training_images_per_second(std::span<const EpochMetrics> history) 
 
 std::string to_json_line(const EpochMetrics& m) {
   // JSON has no NaN: it would be written as null and make the run's metrics unreadable.
-  for (const auto& [name, value] : {std::pair{"lr", m.learning_rate}, {"seconds", m.seconds},
-                                    {"train_seconds", m.train_seconds}, {"train_loss", m.train_loss},
-                                    {"test_loss", m.test_loss}, {"val_loss", m.val_loss}})
+  for (const auto& [name, value] : {std::pair{"lr", m.learning_rate},
+                                    {"seconds", m.seconds},
+                                    {"train_seconds", m.train_seconds},
+                                    {"train_loss", m.train_loss},
+                                    {"test_loss", m.test_loss},
+                                    {"val_loss", m.val_loss}})
     if (!std::isfinite(value))
       throw Error("epoch " + std::to_string(m.epoch) + ": " + name + " is not a finite number; not written to " +
                   kMetricsFile);
   nlohmann::ordered_json j = {{"epoch", m.epoch},
-                            {"lr", m.learning_rate},
-                            {"seconds", m.seconds},
-                            {"train_seconds", m.train_seconds},
-                            {"train_images_per_second", m.train_images_per_second()},
-                            {"train_loss", m.train_loss},
-                            {"train_correct", m.train_correct},
-                            {"train_total", m.train_total},
-                            {"train_acc", m.train_accuracy()},
-                            {"test_loss", m.test_loss},
-                            {"test_correct", m.test_correct},
-                            {"test_total", m.test_total},
-                            {"test_acc", m.test_accuracy()}};
+                              {"lr", m.learning_rate},
+                              {"seconds", m.seconds},
+                              {"train_seconds", m.train_seconds},
+                              {"train_images_per_second", m.train_images_per_second()},
+                              {"train_loss", m.train_loss},
+                              {"train_correct", m.train_correct},
+                              {"train_total", m.train_total},
+                              {"train_acc", m.train_accuracy()},
+                              {"test_loss", m.test_loss},
+                              {"test_correct", m.test_correct},
+                              {"test_total", m.test_total},
+                              {"test_acc", m.test_accuracy()}};
   if (m.has_validation()) {
     j["val_loss"] = m.val_loss;
     j["val_correct"] = m.val_correct;
@@ -183,7 +186,8 @@ Trainer::Trainer(Context& context, const NormRegistry& registry, TrainConfig con
     remove_stale_temporaries(run_directory_);
     if (fresh_run && holds_run(run_directory_)) {
       if (*fresh_run == ExistingRun::refuse)
-        throw Error(run_directory_.string() + ": holds another run; continue it with --resume, or replace it with --overwrite");
+        throw Error(run_directory_.string() +
+                    ": holds another run; continue it with --resume, or replace it with --overwrite");
       remove_run_files(run_directory_);
     }
   }
@@ -196,7 +200,8 @@ Trainer::Trainer(Context& context, const NormRegistry& registry, TrainConfig con
   loader.augment = config_.augment;
   loader.seed = config_.seed;
   loader_ = std::make_unique<BatchLoader>(train_, augmenter_, loader);
-  if (!run_directory_.empty() && fresh_run) write_file_atomically(run_directory_ / kConfigFile, to_json(config_) + "\n");
+  if (!run_directory_.empty() && fresh_run)
+    write_file_atomically(run_directory_ / kConfigFile, to_json(config_) + "\n");
 }
 
 Trainer::~Trainer() = default;
@@ -206,7 +211,8 @@ std::unique_ptr<Trainer> Trainer::resume(Context& context, const NormRegistry& r
   const fs::path file = run_directory / kLastCheckpoint;
   if (!fs::exists(file)) throw Error(run_directory.string() + ": nothing to resume (no " + kLastCheckpoint + ")");
   const Checkpoint checkpoint = load_checkpoint(file);
-  std::unique_ptr<Trainer> trainer(new Trainer(context, registry, checkpoint.config, data, run_directory, std::nullopt));
+  std::unique_ptr<Trainer> trainer(
+      new Trainer(context, registry, checkpoint.config, data, run_directory, std::nullopt));
   restore_tensors(context, checkpoint.tensors, *trainer->network_, trainer->optimizer_.get(), file.string());
   if (trainer->average_) trainer->average_->restore(context, checkpoint.tensors, file.string());
   trainer->network_->set_training_steps(checkpoint.training_steps);
@@ -230,8 +236,9 @@ void Trainer::reconcile_run_files(const Checkpoint& last) {
     const std::string_view written(reinterpret_cast<const char*>(text.data()), text.size());
     const TrainConfig edited = train_config_from_json(written, config_file.string());
     if (const auto d = first_difference(config_, edited))
-      throw Error(config_file.string() + " differs from the configuration in " + last_file.string() + " (" +
-                  d->field + ": " + d->other + " in " + kConfigFile + ", " + d->stored + " in the checkpoint); --resume continues the checkpoint's configuration: restore " + kConfigFile +
+      throw Error(config_file.string() + " differs from the configuration in " + last_file.string() + " (" + d->field +
+                  ": " + d->other + " in " + kConfigFile + ", " + d->stored +
+                  " in the checkpoint); --resume continues the checkpoint's configuration: restore " + kConfigFile +
                   " or start a new run");
   } else {
     write_file_atomically(config_file, stored);
@@ -337,8 +344,8 @@ void Trainer::throw_diverged(int64_t epoch, int64_t batch_index, int64_t batches
   if (epochs_done_ == 0 || run_directory_.empty())
     message << "No epoch had finished, so no checkpoint was written.";
   else
-    message << "The last good checkpoint, after epoch " << epochs_done_ << ", is kept: "
-            << (run_directory_ / kLastCheckpoint).string() << " (--resume continues from it).";
+    message << "The last good checkpoint, after epoch " << epochs_done_
+            << ", is kept: " << (run_directory_ / kLastCheckpoint).string() << " (--resume continues from it).";
   throw Error(message.str());
 }
 

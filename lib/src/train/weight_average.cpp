@@ -14,7 +14,8 @@ std::string checkpoint_name(const Parameter& tensor, bool is_state) {
 }  // namespace
 
 WeightAverage::WeightAverage(S8Network& network, double decay) : network_(network), decay_(decay) {
-  if (!(decay > 0 && decay < 1)) throw Error("the weight average's decay must be in (0, 1), got " + std::to_string(decay));
+  if (!(decay > 0 && decay < 1))
+    throw Error("the weight average's decay must be in (0, 1), got " + std::to_string(decay));
   tensors_ = network.parameters();
   const std::vector<Parameter*> state = network.state();
   tensors_.insert(tensors_.end(), state.begin(), state.end());
@@ -57,11 +58,12 @@ void WeightAverage::restore(Context& context, const std::vector<NamedValues>& te
   const size_t parameters = network_.parameters().size();
   for (size_t k = 0; k < tensors_.size(); ++k) {
     const std::string name = checkpoint_name(*tensors_[k], k >= parameters);
-    const auto found = std::find_if(tensors.begin(), tensors.end(), [&](const NamedValues& t) { return t.name == name; });
+    const auto found =
+        std::find_if(tensors.begin(), tensors.end(), [&](const NamedValues& t) { return t.name == name; });
     if (found == tensors.end()) throw Error(source + ": no " + name + " (a run trained without --ema?)");
     if (static_cast<int64_t>(found->values.size()) != tensors_[k]->count())
-      throw Error(source + ": " + name + " has " + std::to_string(found->values.size()) + " values, the network needs " +
-                  std::to_string(tensors_[k]->count()));
+      throw Error(source + ": " + name + " has " + std::to_string(found->values.size()) +
+                  " values, the network needs " + std::to_string(tensors_[k]->count()));
     const Tensor view(tensors_[k]->value.desc(), context.engine(), averages_[k].data());
     from_plain(context, found->values, view);
   }

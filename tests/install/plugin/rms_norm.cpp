@@ -18,7 +18,12 @@ class RmsNorm {
   static constexpr std::array<s8net_norm_option, 1> kOptions{{{"eps", "added to the mean square", 1e-5, 1e-12, 1, 0}}};
 
   RmsNorm(const s8net::sdk::Host&, const s8net::sdk::Config& config)
-      : c_(config.channels()), eps_(config.get("eps")), w_(c_, 1.f), b_(c_, 0.f), dw_(c_), db_(c_),
+      : c_(config.channels()),
+        eps_(config.get("eps")),
+        w_(c_, 1.f),
+        b_(c_, 0.f),
+        dw_(c_),
+        db_(c_),
         views_{{{"weight", w_.data(), dw_.data(), c_}, {"bias", b_.data(), db_.data(), c_}}} {}
 
   int64_t channels() const { return c_; }
@@ -34,7 +39,7 @@ class RmsNorm {
       for (int64_t c = 0; c < at.c; ++c)
         for (int64_t s = 0; s < at.hw; ++s) y[at.offset(n, c, s)] = float(x[at.offset(n, c, s)] * r[n] * w_[c] + b_[c]);
     }
-    s8net::sdk::zero_padding(at, y);  // the ABI wants zeros in a padded last channel block
+    s8net::sdk::zero_padding(at, y);       // the ABI wants zeros in a padded last channel block
     if (mode == S8NET_MODE_TRAIN) r_ = r;  // backward differentiates the latest training forward
   }
 
@@ -64,7 +69,8 @@ class RmsNorm {
   }
 
   std::span<const s8net_norm_tensor> tensors(s8net_norm_tensor_kind kind) const {
-    return kind == S8NET_NORM_PARAMETERS ? std::span<const s8net_norm_tensor>(views_) : std::span<const s8net_norm_tensor>();
+    return kind == S8NET_NORM_PARAMETERS ? std::span<const s8net_norm_tensor>(views_)
+                                         : std::span<const s8net_norm_tensor>();
   }
 
  private:

@@ -82,7 +82,8 @@ std::vector<uint8_t> read_entry(archive* reader, archive_entry* entry, const std
     const la_ssize_t n = archive_read_data(reader, chunk.data(), chunk.size());
     if (n < 0) throw Error(path.string() + ": damaged entry " + name + ": " + archive_error_string(reader));
     if (n == 0) break;
-    if (static_cast<int64_t>(contents.size()) + n > selection.max_bytes) throw Error(refusal + " holds more bytes" + too_large);
+    if (static_cast<int64_t>(contents.size()) + n > selection.max_bytes)
+      throw Error(refusal + " holds more bytes" + too_large);
     contents.insert(contents.end(), chunk.begin(), chunk.begin() + n);
   }
   if (size_known && static_cast<int64_t>(contents.size()) != claimed) throw Error(refusal + " is truncated");

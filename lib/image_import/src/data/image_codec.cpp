@@ -35,8 +35,8 @@ RgbImage decode_jpeg(std::span<const uint8_t> bytes, const std::string& source) 
   RgbImage image{width, height, std::vector<uint8_t>(static_cast<size_t>(width) * static_cast<size_t>(height) * 3)};
   // Default flags: the accurate integer DCT and smooth chroma upsampling, as PIL decodes. A
   // warning (a truncated file decodes to grey) is an error too: training must not see it.
-  if (tjDecompress2(handle.get(), bytes.data(), static_cast<unsigned long>(bytes.size()), image.pixels.data(), width,
-                    0, height, TJPF_RGB, 0) != 0)
+  if (tjDecompress2(handle.get(), bytes.data(), static_cast<unsigned long>(bytes.size()), image.pixels.data(), width, 0,
+                    height, TJPF_RGB, 0) != 0)
     throw Error(source + ": not a decodable JPEG: " + tjGetErrorStr2(handle.get()));
   return image;
 }
@@ -111,7 +111,8 @@ RgbImage resize_area(const RgbImage& image, int width, int height) {
         const double wy = std::min<double>(v + 1, y1) - std::max<double>(v, y0);
         for (int u = static_cast<int>(x0); u < std::min(image.width, static_cast<int>(std::ceil(x1))); ++u) {
           const double w = wy * (std::min<double>(u + 1, x1) - std::max<double>(u, x0));
-          const uint8_t* p = &image.pixels[(static_cast<size_t>(v) * static_cast<size_t>(image.width) + static_cast<size_t>(u)) * 3];
+          const uint8_t* p =
+              &image.pixels[(static_cast<size_t>(v) * static_cast<size_t>(image.width) + static_cast<size_t>(u)) * 3];
           for (int c = 0; c < 3; ++c) sum[c] += w * p[c];
           area += w;
         }
@@ -128,14 +129,16 @@ std::vector<uint8_t> to_planar(const RgbImage& image) {
     throw Error("image is " + std::to_string(image.width) + "x" + std::to_string(image.height) + ", expected 32x32");
   std::vector<uint8_t> planar(kImageBytes);
   for (int64_t i = 0; i < kImagePlane; ++i)
-    for (int64_t c = 0; c < 3; ++c) planar[static_cast<size_t>(c * kImagePlane + i)] = image.pixels[static_cast<size_t>(i * 3 + c)];
+    for (int64_t c = 0; c < 3; ++c)
+      planar[static_cast<size_t>(c * kImagePlane + i)] = image.pixels[static_cast<size_t>(i * 3 + c)];
   return planar;
 }
 
 RgbImage from_planar(std::span<const uint8_t> planar) {
   RgbImage image{kImageSide, kImageSide, std::vector<uint8_t>(kImageBytes)};
   for (int64_t i = 0; i < kImagePlane; ++i)
-    for (int64_t c = 0; c < 3; ++c) image.pixels[static_cast<size_t>(i * 3 + c)] = planar[static_cast<size_t>(c * kImagePlane + i)];
+    for (int64_t c = 0; c < 3; ++c)
+      image.pixels[static_cast<size_t>(i * 3 + c)] = planar[static_cast<size_t>(c * kImagePlane + i)];
   return image;
 }
 

@@ -26,7 +26,8 @@ struct ImageFile {
 
 bool has_image_extension(const fs::path& name) {
   std::string extension = name.extension().string();
-  std::transform(extension.begin(), extension.end(), extension.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return extension == ".jpg" || extension == ".jpeg" || extension == ".png";
 }
 
@@ -50,7 +51,8 @@ std::optional<ImageFile> classify(const std::string& where, const std::string& n
   const std::string split_folder = file.parent_path().parent_path().filename().string();
   const std::string shown = where + ": " + name;
   if (split_folder != "train" && split_folder != "test")
-    throw Error(shown + ": expected <train|test>/<class>/<image>, but the folder above the class is '" + split_folder + "'");
+    throw Error(shown + ": expected <train|test>/<class>/<image>, but the folder above the class is '" + split_folder +
+                "'");
   const int label = class_index(class_folder);
   if (label < 0) throw Error(shown + ": unknown class folder '" + class_folder + "' (known: " + known_classes() + ")");
   return ImageFile{name, split_folder == "test" ? 1 : 0, label, std::move(bytes)};
@@ -68,8 +70,10 @@ std::vector<fs::path> image_files_under(const fs::path& root) {
     for (; !error && entries != fs::directory_iterator(); entries.increment(error)) {
       std::error_code ignored;
       // Linked folders are not followed (a link cycle would never end); linked images are read.
-      if (fs::is_directory(entries->symlink_status(ignored))) folders.push_back(entries->path());
-      else if (entries->is_regular_file(ignored) && has_image_extension(entries->path())) found.push_back(entries->path());
+      if (fs::is_directory(entries->symlink_status(ignored)))
+        folders.push_back(entries->path());
+      else if (entries->is_regular_file(ignored) && has_image_extension(entries->path()))
+        found.push_back(entries->path());
     }
     if (error) throw Error(folder.string() + ": cannot list the folder: " + error.message());
   }
@@ -117,8 +121,8 @@ std::vector<const ImageFile*> interleaved(const std::vector<ImageFile>& files, i
   return order;
 }
 
-Dataset decode_split(const std::vector<const ImageFile*>& order, const std::string& where, int64_t& done,
-                     int64_t total, const ImportProgress& progress) {
+Dataset decode_split(const std::vector<const ImageFile*>& order, const std::string& where, int64_t& done, int64_t total,
+                     const ImportProgress& progress) {
   Dataset set;
   set.pixels.resize(order.size() * kImageBytes);
   set.labels.resize(order.size());

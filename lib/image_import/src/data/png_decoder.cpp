@@ -73,7 +73,8 @@ bool read_layout(png_structp png, png_infop info, Layout* layout) {
   png_read_info(png, info);
   layout->colour_type = png_get_color_type(png, info);
   if (layout->colour_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
-  if (layout->colour_type == PNG_COLOR_TYPE_GRAY && png_get_bit_depth(png, info) < 8) png_set_expand_gray_1_2_4_to_8(png);
+  if (layout->colour_type == PNG_COLOR_TYPE_GRAY && png_get_bit_depth(png, info) < 8)
+    png_set_expand_gray_1_2_4_to_8(png);
   png_set_interlace_handling(png);
   png_read_update_info(png, info);
   layout->width = png_get_image_width(png, info);

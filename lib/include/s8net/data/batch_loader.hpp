@@ -13,7 +13,7 @@
 namespace s8net {
 
 struct Batch {
-  std::vector<float> images;     // size() x 3 x 32 x 32, normalized
+  std::vector<float> images;  // size() x 3 x 32 x 32, normalized
   std::vector<int32_t> labels;
   std::vector<int64_t> indices;  // positions in the data set
   int64_t size() const noexcept { return static_cast<int64_t>(labels.size()); }
@@ -26,7 +26,7 @@ struct LoaderOptions {
   int64_t batch_size = 32;
   bool shuffle = true;
   bool augment = true;
-  bool prefetch = true;   // prepare batch k+1 on a background thread while the caller trains on batch k
+  bool prefetch = true;  // prepare batch k+1 on a background thread while the caller trains on batch k
   // Spread a batch's images over TBB's threads. Off by default: while oneDNN's OpenMP threads
   // occupy every core, TBB workers only take time from them (bench_loader measures both;
   // docs/app.md, "Training").

@@ -16,9 +16,9 @@ namespace s8net {
 
 struct SafeTensor {
   std::string name;
-  std::string dtype;            // "F32", "I64", ... as the file spells it
-  std::vector<int64_t> shape;   // [] is a scalar (one element)
-  std::vector<uint8_t> bytes;   // element count x the dtype's size
+  std::string dtype;           // "F32", "I64", ... as the file spells it
+  std::vector<int64_t> shape;  // [] is a scalar (one element)
+  std::vector<uint8_t> bytes;  // element count x the dtype's size
 };
 
 struct SafeTensorsFile {

@@ -24,10 +24,10 @@ class NormRegistry;
 
 struct NetworkConfig {
   std::string norm = "bn";
-  NormOptions norm_options;                 // e.g. {"groups", 2}
-  std::optional<ActivationLayout> layout;   // empty: what oneDNN prefers on this CPU
-  uint64_t seed = 1;                        // weight initialisation and dropout masks
-  float dropout = 0.01f;                    // after each max-pool
+  NormOptions norm_options;                // e.g. {"groups", 2}
+  std::optional<ActivationLayout> layout;  // empty: what oneDNN prefers on this CPU
+  uint64_t seed = 1;                       // weight initialisation and dropout masks
+  float dropout = 0.01f;                   // after each max-pool
 };
 
 struct LayerSummary {
@@ -107,7 +107,7 @@ class S8Network {
   std::map<int64_t, std::unique_ptr<InferencePlan>> inference_plans_;
   std::span<const float> log_probabilities_;   // of the latest forward
   std::vector<float> eval_log_probabilities_;  // an evaluation's, gathered from its chunks
-  uint64_t step_ = 0;  // training steps so far: keys the dropout masks
+  uint64_t step_ = 0;                          // training steps so far: keys the dropout masks
 };
 
 }  // namespace s8net

@@ -2,8 +2,8 @@
 // the plugin's library loaded and turns status codes into s8net::Error) and its parameters.
 #pragma once
 
-#include <s8net/core/parameter.hpp>
 #include <s8net/norm/plugin_api.h>
+#include <s8net/core/parameter.hpp>
 #include <s8net/norm/plugin_instance.hpp>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -28,8 +28,8 @@ class NormLayer {
  public:
   // Asks for ReLU fusion when want_relu and the plugin can fuse it; otherwise the caller applies
   // the ReLU itself (see fuses_relu()).
-  NormLayer(const NormRegistry& registry, const std::string& norm, int64_t channels,
-            const NormOptions& options, bool want_relu, std::string layer_name);
+  NormLayer(const NormRegistry& registry, const std::string& norm, int64_t channels, const NormOptions& options,
+            bool want_relu, std::string layer_name);
   ~NormLayer();
   NormLayer(const NormLayer&) = delete;
   NormLayer& operator=(const NormLayer&) = delete;

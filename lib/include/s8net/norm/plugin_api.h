@@ -48,11 +48,7 @@ typedef struct s8net_message {
  * With C not a multiple of B the last block is padded; a plugin writes zeros to padded lanes of
  * its outputs and never reads meaning into padded lanes of its inputs.
  */
-typedef enum s8net_layout {
-  S8NET_LAYOUT_NCHW = 1,
-  S8NET_LAYOUT_NCHW8C = 8,
-  S8NET_LAYOUT_NCHW16C = 16
-} s8net_layout;
+typedef enum s8net_layout { S8NET_LAYOUT_NCHW = 1, S8NET_LAYOUT_NCHW8C = 8, S8NET_LAYOUT_NCHW16C = 16 } s8net_layout;
 
 /* Bits of s8net_norm_plugin.layouts. */
 #define S8NET_LAYOUT_MASK_NCHW 0x1u
@@ -79,10 +75,10 @@ struct dnnl_stream;
 typedef struct s8net_host_api {
   uint32_t struct_size;
   uint32_t abi_version;
-  const char* host_version;         /* s8net version, "0.1.0" */
-  const char* dnnl_version;         /* oneDNN version the host runs, "2.6.3" */
-  struct dnnl_engine* dnnl_engine;  /* the host's CPU engine; plugins using oneDNN must use it */
-  struct dnnl_stream* dnnl_stream;  /* the host's in-order stream on that engine */
+  const char* host_version;        /* s8net version, "0.1.0" */
+  const char* dnnl_version;        /* oneDNN version the host runs, "2.6.3" */
+  struct dnnl_engine* dnnl_engine; /* the host's CPU engine; plugins using oneDNN must use it */
+  struct dnnl_stream* dnnl_stream; /* the host's in-order stream on that engine */
 } s8net_host_api;
 
 /* A numeric option a norm accepts (groups, eps, momentum ...). */
@@ -149,27 +145,23 @@ typedef struct s8net_norm_plugin {
   const s8net_norm_option* options;
   size_t option_count;
 
-  s8net_status (*create)(const s8net_norm_config* config, s8net_norm_instance** out,
-                         s8net_message* message);
+  s8net_status (*create)(const s8net_norm_config* config, s8net_norm_instance** out, s8net_message* message);
   void (*destroy)(s8net_norm_instance* instance);
 
   /* y = norm(x), ReLU'd if created with fuse_relu. x and y do not alias. */
-  s8net_status (*forward)(s8net_norm_instance* instance, s8net_mode mode,
-                          const s8net_tensor_desc* desc, const float* x, float* y,
-                          s8net_message* message);
+  s8net_status (*forward)(s8net_norm_instance* instance, s8net_mode mode, const s8net_tensor_desc* desc, const float* x,
+                          float* y, s8net_message* message);
 
   /* Gradients of the latest S8NET_MODE_TRAIN forward on this instance: given x and y of that
    * forward and dy = dL/dy, writes dx = dL/dx and overwrites (not accumulates) the parameters'
    * grad arrays. No two of x, y, dy, dx alias. */
-  s8net_status (*backward)(s8net_norm_instance* instance, const s8net_tensor_desc* desc,
-                           const float* x, const float* y, const float* dy, float* dx,
-                           s8net_message* message);
+  s8net_status (*backward)(s8net_norm_instance* instance, const s8net_tensor_desc* desc, const float* x, const float* y,
+                           const float* dy, float* dx, s8net_message* message);
 
   /* Views of the instance's tensors of one kind. Writes min(capacity, total) views to out and the
    * total to *count; call with capacity 0 to learn the count. */
-  s8net_status (*tensors)(s8net_norm_instance* instance, s8net_norm_tensor_kind kind,
-                          s8net_norm_tensor* out, size_t capacity, size_t* count,
-                          s8net_message* message);
+  s8net_status (*tensors)(s8net_norm_instance* instance, s8net_norm_tensor_kind kind, s8net_norm_tensor* out,
+                          size_t capacity, size_t* count, s8net_message* message);
 
   /* ABI 1.1 (NULL, or absent from a 1.0 descriptor, when not provided). For a norm whose
    * evaluation is one per-channel affine map, the same for every sample and batch (BatchNorm with
@@ -187,8 +179,7 @@ typedef struct s8net_norm_plugin {
  * *out to a descriptor that stays valid until the library unloads.
  */
 typedef s8net_status (*s8net_norm_plugin_init_fn)(const s8net_host_api* host, uint32_t host_abi,
-                                                  const s8net_norm_plugin** out,
-                                                  s8net_message* message);
+                                                  const s8net_norm_plugin** out, s8net_message* message);
 
 #ifdef __cplusplus
 }

@@ -33,7 +33,8 @@ inline CpuIsa detected_cpu_isa() noexcept {
 // AVX512_CORE, ..., ALL); none for an empty or unknown value, as oneDNN ignores those too.
 inline CpuIsa isa_cap(const char* value) noexcept {
   std::string name;
-  for (const char* c = value; c != nullptr && *c != '\0'; ++c) name += static_cast<char>(std::toupper(static_cast<unsigned char>(*c)));
+  for (const char* c = value; c != nullptr && *c != '\0'; ++c)
+    name += static_cast<char>(std::toupper(static_cast<unsigned char>(*c)));
   if (name == "SSE41" || name == "AVX") return CpuIsa::baseline;
   if (name.rfind("AVX2", 0) == 0) return CpuIsa::avx2;
   return CpuIsa::avx512;

@@ -4,8 +4,8 @@
 // and the tests all drive plugins through it.
 #pragma once
 
-#include <s8net/core/error.hpp>
 #include <s8net/norm/plugin_api.h>
+#include <s8net/core/error.hpp>
 #include <s8net/norm/registry.hpp>
 
 #include <cstdint>

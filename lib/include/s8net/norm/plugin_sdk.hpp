@@ -91,16 +91,15 @@ class Config {
         std::string accepted;
         for (const auto& k : known) accepted += (accepted.empty() ? "" : ", ") + std::string(k.name);
         throw Error(S8NET_ERROR_INVALID_ARGUMENT,
-                    std::string(norm) + ": unknown option '" + given.name + "' (accepts: " +
-                        (accepted.empty() ? std::string("none") : accepted) + ")");
+                    std::string(norm) + ": unknown option '" + given.name +
+                        "' (accepts: " + (accepted.empty() ? std::string("none") : accepted) + ")");
       }
       const bool integral = given.value == std::floor(given.value);
-      if (!(given.value >= option->min_value && given.value <= option->max_value) ||
-          (option->is_integer && !integral))
-        throw Error(S8NET_ERROR_INVALID_ARGUMENT,
-                    std::string(norm) + ": option '" + option->name + "' = " + format(given.value) +
-                        " is out of range [" + format(option->min_value) + ", " +
-                        format(option->max_value) + "]" + (option->is_integer ? " or not an integer" : ""));
+      if (!(given.value >= option->min_value && given.value <= option->max_value) || (option->is_integer && !integral))
+        throw Error(S8NET_ERROR_INVALID_ARGUMENT, std::string(norm) + ": option '" + option->name +
+                                                      "' = " + format(given.value) + " is out of range [" +
+                                                      format(option->min_value) + ", " + format(option->max_value) +
+                                                      "]" + (option->is_integer ? " or not an integer" : ""));
     }
   }
 
@@ -134,7 +133,10 @@ class Config {
 struct Layout {
   int64_t n, c, hw, block, blocks;
   explicit Layout(const s8net_tensor_desc& d)
-      : n(d.n), c(d.c), hw(d.h * d.w), block(static_cast<int64_t>(d.layout)),
+      : n(d.n),
+        c(d.c),
+        hw(d.h * d.w),
+        block(static_cast<int64_t>(d.layout)),
         blocks((d.c + static_cast<int64_t>(d.layout) - 1) / static_cast<int64_t>(d.layout)) {}
   // Offset of (n, c, spatial index s).
   int64_t offset(int64_t in, int64_t ic, int64_t s) const noexcept {
@@ -155,18 +157,24 @@ inline void zero_padding(const Layout& layout, float* data) noexcept {
 
 inline uint32_t layout_mask(s8net_layout layout) noexcept {
   switch (layout) {
-    case S8NET_LAYOUT_NCHW: return S8NET_LAYOUT_MASK_NCHW;
-    case S8NET_LAYOUT_NCHW8C: return S8NET_LAYOUT_MASK_NCHW8C;
-    case S8NET_LAYOUT_NCHW16C: return S8NET_LAYOUT_MASK_NCHW16C;
+    case S8NET_LAYOUT_NCHW:
+      return S8NET_LAYOUT_MASK_NCHW;
+    case S8NET_LAYOUT_NCHW8C:
+      return S8NET_LAYOUT_MASK_NCHW8C;
+    case S8NET_LAYOUT_NCHW16C:
+      return S8NET_LAYOUT_MASK_NCHW16C;
   }
   return 0;
 }
 
 inline const char* layout_name(s8net_layout layout) noexcept {
   switch (layout) {
-    case S8NET_LAYOUT_NCHW: return "nchw";
-    case S8NET_LAYOUT_NCHW8C: return "nChw8c";
-    case S8NET_LAYOUT_NCHW16C: return "nChw16c";
+    case S8NET_LAYOUT_NCHW:
+      return "nchw";
+    case S8NET_LAYOUT_NCHW8C:
+      return "nChw8c";
+    case S8NET_LAYOUT_NCHW16C:
+      return "nChw16c";
   }
   return "unknown";
 }
@@ -175,13 +183,13 @@ inline const char* layout_name(s8net_layout layout) noexcept {
 inline void check_desc(const s8net_tensor_desc* desc, uint32_t layouts, int64_t channels, const char* norm) {
   if (desc == nullptr) throw Error(S8NET_ERROR_INVALID_ARGUMENT, std::string(norm) + ": null tensor description");
   if ((layout_mask(desc->layout) & layouts) == 0)
-    throw Error(S8NET_ERROR_UNSUPPORTED, std::string(norm) + ": layout " + layout_name(desc->layout) +
-                                             " (" + std::to_string(static_cast<int>(desc->layout)) + ") is not supported");
+    throw Error(S8NET_ERROR_UNSUPPORTED, std::string(norm) + ": layout " + layout_name(desc->layout) + " (" +
+                                             std::to_string(static_cast<int>(desc->layout)) + ") is not supported");
   if (desc->n <= 0 || desc->h <= 0 || desc->w <= 0 || desc->c != channels)
-    throw Error(S8NET_ERROR_INVALID_ARGUMENT,
-                std::string(norm) + ": tensor " + std::to_string(desc->n) + "x" + std::to_string(desc->c) + "x" +
-                    std::to_string(desc->h) + "x" + std::to_string(desc->w) + " does not fit a layer of " +
-                    std::to_string(channels) + " channels");
+    throw Error(S8NET_ERROR_INVALID_ARGUMENT, std::string(norm) + ": tensor " + std::to_string(desc->n) + "x" +
+                                                  std::to_string(desc->c) + "x" + std::to_string(desc->h) + "x" +
+                                                  std::to_string(desc->w) + " does not fit a layer of " +
+                                                  std::to_string(channels) + " channels");
 }
 
 // The C glue for a plugin class T.
@@ -272,9 +280,9 @@ struct Glue {
                            s8net_message* message) noexcept {
     return guarded(message, [&] {
       if (S8NET_NORM_ABI_MAJOR_OF(host_abi) != S8NET_NORM_ABI_MAJOR)
-        throw Error(S8NET_ERROR_ABI_MISMATCH,
-                    std::string(T::kName) + ": host ABI " + std::to_string(S8NET_NORM_ABI_MAJOR_OF(host_abi)) +
-                        " but plugin ABI " + std::to_string(S8NET_NORM_ABI_MAJOR));
+        throw Error(S8NET_ERROR_ABI_MISMATCH, std::string(T::kName) + ": host ABI " +
+                                                  std::to_string(S8NET_NORM_ABI_MAJOR_OF(host_abi)) +
+                                                  " but plugin ABI " + std::to_string(S8NET_NORM_ABI_MAJOR));
       if (host_api == nullptr || out == nullptr || host_api->struct_size < sizeof(s8net_host_api))
         throw Error(S8NET_ERROR_INVALID_ARGUMENT, std::string(T::kName) + ": host table missing or too small");
       host = host_api;
@@ -286,11 +294,10 @@ struct Glue {
 }  // namespace s8net::sdk
 
 // Defines the plugin's exported entry point for class T.
-#define S8NET_NORM_PLUGIN(T)                                                                          \
-  S8NET_PLUGIN_EXPORT s8net_status s8net_norm_plugin_init(const s8net_host_api* host, uint32_t host_abi, \
-                                                          const s8net_norm_plugin** out,              \
-                                                          s8net_message* message) {                   \
-    return ::s8net::sdk::Glue<T>::init(host, host_abi, out, message);                                 \
+#define S8NET_NORM_PLUGIN(T)                                                                                       \
+  S8NET_PLUGIN_EXPORT s8net_status s8net_norm_plugin_init(const s8net_host_api* host, uint32_t host_abi,           \
+                                                          const s8net_norm_plugin** out, s8net_message* message) { \
+    return ::s8net::sdk::Glue<T>::init(host, host_abi, out, message);                                              \
   }
 
 #endif  // S8NET_NORM_PLUGIN_SDK_HPP

@@ -8,8 +8,8 @@
 // all-or-nothing; libraries stay loaded while any layer created from them lives.
 #pragma once
 
-#include <s8net/core/context.hpp>
 #include <s8net/norm/plugin_api.h>
+#include <s8net/core/context.hpp>
 
 #include <filesystem>
 #include <map>
@@ -88,7 +88,7 @@ class NormRegistry {
   s8net_host_api host_{};
   mutable std::mutex mutex_;
   std::vector<std::shared_ptr<LoadedPlugin>> loaded_;  // in load order
-  std::vector<std::filesystem::path> searched_;         // for the message when nothing loaded
+  std::vector<std::filesystem::path> searched_;        // for the message when nothing loaded
 };
 
 }  // namespace s8net

@@ -28,7 +28,7 @@ struct ConvAlgorithms {
 struct ConvSpec {
   std::string name;  // "C1", "c3" ...
   int64_t in_channels = 0, out_channels = 0, kernel = 3;
-  int64_t height = 0, width = 0;  // input (= output) spatial size
+  int64_t height = 0, width = 0;   // input (= output) spatial size
   ConvAlgorithms algorithms = {};  // preferred per pass; direct where oneDNN has no JIT Winograd
   int64_t padding() const { return (kernel - 1) / 2; }
   int64_t parameter_count() const { return out_channels * in_channels * kernel * kernel + out_channels; }

@@ -35,7 +35,9 @@ class LogSoftmaxNll {
   // Arg-max predictions of the latest forward equal to the labels.
   int64_t correct() const noexcept { return correct_; }
   dnnl::memory::desc logits_desc() const { return forward_pd_.src_desc(); }
-  std::string implementation() const { return std::string("fwd ") + forward_pd_.impl_info_str() + ", bwd " + backward_pd_.impl_info_str(); }
+  std::string implementation() const {
+    return std::string("fwd ") + forward_pd_.impl_info_str() + ", bwd " + backward_pd_.impl_info_str();
+  }
 
  private:
   Context& context_;

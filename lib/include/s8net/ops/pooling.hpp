@@ -48,8 +48,8 @@ class GlobalAvgPool : public Pooling {
  public:
   GlobalAvgPool(Context& context, const dnnl::memory::desc& src, const dnnl::memory::desc& dst,
                 Pass pass = Pass::training)
-      : Pooling(context, dnnl::algorithm::pooling_avg_exclude_padding, src, dst, {src.dims()[2], src.dims()[3]},
-                pass) {}
+      : Pooling(context, dnnl::algorithm::pooling_avg_exclude_padding, src, dst, {src.dims()[2], src.dims()[3]}, pass) {
+  }
 };
 
 }  // namespace s8net

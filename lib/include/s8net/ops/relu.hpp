@@ -17,7 +17,9 @@ class Relu {
   void backward(const Tensor& dst, const Tensor& diff_dst, const Tensor& diff_src);
   BoundPrimitive bind_forward(const Tensor& src, const Tensor& dst) const;
   BoundPrimitive bind_backward(const Tensor& dst, const Tensor& diff_dst, const Tensor& diff_src) const;
-  std::string implementation() const { return std::string("fwd ") + forward_pd_.impl_info_str() + ", bwd " + backward_pd_.impl_info_str(); }
+  std::string implementation() const {
+    return std::string("fwd ") + forward_pd_.impl_info_str() + ", bwd " + backward_pd_.impl_info_str();
+  }
 
  private:
   Context& context_;

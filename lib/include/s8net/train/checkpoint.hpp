@@ -34,10 +34,10 @@ struct Checkpoint {
   TrainConfig config;
   int64_t epochs_done = 0;
   EpochProgress epoch_in_progress;  // of epoch epochs_done + 1
-  double best_test_accuracy = 0;  // percent, of the selection accuracy (validation when the run has a split)
+  double best_test_accuracy = 0;    // percent, of the selection accuracy (validation when the run has a split)
   int64_t best_epoch = 0;
-  uint64_t training_steps = 0;    // keys the dropout masks
-  std::string metrics_jsonl;      // the run's metrics so far, one JSON object per line
+  uint64_t training_steps = 0;  // keys the dropout masks
+  std::string metrics_jsonl;    // the run's metrics so far, one JSON object per line
   std::vector<NamedValues> tensors;
 
   const NamedValues* find(const std::string& name) const noexcept;

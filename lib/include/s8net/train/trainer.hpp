@@ -63,11 +63,11 @@ double median_epoch_seconds(std::span<const EpochMetrics> history);
 double median_training_images_per_second(std::span<const EpochMetrics> history);
 
 struct BatchProgress {
-  int64_t epoch = 0, epochs = 0;    // epoch 1-based
-  int64_t batch = 0, batches = 0;   // batches done in this epoch
-  int64_t images = 0;               // images done in this epoch
-  double seconds = 0;               // since the epoch started
-  double loss = 0, accuracy = 0;    // running means over the epoch so far (accuracy in percent)
+  int64_t epoch = 0, epochs = 0;   // epoch 1-based
+  int64_t batch = 0, batches = 0;  // batches done in this epoch
+  int64_t images = 0;              // images done in this epoch
+  double seconds = 0;              // since the epoch started
+  double loss = 0, accuracy = 0;   // running means over the epoch so far (accuracy in percent)
 };
 
 class TrainObserver {
@@ -161,7 +161,7 @@ class Trainer {
   EvalResult last_evaluation_;
   int64_t epochs_done_ = 0;
   EpochProgress epoch_in_progress_;  // where the next train_epoch starts (resumed midway)
-  double best_test_accuracy_ = -1;  // of the selection accuracy (see EpochMetrics)
+  double best_test_accuracy_ = -1;   // of the selection accuracy (see EpochMetrics)
   int64_t best_epoch_ = 0;
 };
 

@@ -24,8 +24,8 @@ RgbImage draw_bar_figure(const std::string& title, std::span<const BarPanel> pan
     for (size_t s = 0; s < panel.series.size(); ++s) {
       if (panel.values[s].size() != panel.categories.size())
         throw Error("bar chart '" + panel.title + "': series '" + panel.series[s] + "' has " +
-                    std::to_string(panel.values[s].size()) + " values for " +
-                    std::to_string(panel.categories.size()) + " categories");
+                    std::to_string(panel.values[s].size()) + " values for " + std::to_string(panel.categories.size()) +
+                    " categories");
       series.push_back({panel.series[s], panel.values[s], series_colour(s)});
     }
     draw_bar_chart(canvas, {panel_width * static_cast<double>(p), top, panel_width, height - top}, chart, series);

@@ -67,8 +67,8 @@ RgbImage draw_comparison_curves(std::span<const RunRecord> runs, CompareAxis axi
   std::string names;
   for (const RunRecord& r : runs) names += (names.empty() ? "" : " vs ") + r.label;
   const bool by_minutes = axis == CompareAxis::minutes;
-  const double top =
-      draw_figure_title(canvas, std::string("Test loss and accuracy per ") + (by_minutes ? "minute" : "epoch") + ": " + names);
+  const double top = draw_figure_title(
+      canvas, std::string("Test loss and accuracy per ") + (by_minutes ? "minute" : "epoch") + ": " + names);
   std::vector<Series> loss, accuracy;
   for (size_t i = 0; i < runs.size(); ++i) {
     Series l{runs[i].label, {}, {}, series_colour(i)}, a = l;

@@ -67,11 +67,15 @@ std::string epoch_table(const std::vector<EpochMetrics>& history) {
   html::Table table(columns, std::vector<bool>(columns.size(), true));
   const EpochMetrics* best = history.empty() ? nullptr : &best_epoch(history);
   for (const EpochMetrics* m = history.data(); m != history.data() + history.size(); ++m) {
-    std::vector<std::string> row = {
-        std::to_string(m->epoch), format_number("%.6f", m->learning_rate), format_number("%.1f s", m->seconds),
-        format_number("%.4f", m->train_loss), with_thousands(m->train_correct) + "/" + with_thousands(m->train_total),
-        percent(m->train_accuracy()), format_number("%.4f", m->test_loss),
-        with_thousands(m->test_correct) + "/" + with_thousands(m->test_total), percent(m->test_accuracy())};
+    std::vector<std::string> row = {std::to_string(m->epoch),
+                                    format_number("%.6f", m->learning_rate),
+                                    format_number("%.1f s", m->seconds),
+                                    format_number("%.4f", m->train_loss),
+                                    with_thousands(m->train_correct) + "/" + with_thousands(m->train_total),
+                                    percent(m->train_accuracy()),
+                                    format_number("%.4f", m->test_loss),
+                                    with_thousands(m->test_correct) + "/" + with_thousands(m->test_total),
+                                    percent(m->test_accuracy())};
     if (validation) row.insert(row.end(), {format_number("%.4f", m->val_loss), percent(m->val_accuracy())});
     table.row(row, m == best);
   }

@@ -24,8 +24,11 @@ RgbImage draw_against_batch_size(const std::string& title, const std::string& su
       series.push_back({line.name, line.batches, line.values, series_colour(i), false, line.low, line.high, shift});
     }
     draw_line_plot(canvas, {width * static_cast<double>(p), top, width, canvas.height() - top},
-                   {.title = panels[p].title, .x_label = "batch size", .y_label = panels[p].y_label,
-                    .integer_x = false, .log2_x = true},
+                   {.title = panels[p].title,
+                    .x_label = "batch size",
+                    .y_label = panels[p].y_label,
+                    .integer_x = false,
+                    .log2_x = true},
                    series);
   }
   return canvas.to_rgb();
@@ -50,13 +53,18 @@ RgbImage draw_small_multiples(const std::string& title, const std::string& subti
   for (size_t p = 0; p < panels.size(); ++p) {
     std::vector<Series> series;
     for (size_t i = 0; i < panels[p].lines.size(); ++i)
-      series.push_back({panels[p].lines[i].name, panels[p].lines[i].epochs, panels[p].lines[i].values,
-                        series_colour(i)});
+      series.push_back(
+          {panels[p].lines[i].name, panels[p].lines[i].epochs, panels[p].lines[i].values, series_colour(i)});
     const Rect frame{static_cast<double>(p % kColumns) * kPanelWidth,
                      top + static_cast<double>(p / kColumns) * kPanelHeight, kPanelWidth, kPanelHeight};
     draw_line_plot(canvas, frame,
-                   {.title = panels[p].title, .x_label = "epoch", .y_label = y_label,
-                    .y_low = y_axis.low, .y_high = y_axis.high, .x_low = 0.0, .x_high = last_epoch,
+                   {.title = panels[p].title,
+                    .x_label = "epoch",
+                    .y_label = y_label,
+                    .y_low = y_axis.low,
+                    .y_high = y_axis.high,
+                    .x_low = 0.0,
+                    .x_high = last_epoch,
                     .legend = p == 0},
                    series);
   }

@@ -7,9 +7,12 @@ namespace s8net::study {
 
 const char* name_of(PointOutcome::Status status) noexcept {
   switch (status) {
-    case PointOutcome::Status::finished: return "finished";
-    case PointOutcome::Status::failed: return "failed";
-    case PointOutcome::Status::not_run: return "not_run";
+    case PointOutcome::Status::finished:
+      return "finished";
+    case PointOutcome::Status::failed:
+      return "failed";
+    case PointOutcome::Status::not_run:
+      return "not_run";
   }
   return "unknown";
 }

@@ -13,8 +13,8 @@ namespace s8net::study {
 struct StudyCell {
   std::string norm;
   int64_t batch = 0;
-  Summary final_test;                        // percent
-  std::optional<Summary> test_at_best_val;   // percent; over the seeds that held out a validation split
+  Summary final_test;                       // percent
+  std::optional<Summary> test_at_best_val;  // percent; over the seeds that held out a validation split
   Summary train_images_per_second;
   std::vector<double> mean_test_accuracy_per_epoch;  // over the seeds that reached each epoch
 };

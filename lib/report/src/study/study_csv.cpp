@@ -23,19 +23,18 @@ std::string study_csv(const std::vector<StudyRow>& rows) {
       "norm,batch,seed,status,reason,lr,epochs,final_test_acc,best_val_acc,test_at_best_val,train_img_s,wall_s\n";
   for (const StudyRow& row : rows) {
     const bool finished = row.status == PointOutcome::Status::finished;
-    const std::vector<std::string> fields = {
-        csv_field(row.point.norm),
-        std::to_string(row.point.batch),
-        std::to_string(row.point.seed),
-        name_of(row.status),
-        csv_field(row.reason),
-        finished ? format_number("%.6g", row.learning_rate) : "",
-        finished ? std::to_string(row.epochs) : "",
-        finished ? percent(row.final_test_accuracy) : "",
-        optional_percent(row.best_val_accuracy),
-        optional_percent(row.test_at_best_val),
-        finished ? format_number("%.1f", row.train_images_per_second) : "",
-        format_number("%.1f", row.wall_seconds)};
+    const std::vector<std::string> fields = {csv_field(row.point.norm),
+                                             std::to_string(row.point.batch),
+                                             std::to_string(row.point.seed),
+                                             name_of(row.status),
+                                             csv_field(row.reason),
+                                             finished ? format_number("%.6g", row.learning_rate) : "",
+                                             finished ? std::to_string(row.epochs) : "",
+                                             finished ? percent(row.final_test_accuracy) : "",
+                                             optional_percent(row.best_val_accuracy),
+                                             optional_percent(row.test_at_best_val),
+                                             finished ? format_number("%.1f", row.train_images_per_second) : "",
+                                             format_number("%.1f", row.wall_seconds)};
     for (size_t i = 0; i < fields.size(); ++i) csv += (i ? "," : "") + fields[i];
     csv += "\n";
   }

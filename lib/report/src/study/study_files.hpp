@@ -17,8 +17,7 @@ std::string study_csv(const std::vector<StudyRow>& rows);
 // The grid, the rows (numbers unrounded, null where absent) and the summaries per cell.
 std::string study_json(const Grid& grid, const std::vector<StudyRow>& rows, const std::vector<StudyCell>& cells);
 // A table per measure and the points that failed or did not run, with their reasons.
-std::string summary_markdown(const Grid& grid, const std::vector<StudyRow>& rows,
-                             const std::vector<StudyCell>& cells);
+std::string summary_markdown(const Grid& grid, const std::vector<StudyRow>& rows, const std::vector<StudyCell>& cells);
 // The tables of summary.md, every row and the figures on one page.
 std::string study_page(const Grid& grid, const std::vector<StudyRow>& rows, const std::vector<StudyCell>& cells);
 

@@ -40,13 +40,11 @@ std::string describe_grid(const Grid& grid, const std::vector<StudyRow>& rows) {
     return std::to_string(std::count_if(rows.begin(), rows.end(), [&](const StudyRow& r) { return r.status == s; }));
   };
   return "Norms " + norms + "; batch sizes " + batches + "; seeds 1.." + std::to_string(grid.seeds) + ". " +
-         std::to_string(rows.size()) + " points: " +
-         count(PointOutcome::Status::finished) + " finished, " + count(PointOutcome::Status::failed) + " failed, " +
-         count(PointOutcome::Status::not_run) + " not run.";
+         std::to_string(rows.size()) + " points: " + count(PointOutcome::Status::finished) + " finished, " +
+         count(PointOutcome::Status::failed) + " failed, " + count(PointOutcome::Status::not_run) + " not run.";
 }
 
-std::string summary_markdown(const Grid& grid, const std::vector<StudyRow>& rows,
-                             const std::vector<StudyCell>& cells) {
+std::string summary_markdown(const Grid& grid, const std::vector<StudyRow>& rows, const std::vector<StudyCell>& cells) {
   std::string md = "# Study summary\n\n" + describe_grid(grid, rows) + "\n\n" + kStatisticsNote + "\n";
   for (const CellMetric& metric : metrics_of(cells)) {
     md += "\n## " + metric.title + "\n\nFrom the " + metric.source + ".\n\n";

@@ -16,8 +16,8 @@ namespace s8net::study {
 struct PointOutcome {
   GridPoint point;
   enum class Status { finished, failed, not_run } status = Status::not_run;
-  std::string reason;          // why it failed
-  double wall_seconds = 0;     // of the training process(es) that ran it, summed over invocations
+  std::string reason;       // why it failed
+  double wall_seconds = 0;  // of the training process(es) that ran it, summed over invocations
 };
 
 // "finished", "failed", "not_run": the status column of study.csv and study.json.
@@ -27,12 +27,12 @@ struct StudyRow {
   GridPoint point;
   PointOutcome::Status status = PointOutcome::Status::not_run;
   std::string reason;
-  double learning_rate = 0;            // peak_learning_rate of the run's configuration
-  int64_t epochs = 0;                  // epochs finished
-  double final_test_accuracy = 0;      // percent, last epoch
-  std::optional<double> best_val_accuracy;   // percent, the best epoch on validation (runs with --val)
-  std::optional<double> test_at_best_val;    // percent, test accuracy at that epoch
-  double train_images_per_second = 0;  // median over epochs
+  double learning_rate = 0;                 // peak_learning_rate of the run's configuration
+  int64_t epochs = 0;                       // epochs finished
+  double final_test_accuracy = 0;           // percent, last epoch
+  std::optional<double> best_val_accuracy;  // percent, the best epoch on validation (runs with --val)
+  std::optional<double> test_at_best_val;   // percent, test accuracy at that epoch
+  double train_images_per_second = 0;       // median over epochs
   double wall_seconds = 0;
   std::vector<double> test_accuracy_per_epoch;  // percent, epoch 1 first: the learning curve
 };
