@@ -183,9 +183,9 @@ void S8Network::TrainingPlan::add_skip_gradients(size_t i) {
 }
 
 BatchResult S8Network::TrainingPlan::forward(std::span<const float> images, std::span<const int32_t> labels,
-                                             uint64_t step_) {
+                                             uint64_t training_step) {
   loss.set_labels(labels);
-  step = step_;
+  step = training_step;
   std::copy(images.begin(), images.end(), image.data());
   forward_steps.run(context.stream());
   return result;
