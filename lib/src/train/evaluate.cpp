@@ -62,18 +62,20 @@ EvalResult evaluate(S8Network& network, const Dataset& data, const Augmenter& au
   result.predictions.resize(static_cast<size_t>(data.size()));
   result.confidences.resize(static_cast<size_t>(data.size()));
   double loss_sum = 0;
-  std::vector<float> log_p, mirrored;
+  std::vector<float> averaged, mirrored;
   while (const Batch* batch = loader.next()) {
     const BatchResult r = network.evaluate(batch->images, batch->labels);
+    std::span<const float> log_p = network.log_probabilities();
     double batch_loss = r.loss * static_cast<double>(batch->size());
-    log_p.assign(network.log_probabilities().begin(), network.log_probabilities().end());
     if (tta == TestTimeAugmentation::flip) {
+      averaged.assign(log_p.begin(), log_p.end());
       mirrored.assign(batch->images.begin(), batch->images.end());
       constexpr auto image_values = static_cast<size_t>(kImageBytes);
       for (size_t at = 0; at < mirrored.size(); at += image_values)
         flip_horizontally(std::span(mirrored).subspan(at, image_values));
       network.evaluate(mirrored, batch->labels);
-      average_probabilities(log_p, network.log_probabilities());
+      average_probabilities(averaged, network.log_probabilities());
+      log_p = averaged;
       batch_loss = 0;
       for (int64_t i = 0; i < batch->size(); ++i)
         batch_loss -= log_p[static_cast<size_t>(i * kClassCount + batch->labels[static_cast<size_t>(i)])];
