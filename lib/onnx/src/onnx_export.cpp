@@ -175,8 +175,7 @@ void add_layers(NetworkGraph& net, const std::string& input) {
   x = net.graph().node("Add", "block3.skip", {x, skip3});
   x = net.conv("c10", net.graph().node("GlobalAveragePool", "GAP", {x}));
   x = net.graph().node("Flatten", "logits", {x}, {integer("axis", 1)});
-  const std::string output = net.graph().node("LogSoftmax", "log_probabilities", {x}, {integer("axis", 1)});
-  (void)output;
+  net.graph().node("LogSoftmax", "log_probabilities", {x}, {integer("axis", 1)});
 }
 
 std::string input_description(const Normalization& n) {

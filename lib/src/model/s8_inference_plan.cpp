@@ -106,7 +106,7 @@ struct S8Network::InferencePlan::Builder {
     if (folded) conv_line += " (" + plan.weights.norms[i]->norm_name() + " folded in)";
 
     if (plugin_norm != nullptr) {
-      NormLayer& norm = *(st.norm = plugin_norm);
+      NormLayer& norm = *plugin_norm;
       const s8net_layout norm_layout =
           channels_last(i) ? *channels_last_view(norm, shapes[i].c) : plugin_layout_of(layout);
       st.norm_desc = {plan.batch, shapes[i].c, shapes[i].h, shapes[i].w, norm_layout};

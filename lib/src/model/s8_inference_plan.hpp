@@ -45,7 +45,6 @@ struct S8Network::InferencePlan {
 
   struct StageState {
     std::unique_ptr<InferenceConv> conv;
-    NormLayer* norm = nullptr;   // run by its plugin after the conv: not folded into it
     bool folded = false;         // the norm (and ReLU) is inside the conv
     std::unique_ptr<Relu> relu;  // after a plugin norm that does not fuse its ReLU
     std::unique_ptr<Pooling> pool;

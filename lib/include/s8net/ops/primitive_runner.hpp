@@ -31,9 +31,4 @@ inline void execute(Context& context, const BoundPrimitive& bound) {
   context.stream().wait();
 }
 
-inline void execute(Context& context, const dnnl::primitive& primitive, const Args& args) {
-  primitive.execute(context.stream(), args);
-  context.stream().wait();
-}
-
 }  // namespace s8net
