@@ -83,6 +83,10 @@ TEST(Schedules, RefuseInvalidSettingsAndParsePoints) {
   ASSERT_EQ(points.size(), 3u);
   EXPECT_EQ(points[1], (std::pair<double, double>{2, 0.01}));
   EXPECT_EQ(format_schedule_points(points), "0:0.001,2:0.01,20:0");
+  // Rates a study scales (0.01 * 2 / 32) come back exactly, not to six digits, and in fixed notation.
+  const std::vector<std::pair<double, double>> scaled = {{0, 0.01 * 2 / 32}, {8, 0.0002}, {20, 1.0 / 3}};
+  EXPECT_EQ(format_schedule_points(scaled), "0:0.000625,8:0.0002,20:0.3333333333333333");
+  EXPECT_EQ(parse_schedule_points(format_schedule_points(scaled)), scaled);
   EXPECT_EQ(test::error_of([&] { parse_schedule_points("0:0.001,2"); }),
             "schedule point '2': expected EPOCH:LR, e.g. 0:0.001,2:0.01");
 }

@@ -86,14 +86,6 @@ std::vector<study::PointOutcome> outcomes_of(const fs::path& out, const std::vec
   return outcomes;
 }
 
-// A number as text that reads back as exactly the same double: a point's training must get the
-// very rate the study computed, or its stored configuration would differ from the study's.
-std::string exact_text(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.17g", value);
-  return text;
-}
-
 template <class T>
 void refuse_repeats(const std::vector<T>& items, const char* flag, const std::string& text) {
   for (size_t i = 0; i < items.size(); ++i)
@@ -233,14 +225,13 @@ int run_study(int argc, char** argv) {
   const auto flags_for = [&](const study::GridPoint& point) {
     const TrainConfig config = study::config_for(base, point, grid.lr_scaling);
     std::vector<std::string> flags = recipe_flags;
+    // Exact text: a point's training must get the very rate the study computed, or its stored
+    // configuration would differ from the study's.
     if (config.schedule.kind == ScheduleKind::seed) {
-      std::string rates;
-      for (const auto& [epoch, rate] : config.schedule.points)
-        rates += (rates.empty() ? "" : ",") + exact_text(epoch) + ":" + exact_text(rate);
-      flags.insert(flags.end(), {"--lr-points", rates});
+      flags.insert(flags.end(), {"--lr-points", format_schedule_points(config.schedule.points)});
     } else {
-      flags.insert(flags.end(), {"--lr", exact_text(config.schedule.learning_rate), "--min-lr",
-                                 exact_text(config.schedule.min_learning_rate)});
+      flags.insert(flags.end(), {"--lr", round_trip_text(config.schedule.learning_rate), "--min-lr",
+                                 round_trip_text(config.schedule.min_learning_rate)});
     }
     return flags;
   };

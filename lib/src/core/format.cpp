@@ -1,6 +1,7 @@
 #include <s8net/core/format.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -31,6 +32,12 @@ std::string format_number(const char* printf_format, double value) {
   char text[64];
   std::snprintf(text, sizeof text, printf_format, value);
   return text;
+}
+
+std::string round_trip_text(double value) {
+  // Fixed notation, as a person writes rates ("0.0002", not "2e-04"); still the shortest that reads back.
+  char text[400];
+  return {text, std::to_chars(text, text + sizeof text, value, std::chars_format::fixed).ptr};
 }
 
 }  // namespace s8net

@@ -1,4 +1,5 @@
 #include <s8net/core/error.hpp>
+#include <s8net/core/format.hpp>
 #include <s8net/train/lr_schedule.hpp>
 
 #include <charconv>
@@ -138,9 +139,12 @@ std::vector<std::pair<double, double>> parse_schedule_points(const std::string& 
 }
 
 std::string format_schedule_points(const std::vector<std::pair<double, double>>& points) {
-  std::ostringstream out;
-  for (size_t i = 0; i < points.size(); ++i) out << (i ? "," : "") << points[i].first << ':' << points[i].second;
-  return out.str();
+  std::string text;
+  for (const auto& [epoch, rate] : points) {
+    if (!text.empty()) text += ',';
+    text.append(round_trip_text(epoch)).append(":").append(round_trip_text(rate));
+  }
+  return text;
 }
 
 }  // namespace s8net
