@@ -56,7 +56,9 @@ std::string augmentation_text(const TrainConfig& c) {
          format_number("%g", 100 * a.shift_limit) + "%, scale +-" + format_number("%g", 100 * a.scale_limit) +
          "%, rotation up to " + format_number("%g", a.rotate_limit_degrees) + " degrees); brightness/contrast with p " +
          format_number("%g", a.brightness_contrast_probability) + " (brightness +-" +
-         format_number("%g", a.brightness_limit) + ", contrast +-" + format_number("%g", a.contrast_limit) + ")";
+         format_number("%g", a.brightness_limit) + ", contrast +-" + format_number("%g", a.contrast_limit) + ")" +
+         (a.crop_padding > 0 ? "; random crop with padding " + std::to_string(a.crop_padding) : "") +
+         (a.flip_probability > 0 ? "; horizontal flip with p " + format_number("%g", a.flip_probability) : "");
 }
 
 std::string epoch_table(const std::vector<EpochMetrics>& history) {
@@ -133,7 +135,10 @@ std::vector<std::pair<std::string, std::string>> describe(const TrainConfig& c) 
       {"batch size", std::to_string(c.batch_size)},
       {"learning rate", schedule_text(c.schedule)},
       {"optimizer", "SGD, momentum " + format_number("%g", c.sgd.momentum) + (c.sgd.nesterov ? " (Nesterov)" : "") +
-                        ", weight decay " + format_number("%g", c.sgd.weight_decay)},
+                        ", weight decay " + format_number("%g", c.sgd.weight_decay) +
+                        (c.sgd.decay_conv_weights_only ? " (convolution weights only)" : "")},
+      {"weight average",
+       c.ema_decay > 0 ? "EMA with decay " + format_number("%g", c.ema_decay) + " (evaluated and saved)" : "off"},
       {"augmentation", augmentation_text(c)},
       {"dropout", format_number("%g", c.dropout) + " after each max-pool"},
       {"seed", std::to_string(c.seed)},
