@@ -42,7 +42,9 @@ struct S8Network::TrainingPlan::Builder {
 
   void add_image(const dnnl::memory::desc& conv_src) {
     const Dims image_dims{plan.batch, S8Network::kImageChannels, S8Network::kImageSize, S8Network::kImageSize};
-    plan.image = Tensor(plain_desc(image_dims), engine());
+    // The caller's images are read where they are: each forward points this view at them, and
+    // the first conv's weight gradient reads them again within the same forward_backward.
+    plan.image = Tensor(plain_desc(image_dims), engine(), nullptr);
     plan.image_for_conv = plan.image;
     if (conv_src != plan.image.desc()) {
       plan.image_for_conv = Tensor(conv_src, engine());
@@ -186,7 +188,8 @@ BatchResult S8Network::TrainingPlan::forward(std::span<const float> images, std:
                                              uint64_t training_step) {
   loss.set_labels(labels);
   step = training_step;
-  std::copy(images.begin(), images.end(), image.data());
+  // oneDNN takes a non-const handle, but only reads a source.
+  image.memory().set_data_handle(const_cast<float*>(images.data()));
   forward_steps.run(context.stream());
   return result;
 }
@@ -199,7 +202,7 @@ int64_t S8Network::TrainingPlan::buffer_bytes() const {
   const auto count = [&](const Tensor& t) {
     if (!t.empty()) buffers[t.data()] = std::max(buffers[t.data()], t.size());
   };
-  for (const Tensor* t : {&image, &image_for_conv, &logits_plain, &grad_logits_plain}) count(*t);
+  for (const Tensor* t : {&image_for_conv, &logits_plain, &grad_logits_plain}) count(*t);
   for (const StageState& s : stages)
     for (const Tensor* t : {&s.pre, &s.raw, &s.normed, &s.out, &s.grad_pre, &s.grad_raw, &s.grad_out}) count(*t);
   int64_t floats = 0;

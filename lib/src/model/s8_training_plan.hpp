@@ -54,7 +54,7 @@ struct S8Network::TrainingPlan {
   Weights& weights;
   int64_t batch;
   std::array<StageState, s8::kStages.size()> stages;
-  Tensor image;           // plain nchw, as given
+  Tensor image;           // plain nchw: a view of the caller's images during a forward_backward
   Tensor image_for_conv;  // in the first conv's preferred layout (the same tensor if that is nchw)
   Tensor logits_plain;    // batch x 10 x 1 x 1 nchw view of the loss input
   Tensor grad_logits_plain;
