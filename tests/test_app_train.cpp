@@ -207,9 +207,34 @@ TEST_F(AppTraining, ResumeContinuesAndRefusesRecipeFlags) {
   EXPECT_EQ(option.exit_code, 2) << option.all();
   EXPECT_CONTAINS(option.err, "--norm-option asks for norm_options.eps 0.5, but the run in " + run_dir +
                                   " was trained with nothing");
+  // A run of the seed recipe does not turn into the fast one, nor the other way round.
+  const auto recipe = run_app("train --resume --recipe fast --data " + data() + " --out " + run_dir);
+  EXPECT_EQ(recipe.exit_code, 2) << recipe.all();
+  EXPECT_CONTAINS(recipe.err, "--recipe asks for recipe \"fast\", but the run in " + run_dir +
+                                  " was trained with \"seed\"");
   const auto nothing = run_app("train --resume --data " + data() + " --out " + (copy / "none").string());
   EXPECT_EQ(nothing.exit_code, 1);
   EXPECT_CONTAINS(nothing.err, "nothing to resume (no last.s8ckpt)");
+}
+
+// --recipe fast is the base the flags change: its ingredients are in the run's configuration,
+// except where a flag says otherwise.
+TEST_F(AppTraining, TheFastRecipeIsTheBaseTheFlagsChange) {
+  const TempDir out("fast");
+  const auto r = run_app("train --recipe fast --norm ln --epochs 1 --batch 16 --no-report --data " + data() +
+                         " --out " + (out / "run").string());
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_CONTAINS(r.out, "batch 16, 1 epochs, schedule onecycle, momentum 0.95 (Nesterov)");
+  std::ifstream file(out / "run" / "config.json");
+  const nlohmann::json config = nlohmann::json::parse(file);
+  EXPECT_EQ(config["recipe"], "fast");
+  EXPECT_EQ(config["batch_size"], 16);
+  EXPECT_EQ(config["epochs"], 1);
+  EXPECT_NEAR(config["label_smoothing"].get<double>(), 0.1, 1e-7);
+  EXPECT_EQ(config["ema_decay"], 0.999);
+  EXPECT_EQ(config["augment_options"]["crop_padding"], 4);
+  EXPECT_EQ(config["augment_options"]["shift_scale_rotate_probability"], 0);
+  EXPECT_EQ(config["sgd"]["decay_conv_weights_only"], true);
 }
 
 // config.json is what a person reads and may edit; the checkpoint holds what training continues,
@@ -244,7 +269,7 @@ TEST_F(AppTraining, BadFlagsAndFilesAreRefusedNamingThem) {
       {" --momentum fast", "s8net train: the argument ('fast') for option '--momentum' is invalid"},
       {" --schedule linear", "s8net train: unknown schedule 'linear' (known: seed, onecycle, cosine, step, constant)"},
       {" --lr-points 0:0.1,x", "s8net train: schedule point 'x': expected EPOCH:LR, e.g. 0:0.001,2:0.01"},
-      {" --recipe fast", "s8net train: --recipe 'fast': the only recipe is 'seed'"},
+      {" --recipe slow", "s8net train: --recipe 'slow': the recipes are seed and fast"},
       {" --layout nhwc", "s8net train: unknown layout 'nhwc'"},
       {" --lr 0.5",
        "s8net train: --lr sets the onecycle, cosine, step and constant schedules; the seed schedule takes --lr-points"},

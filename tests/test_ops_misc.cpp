@@ -202,10 +202,10 @@ TEST(Dropout, RejectsProbabilityOutsideZeroToOne) {
 
 // ---- Log-softmax + NLL: batch x classes ---------------------------------------------------------
 
-class LogSoftmaxNllTest : public ::testing::TestWithParam<std::tuple<int64_t, int64_t>> {
+class LogSoftmaxNllTest : public ::testing::TestWithParam<std::tuple<int64_t, int64_t, float>> {
  protected:
   void SetUp() override {
-    std::tie(batch_, classes_) = GetParam();
+    std::tie(batch_, classes_, smoothing_) = GetParam();
     logits_ = test::random_normal(batch_ * classes_, 81, 3.f);
     // Rows shifted far up and down: exp would overflow / underflow in float without the max shift.
     for (int64_t j = 0; j < classes_; ++j) {
@@ -222,39 +222,62 @@ class LogSoftmaxNllTest : public ::testing::TestWithParam<std::tuple<int64_t, in
     }
   }
 
+  double reference_loss(std::span<const double> log_p) const {
+    return test::smoothed_cross_entropy_reference(log_p, labels_, classes_, smoothing_);
+  }
+
   Context context_;
   int64_t batch_ = 0, classes_ = 0;
+  float smoothing_ = 0.f;
   std::vector<float> logits_;
   std::vector<double> log_p_;
   std::vector<int32_t> labels_;
 };
 
 TEST_P(LogSoftmaxNllTest, ForwardMatchesStableReference) {
-  LogSoftmaxNll loss(context_, batch_, classes_);
+  LogSoftmaxNll loss(context_, batch_, classes_, smoothing_);
   const Tensor logits = make_tensor(context_, loss.logits_desc(), logits_);
   const double value = loss.forward(logits, labels_);
   EXPECT_TRUE(all_close(to_plain(context_, loss.log_probabilities()), log_p_, kForwardTolerance));
-  const double expected = test::nll_reference(log_p_, labels_, classes_);
+  const double expected = reference_loss(log_p_);
   EXPECT_NEAR(value, expected, kForwardTolerance * std::max(1.0, std::abs(expected)));
   EXPECT_EQ(loss.correct(), (batch_ + 1) / 2);
 }
 
 TEST_P(LogSoftmaxNllTest, BackwardMatchesFiniteDifferences) {
-  LogSoftmaxNll loss(context_, batch_, classes_);
+  LogSoftmaxNll loss(context_, batch_, classes_, smoothing_);
   const Tensor logits = make_tensor(context_, loss.logits_desc(), logits_), grad(loss.logits_desc(), context_.engine());
   loss.forward(logits, labels_);
   loss.backward(grad);
 
   std::vector<double> z = test::to_double(logits_);
-  const auto reference_loss = [&] {
-    return test::nll_reference(test::log_softmax_reference(z, batch_, classes_), labels_, classes_);
-  };
-  EXPECT_TRUE(
-      all_close(to_plain(context_, grad), test::central_differences(reference_loss, z, 1e-4), kGradientTolerance));
+  const auto loss_of_z = [&] { return reference_loss(test::log_softmax_reference(z, batch_, classes_)); };
+  EXPECT_TRUE(all_close(to_plain(context_, grad), test::central_differences(loss_of_z, z, 1e-4), kGradientTolerance));
+}
+
+TEST(LogSoftmaxNll, SmoothingOfOneTenthGivesTheHandComputedLossAndGradient) {
+  // Two classes, logits (0, 0): p = (1/2, 1/2), label 0, smoothing 0.1. The target is (0.95, 0.05),
+  // so the loss is log 2 whatever the smoothing, and dLoss/dz = p - target = (-0.45, 0.45).
+  Context context;
+  LogSoftmaxNll loss(context, 1, 2, 0.1f);
+  const Tensor logits = make_tensor(context, loss.logits_desc(), std::vector<float>{0.f, 0.f});
+  const Tensor grad(loss.logits_desc(), context.engine());
+  const std::vector<int32_t> label{0};
+  EXPECT_NEAR(loss.forward(logits, label), std::log(2.0), 1e-5);
+  loss.backward(grad);
+  const std::vector<float> g = to_plain(context, grad);
+  EXPECT_NEAR(g[0], -0.45f, 1e-6f);
+  EXPECT_NEAR(g[1], 0.45f, 1e-6f);
+}
+
+TEST(LogSoftmaxNll, RefusesASmoothingOutsideZeroToOne) {
+  Context context;
+  for (const float smoothing : {-0.1f, 1.f, std::numeric_limits<float>::quiet_NaN()})
+    EXPECT_THROW(LogSoftmaxNll(context, 2, 10, smoothing), Error) << smoothing;
 }
 
 TEST_P(LogSoftmaxNllTest, RejectsBadLabelsAndKeepsTheLatestForward) {
-  LogSoftmaxNll loss(context_, batch_, classes_);
+  LogSoftmaxNll loss(context_, batch_, classes_, smoothing_);
   const Tensor logits = make_tensor(context_, loss.logits_desc(), logits_), grad(loss.logits_desc(), context_.engine());
   loss.forward(logits, labels_);
   loss.backward(grad);
@@ -278,10 +301,14 @@ TEST_P(LogSoftmaxNllTest, RejectsBadLabelsAndKeepsTheLatestForward) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, LogSoftmaxNllTest,
-                         ::testing::Values(std::tuple<int64_t, int64_t>{3, 10}, std::tuple<int64_t, int64_t>{2, 3}),
+                         ::testing::Values(std::tuple<int64_t, int64_t, float>{3, 10, 0.f},
+                                           std::tuple<int64_t, int64_t, float>{2, 3, 0.f},
+                                           std::tuple<int64_t, int64_t, float>{3, 10, 0.1f},
+                                           std::tuple<int64_t, int64_t, float>{2, 3, 0.5f}),
                          [](const ::testing::TestParamInfo<LogSoftmaxNllTest::ParamType>& param) {
                            return std::to_string(std::get<0>(param.param)) + "x" +
-                                  std::to_string(std::get<1>(param.param));
+                                  std::to_string(std::get<1>(param.param)) + "_smoothing" +
+                                  std::to_string(static_cast<int>(std::get<2>(param.param) * 100));
                          });
 
 }  // namespace

@@ -1,7 +1,9 @@
 // What a faster recipe is made of, each against a hand-computed reference: the weights' moving
-// average (EMA) and its place in training, checkpoints and --resume; test-time flip averaging; and
-// configurations of earlier versions, which know none of them.
+// average (EMA) and its place in training, checkpoints and --resume; label smoothing in the
+// training loss; test-time flip averaging; the named recipes; and configurations of earlier
+// versions, which know none of them.
 #include "support/error_of.hpp"
+#include "support/reference.hpp"
 #include "support/synthetic_data.hpp"
 #include "support/temp_dir.hpp"
 #include "support/training.hpp"
@@ -94,8 +96,46 @@ TrainConfig fast_ingredients_config() {
   c.augment_options.crop_padding = 4;
   c.augment_options.flip_probability = 0.5;
   c.ema_decay = 0.9;
+  c.label_smoothing = 0.1f;
   c.seed = 5;
   return c;
+}
+
+// The training step's loss is the cross-entropy against the smoothed targets of its own
+// log-probabilities, and smoothing changes the gradients SGD gets; evaluation stays plain NLL.
+TEST(FastIngredients, LabelSmoothingIsTheTrainingLossAndChangesTheGradients) {
+  Plugins plugins;
+  const std::vector<float> images = test::random_normal(8 * S8Network::kImageValues, 11);
+  const std::vector<int32_t> labels{0, 1, 2, 3, 4, 5, 6, 7};
+  std::vector<std::vector<float>> first_grad;
+  for (const float smoothing : {0.f, 0.1f}) {
+    NetworkConfig config = network_config("gn", 3);
+    config.label_smoothing = smoothing;
+    S8Network network(plugins.context, plugins.registry, config);
+    const double loss = network.forward_backward(images, labels).loss;
+    const std::vector<double> log_p(network.log_probabilities().begin(), network.log_probabilities().end());
+    EXPECT_NEAR(loss, test::smoothed_cross_entropy_reference(log_p, labels, 10, smoothing), 1e-5) << smoothing;
+    const Parameter& head = *network.parameters().back();
+    std::vector<float> grad(head.grad.data(), head.grad.data() + head.grad.size());
+    if (first_grad.empty()) first_grad.push_back(grad);
+    else EXPECT_NE(grad, first_grad.front());
+    const double eval_loss = network.evaluate(images, labels).loss;
+    const std::vector<double> eval_log_p(network.log_probabilities().begin(), network.log_probabilities().end());
+    EXPECT_NEAR(eval_loss, test::nll_reference(eval_log_p, labels, 10), 1e-5) << smoothing;
+  }
+}
+
+TEST(Recipes, FastIsNamedAndDiffersFromSeedInItsIngredients) {
+  EXPECT_EQ(recipe_named("seed").recipe, "seed");
+  EXPECT_FALSE(first_difference(recipe_named("seed"), seed_recipe()));
+  const TrainConfig fast = recipe_named("fast");
+  EXPECT_EQ(fast.recipe, "fast");
+  EXPECT_FALSE(first_difference(fast, fast_recipe()));
+  EXPECT_GT(fast.label_smoothing, 0.f);
+  EXPECT_GT(fast.ema_decay, 0.0);
+  EXPECT_EQ(fast.augment_options.crop_padding, 4);
+  EXPECT_NO_THROW(validate(fast));
+  EXPECT_EQ(error_of([] { recipe_named("slow"); }), "--recipe 'slow': the recipes are seed and fast");
 }
 
 // Interrupted in the middle of epoch 2 and resumed, a run with every new ingredient ends with the
@@ -212,11 +252,15 @@ TEST(TestTimeFlip, AveragesTheProbabilitiesOfEachImageAndItsMirrorImage) {
 TEST(TrainConfigJson, EarlierConfigurationsReadWithoutTheNewIngredients) {
   nlohmann::json old = nlohmann::json::parse(to_json(seed_recipe()));
   old.erase("ema_decay");
+  old.erase("label_smoothing");
+  old.erase("recipe");
   old["sgd"].erase("decay_conv_weights_only");
   old["augment_options"].erase("crop_padding");
   old["augment_options"].erase("flip_probability");
   const TrainConfig read = train_config_from_json(old.dump(), "old/config.json");
   EXPECT_EQ(read.ema_decay, 0);
+  EXPECT_EQ(read.label_smoothing, 0.f);
+  EXPECT_EQ(read.recipe, "seed");
   EXPECT_FALSE(read.sgd.decay_conv_weights_only);
   EXPECT_EQ(read.augment_options.crop_padding, 0);
   EXPECT_EQ(read.augment_options.flip_probability, 0);
@@ -234,6 +278,9 @@ TEST(TrainConfigJson, EarlierConfigurationsReadWithoutTheNewIngredients) {
   bad = fast;
   bad.augment_options.flip_probability = -0.5;
   EXPECT_EQ(error_of([&] { validate(bad); }), "--flip must be a probability in [0, 1]");
+  bad = fast;
+  bad.label_smoothing = 1.f;
+  EXPECT_EQ(error_of([&] { validate(bad); }), "--label-smoothing must be in [0, 1)");
 }
 
 }  // namespace

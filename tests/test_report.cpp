@@ -250,24 +250,27 @@ TEST(Comparison, LabelsByNormAndDrawsEveryRun) {
   EXPECT_DOUBLE_EQ(median_epoch_seconds(runs[0].history), 28.0);  // 27, 28, 29 repeating
 }
 
-// --x minutes: each epoch at the minutes its run had spent by its end. A run twice as slow draws
-// its curves at twice the minutes, which an epoch axis cannot show.
 // The settings a run report and a comparison show name the recipe's extra ingredients, so that the
 // original recipe and a faster one do not read alike.
-TEST(RunSettings, NameTheCropTheFlipTheDecayGroupsAndTheAverage) {
+TEST(RunSettings, NameTheRecipeTheCropTheFlipTheDecayGroupsTheAverageAndTheSmoothing) {
   const auto value_of = [](const TrainConfig& c, const std::string& row) {
     for (const auto& [name, value] : describe(c))
       if (name == row) return value;
     return std::string("(no row)");
   };
   TrainConfig c = seed_recipe();
+  EXPECT_EQ(value_of(c, "base recipe"), "seed");
   EXPECT_EQ(value_of(c, "weight average"), "off");
+  EXPECT_EQ(value_of(c, "label smoothing"), "off");
+  EXPECT_EQ(value_of(fast_recipe(), "base recipe"), "fast");
   EXPECT_EQ(value_of(c, "augmentation").find("crop"), std::string::npos);
   c.augment_options.crop_padding = 4;
   c.augment_options.flip_probability = 0.5;
   c.sgd.weight_decay = 5e-4f;
   c.sgd.decay_conv_weights_only = true;
   c.ema_decay = 0.999;
+  c.label_smoothing = 0.1f;
+  EXPECT_EQ(value_of(c, "label smoothing"), "0.1");
   EXPECT_CONTAINS(value_of(c, "augmentation"), "; random crop with padding 4; horizontal flip with p 0.5");
   EXPECT_CONTAINS(value_of(c, "optimizer"), "weight decay 0.0005 (convolution weights only)");
   EXPECT_EQ(value_of(c, "weight average"), "EMA with decay 0.999 (evaluated and saved)");

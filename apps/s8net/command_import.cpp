@@ -32,7 +32,7 @@ std::string options_text(const NormOptions& options) {
 
 // The norm and its options: the flags', checked against what an exported file's metadata says.
 TrainConfig import_config(const po::variables_map& values, const StateDictMetadata& metadata, const std::string& file) {
-  TrainConfig config = seed_recipe();
+  TrainConfig config = recipe_of(values);
   if (metadata.norm) config.norm = *metadata.norm;
   if (metadata.norm_options) config.norm_options = *metadata.norm_options;
   try {
@@ -80,8 +80,6 @@ int run_import(int argc, char** argv) {
   positional.add("file", 1);
   po::variables_map values;
   if (!parse_command_line(argc, argv, options, &values, &positional)) return 0;
-  if (values["recipe"].as<std::string>() != "seed")
-    throw po::error("--recipe '" + values["recipe"].as<std::string>() + "': the only recipe is 'seed'");
   if (!overwrite && std::filesystem::exists(out)) throw Error(out + " exists: give --overwrite to replace it");
 
   const SafeTensorsFile tensors = load_safetensors(file);

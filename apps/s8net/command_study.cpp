@@ -192,7 +192,7 @@ int run_study(int argc, char** argv) {
   }
   if (jobs == 0) jobs = std::max<int64_t>(1, cores / threads);
   if (jobs < 0 || jobs > 1024) throw po::error("--jobs must be in [0, 1024], got " + std::to_string(jobs));
-  TrainConfig base = seed_recipe();
+  TrainConfig base = recipe_of(values);
   try {
     apply_train_flags(values, base, TrainFlags::without_grid);
   } catch (const Error& e) {

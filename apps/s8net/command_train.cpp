@@ -118,10 +118,10 @@ int run_train(int argc, char** argv) {
   std::string data_path, out;
   std::vector<std::string> plugin_dirs;
   bool resume = false, overwrite = false;
-  const TrainConfig recipe = seed_recipe();
   po::options_description options(
       "s8net train: train the S8 network on CIFAR-10 with a normalization plugin.\n"
-      "The recipe is the original work's (--recipe seed, docs/recipe.md); each flag below overrides one part of it");
+      "The recipe is the original work's (--recipe seed) unless --recipe fast (docs/recipe.md); each flag below\n"
+      "overrides one part of it");
   // clang-format off
   options.add_options()("help,h", "show this help")
       ("data", po::value(&data_path)->required(), "data: a directory written by s8net data prepare, or any source it reads")
@@ -134,15 +134,13 @@ int run_train(int argc, char** argv) {
   add_train_flags(options, TrainFlags::all);
   po::variables_map values;
   if (!parse_command_line(argc, argv, options, &values)) return 0;
-  if (values["recipe"].as<std::string>() != "seed")
-    throw po::error("--recipe '" + values["recipe"].as<std::string>() + "': the only recipe is 'seed'");
   if (resume && overwrite) throw po::error("--resume continues a run and --overwrite replaces it: give one of them");
   if (!resume && !values.count("norm")) throw po::error("the option '--norm' is required (or --resume)");
   const std::filesystem::path run_directory(out);
 
   // Everything that can be refused is refused before the data is read: a typo fails in
   // milliseconds, not after the import.
-  TrainConfig config = recipe;
+  TrainConfig config = recipe_of(values);
   const std::filesystem::path last_checkpoint = run_directory / kLastCheckpoint;
   if (resume) {
     if (!std::filesystem::exists(last_checkpoint))

@@ -21,6 +21,9 @@ std::span<const char* const> train_flag_names();
 enum class TrainFlags { all, without_grid };
 void add_train_flags(boost::program_options::options_description& options, TrainFlags which);
 
+// The --recipe a configuration starts from; an unknown name is a flag error (exit 2).
+TrainConfig recipe_of(const boost::program_options::variables_map& values);
+
 // Applies every flag of `which` that was given, or only `only_flag`. Throws s8net::Error or
 // boost::program_options::error for a value that does not parse.
 void apply_train_flags(const boost::program_options::variables_map& values, TrainConfig& config, TrainFlags which,

@@ -214,4 +214,19 @@ inline double nll_reference(std::span<const double> log_p, std::span<const int32
   return total / static_cast<double>(labels.size());
 }
 
+// Mean cross-entropy against smoothed targets: each row's target distribution is written out (the
+// label's one-hot scaled by 1 - smoothing, plus smoothing / classes on every class) and the loss
+// is -sum(target * log p), as PyTorch's CrossEntropyLoss(label_smoothing) defines it.
+inline double smoothed_cross_entropy_reference(std::span<const double> log_p, std::span<const int32_t> labels,
+                                               int64_t classes, double smoothing) {
+  double total = 0;
+  const auto k = static_cast<size_t>(classes);
+  for (size_t i = 0; i < labels.size(); ++i) {
+    std::vector<double> target(k, smoothing / static_cast<double>(classes));
+    target[static_cast<size_t>(labels[i])] += 1.0 - smoothing;
+    for (size_t j = 0; j < k; ++j) total -= target[j] * log_p[i * k + j];
+  }
+  return total / static_cast<double>(labels.size());
+}
+
 }  // namespace s8net::test

@@ -140,8 +140,11 @@ struct S8Network::TrainingPlan::Builder {
 };
 
 S8Network::TrainingPlan::TrainingPlan(Context& context_, Weights& weights_, ActivationLayout layout, int64_t batch_,
-                                      float dropout, uint64_t seed)
-    : context(context_), weights(weights_), batch(batch_), loss(context_, batch_, S8Network::kClasses) {
+                                      float dropout, float label_smoothing, uint64_t seed)
+    : context(context_),
+      weights(weights_),
+      batch(batch_),
+      loss(context_, batch_, S8Network::kClasses, label_smoothing) {
   Builder builder{*this, layout, dropout, seed};
   s8::for_each_stage(builder);
   add_loss();

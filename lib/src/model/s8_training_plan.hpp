@@ -18,7 +18,7 @@
 namespace s8net {
 
 struct S8Network::TrainingPlan {
-  TrainingPlan(Context& context, Weights& weights, ActivationLayout layout, int64_t batch, float dropout,
+  TrainingPlan(Context& context, Weights& weights, ActivationLayout layout, int64_t batch, float dropout, float label_smoothing,
                uint64_t seed);
   // Steps hold this plan's address and buffers.
   TrainingPlan(const TrainingPlan&) = delete;

@@ -7,8 +7,10 @@
 
 namespace s8net {
 
-LogSoftmaxNll::LogSoftmaxNll(Context& context, int64_t batch, int64_t classes)
-    : context_(context), batch_(batch), classes_(classes) {
+LogSoftmaxNll::LogSoftmaxNll(Context& context, int64_t batch, int64_t classes, float label_smoothing)
+    : context_(context), batch_(batch), classes_(classes), label_smoothing_(label_smoothing) {
+  if (!(label_smoothing >= 0.f && label_smoothing < 1.f))
+    throw Error("loss: label smoothing must be in [0, 1), got " + std::to_string(label_smoothing));
   const dnnl::memory::desc desc({batch, classes}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::nc);
   forward_pd_ = {{dnnl::prop_kind::forward_training, desc, 1}, context.engine()};
   forward_ = dnnl::logsoftmax_forward(forward_pd_);
@@ -35,12 +37,15 @@ BoundPrimitive LogSoftmaxNll::bind_forward(const Tensor& logits) const {
 
 double LogSoftmaxNll::score() {
   const float* log_p = log_probabilities_.data();
+  const double spread = static_cast<double>(label_smoothing_) / static_cast<double>(classes_);
   double loss = 0;
   correct_ = 0;
   for (int64_t i = 0; i < batch_; ++i) {
     const int32_t label = labels_[static_cast<size_t>(i)];
     const float* row = log_p + i * classes_;
-    loss -= row[label];
+    double row_sum = 0;
+    for (int64_t j = 0; j < classes_; ++j) row_sum += row[j];
+    loss -= (1.0 - label_smoothing_) * row[label] + spread * row_sum;
     correct_ += (std::max_element(row, row + classes_) - row) == label;
   }
   return loss / static_cast<double>(batch_);
@@ -53,11 +58,14 @@ double LogSoftmaxNll::forward(const Tensor& logits, std::span<const int32_t> lab
 }
 
 void LogSoftmaxNll::set_gradient() {
-  // d(mean NLL)/d(log p[i][j]) is -1/batch at the label, 0 elsewhere.
-  diff_log_probabilities_.zero();
+  // d(mean cross-entropy)/d(log p[i][j]) is minus the target's mass at j over the batch: e/classes
+  // everywhere, plus 1 - e at the label.
+  const float batch = static_cast<float>(batch_);
+  const float spread = -label_smoothing_ / static_cast<float>(classes_) / batch;
   float* diff = diff_log_probabilities_.data();
+  std::fill(diff, diff + batch_ * classes_, spread);
   for (int64_t i = 0; i < batch_; ++i)
-    diff[i * classes_ + labels_[static_cast<size_t>(i)]] = -1.f / static_cast<float>(batch_);
+    diff[i * classes_ + labels_[static_cast<size_t>(i)]] += -(1.f - label_smoothing_) / batch;
 }
 
 BoundPrimitive LogSoftmaxNll::bind_backward(const Tensor& diff_logits) const {

@@ -52,7 +52,8 @@ void restore_tensors(Context& context, const std::vector<NamedValues>& tensors, 
 }
 
 NetworkConfig network_config_of(const TrainConfig& config) {
-  return NetworkConfig{config.norm, config.norm_options, config.layout, config.seed, config.dropout};
+  return NetworkConfig{config.norm, config.norm_options, config.layout, config.seed, config.dropout,
+                       config.label_smoothing};
 }
 
 std::unique_ptr<S8Network> network_from_checkpoint(Context& context, const NormRegistry& registry,

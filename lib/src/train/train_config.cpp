@@ -62,10 +62,11 @@ void from_json(const json& j, AugmentOptions& o) {
   o.flip_probability = j.value("flip_probability", 0.0);
 }
 
-// By hand rather than by the macro: validation_images and ema_decay came later, so a configuration without them
+// By hand rather than by the macro: recipe, validation_images, ema_decay and label_smoothing came later, so a configuration without them
 // (every run before it) still reads, as one without a validation split.
 void to_json(json& j, const TrainConfig& c) {
-  j = json{{"norm", c.norm},
+  j = json{{"recipe", c.recipe},
+           {"norm", c.norm},
            {"norm_options", c.norm_options},
            {"layout", c.layout},
            {"dropout", c.dropout},
@@ -80,9 +81,11 @@ void to_json(json& j, const TrainConfig& c) {
            {"limit_test", c.limit_test},
            {"eval_batch_size", c.eval_batch_size},
            {"validation_images", c.validation_images},
-           {"ema_decay", c.ema_decay}};
+           {"ema_decay", c.ema_decay},
+           {"label_smoothing", c.label_smoothing}};
 }
 void from_json(const json& j, TrainConfig& c) {
+  c.recipe = j.value("recipe", std::string("seed"));
   j.at("norm").get_to(c.norm);
   j.at("norm_options").get_to(c.norm_options);
   j.at("layout").get_to(c.layout);
@@ -99,11 +102,38 @@ void from_json(const json& j, TrainConfig& c) {
   j.at("eval_batch_size").get_to(c.eval_batch_size);
   c.validation_images = j.value("validation_images", int64_t{0});
   c.ema_decay = j.value("ema_decay", 0.0);
+  c.label_smoothing = j.value("label_smoothing", 0.f);
 }
 
 TrainConfig seed_recipe() { return TrainConfig{}; }
 
+TrainConfig fast_recipe() {
+  TrainConfig c;
+  c.recipe = "fast";
+  c.epochs = 36;
+  c.batch_size = 64;
+  c.schedule.kind = ScheduleKind::onecycle;
+  c.schedule.learning_rate = 0.2;
+  c.sgd.nesterov = true;
+  c.sgd.weight_decay = 5e-4f;
+  c.sgd.decay_conv_weights_only = true;
+  c.augment_options.shift_scale_rotate_probability = 0;
+  c.augment_options.brightness_contrast_probability = 0;
+  c.augment_options.crop_padding = 4;
+  c.augment_options.flip_probability = 0.5;
+  c.label_smoothing = 0.1f;
+  c.ema_decay = 0.999;
+  return c;
+}
+
+TrainConfig recipe_named(std::string_view name) {
+  if (name == "seed") return seed_recipe();
+  if (name == "fast") return fast_recipe();
+  throw Error("--recipe '" + std::string(name) + "': the recipes are seed and fast");
+}
+
 void validate(const TrainConfig& c) {
+  if (c.recipe != "seed" && c.recipe != "fast") throw Error("recipe '" + c.recipe + "': the recipes are seed and fast");
   if (c.epochs <= 0) throw Error("--epochs must be > 0, got " + std::to_string(c.epochs));
   if (c.epochs > kMaxEpochs)
     throw Error("--epochs must be <= " + std::to_string(kMaxEpochs) + ", got " + std::to_string(c.epochs));
@@ -115,6 +145,7 @@ void validate(const TrainConfig& c) {
   if (!(c.ema_decay == 0 || (c.ema_decay > 0 && c.ema_decay < 1)))
     throw Error("--ema must be 0 (off) or a decay in (0, 1)");
   if (!(c.dropout >= 0.f && c.dropout < 1.f)) throw Error("--dropout must be in [0, 1)");
+  if (!(c.label_smoothing >= 0.f && c.label_smoothing < 1.f)) throw Error("--label-smoothing must be in [0, 1)");
   if (!(c.sgd.momentum >= 0.f && c.sgd.momentum < 1.f)) throw Error("--momentum must be in [0, 1)");
   if (!(c.sgd.weight_decay >= 0.f) || !std::isfinite(c.sgd.weight_decay))
     throw Error("--weight-decay must be a finite number >= 0");

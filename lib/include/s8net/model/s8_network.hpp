@@ -28,6 +28,8 @@ struct NetworkConfig {
   std::optional<ActivationLayout> layout;  // empty: what oneDNN prefers on this CPU
   uint64_t seed = 1;                       // weight initialisation and dropout masks
   float dropout = 0.01f;                   // after each max-pool
+  // Training loss only: the target puts this much of its mass evenly over the classes (0: none).
+  float label_smoothing = 0.f;
 };
 
 struct LayerSummary {

@@ -1,5 +1,7 @@
 // Log-softmax over classes (oneDNN's logsoftmax primitive, numerically stable) followed by the
-// negative log-likelihood loss, averaged over the batch.
+// cross-entropy loss, averaged over the batch. With label smoothing e the target of a sample puts
+// 1 - e on its label and e spread evenly over all classes (PyTorch's CrossEntropyLoss
+// label_smoothing); e = 0 is the negative log-likelihood of the label.
 #pragma once
 
 #include <s8net/core/tensor.hpp>
@@ -14,10 +16,10 @@ namespace s8net {
 
 class LogSoftmaxNll {
  public:
-  // logits and log-probabilities are batch x classes, row-major.
-  LogSoftmaxNll(Context& context, int64_t batch, int64_t classes);
+  // logits and log-probabilities are batch x classes, row-major; label_smoothing in [0, 1).
+  LogSoftmaxNll(Context& context, int64_t batch, int64_t classes, float label_smoothing = 0.f);
 
-  // Returns the mean loss; labels must be in [0, classes).
+  // Returns the mean loss against the (smoothed) targets; labels must be in [0, classes).
   double forward(const Tensor& logits, std::span<const int32_t> labels);
   // dLoss/dlogits of the latest forward.
   void backward(const Tensor& diff_logits);
@@ -42,6 +44,7 @@ class LogSoftmaxNll {
  private:
   Context& context_;
   int64_t batch_, classes_;
+  float label_smoothing_;
   dnnl::logsoftmax_forward::primitive_desc forward_pd_;
   dnnl::logsoftmax_forward forward_;
   dnnl::logsoftmax_backward::primitive_desc backward_pd_;

@@ -130,6 +130,7 @@ std::vector<std::pair<std::string, std::string>> describe(const TrainConfig& c) 
   std::string norm = c.norm;
   for (const auto& [option, value] : c.norm_options) norm += " " + option + "=" + format_number("%g", value);
   std::vector<std::pair<std::string, std::string>> rows = {
+      {"base recipe", c.recipe},
       {"normalization", norm},
       {"epochs", std::to_string(c.epochs)},
       {"batch size", std::to_string(c.batch_size)},
@@ -140,6 +141,7 @@ std::vector<std::pair<std::string, std::string>> describe(const TrainConfig& c) 
       {"weight average",
        c.ema_decay > 0 ? "EMA with decay " + format_number("%g", c.ema_decay) + " (evaluated and saved)" : "off"},
       {"augmentation", augmentation_text(c)},
+      {"label smoothing", c.label_smoothing > 0 ? format_number("%g", c.label_smoothing) : "off"},
       {"dropout", format_number("%g", c.dropout) + " after each max-pool"},
       {"seed", std::to_string(c.seed)},
       {"training images", c.limit_train > 0 ? "the first " + with_thousands(c.limit_train) : "all"},
