@@ -93,6 +93,18 @@ TEST(ValidationSplit, ARunEvaluatesItEveryEpochAndChoosesBestOnIt) {
   ASSERT_NE(on_validation, on_test) << "pick another seed: validation and test agree on the best epoch";
   EXPECT_EQ(load_checkpoint(dir / "run" / kBestCheckpoint).epochs_done, on_validation);
   EXPECT_EQ(load_checkpoint(dir / "run" / kLastCheckpoint).config.validation_images, 100);
+
+  // s8net eval --split validation evaluates the same held-out images: the last epoch's figures.
+  const auto eval = run_app("eval --split validation --checkpoint " + (dir / "run" / kLastCheckpoint).string() +
+                            " --data " + (dir / "data").string());
+  ASSERT_EQ(eval.exit_code, 0) << eval.all();
+  const std::string correct = std::to_string(metrics.back()["val_correct"].get<int64_t>());
+  EXPECT_CONTAINS(eval.out, "(" + correct + "/100)");
+  EXPECT_CONTAINS(eval.out, "validation loss ");
+  const auto without = run_app("eval --split validation --checkpoint " + (dir / "run" / kLastCheckpoint).string() +
+                               " --data " + (dir / "data").string() + " --limit-test 5");
+  EXPECT_EQ(without.exit_code, 2);
+  EXPECT_CONTAINS(without.err, "--limit-test applies to --split test only");
 }
 
 // A configuration from before --val (no validation_images key) reads as one without a split.

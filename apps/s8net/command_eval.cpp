@@ -1,10 +1,12 @@
-// s8net eval: a checkpoint's loss, accuracy and per-class accuracy on the test set.
+// s8net eval: a checkpoint's loss, accuracy and per-class accuracy on the test set, or on the
+// validation split its run held out (for choosing settings without looking at the test set).
 #include "commands.hpp"
 #include "progress.hpp"
 
 #include <s8net/core/error.hpp>
 #include <s8net/core/format.hpp>
 #include <s8net/data/any_data_source.hpp>
+#include <s8net/data/validation_split.hpp>
 #include <s8net/train/evaluate.hpp>
 #include <s8net/train/network_state.hpp>
 
@@ -17,14 +19,15 @@ namespace po = boost::program_options;
 namespace s8net::app {
 
 int run_eval(int argc, char** argv) {
-  std::string checkpoint_path, data_path, tta_name = "none";
+  std::string checkpoint_path, data_path, tta_name = "none", split = "test";
   std::vector<std::string> plugin_dirs;
   int64_t limit = 0, batch = 256;
-  po::options_description options("s8net eval: evaluate a checkpoint on the test set");
+  po::options_description options("s8net eval: evaluate a checkpoint on the test set, or on its run's validation split");
   // clang-format off
   options.add_options()("help,h", "show this help")
       ("checkpoint", po::value(&checkpoint_path)->required(), "a .s8ckpt file written by s8net train")
       ("data", po::value(&data_path)->required(), "data: a directory written by s8net data prepare, or any source it reads")
+      ("split", po::value(&split)->default_value("test"), "test, or validation: the images the run held out with --val")
       ("limit-test", po::value(&limit)->default_value(0), "use the first N test images (0: all)")
       ("batch", po::value(&batch)->default_value(256), "evaluation batch size")
       ("tta", po::value(&tta_name)->default_value("none"), "test-time augmentation: none, or flip (each image and its mirror image, probabilities averaged: twice the time)")
@@ -33,6 +36,8 @@ int run_eval(int argc, char** argv) {
   if (!parse_command_line(argc, argv, options)) return 0;
   if (batch <= 0) throw po::error("--batch must be > 0");
   if (limit < 0) throw po::error("--limit-test must be >= 0");
+  if (split != "test" && split != "validation") throw po::error("--split '" + split + "': test or validation");
+  if (split == "validation" && limit > 0) throw po::error("--limit-test applies to --split test only");
   TestTimeAugmentation tta = TestTimeAugmentation::none;
   try {
     tta = parse_test_time_augmentation(tta_name);
@@ -44,17 +49,26 @@ int run_eval(int argc, char** argv) {
   const auto registry = load_plugins(context, plugin_dirs);
   const Checkpoint checkpoint = load_checkpoint(checkpoint_path);
   const auto network = network_from_checkpoint(context, *registry, checkpoint, checkpoint_path);
-  const Dataset test = load_any_cifar(data_path).test.first(limit);
-  const Augmenter augmenter(checkpoint.config.augment_options);
+  const TrainConfig& config = checkpoint.config;
+  if (split == "validation" && config.validation_images == 0)
+    throw po::error("--split validation: " + checkpoint_path + " comes from a run without a validation split (--val)");
+  const CifarData data = load_any_cifar(data_path);
+  // The same images the run held out: the split depends only on the training data and its size.
+  const Dataset images = split == "test" ? data.test.first(limit)
+                                         : hold_out_validation(data.train.first(config.limit_train),
+                                                               config.validation_images)
+                                               .validation;
+  const Augmenter augmenter(config.augment_options);
   ProgressLine line;
-  const EvalResult r = evaluate(*network, test, augmenter, batch, counting_progress(line, "testing"), tta);
+  const EvalResult r = evaluate(*network, images, augmenter, batch,
+                                counting_progress(line, split == "test" ? "testing" : "validating"), tta);
   line.clear();
 
   std::printf("checkpoint %s: norm %s, after epoch %lld\n", checkpoint_path.c_str(), checkpoint.config.norm.c_str(),
               static_cast<long long>(checkpoint.epochs_done));
   if (tta != TestTimeAugmentation::none)
     std::printf("test-time augmentation: %s (two evaluations per image)\n", name_of(tta));
-  std::printf("test loss %.4f, accuracy %.2f%% (%s/%s)\n\n", r.loss, r.accuracy(), with_thousands(r.correct).c_str(),
+  std::printf("%s loss %.4f, accuracy %.2f%% (%s/%s)\n\n", split.c_str(), r.loss, r.accuracy(), with_thousands(r.correct).c_str(),
               with_thousands(r.total).c_str());
   std::printf("%-12s %9s %9s\n", "class", "accuracy", "images");
   for (int c = 0; c < kClassCount; ++c)
