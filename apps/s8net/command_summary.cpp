@@ -1,4 +1,5 @@
-// s8net summary: the network's layers, output shapes and parameter counts for a norm.
+// s8net summary: the network's layers, output shapes and parameter counts for a norm; with
+// --profile, where a training step and an evaluation spend their time, per layer and op.
 #include "commands.hpp"
 
 #include <s8net/core/format.hpp>
@@ -21,13 +22,36 @@ std::string shape_text(const Dims& dims) {
   return std::to_string(dims[0]) + " x " + std::to_string(dims[1]) + " x " + std::to_string(dims[2]);
 }
 
+// One table per pass: each (layer, op) row's time, its share of the pass, and the convolutions'
+// GFLOP/s; then the pass's total and images per second.
+void print_profile(const std::vector<OpTiming>& rows, int64_t batch, int runs) {
+  std::printf("\nprofile at batch %lld, mean of %d runs, each step timed alone (milliseconds per batch):\n",
+              static_cast<long long>(batch), runs);
+  for (const char* pass : {"train forward", "train backward", "inference"}) {
+    double total = 0;
+    for (const OpTiming& row : rows)
+      if (row.pass == pass) total += row.seconds;
+    std::printf("\n%s: %.3f ms, %s images/s\n", pass, total * 1e3,
+                with_thousands(static_cast<int64_t>(static_cast<double>(batch) / total)).c_str());
+    std::printf("  %-6s %-32s %9s %7s %9s\n", "layer", "op", "ms", "share", "GFLOP/s");
+    for (const OpTiming& row : rows) {
+      if (row.pass != pass) continue;
+      const std::string rate = row.flops > 0 ? format_number("%.1f", row.flops / row.seconds * 1e-9) : "";
+      std::printf("  %-6s %-32s %9.3f %6.1f%% %9s\n", row.layer.c_str(), row.op.c_str(), row.seconds * 1e3,
+                  100 * row.seconds / total, rate.c_str());
+    }
+  }
+}
+
 }  // namespace
 
 int run_summary(int argc, char** argv) {
   std::string norm;
   std::vector<std::string> norm_options, plugin_dirs;
   std::string layout = "auto";
-  bool implementations = false;
+  bool implementations = false, profile = false;
+  int64_t batch = 32;
+  int runs = 20;
   po::options_description options("s8net summary: layers, output shapes and parameters of the S8 network");
   // clang-format off
   options.add_options()("help,h", "show this help")
@@ -35,9 +59,14 @@ int run_summary(int argc, char** argv) {
       ("norm-option", po::value(&norm_options)->composing(), "a norm option NAME=VALUE (repeatable), e.g. groups=2")
       ("layout", po::value(&layout)->default_value("auto"), "activation layout: auto, nchw, nChw8c or nChw16c")
       ("implementations", po::bool_switch(&implementations), "also list the oneDNN kernel of every op at batch 32")
+      ("profile", po::bool_switch(&profile), "also time every op of a training step and of an evaluation, per layer (ONEDNN_MAX_CPU_ISA=AVX2 profiles as on an AVX2 CPU)")
+      ("batch", po::value(&batch)->default_value(32), "--profile: batch size")
+      ("runs", po::value(&runs)->default_value(20), "--profile: runs to average, after one warm-up")
       ("plugin-dir", po::value(&plugin_dirs)->composing(), "extra plugin directory or file (repeatable)");
   // clang-format on
   if (!parse_command_line(argc, argv, options)) return 0;
+  if (batch <= 0 || batch > 4096) throw po::error("--batch must be in [1, 4096], got " + std::to_string(batch));
+  if (runs <= 0 || runs > 10000) throw po::error("--runs must be in [1, 10000], got " + std::to_string(runs));
 
   Context context;
   const auto registry = load_plugins(context, plugin_dirs);
@@ -60,6 +89,7 @@ int run_summary(int argc, char** argv) {
     std::printf("\noneDNN kernels at batch 32:\n");
     for (const std::string& line : network.implementation_names(32)) std::printf("  %s\n", line.c_str());
   }
+  if (profile) print_profile(network.profile(batch, runs), batch, runs);
   return 0;
 }
 

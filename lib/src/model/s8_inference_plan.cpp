@@ -64,6 +64,7 @@ struct S8Network::InferencePlan::Builder {
   bool all_jit = true;
 
   std::string name(size_t i) const { return std::string("eval ") + kStages[i].name; }
+  void begin_stage(size_t i) { plan.steps.begin_section(kStages[i].name); }
   bool channels_last(size_t i) const { return candidate.channels_last_front && in_front(i); }
   dnnl::memory::desc out_desc(size_t i) const {
     const tag out_tag = channels_last(i) ? tag::nhwc : format_tag_of(layout);
@@ -163,6 +164,7 @@ S8Network::InferencePlan::InferencePlan(Context& context_, Weights& weights_, Ac
   const Tensor& logits = stages.back().out;
   logits_plain = Tensor(plain_desc(logits.dims()), context.engine());
   const Tensor logits_nc(loss.logits_desc(), context.engine(), logits_plain.data());
+  steps.begin_section("loss");
   steps.add_primitive({dnnl::reorder(logits.memory(), logits_plain.memory()),
                        {{DNNL_ARG_FROM, logits.memory()}, {DNNL_ARG_TO, logits_plain.memory()}}});
   steps.add_primitive(loss.bind_forward(logits_nc));

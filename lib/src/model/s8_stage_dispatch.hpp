@@ -1,5 +1,6 @@
 // The one switch over a stage's kind: the plans' builders and the summary each give a handler with
-// a member per kind, and for_each_stage calls it for every stage in table order.
+// a member per kind, and for_each_stage calls it for every stage in table order (after the
+// handler's begin_stage, if it has one).
 #pragma once
 
 #include "s8_architecture.hpp"
@@ -11,6 +12,7 @@ namespace s8net::s8 {
 template <typename Handler>
 void for_each_stage(Handler& handler) {
   for (std::size_t i = 0; i < kStages.size(); ++i) {
+    if constexpr (requires { handler.begin_stage(i); }) handler.begin_stage(i);
     switch (kStages[i].kind) {
       case StageKind::conv_norm_relu:
         handler.conv_norm_relu(i);

@@ -6,6 +6,7 @@
 #include <s8net/core/context.hpp>
 #include <s8net/ops/primitive_runner.hpp>
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <utility>
@@ -19,17 +20,22 @@ struct Step {
   BoundPrimitive primitive;    // Kind::primitive
   std::function<void()> call;  // Kind::plugin and Kind::host: reads and writes buffers on the host
   std::string listing;         // "C1.conv: fwd ..." on the step that lists an op's implementation, else empty
+  std::string section;         // the layer it belongs to ("C1", "loss"), for profiles
 };
 
 class StepList {
  public:
   void add_primitive(BoundPrimitive primitive, std::string listing = {}) {
-    steps_.push_back({Step::Kind::primitive, std::move(primitive), {}, std::move(listing)});
+    steps_.push_back({Step::Kind::primitive, std::move(primitive), {}, std::move(listing), section_});
   }
   void add_plugin(std::function<void()> call, std::string listing = {}) {
-    steps_.push_back({Step::Kind::plugin, {}, std::move(call), std::move(listing)});
+    steps_.push_back({Step::Kind::plugin, {}, std::move(call), std::move(listing), section_});
   }
-  void add_host(std::function<void()> call) { steps_.push_back({Step::Kind::host, {}, std::move(call), {}}); }
+  void add_host(std::function<void()> call) {
+    steps_.push_back({Step::Kind::host, {}, std::move(call), {}, section_});
+  }
+  // The steps added from now on belong to this layer.
+  void begin_section(std::string name) { section_ = std::move(name); }
   void append(const StepList& other) { steps_.insert(steps_.end(), other.steps_.begin(), other.steps_.end()); }
   void clear() { steps_.clear(); }
 
@@ -49,6 +55,24 @@ class StepList {
     if (queued) stream.wait();
   }
 
+  // Like run(), but waits after every step, adding its wall time in seconds to seconds[k]: slower
+  // than run() by the waits, for profiles only.
+  void run_timed(dnnl::stream& stream, std::vector<double>& seconds) const {
+    seconds.resize(steps_.size());
+    for (size_t k = 0; k < steps_.size(); ++k) {
+      const auto start = std::chrono::steady_clock::now();
+      if (steps_[k].kind == Step::Kind::primitive) {
+        steps_[k].primitive.enqueue(stream);
+        stream.wait();
+      } else {
+        steps_[k].call();
+      }
+      seconds[k] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+  }
+
+  const std::vector<Step>& steps() const noexcept { return steps_; }
+
   // The listing lines of the steps, in order.
   std::vector<std::string> listing() const {
     std::vector<std::string> lines;
@@ -59,6 +83,7 @@ class StepList {
 
  private:
   std::vector<Step> steps_;
+  std::string section_;
 };
 
 }  // namespace s8net

@@ -26,6 +26,10 @@ struct S8Network::TrainingPlan::Builder {
   dnnl::memory::desc out_desc(size_t i) const { return activation_desc(out_dims(i), layout); }
   std::string name(size_t i) const { return kStages[i].name; }
   const Tensor* grad_input(size_t i) const { return i == 0 ? nullptr : &plan.stages[i - 1].grad_out; }
+  void begin_stage(size_t i) {
+    plan.forward_steps.begin_section(name(i));
+    plan.stages[i].backward.begin_section(name(i));
+  }
 
   // The conv of stage i; the first conv also sets up the image it reads.
   Conv2d& conv(size_t i) {
@@ -158,6 +162,8 @@ void S8Network::TrainingPlan::add_loss() {
   // The loss reads plain batch x 10; the head writes the blocked layout.
   const Tensor& logits = stages.back().out;
   const Tensor& grad_logits = stages.back().grad_out;
+  forward_steps.begin_section("loss");
+  backward_steps.begin_section("loss");
   logits_plain = Tensor(plain_desc(logits.dims()), context.engine());
   grad_logits_plain = Tensor(plain_desc(logits.dims()), context.engine());
   const Tensor logits_nc(loss.logits_desc(), context.engine(), logits_plain.data());
@@ -183,8 +189,10 @@ void S8Network::TrainingPlan::add_skip_gradients(size_t i) {
   if (i == 0 || kStages[i - 1].skip != Skip::source) return;
   const Tensor& grad_source = stages[i - 1].grad_out;
   for (size_t m = i; m < kStages.size(); ++m)
-    if (kStages[m].skip == Skip::add && s8::skip_source_of(m) == i - 1)
+    if (kStages[m].skip == Skip::add && s8::skip_source_of(m) == i - 1) {
+      backward_steps.begin_section(kStages[m].name);
       backward_steps.add_primitive(stages[m].skip_add->bind(grad_source, stages[m].grad_out, grad_source));
+    }
 }
 
 BatchResult S8Network::TrainingPlan::forward(std::span<const float> images, std::span<const int32_t> labels,

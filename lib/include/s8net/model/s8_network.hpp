@@ -46,6 +46,15 @@ struct BatchResult {
 
 enum class Mode { train, eval };
 
+// The time one kind of op of one layer takes in one pass (S8Network::profile).
+struct OpTiming {
+  std::string pass;    // "train forward", "train backward" or "inference"
+  std::string layer;   // "C1" ... "c10", or "loss"
+  std::string op;      // "convolution backward_weights", "norm", "eltwise forward_training", "host" ...
+  double seconds = 0;  // per batch, the mean over the runs
+  double flops = 0;    // per batch: the convolutions' multiply-adds x 2, else 0
+};
+
 class S8Network {
  public:
   static constexpr int64_t kImageChannels = 3, kImageSize = 32, kClasses = 10;
@@ -79,6 +88,12 @@ class S8Network {
   // backward-data (none for the first conv) and backward-weights (train): the useful work a
   // step's GFLOP/s is counted from.
   static double conv_flops_per_image(Mode mode);
+  // Where a training step and an evaluation of `batch` images spend their time, per layer and op:
+  // each step of the plans runs alone (the stream waited on after each, which costs a little) over
+  // `runs` runs after one warm-up, on synthetic images. Training steps change the gradients and
+  // the norms' running statistics: for a network made to be profiled. The evaluation runs in
+  // chunks of kInferenceChunk images, as evaluate() does; its figures are scaled to `batch`.
+  std::vector<OpTiming> profile(int64_t batch, int runs);
   std::vector<LayerSummary> summary() const;
 
   const NetworkConfig& config() const noexcept { return config_; }
