@@ -226,7 +226,12 @@ std::vector<RankFact> Trainer::start_facts(const NormRegistry& registry) const {
     data = fingerprint(set->pixels, data);
     data = fingerprint(set->labels, data);
   }
-  return {{"the configuration", to_json(config_)},
+  std::vector<RankFact> facts;
+  // Field by field, so that a refusal names the field.
+  const auto config = nlohmann::ordered_json::parse(to_json(config_));
+  for (const auto& [key, value] : config.items())
+    facts.emplace_back("the configuration's " + key, value.dump());
+  const std::vector<RankFact> more = {
           {"the norm plugin", plugin.name + " " + plugin.version + ", file fingerprint " + hex_text(fingerprint(file))},
           {"the data", with_thousands(train_.size()) + " training, " + with_thousands(validation_.size()) +
                            " validation, " + with_thousands(test_.size()) + " test images, fingerprint " +
@@ -235,6 +240,8 @@ std::vector<RankFact> Trainer::start_facts(const NormRegistry& registry) const {
           {"the position", "epoch " + std::to_string(epochs_done_) + ", batch " +
                                std::to_string(epoch_in_progress_.batches_done) + ", step " +
                                std::to_string(network_->training_steps())}};
+  facts.insert(facts.end(), more.begin(), more.end());
+  return facts;
 }
 
 std::unique_ptr<Trainer> Trainer::resume(Context& context, const NormRegistry& registry, const CifarData& data,
