@@ -15,17 +15,20 @@ trap 'rm -rf "$scratch"' EXIT
 root=""
 [ "$(id -u)" = 0 ] && root="--allow-run-as-root"
 
-# The median-free figure of one run: train_images_per_second of its only epoch.
+# train_images_per_second of the run's only epoch.
 rate() { sed -n 's/.*"train_images_per_second":\([0-9.e+-]*\).*/\1/p' "$1/metrics.jsonl"; }
 
 train_flags="--data $data --epochs 1 --limit-train $images --limit-test 100 --batch 32 --no-report --overwrite"
-printf '%-22s %22s %22s %8s\n' norm "1 process x $ranks thr" "$ranks ranks x 1 thr" ratio
+# The third column, one process of one thread, is the per-image compute time of the scaling model.
+printf '%-24s %18s %18s %8s %18s\n' norm "1 proc x $ranks thr" "$ranks ranks x 1 thr" ratio "1 proc x 1 thr"
 for norm in "bn" "bn --norm-option sync=1" "gn" "ln"; do
   OMP_NUM_THREADS=$ranks "$bin/s8net" train $train_flags --norm $norm --out "$scratch/one" >/dev/null
   OMP_NUM_THREADS=1 mpirun $root --oversubscribe -np "$ranks" "$bin/s8net" train $train_flags --norm $norm \
     --out "$scratch/ranks" >/dev/null
+  OMP_NUM_THREADS=1 "$bin/s8net" train $train_flags --norm $norm --out "$scratch/alone" >/dev/null
   one=$(rate "$scratch/one")
   many=$(rate "$scratch/ranks")
-  printf '%-22s %22.0f %22.0f %8.2f\n' "$norm" "$one" "$many" "$(echo "$many / $one" | bc -l)"
+  alone=$(rate "$scratch/alone")
+  printf '%-24s %18.0f %18.0f %8.2f %18.0f\n' "$norm" "$one" "$many" "$(echo "$many / $one" | bc -l)" "$alone"
 done
 mpirun $root --oversubscribe -np "$ranks" "$bin/bench_allreduce"

@@ -1,5 +1,5 @@
-// `mpirun -np 2 s8net train` (docs/data-parallel.md) against one process on the same small data
-// set: GroupNorm, LayerNorm and synchronized BatchNorm follow the single-process run step by step,
+// `mpirun -np 2 s8net train` (docs/data-parallel.md) against one process on the same 1,600
+// training images: GroupNorm, LayerNorm and synchronized BatchNorm follow the single-process run step by step,
 // per-rank BatchNorm measurably does not; a killed rank ends the job without a hang and the run
 // resumes; ranks started differently, or a batch the ranks cannot share, are refused.
 #include "support/app_runner.hpp"
@@ -33,7 +33,7 @@ using test::AppRun;
 using test::TempDir;
 
 // 1,600 images at batch 32: one epoch is 50 steps.
-constexpr const char* kShortRun = " --epochs 1 --limit-test 500 --schedule constant --lr 0.002 --no-report";
+constexpr const char* kShortRun = " --epochs 1 --limit-test 1000 --schedule constant --lr 0.002 --no-report";
 constexpr const char* kFiftySteps = " --batch 32 --limit-train 1600";
 
 // mpirun refuses root unless told; OMP_NUM_THREADS=1 so that two ranks fit two cores.
@@ -70,9 +70,17 @@ Differences differences(const std::vector<double>& a, const std::vector<double>&
 
 class DataParallelApp : public ::testing::Test {
  protected:
+  // The project's CIFAR-10 when it is there (accuracies then mean something), else random images.
   static void SetUpTestSuite() {
     dir_ = new TempDir("data-parallel");
-    write_cifar_binary(test::random_cifar(1600, 500, 17), *dir_ / "data");
+    const fs::path archive = S8NET_SHARED_DATA;
+    if (fs::exists(archive)) {
+      const AppRun prepared =
+          test::run_app("data prepare --from " + archive.string() + " --out " + (*dir_ / "data").string());
+      ASSERT_EQ(prepared.exit_code, 0) << prepared.all();
+    } else {
+      write_cifar_binary(test::random_cifar(1600, 500, 17), *dir_ / "data");
+    }
   }
   static void TearDownTestSuite() {
     delete dir_;
@@ -118,9 +126,9 @@ TEST_P(NormsThatFollowOneProcess, TwoRanksAtBatch32TrainWhatOneProcessDoes) {
             << d.first << ", mean " << d.mean << ", largest " << d.largest << "\n";
   const EpochMetrics m1 = last_epoch(name + "-1"), m2 = last_epoch(name + "-2");
   EXPECT_EQ(m2.train_total, m1.train_total);
-  if (GetParam().size() == 2) {
-    EXPECT_NEAR(m2.test_accuracy(), m1.test_accuracy(), 0.1);
-  }
+  // 50 steps leave the network near chance level, where many test images are near ties between
+  // classes and rounding flips a few: up to 3 of the 1,000.
+  EXPECT_NEAR(m2.test_accuracy(), m1.test_accuracy(), 0.3);
   std::cout << GetParam() << ": test accuracy " << m2.test_accuracy() << "% over 2 ranks, " << m1.test_accuracy()
             << "% in one process\n";
 }

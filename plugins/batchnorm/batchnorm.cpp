@@ -12,6 +12,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -162,17 +163,30 @@ class BatchNorm {
   }
 
  private:
-  // Per channel over (N, H, W) of this rank's x: sum(f(c, x)) in double, into out[c] as float.
-  template <typename Term>
-  void channel_sums(const s8net_tensor_desc& desc, const float* x, float* out, Term term) const {
+  // Calls visit(c, i) for every element i of channel c, a channel block at a time and in memory
+  // order within it (a block's lanes are adjacent), the blocks spread over OpenMP's threads.
+  template <typename Visit>
+  void for_each_block(const s8net_tensor_desc& desc, Visit visit) const {
     const s8net::sdk::Layout layout(desc);
 #pragma omp parallel for schedule(static)
-    for (int64_t c = 0; c < channels_; ++c) {
-      double sum = 0;
-      for (int64_t n = 0; n < layout.n; ++n)
-        for (int64_t s = 0; s < layout.hw; ++s) sum += term(c, x[layout.offset(n, c, s)]);
-      out[c] = static_cast<float>(sum);
+    for (int64_t b = 0; b < layout.blocks; ++b) {
+      const int64_t lanes = std::min(layout.block, channels_ - b * layout.block);
+      for (int64_t n = 0; n < layout.n; ++n) {
+        const int64_t first = (n * layout.blocks + b) * layout.hw * layout.block;
+        for (int64_t s = 0; s < layout.hw; ++s)
+          for (int64_t l = 0; l < lanes; ++l) visit(b * layout.block + l, first + s * layout.block + l);
+      }
     }
+  }
+
+  // Per channel over (N, H, W) of this rank's x: sum(term(c, x)) in double, into out[c] as float.
+  template <typename Term>
+  void channel_sums(const s8net_tensor_desc& desc, const float* x, float* out, Term term) {
+    std::vector<double>& sums = double_sums_;
+    sums.assign(static_cast<size_t>(channels_), 0.0);
+    // Each block's channels belong to one thread: no two threads add to one sum.
+    for_each_block(desc, [&](int64_t c, int64_t i) { sums[static_cast<size_t>(c)] += term(c, x[i]); });
+    for (int64_t c = 0; c < channels_; ++c) out[c] = static_cast<float>(sums[static_cast<size_t>(c)]);
   }
 
   // The mean and the (biased) variance over every rank's values, into the batch arrays, in two
@@ -209,22 +223,24 @@ class BatchNorm {
     std::copy_n(data(kBiasGrad), channels_, sums);
     std::copy_n(data(kWeightGrad), channels_, sums + channels_);
     s8net::sdk::allreduce_sum(ranks_, sums, 2 * static_cast<size_t>(channels_));
-    const s8net::sdk::Layout layout(desc);
     const float* mean = data(kBatchMean);
     const float* var = data(kBatchVar);
     const float* weight = data(kWeight);
     const auto count = static_cast<float>(synchronized_count_);
-#pragma omp parallel for schedule(static)
+    // Per channel: dx -= dy_term + xhat_term * xhat.
+    std::vector<float>& terms = correction_;
+    terms.resize(3 * static_cast<size_t>(channels_));
+    float* dy_term = terms.data();
+    float* xhat_term = dy_term + channels_;
+    float* inv_sigma = xhat_term + channels_;
     for (int64_t c = 0; c < channels_; ++c) {
-      const float inv_sigma = 1.f / std::sqrt(var[c] + eps_);
-      const float dy_term = weight[c] * inv_sigma * sums[c] / count;
-      const float xhat_term = weight[c] * inv_sigma * sums[channels_ + c] / count;
-      for (int64_t n = 0; n < layout.n; ++n)
-        for (int64_t s = 0; s < layout.hw; ++s) {
-          const int64_t i = layout.offset(n, c, s);
-          dx[i] -= dy_term + xhat_term * (x[i] - mean[c]) * inv_sigma;
-        }
+      inv_sigma[c] = 1.f / std::sqrt(var[c] + eps_);
+      dy_term[c] = weight[c] * inv_sigma[c] * sums[c] / count;
+      xhat_term[c] = weight[c] * inv_sigma[c] * sums[channels_ + c] / count;
     }
+    for_each_block(desc, [&](int64_t c, int64_t i) {
+      dx[i] -= dy_term[c] + xhat_term[c] * (x[i] - mean[c]) * inv_sigma[c];
+    });
   }
 
   // The per-channel arrays, back to back in values_. The batch statistics are those of the
@@ -293,6 +309,8 @@ class BatchNorm {
   bool verbose_;
   std::vector<float> values_;
   std::vector<float> reductions_;     // per-channel sums sent to the other ranks
+  std::vector<double> double_sums_;   // channel_sums' accumulators
+  std::vector<float> correction_;     // add_statistics_gradient's per-channel terms
   int64_t synchronized_count_ = 0;    // values per channel of the latest synchronized forward
   std::array<memory, kArrays> arrays_;   // oneDNN views of the per-channel arrays
   const Primitives* trained_ = nullptr;  // of the latest training forward
