@@ -122,8 +122,8 @@ TEST_P(NormsThatFollowOneProcess, TwoRanksAtBatch32TrainWhatOneProcessDoes) {
   const Differences d = differences(a, b);
   EXPECT_LT(d.largest, GetParam().size() > 2 ? 2e-2 : 1e-3) << GetParam();
   EXPECT_LT(d.first, 1e-5) << GetParam();
-  std::cout << GetParam() << ": loss per step over 2 ranks against one process, relative difference: first "
-            << d.first << ", mean " << d.mean << ", largest " << d.largest << "\n";
+  std::cout << GetParam() << ": loss per step over 2 ranks against one process, relative difference: first " << d.first
+            << ", mean " << d.mean << ", largest " << d.largest << "\n";
   const EpochMetrics m1 = last_epoch(name + "-1"), m2 = last_epoch(name + "-2");
   EXPECT_EQ(m2.train_total, m1.train_total);
   // 50 steps leave the network near chance level, where many test images are near ties between
@@ -134,8 +134,9 @@ TEST_P(NormsThatFollowOneProcess, TwoRanksAtBatch32TrainWhatOneProcessDoes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(DataParallelApp, NormsThatFollowOneProcess,
-                         ::testing::Values("gn", "ln", "bn --norm-option sync=1"),
-                         [](const auto& param) { return param.param.substr(0, 2) + (param.index == 2 ? "_sync" : ""); });
+                         ::testing::Values("gn", "ln", "bn --norm-option sync=1"), [](const auto& param) {
+                           return param.param.substr(0, 2) + (param.index == 2 ? "_sync" : "");
+                         });
 
 TEST_F(DataParallelApp, BatchNormWithoutSyncNormalizesPerRankAndMeasurablyDiffers) {
   const std::string flags = std::string(kShortRun) + kFiftySteps + " --norm bn";
@@ -185,12 +186,14 @@ TEST_F(DataParallelApp, RanksStartedWithDifferentFlagsRefuseNamingTheDifference)
   const std::string common = "train --data " + (dir() / "data").string() + " --out " + (dir() / "mixed").string() +
                              " --overwrite --norm gn --epochs 1 --limit-train 320 --no-report";
   // One mpirun, two programs: rank 0 at batch 32, rank 1 at batch 16.
-  const AppRun r = test::run_program(kOneThread + std::string(" mpirun ") + (::geteuid() == 0 ? "--allow-run-as-root " : "") +
-                                         "--oversubscribe -np 1 " + S8NET_APP,
-                                     common + " --batch 32 : -np 1 " + S8NET_APP + " " + common + " --batch 16");
+  const AppRun r =
+      test::run_program(kOneThread + std::string(" mpirun ") + (::geteuid() == 0 ? "--allow-run-as-root " : "") +
+                            "--oversubscribe -np 1 " + S8NET_APP,
+                        common + " --batch 32 : -np 1 " + S8NET_APP + " " + common + " --batch 16");
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_CONTAINS(r.err, "rank 1 was started differently from rank 0: the configuration's batch_size is 16 on rank 1 "
-                         "but 32 on rank 0");
+  EXPECT_CONTAINS(r.err,
+                  "rank 1 was started differently from rank 0: the configuration's batch_size is 16 on rank 1 "
+                  "but 32 on rank 0");
   EXPECT_FALSE(fs::exists(dir() / "mixed" / kLastCheckpoint));
 }
 
@@ -251,9 +254,8 @@ TEST_F(DataParallelApp, AKilledRankEndsTheJobWithoutAHangAndTheRunResumes) {
   EXPECT_GE(last.epochs_done, 1);
   EXPECT_LT(last.epochs_done, 4);
   // Resumed in one process: another number of ranks continues the same run.
-  const AppRun resumed = test::run_app("train --resume --data " + (dir() / "data").string() + " --out " +
-                                           run.string() + " --no-report",
-                                       kOneThread);
+  const AppRun resumed = test::run_app(
+      "train --resume --data " + (dir() / "data").string() + " --out " + run.string() + " --no-report", kOneThread);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.all();
   EXPECT_EQ(load_checkpoint(run / kLastCheckpoint).epochs_done, 4);
   EXPECT_EQ(epoch_history_from_jsonl(test::text_of(run / kMetricsFile), "metrics").size(), 4u);

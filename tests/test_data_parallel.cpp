@@ -29,7 +29,7 @@ constexpr int64_t kBatch = 8;
 constexpr int kRanks = 2;
 
 struct Step {
-  double loss = 0;                         // over the global batch
+  double loss = 0;                        // over the global batch
   std::vector<std::vector<float>> grads;  // per parameter, summed over the ranks
 };
 
@@ -99,7 +99,8 @@ class DataParallel : public ::testing::TestWithParam<std::pair<std::string, Norm
       S8Network& network = *networks[static_cast<size_t>(r)];
       const BatchResult result = network.forward_backward(images, labels, {first, kBatch});
       GradientExchange exchange(ranks.rank(r), network.parameters());
-      loss_sums[static_cast<size_t>(r)] = exchange.sum(result.loss * static_cast<double>(count), result.correct).loss_sum;
+      loss_sums[static_cast<size_t>(r)] =
+          exchange.sum(result.loss * static_cast<double>(count), result.correct).loss_sum;
     });
     EXPECT_EQ(loss_sums[0], loss_sums[1]) << "every rank gets the same sums";
     EXPECT_EQ(grads_of(*networks[0]), grads_of(*networks[1])) << "every rank gets the same gradients";
@@ -133,8 +134,8 @@ TEST_P(DataParallel, TwoRanksSumToOneProcesssGradientsExceptForBatchNormWithoutS
     EXPECT_NEAR(split.loss, whole.loss, 1e-5 * whole.loss);
   }
   std::cout << GetParam().first << (per_rank_statistics ? "" : " (whole batch)")
-            << ": largest relative gradient difference from one process " << difference << ", loss "
-            << split.loss << " against " << whole.loss << "\n";
+            << ": largest relative gradient difference from one process " << difference << ", loss " << split.loss
+            << " against " << whole.loss << "\n";
 }
 
 std::string norm_case_name(const ::testing::TestParamInfo<DataParallel::ParamType>& info) {
@@ -200,8 +201,9 @@ TEST(DataParallelChecks, RanksStartedDifferentlyAreRefusedOnEveryRankNamingTheDi
     }
   });
   for (const std::string& e : errors)
-    EXPECT_EQ(e, "data-parallel training: rank 2 was started differently from rank 0: the norm plugin is bn 0.1.1 on "
-                 "rank 2 but bn 0.1.0 on rank 0; every rank must run the same command on the same data and plugins");
+    EXPECT_EQ(e,
+              "data-parallel training: rank 2 was started differently from rank 0: the norm plugin is bn 0.1.1 on "
+              "rank 2 but bn 0.1.0 on rank 0; every rank must run the same command on the same data and plugins");
   ranks.run([&](int r) { EXPECT_NO_THROW(check_ranks_agree(ranks.rank(r), {{"the data", "same"}})); });
 }
 

@@ -354,8 +354,8 @@ TEST(PluginCheckLibrary, AMissingFileThrowsInsteadOfReporting) {
 // ---- Simulated ranks (plugin ABI 1.2's collective) ----------------------------------------------
 
 TEST(PluginCheck, SynchronizedBatchNormOverSimulatedRanksComputesTheWholeBatch) {
-  const AppRun r = test::run_app("plugin check " + (kPlugins / "s8net_norm_batchnorm.so").string() +
-                                 " --norm-option sync=1");
+  const AppRun r =
+      test::run_app("plugin check " + (kPlugins / "s8net_norm_batchnorm.so").string() + " --norm-option sync=1");
   EXPECT_EQ(r.exit_code, 0) << r.all();
   const auto ranks = lines_starting(r.out, "PASS  ranks ");
   EXPECT_EQ(ranks.size(), 18u) << r.out;  // 3 layouts x 3 shapes, with and without the ReLU
@@ -369,8 +369,9 @@ TEST(PluginCheck, BatchNormWithoutSyncNormalizesEachRanksShareAlone) {
   const auto ranks = lines_starting(r.out, "PASS  ranks ");
   EXPECT_EQ(ranks.size(), 18u) << r.out;
   for (const std::string& line : ranks)
-    EXPECT_CONTAINS(line, ": each of 2 simulated ranks normalizes its own share (no synchronization; the whole "
-                          "batch differs: ");
+    EXPECT_CONTAINS(line,
+                    ": each of 2 simulated ranks normalizes its own share (no synchronization; the whole "
+                    "batch differs: ");
 }
 
 TEST(PluginCheck, GroupNormNeedsNoSynchronizationToComputeTheWholeBatch) {
@@ -385,7 +386,6 @@ TEST(PluginCheck, ACollectiveCalledOnOneRankOnlyFailsRanksInsteadOfHanging) {
   EXPECT_EQ(d.failures.size(), 9u) << d.run.out;  // 3 layouts x 3 shapes (no fused ReLU)
   EXPECT_CONTAINS(d.run.out, "simulated rank 0 waited in allreduce_sum_f32: a rank ended without calling it");
 }
-
 
 }  // namespace
 }  // namespace s8net

@@ -228,10 +228,11 @@ int run_train(int argc, char** argv) {
   observer.print_history();
   if (trainer->run(observer) == TrainStatus::stopped) {
     observer.clear_line();
-    std::fprintf(stderr,
-                 "s8net train: interrupted %s, saved in %s; continue with: s8net train --resume --data %s --out %s\n",
-                 stop_point(*trainer).c_str(), (std::filesystem::path(out) / kLastCheckpoint).c_str(),
-                 data_path.c_str(), out.c_str());
+    if (ranks.rank() == 0)  // which saved the run
+      std::fprintf(stderr,
+                   "s8net train: interrupted %s, saved in %s; continue with: s8net train --resume --data %s --out %s\n",
+                   stop_point(*trainer).c_str(), (std::filesystem::path(out) / kLastCheckpoint).c_str(),
+                   data_path.c_str(), out.c_str());
     return 130;  // the shell's code for a process ended by Ctrl-C
   }
 

@@ -139,8 +139,8 @@ void RunSlots::start(const study::GridPoint& point, std::vector<std::string> arg
     const std::string_view variable(*e);
     // A point trains alone: without the launcher's variables, s8net train under an mpirun'd
     // study does not take itself for a rank of a data-parallel training.
-    const bool launcher = variable.starts_with("OMPI_") || variable.starts_with("PMIX_") ||
-                          variable.starts_with("PMI_");
+    const bool launcher =
+        variable.starts_with("OMPI_") || variable.starts_with("PMIX_") || variable.starts_with("PMI_");
     if (!variable.starts_with("OMP_NUM_THREADS=") && !launcher) environment_text.emplace_back(*e);
   }
   environment_text.push_back(omp_threads);

@@ -200,7 +200,8 @@ class BatchNorm {
     const auto count = static_cast<int64_t>(std::llround(sums[channels_]));
     if (count < 2) return count;
     float* mean = data(kBatchMean);
-    for (int64_t c = 0; c < channels_; ++c) mean[c] = static_cast<float>(static_cast<double>(sums[c]) / static_cast<double>(count));
+    for (int64_t c = 0; c < channels_; ++c)
+      mean[c] = static_cast<float>(static_cast<double>(sums[c]) / static_cast<double>(count));
     float* squares = reductions_.data();
     channel_sums(desc, x, squares, [mean](int64_t c, float v) {
       const double d = static_cast<double>(v) - mean[c];
@@ -208,7 +209,8 @@ class BatchNorm {
     });
     s8net::sdk::allreduce_sum(ranks_, squares, static_cast<size_t>(channels_));
     float* var = data(kBatchVar);
-    for (int64_t c = 0; c < channels_; ++c) var[c] = static_cast<float>(static_cast<double>(squares[c]) / static_cast<double>(count));
+    for (int64_t c = 0; c < channels_; ++c)
+      var[c] = static_cast<float>(static_cast<double>(squares[c]) / static_cast<double>(count));
     synchronized_count_ = count;
     return count;
   }
@@ -238,9 +240,8 @@ class BatchNorm {
       dy_term[c] = weight[c] * inv_sigma[c] * sums[c] / count;
       xhat_term[c] = weight[c] * inv_sigma[c] * sums[channels_ + c] / count;
     }
-    for_each_block(desc, [&](int64_t c, int64_t i) {
-      dx[i] -= dy_term[c] + xhat_term[c] * (x[i] - mean[c]) * inv_sigma[c];
-    });
+    for_each_block(desc,
+                   [&](int64_t c, int64_t i) { dx[i] -= dy_term[c] + xhat_term[c] * (x[i] - mean[c]) * inv_sigma[c]; });
   }
 
   // The per-channel arrays, back to back in values_. The batch statistics are those of the
@@ -304,14 +305,14 @@ class BatchNorm {
   float eps_;
   double momentum_;
   bool relu_;
-  bool sync_;                         // statistics over all ranks (option sync)
-  const s8net_collective* ranks_;     // nullptr from a host older than ABI 1.2: one rank
+  bool sync_;                      // statistics over all ranks (option sync)
+  const s8net_collective* ranks_;  // nullptr from a host older than ABI 1.2: one rank
   bool verbose_;
   std::vector<float> values_;
-  std::vector<float> reductions_;     // per-channel sums sent to the other ranks
-  std::vector<double> double_sums_;   // channel_sums' accumulators
-  std::vector<float> correction_;     // add_statistics_gradient's per-channel terms
-  int64_t synchronized_count_ = 0;    // values per channel of the latest synchronized forward
+  std::vector<float> reductions_;        // per-channel sums sent to the other ranks
+  std::vector<double> double_sums_;      // channel_sums' accumulators
+  std::vector<float> correction_;        // add_statistics_gradient's per-channel terms
+  int64_t synchronized_count_ = 0;       // values per channel of the latest synchronized forward
   std::array<memory, kArrays> arrays_;   // oneDNN views of the per-channel arrays
   const Primitives* trained_ = nullptr;  // of the latest training forward
   std::map<std::tuple<int64_t, int64_t, int64_t, int, int>, Primitives> cache_;

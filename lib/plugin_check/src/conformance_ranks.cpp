@@ -69,7 +69,8 @@ Outcome joined(const std::vector<Outcome>& shares) {
 
 // "" when every value agrees within a float tolerance, else the first that does not.
 std::string difference(const std::vector<double>& a, const std::vector<double>& b, const std::string& name) {
-  if (a.size() != b.size()) return name + " has " + std::to_string(b.size()) + " values, not " + std::to_string(a.size());
+  if (a.size() != b.size())
+    return name + " has " + std::to_string(b.size()) + " values, not " + std::to_string(a.size());
   double scale = 1;
   for (const double v : a) scale = std::max(scale, std::abs(v));
   for (size_t i = 0; i < a.size(); ++i)

@@ -61,13 +61,12 @@ void SimulatedRanks::run(const std::function<void(int)>& body) {
 void SimulatedRanks::wait_for_others(int rank, const char* operation) {
   std::unique_lock<std::mutex>& lock = *locks_.at(static_cast<size_t>(rank));
   const uint64_t generation = generation_;
-  const bool completed = changed_.wait_for(lock, patience_, [&] {
-    return generation_ != generation || failed_ || ended_ > 0;
-  });
+  const bool completed =
+      changed_.wait_for(lock, patience_, [&] { return generation_ != generation || failed_ || ended_ > 0; });
   if (generation_ != generation) return;
-  std::string why = failed_  ? "another rank failed"
-                    : completed ? "a rank ended without calling it: the ranks did not all call " + std::string(operation) +
-                                      " the same number of times"
+  std::string why = failed_     ? "another rank failed"
+                    : completed ? "a rank ended without calling it: the ranks did not all call " +
+                                      std::string(operation) + " the same number of times"
                                 : "the other ranks did not call it within " + std::to_string(patience_.count()) + " ms";
   failed_ = true;
   changed_.notify_all();

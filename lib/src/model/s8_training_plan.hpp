@@ -25,8 +25,7 @@ struct S8Network::TrainingPlan {
   TrainingPlan& operator=(const TrainingPlan&) = delete;
 
   // The training forward (batch statistics, dropout). images: batch x 3 x 32 x 32 plain floats.
-  BatchResult forward(std::span<const float> images, std::span<const int32_t> labels, uint64_t step,
-                      BatchShard shard);
+  BatchResult forward(std::span<const float> images, std::span<const int32_t> labels, uint64_t step, BatchShard shard);
   // Gradients of the latest training forward.
   void backward();
   std::vector<std::string> implementation_names() const { return forward_steps.listing(); }

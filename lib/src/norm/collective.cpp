@@ -33,9 +33,7 @@ Collective::Collective(int rank, int size) : rank_(rank), size_(size) {
   view_.allreduce_sum_f32 = &allreduce_for_plugin;
 }
 
-std::string Collective::where() const {
-  return "rank " + std::to_string(rank_) + " of " + std::to_string(size_);
-}
+std::string Collective::where() const { return "rank " + std::to_string(rank_) + " of " + std::to_string(size_); }
 
 Collective& single_process() {
   static SingleProcess alone;

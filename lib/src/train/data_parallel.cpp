@@ -55,8 +55,8 @@ bool agree_on_weights_and_stop(Collective& ranks, uint64_t weights, bool stop, c
   bool any_stop = false;
   for (size_t r = 0; r < all.size(); ++r) {
     if (all[r].compare(0, 16, all[0], 0, 16) != 0)
-      throw Error("data-parallel training: the weights of rank " + std::to_string(r) + " differ from rank 0's " +
-                  when + " (fingerprint " + all[r].substr(0, 16) + " against " + all[0].substr(0, 16) +
+      throw Error("data-parallel training: the weights of rank " + std::to_string(r) + " differ from rank 0's " + when +
+                  " (fingerprint " + all[r].substr(0, 16) + " against " + all[0].substr(0, 16) +
                   "); the ranks no longer train one network, so training stops here");
     any_stop = any_stop || all[r].back() == 's';
   }

@@ -163,8 +163,7 @@ std::vector<EpochMetrics> epoch_history_from_jsonl(const std::string& text, cons
 
 Trainer::Trainer(Context& context, const NormRegistry& registry, TrainConfig config, const CifarData& data,
                  fs::path run_directory, ExistingRun existing, Collective& ranks)
-    : Trainer(context, registry, std::move(config), data, std::move(run_directory), std::optional(existing), ranks) {
-}
+    : Trainer(context, registry, std::move(config), data, std::move(run_directory), std::optional(existing), ranks) {}
 
 Trainer::Trainer(Context& context, const NormRegistry& registry, TrainConfig config, const CifarData& data,
                  fs::path run_directory, std::optional<ExistingRun> fresh_run, Collective& ranks)
@@ -229,17 +228,15 @@ std::vector<RankFact> Trainer::start_facts(const NormRegistry& registry) const {
   std::vector<RankFact> facts;
   // Field by field, so that a refusal names the field.
   const auto config = nlohmann::ordered_json::parse(to_json(config_));
-  for (const auto& [key, value] : config.items())
-    facts.emplace_back("the configuration's " + key, value.dump());
+  for (const auto& [key, value] : config.items()) facts.emplace_back("the configuration's " + key, value.dump());
   const std::vector<RankFact> more = {
-          {"the norm plugin", plugin.name + " " + plugin.version + ", file fingerprint " + hex_text(fingerprint(file))},
-          {"the data", with_thousands(train_.size()) + " training, " + with_thousands(validation_.size()) +
-                           " validation, " + with_thousands(test_.size()) + " test images, fingerprint " +
-                           hex_text(data)},
-          {"the activation layout", std::string(name_of(network_->layout()))},
-          {"the position", "epoch " + std::to_string(epochs_done_) + ", batch " +
-                               std::to_string(epoch_in_progress_.batches_done) + ", step " +
-                               std::to_string(network_->training_steps())}};
+      {"the norm plugin", plugin.name + " " + plugin.version + ", file fingerprint " + hex_text(fingerprint(file))},
+      {"the data", with_thousands(train_.size()) + " training, " + with_thousands(validation_.size()) +
+                       " validation, " + with_thousands(test_.size()) + " test images, fingerprint " + hex_text(data)},
+      {"the activation layout", std::string(name_of(network_->layout()))},
+      {"the position", "epoch " + std::to_string(epochs_done_) + ", batch " +
+                           std::to_string(epoch_in_progress_.batches_done) + ", step " +
+                           std::to_string(network_->training_steps())}};
   facts.insert(facts.end(), more.begin(), more.end());
   return facts;
 }
@@ -353,8 +350,14 @@ std::optional<EpochMetrics> Trainer::train_epoch(int64_t epoch, TrainObserver& o
     m.train_correct += totals.correct;
     m.train_total += batch->global_size;
     ++batch_index;
-    BatchProgress progress{epoch + 1, config_.epochs, batch_index, steps, m.train_total, elapsed(),
-                           loss_sum / static_cast<double>(m.train_total), m.train_accuracy()};
+    BatchProgress progress{epoch + 1,
+                           config_.epochs,
+                           batch_index,
+                           steps,
+                           m.train_total,
+                           elapsed(),
+                           loss_sum / static_cast<double>(m.train_total),
+                           m.train_accuracy()};
     progress.batch_loss = batch_loss;
     observer.on_batch(progress);
     // Every rank stops at the same step when any rank is asked to; on the way, the ranks check
@@ -454,7 +457,12 @@ TrainStatus Trainer::run(TrainObserver& observer, std::optional<int64_t> until_e
     }
     save(new_best);
     observer.on_epoch(m, new_best);
-    if (epochs_done_ < last && observer.stop_requested()) return TrainStatus::stopped;
+    // Asked of every rank together, as after each step: one rank alone stopping would leave the
+    // others waiting for it in the next step.
+    if (epochs_done_ < last &&
+        agree_on_weights_and_stop(ranks_, ranks_.size() > 1 ? weights_fingerprint(network_->parameters()) : 0,
+                                  observer.stop_requested(), "after epoch " + std::to_string(epochs_done_)))
+      return TrainStatus::stopped;
   }
   return TrainStatus::finished;
 }

@@ -76,8 +76,7 @@ class S8Network {
   // data/network_input.hpp makes them from RGB bytes); labels in [0, 10).
   // With a shard, the gradients are those of the global batch's mean loss restricted to these
   // images (they sum over the ranks to the whole batch's); the result is this share's.
-  BatchResult forward_backward(std::span<const float> images, std::span<const int32_t> labels,
-                               BatchShard shard = {});
+  BatchResult forward_backward(std::span<const float> images, std::span<const int32_t> labels, BatchShard shard = {});
   // Forward only (eval: running statistics, no dropout); loss and accuracy against labels.
   BatchResult evaluate(std::span<const float> images, std::span<const int32_t> labels);
   // Log-probabilities (batch x 10, row-major) of the latest forward.

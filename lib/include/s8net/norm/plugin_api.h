@@ -114,8 +114,8 @@ typedef struct s8net_option_value {
  */
 typedef struct s8net_collective {
   uint32_t struct_size;
-  int32_t rank; /* 0 .. size - 1 */
-  int32_t size; /* ranks of the training, >= 1 */
+  int32_t rank;  /* 0 .. size - 1 */
+  int32_t size;  /* ranks of the training, >= 1 */
   void* context; /* the host's; passed back to allreduce_sum_f32 */
   s8net_status (*allreduce_sum_f32)(void* context, float* data, size_t count, s8net_message* message);
 } s8net_collective;
