@@ -437,7 +437,7 @@ TEST(NormPluginAbi, DescriptorsSayWhatEachNormIs) {
   const std::string dnnl_version = std::to_string(DNNL_VERSION_MAJOR) + "." + std::to_string(DNNL_VERSION_MINOR) + "." +
                                    std::to_string(DNNL_VERSION_PATCH);
   const std::map<std::string, std::vector<ExpectedOption>> options{
-      {"bn", {{"eps", 1e-5, 1e-12, 1, false}, {"momentum", 0.1, 0, 1, false}}},
+      {"bn", {{"eps", 1e-5, 1e-12, 1, false}, {"momentum", 0.1, 0, 1, false}, {"sync", 0, 0, 1, true}}},
       {"gn", {{"groups", 2, 1, 1 << 20, true}, {"eps", 1e-5, 1e-12, 1, false}}},
       {"ln", {{"eps", 1e-5, 1e-12, 1, false}}},
       {"in", {{"eps", 1e-5, 1e-12, 1, false}}}};

@@ -236,7 +236,8 @@ TEST(PluginCheck, FilesThatAreNoPluginFailLoadAndSkipTheRest) {
     EXPECT_CONTAINS(r.out, "SKIP  gradients: the plugin did not load\n");
     EXPECT_CONTAINS(r.out, "SKIP  bounds: the plugin did not load\n");
     EXPECT_CONTAINS(r.out, "SKIP  eval affine: the plugin did not load\n");
-    EXPECT_CONTAINS(r.out, ": 0 passed, 1 failed, 9 skipped\n");
+    EXPECT_CONTAINS(r.out, "SKIP  ranks: the plugin did not load\n");
+    EXPECT_CONTAINS(r.out, ": 0 passed, 1 failed, 10 skipped\n");
   }
 }
 
@@ -307,8 +308,8 @@ TEST(PluginCheckLibrary, StreamsEachResultAsItFinishesAndReturnsThemAll) {
   const std::vector<CheckResult> results =
       check_plugin(only_file_in("affine"), context, options,
                    [&](const CheckResult& result) { streamed.push_back(format_result(result)); });
-  // load, tensors, then 7 checks in each of 3 layouts (not eval affine: the plugin does not offer it).
-  ASSERT_EQ(results.size(), 23u);
+  // load, tensors, then 8 checks in each of 3 layouts (not eval affine: the plugin does not offer it).
+  ASSERT_EQ(results.size(), 26u);
   ASSERT_EQ(streamed.size(), results.size());
   for (size_t i = 0; i < results.size(); ++i) {
     EXPECT_EQ(streamed[i], format_result(results[i]));
@@ -335,7 +336,7 @@ TEST(PluginCheckLibrary, ShapesCreateRefusesAreSkippedWithItsReason) {
     EXPECT_CONTAINS(result.detail, "S8NET_ERROR_INVALID_ARGUMENT");
     EXPECT_CONTAINS(result.detail, "3 channels");
   }
-  EXPECT_EQ(skipped, 1u + 3 * 2 * 7);  // tensors, and every check of 3 layouts with and without the ReLU
+  EXPECT_EQ(skipped, 1u + 3 * 2 * 8);  // tensors, and every check of 3 layouts with and without the ReLU
 
   options.shapes = {{2, 3, 2, 2}};
   const std::vector<CheckResult> nothing_checked = check_plugin(kPlugins / "s8net_norm_groupnorm.so", context, options);
@@ -348,6 +349,42 @@ TEST(PluginCheckLibrary, AMissingFileThrowsInsteadOfReporting) {
   Context context;
   const fs::path missing = kTestPlugins / "missing.so";
   EXPECT_EQ(test::error_of([&] { check_plugin(missing, context); }), missing.string() + ": no such file");
+}
+
+// ---- Simulated ranks (plugin ABI 1.2's collective) ----------------------------------------------
+
+TEST(PluginCheck, SynchronizedBatchNormOverSimulatedRanksComputesTheWholeBatch) {
+  const AppRun r =
+      test::run_app("plugin check " + (kPlugins / "s8net_norm_batchnorm.so").string() + " --norm-option sync=1");
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  const auto ranks = lines_starting(r.out, "PASS  ranks ");
+  EXPECT_EQ(ranks.size(), 18u) << r.out;  // 3 layouts x 3 shapes, with and without the ReLU
+  for (const std::string& line : ranks)
+    EXPECT_TRUE(line.ends_with(": 2 simulated ranks compute what one instance does on the whole batch")) << line;
+}
+
+TEST(PluginCheck, BatchNormWithoutSyncNormalizesEachRanksShareAlone) {
+  const AppRun r = check(kPlugins / "s8net_norm_batchnorm.so");
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  const auto ranks = lines_starting(r.out, "PASS  ranks ");
+  EXPECT_EQ(ranks.size(), 18u) << r.out;
+  for (const std::string& line : ranks)
+    EXPECT_CONTAINS(line,
+                    ": each of 2 simulated ranks normalizes its own share (no synchronization; the whole "
+                    "batch differs: ");
+}
+
+TEST(PluginCheck, GroupNormNeedsNoSynchronizationToComputeTheWholeBatch) {
+  const AppRun r = check(kPlugins / "s8net_norm_groupnorm.so");
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  for (const std::string& line : lines_starting(r.out, "PASS  ranks "))
+    EXPECT_TRUE(line.ends_with(": 2 simulated ranks compute what one instance does on the whole batch")) << line;
+}
+
+TEST(PluginCheck, ACollectiveCalledOnOneRankOnlyFailsRanksInsteadOfHanging) {
+  const OneDefect d = check_one_defect("one_rank_collective", "ranks");
+  EXPECT_EQ(d.failures.size(), 9u) << d.run.out;  // 3 layouts x 3 shapes (no fused ReLU)
+  EXPECT_CONTAINS(d.run.out, "simulated rank 0 waited in allreduce_sum_f32: a rank ended without calling it");
 }
 
 }  // namespace

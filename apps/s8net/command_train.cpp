@@ -3,6 +3,7 @@
 #include "commands.hpp"
 #include "epoch_table.hpp"
 #include "interrupt.hpp"
+#include "mpi_ranks.hpp"
 #include "progress.hpp"
 #include "train_flags.hpp"
 
@@ -30,12 +31,13 @@ namespace {
 
 class ConsoleObserver : public TrainObserver {
  public:
-  ConsoleObserver(Trainer& trainer, std::filesystem::path run_directory, bool report)
-      : trainer_(trainer), run_directory_(std::move(run_directory)), report_(report) {}
+  ConsoleObserver(Trainer& trainer, std::filesystem::path run_directory, bool report, std::FILE* step_losses)
+      : trainer_(trainer), run_directory_(std::move(run_directory)), report_(report), step_losses_(step_losses) {}
 
   bool stop_requested() override { return interrupt_.requested(); }
 
   void on_batch(const BatchProgress& p) override {
+    if (step_losses_ != nullptr) std::fprintf(step_losses_, "%.9g\n", p.batch_loss);
     const double rate = p.seconds > 0 ? static_cast<double>(p.images) / p.seconds : 0;
     const double epoch_left =
         p.batch > 0 ? p.seconds * static_cast<double>(p.batches - p.batch) / static_cast<double>(p.batch) : 0;
@@ -84,6 +86,7 @@ class ConsoleObserver : public TrainObserver {
   Trainer& trainer_;
   std::filesystem::path run_directory_;
   bool report_;
+  std::FILE* step_losses_;            // --step-losses, or nullptr
   InterruptRequest interrupt_;        // Ctrl-C from construction on: the trainer stops between batches
   bool data_pictures_drawn_ = false;  // by this process: class counts and samples, once
   ProgressLine line_;
@@ -115,7 +118,7 @@ void refuse_changes(const po::variables_map& values, const TrainConfig& stored, 
 }  // namespace
 
 int run_train(int argc, char** argv) {
-  std::string data_path, out;
+  std::string data_path, out, step_losses_path;
   std::vector<std::string> plugin_dirs;
   bool resume = false, overwrite = false;
   po::options_description options(
@@ -129,11 +132,18 @@ int run_train(int argc, char** argv) {
       ("resume", po::bool_switch(&resume), "continue the run in --out from its last checkpoint, with the configuration stored in it")
       ("overwrite", po::bool_switch(&overwrite), "start a new run in --out even if it holds another run, whose files are replaced")
       ("no-report", po::bool_switch(), "do not draw report.html and its pictures after each epoch")
-      ("plugin-dir", po::value(&plugin_dirs)->composing(), "extra plugin directory or file (repeatable)");
+      ("plugin-dir", po::value(&plugin_dirs)->composing(), "extra plugin directory or file (repeatable)")
+      ("step-losses", po::value(&step_losses_path), "write each step's loss over its whole batch to this file, one a line (to compare runs)");
   // clang-format on
   add_train_flags(options, TrainFlags::all);
   po::variables_map values;
   if (!parse_command_line(argc, argv, options, &values)) return 0;
+  // Under mpirun, the ranks of a data-parallel training (docs/data-parallel.md); rank 0 alone
+  // prints, writes the run directory and its report.
+  const std::unique_ptr<Collective> mpi_ranks = mpi_training_ranks();
+  Collective& ranks = mpi_ranks ? *mpi_ranks : single_process();
+  if (ranks.rank() != 0 && std::freopen("/dev/null", "w", stdout) == nullptr)
+    throw Error("cannot silence the output of " + ranks.where());
   if (resume && overwrite) throw po::error("--resume continues a run and --overwrite replaces it: give one of them");
   if (!resume && !values.count("norm")) throw po::error("the option '--norm' is required (or --resume)");
   const std::filesystem::path run_directory(out);
@@ -158,7 +168,7 @@ int run_train(int argc, char** argv) {
     } catch (const Error& e) {
       throw po::error(e.what());  // a bad flag value: exit code 2 like any other command-line error
     }
-    if (!overwrite && holds_run(run_directory))
+    if (!overwrite && ranks.rank() == 0 && holds_run(run_directory))
       throw Error(out + ": holds another run; continue it with --resume, or replace it with --overwrite");
   }
   Context context;
@@ -182,10 +192,10 @@ int run_train(int argc, char** argv) {
 
   std::unique_ptr<Trainer> trainer;
   if (resume)
-    trainer = Trainer::resume(context, *registry, data, run_directory);
+    trainer = Trainer::resume(context, *registry, data, run_directory, ranks);
   else
     trainer = std::make_unique<Trainer>(context, *registry, config, data, run_directory,
-                                        overwrite ? ExistingRun::replace : ExistingRun::refuse);
+                                        overwrite ? ExistingRun::replace : ExistingRun::refuse, ranks);
   const TrainConfig& c = trainer->config();
   std::printf("norm %s (%s), activations %s, %s parameters\n", c.norm.c_str(), trainer->network().norm_origin().c_str(),
               std::string(name_of(trainer->network().layout())).c_str(),
@@ -198,20 +208,29 @@ int run_train(int argc, char** argv) {
       static_cast<long long>(c.batch_size), static_cast<long long>(c.epochs), name_of(c.schedule.kind),
       static_cast<double>(c.sgd.momentum), c.sgd.nesterov ? " (Nesterov)" : "",
       c.augment ? ", augmented" : ", no augmentation", static_cast<unsigned long long>(c.seed));
+  if (ranks.size() > 1)
+    std::printf("data-parallel over %d ranks: %lld images of each batch per rank\n", ranks.size(),
+                static_cast<long long>(c.batch_size / ranks.size()));
   std::printf(
       "run directory %s%s\n\n", out.c_str(),
       resume ? (", resuming " + stop_point(*trainer) + " with the configuration in " + last_checkpoint.string()).c_str()
              : "");
   std::fflush(stdout);
 
-  ConsoleObserver observer(*trainer, out, !values["no-report"].as<bool>());
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> step_losses(nullptr, &std::fclose);
+  if (!step_losses_path.empty() && ranks.rank() == 0) {
+    step_losses.reset(std::fopen(step_losses_path.c_str(), "w"));
+    if (!step_losses) throw Error("--step-losses " + step_losses_path + ": cannot write it");
+  }
+  ConsoleObserver observer(*trainer, out, !values["no-report"].as<bool>() && ranks.rank() == 0, step_losses.get());
   observer.print_history();
   if (trainer->run(observer) == TrainStatus::stopped) {
     observer.clear_line();
-    std::fprintf(stderr,
-                 "s8net train: interrupted %s, saved in %s; continue with: s8net train --resume --data %s --out %s\n",
-                 stop_point(*trainer).c_str(), (std::filesystem::path(out) / kLastCheckpoint).c_str(),
-                 data_path.c_str(), out.c_str());
+    if (ranks.rank() == 0)  // which saved the run
+      std::fprintf(stderr,
+                   "s8net train: interrupted %s, saved in %s; continue with: s8net train --resume --data %s --out %s\n",
+                   stop_point(*trainer).c_str(), (std::filesystem::path(out) / kLastCheckpoint).c_str(),
+                   data_path.c_str(), out.c_str());
     return 130;  // the shell's code for a process ended by Ctrl-C
   }
 

@@ -1,5 +1,6 @@
 // s8net: train, evaluate and inspect the S8 CIFAR-10 network with any normalization plugin.
 #include "commands.hpp"
+#include "mpi_ranks.hpp"
 
 #include <s8net/core/error.hpp>
 
@@ -57,10 +58,10 @@ int main(int argc, char** argv) {
       return c.run(argc - 1, argv + 1);
     } catch (const boost::program_options::error& e) {
       std::cerr << "s8net " << c.name << ": " << e.what() << " (see s8net " << c.name << " --help)\n";
-      return 2;
+      return s8net::app::end_job_on_failure(2);
     } catch (const std::exception& e) {
       std::cerr << "s8net " << c.name << ": " << e.what() << '\n';
-      return 1;
+      return s8net::app::end_job_on_failure(1);
     }
   }
   std::cerr << "s8net: unknown command '" << command << "' (see s8net --help)\n";

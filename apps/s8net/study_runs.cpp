@@ -135,8 +135,14 @@ void RunSlots::start(const study::GridPoint& point, std::vector<std::string> arg
   for (std::string& a : arguments) argv.push_back(a.data());
   argv.push_back(nullptr);
   std::vector<std::string> environment_text;
-  for (char** e = environ; *e != nullptr; ++e)
-    if (!std::string_view(*e).starts_with("OMP_NUM_THREADS=")) environment_text.emplace_back(*e);
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view variable(*e);
+    // A point trains alone: without the launcher's variables, s8net train under an mpirun'd
+    // study does not take itself for a rank of a data-parallel training.
+    const bool launcher =
+        variable.starts_with("OMPI_") || variable.starts_with("PMIX_") || variable.starts_with("PMI_");
+    if (!variable.starts_with("OMP_NUM_THREADS=") && !launcher) environment_text.emplace_back(*e);
+  }
   environment_text.push_back(omp_threads);
   std::vector<char*> environment;
   for (std::string& e : environment_text) environment.push_back(e.data());

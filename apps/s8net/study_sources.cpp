@@ -32,8 +32,9 @@ class LocalSource : public PointSource {
 constexpr int kAsk = 1, kAssign = 2, kEnded = 3;
 constexpr long kNoneLeft = -1;
 
-mpi::environment& environment() {
-  static mpi::environment env(mpi::threading::single, false);
+// Funneled: a training's OpenMP and loader threads exist, but only the main thread calls MPI.
+mpi::environment& mpi_environment() {
+  static mpi::environment env(mpi::threading::funneled, false);
   return env;
 }
 
@@ -114,14 +115,16 @@ bool launched_by_mpi() {
 }
 
 std::unique_ptr<PointSource> mpi_source(std::vector<size_t> queue) {
-  environment();
+  mpi_environment();
   if (mpi_rank() == 0) return std::make_unique<Coordinator>(std::move(queue));
   return std::make_unique<Worker>();
 }
 
+void initialise_mpi() { mpi_environment(); }
+
 int mpi_rank() {
   if (!launched_by_mpi()) return 0;
-  environment();  // MPI is initialised before the communicator is asked
+  mpi_environment();  // MPI is initialised before the communicator is asked
   return mpi::communicator().rank();
 }
 

@@ -38,5 +38,7 @@ bool launched_by_mpi();
 std::unique_ptr<PointSource> mpi_source(std::vector<size_t> queue);
 // This process's rank (0 without MPI) and the number of ranks (1 without MPI).
 int mpi_rank();
+// Initialises MPI on first use, for the process's lifetime (study and train share it).
+void initialise_mpi();
 
 }  // namespace s8net::app

@@ -1,10 +1,18 @@
 // BatchNorm ("bn") on oneDNN's batch_normalization primitives, with the ReLU fused
 // (fuse_norm_relu: BN+ReLU for the cost of BN). PyTorch semantics: batch statistics in training,
 // running mean and unbiased running variance (momentum 0.1) in evaluation.
+//
+// With the option sync=1 (synchronized BatchNorm, plugin ABI 1.2), a training forward takes its
+// statistics over every rank's share of a data-parallel batch, and backward sums its two
+// per-channel reductions over the ranks too, so R ranks compute what one process does on the
+// whole batch. oneDNN then normalizes with those statistics given (use_global_stats), and the
+// terms of the gradient that flow through the statistics, which oneDNN leaves out in that mode,
+// are added here.
 #include <s8net/norm/plugin_sdk.hpp>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -43,15 +51,19 @@ class BatchNorm {
       DNNL_VERSION_MINOR) "." S8NET_STRINGIFY(DNNL_VERSION_PATCH);
   static constexpr uint32_t kLayouts = S8NET_LAYOUT_MASK_NCHW | S8NET_LAYOUT_MASK_NCHW8C | S8NET_LAYOUT_MASK_NCHW16C;
   static constexpr uint32_t kFlags = S8NET_NORM_FLAG_FUSES_RELU;
-  static constexpr std::array<s8net_norm_option, 2> kOptions{
+  static constexpr std::array<s8net_norm_option, 3> kOptions{
       {{"eps", "added to the variance inside the square root", 1e-5, 1e-12, 1.0, 0},
-       {"momentum", "weight of the batch statistic in the running average", 0.1, 0.0, 1.0, 0}}};
+       {"momentum", "weight of the batch statistic in the running average", 0.1, 0.0, 1.0, 0},
+       {"sync", "1: batch statistics over all ranks of a data-parallel training (synchronized BatchNorm)", 0, 0, 1,
+        1}}};
 
   BatchNorm(const s8net::sdk::Host& host, const s8net::sdk::Config& config)
       : channels_(config.channels()),
         eps_(static_cast<float>(config.get("eps"))),
         momentum_(config.get("momentum")),
         relu_(config.fuse_relu()),
+        sync_(config.get("sync") != 0),
+        ranks_(config.collective()),
         verbose_(std::getenv("S8NET_VERBOSE") != nullptr),
         values_(kArrays * static_cast<size_t>(channels_)) {
     if (host.dnnl_engine == nullptr || host.dnnl_stream == nullptr)
@@ -62,6 +74,7 @@ class BatchNorm {
     stream_ = dnnl::stream(static_cast<dnnl_stream_t>(host.dnnl_stream), true);
     const memory::desc channel_desc({channels_}, memory::data_type::f32, memory::format_tag::x);
     for (size_t i = 0; i < kArrays; ++i) arrays_[i] = memory(channel_desc, engine_, data(static_cast<Array>(i)));
+    reductions_.resize(2 * static_cast<size_t>(channels_) + 1);
     std::fill_n(data(kWeight), channels_, 1.f);
     std::fill_n(data(kRunningVar), channels_, 1.f);
     parameters_ = {
@@ -74,7 +87,8 @@ class BatchNorm {
 
   void forward(s8net_mode mode, const s8net_tensor_desc& desc, const float* x, float* y) {
     const bool train = mode == S8NET_MODE_TRAIN;
-    const int64_t m = desc.n * desc.h * desc.w;
+    // Values per channel: this call's, or with sync every rank's.
+    const int64_t m = train && sync_ ? synchronized_statistics(desc, x) : desc.n * desc.h * desc.w;
     if (train && m < 2)  // as PyTorch: one value per channel has no variance to estimate
       throw Error(S8NET_ERROR_INVALID_ARGUMENT,
                   "bn: training needs more than 1 value per channel, got " + std::to_string(m));
@@ -127,6 +141,7 @@ class BatchNorm {
     if (relu_) args[DNNL_ARG_WORKSPACE] = p.workspace;  // the ReLU mask of the training forward
     p.backward.execute(stream_, args);
     stream_.wait();
+    if (sync_) add_statistics_gradient(desc, x, dx);
     s8net::sdk::zero_padding(s8net::sdk::Layout(desc), dx);
   }
 
@@ -148,6 +163,87 @@ class BatchNorm {
   }
 
  private:
+  // Calls visit(c, i) for every element i of channel c, a channel block at a time and in memory
+  // order within it (a block's lanes are adjacent), the blocks spread over OpenMP's threads.
+  template <typename Visit>
+  void for_each_block(const s8net_tensor_desc& desc, Visit visit) const {
+    const s8net::sdk::Layout layout(desc);
+#pragma omp parallel for schedule(static)
+    for (int64_t b = 0; b < layout.blocks; ++b) {
+      const int64_t lanes = std::min(layout.block, channels_ - b * layout.block);
+      for (int64_t n = 0; n < layout.n; ++n) {
+        const int64_t first = (n * layout.blocks + b) * layout.hw * layout.block;
+        for (int64_t s = 0; s < layout.hw; ++s)
+          for (int64_t l = 0; l < lanes; ++l) visit(b * layout.block + l, first + s * layout.block + l);
+      }
+    }
+  }
+
+  // Per channel over (N, H, W) of this rank's x: sum(term(c, x)) in double, into out[c] as float.
+  template <typename Term>
+  void channel_sums(const s8net_tensor_desc& desc, const float* x, float* out, Term term) {
+    std::vector<double>& sums = double_sums_;
+    sums.assign(static_cast<size_t>(channels_), 0.0);
+    // Each block's channels belong to one thread: no two threads add to one sum.
+    for_each_block(desc, [&](int64_t c, int64_t i) { sums[static_cast<size_t>(c)] += term(c, x[i]); });
+    for (int64_t c = 0; c < channels_; ++c) out[c] = static_cast<float>(sums[static_cast<size_t>(c)]);
+  }
+
+  // The mean and the (biased) variance over every rank's values, into the batch arrays, in two
+  // passes (sum, then squared deviations from the global mean: no cancellation); returns how many
+  // values per channel they cover.
+  int64_t synchronized_statistics(const s8net_tensor_desc& desc, const float* x) {
+    float* sums = reductions_.data();
+    channel_sums(desc, x, sums, [](int64_t, float v) { return static_cast<double>(v); });
+    sums[channels_] = static_cast<float>(desc.n * desc.h * desc.w);
+    s8net::sdk::allreduce_sum(ranks_, sums, static_cast<size_t>(channels_) + 1);
+    const auto count = static_cast<int64_t>(std::llround(sums[channels_]));
+    if (count < 2) return count;
+    float* mean = data(kBatchMean);
+    for (int64_t c = 0; c < channels_; ++c)
+      mean[c] = static_cast<float>(static_cast<double>(sums[c]) / static_cast<double>(count));
+    float* squares = reductions_.data();
+    channel_sums(desc, x, squares, [mean](int64_t c, float v) {
+      const double d = static_cast<double>(v) - mean[c];
+      return d * d;
+    });
+    s8net::sdk::allreduce_sum(ranks_, squares, static_cast<size_t>(channels_));
+    float* var = data(kBatchVar);
+    for (int64_t c = 0; c < channels_; ++c)
+      var[c] = static_cast<float>(static_cast<double>(squares[c]) / static_cast<double>(count));
+    synchronized_count_ = count;
+    return count;
+  }
+
+  // oneDNN's backward with given statistics wrote dx = weight / sigma * dy' (dy' = dy through the
+  // ReLU mask) and this rank's sum(dy') and sum(dy' * xhat) as the bias and weight gradients. The
+  // statistics depend on every rank's x, which adds
+  //   -weight / sigma / M * (sum(dy') + xhat * sum(dy' * xhat)), sums over all ranks' M values.
+  // The parameter gradients stay this rank's: the trainer sums them over the ranks.
+  void add_statistics_gradient(const s8net_tensor_desc& desc, const float* x, float* dx) {
+    float* sums = reductions_.data();
+    std::copy_n(data(kBiasGrad), channels_, sums);
+    std::copy_n(data(kWeightGrad), channels_, sums + channels_);
+    s8net::sdk::allreduce_sum(ranks_, sums, 2 * static_cast<size_t>(channels_));
+    const float* mean = data(kBatchMean);
+    const float* var = data(kBatchVar);
+    const float* weight = data(kWeight);
+    const auto count = static_cast<float>(synchronized_count_);
+    // Per channel: dx -= dy_term + xhat_term * xhat.
+    std::vector<float>& terms = correction_;
+    terms.resize(3 * static_cast<size_t>(channels_));
+    float* dy_term = terms.data();
+    float* xhat_term = dy_term + channels_;
+    float* inv_sigma = xhat_term + channels_;
+    for (int64_t c = 0; c < channels_; ++c) {
+      inv_sigma[c] = 1.f / std::sqrt(var[c] + eps_);
+      dy_term[c] = weight[c] * inv_sigma[c] * sums[c] / count;
+      xhat_term[c] = weight[c] * inv_sigma[c] * sums[channels_ + c] / count;
+    }
+    for_each_block(desc,
+                   [&](int64_t c, int64_t i) { dx[i] -= dy_term[c] + xhat_term[c] * (x[i] - mean[c]) * inv_sigma[c]; });
+  }
+
   // The per-channel arrays, back to back in values_. The batch statistics are those of the
   // latest training forward (backward needs them).
   enum Array { kWeight, kBias, kWeightGrad, kBiasGrad, kRunningMean, kRunningVar, kBatchMean, kBatchVar, kArrays };
@@ -169,6 +265,8 @@ class BatchNorm {
     const memory::desc data_desc({desc.n, desc.c, desc.h, desc.w}, memory::data_type::f32, tag_of(desc.layout));
     auto flags = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
     if (relu_) flags |= dnnl::normalization_flags::fuse_norm_relu;
+    // Synchronized training normalizes with the statistics computed over the ranks.
+    if (sync_ && mode == S8NET_MODE_TRAIN) flags |= dnnl::normalization_flags::use_global_stats;
     Primitives p;
     p.src = memory(data_desc, engine_, DNNL_MEMORY_NONE);
     p.dst = memory(data_desc, engine_, DNNL_MEMORY_NONE);
@@ -206,8 +304,15 @@ class BatchNorm {
   int64_t channels_;
   float eps_;
   double momentum_;
-  bool relu_, verbose_;
+  bool relu_;
+  bool sync_;                      // statistics over all ranks (option sync)
+  const s8net_collective* ranks_;  // nullptr from a host older than ABI 1.2: one rank
+  bool verbose_;
   std::vector<float> values_;
+  std::vector<float> reductions_;        // per-channel sums sent to the other ranks
+  std::vector<double> double_sums_;      // channel_sums' accumulators
+  std::vector<float> correction_;        // add_statistics_gradient's per-channel terms
+  int64_t synchronized_count_ = 0;       // values per channel of the latest synchronized forward
   std::array<memory, kArrays> arrays_;   // oneDNN views of the per-channel arrays
   const Primitives* trained_ = nullptr;  // of the latest training forward
   std::map<std::tuple<int64_t, int64_t, int64_t, int, int>, Primitives> cache_;

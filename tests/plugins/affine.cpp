@@ -28,7 +28,8 @@ class Affine {
       : weight_(static_cast<size_t>(config.channels()), static_cast<float>(config.get("scale"))),
         bias_(weight_.size(), 0.f),
         weight_grad_(weight_.size()),
-        bias_grad_(weight_.size()) {
+        bias_grad_(weight_.size()),
+        ranks_(config.collective()) {
 #ifdef AFFINE_FAIL_CREATE
     throw s8net::sdk::Error(S8NET_ERROR_INTERNAL, "affine: refusing to create (test)");
 #endif
@@ -54,6 +55,13 @@ class Affine {
 #endif
 #ifdef AFFINE_FAIL_FORWARD
     throw s8net::sdk::Error(S8NET_ERROR_INTERNAL, "affine: forward fails on purpose (test)");
+#endif
+#ifdef AFFINE_COLLECTIVE_ON_RANK_0
+    // Breaks ABI 1.2's rule that every rank calls the collective alike: rank 0 alone does.
+    if (mode == S8NET_MODE_TRAIN && ranks_ != nullptr && ranks_->rank == 0) {
+      float one = 1.f;
+      s8net::sdk::allreduce_sum(ranks_, &one, 1);
+    }
 #endif
     const s8net::sdk::Layout l(desc);
     for (int64_t n = 0; n < l.n; ++n)
@@ -104,6 +112,7 @@ class Affine {
  private:
   int64_t training_forwards_ = 0;
   std::vector<float> weight_, bias_, weight_grad_, bias_grad_;
+  const s8net_collective* ranks_;  // ABI 1.2; nullptr from an older host
   std::array<s8net_norm_tensor, 2> tensors_{};
 };
 

@@ -46,6 +46,7 @@ const std::pair<const char*, CaseCheck> kCaseChecks[] = {
     {"determinism", without_detail<conformance::check_determinism>},
     {"bounds", without_detail<conformance::check_bounds>},
     {"eval affine", without_detail<conformance::check_eval_affine>},
+    {"ranks", conformance::check_ranks},
 };
 constexpr s8net_layout kLayouts[] = {S8NET_LAYOUT_NCHW, S8NET_LAYOUT_NCHW8C, S8NET_LAYOUT_NCHW16C};
 

@@ -22,5 +22,10 @@ void check_eval_per_sample(const Plugin& plugin, const Case& c, const Conformanc
 // Only for a plugin that offers eval_affine (ABI 1.1): its map is what forward (eval) computes. The
 // host folds the map into the conv before the norm for inference, so a wrong one would go unseen.
 void check_eval_affine(const Plugin& plugin, const Case& c, const ConformanceOptions& options);
+// The batch split over 2 simulated ranks of a data-parallel training (ABI 1.2's collective): the
+// plugin either computes what one instance does on the whole batch (GroupNorm, or a synchronized
+// BatchNorm) or normalizes each share alone (BatchNorm without sync); the PASS line says which.
+// Anything else fails, and so does a collective the ranks do not call alike.
+std::string check_ranks(const Plugin& plugin, const Case& c, const ConformanceOptions& options);
 
 }  // namespace s8net::conformance

@@ -30,6 +30,8 @@ BatchLoader::BatchLoader(const Dataset& data, const Augmenter& augmenter, Loader
     : data_(data), augmenter_(augmenter), options_(options) {
   if (options_.batch_size <= 0) throw Error("batch size must be > 0, got " + std::to_string(options_.batch_size));
   if (data_.size() == 0) throw Error("no images to load");
+  if (options_.ranks < 1 || options_.rank < 0 || options_.rank >= options_.ranks)
+    throw Error("rank " + std::to_string(options_.rank) + " of " + std::to_string(options_.ranks) + " does not exist");
 }
 
 BatchLoader::~BatchLoader() { wait_pending(); }
@@ -53,8 +55,13 @@ void BatchLoader::start_epoch(int64_t epoch, int64_t first_batch) {
 }
 
 void BatchLoader::fill(Batch& batch, int64_t batch_index) const {
-  const int64_t begin = batch_index * options_.batch_size;
-  const int64_t count = std::min(options_.batch_size, data_.size() - begin);
+  const int64_t global_begin = batch_index * options_.batch_size;
+  const int64_t global_count = std::min(options_.batch_size, data_.size() - global_begin);
+  // This rank's share: consecutive positions of the global batch, in rank order.
+  batch.offset = global_count * options_.rank / options_.ranks;
+  batch.global_size = global_count;
+  const int64_t begin = global_begin + batch.offset;
+  const int64_t count = global_count * (options_.rank + 1) / options_.ranks - batch.offset;
   batch.images.resize(static_cast<size_t>(count * kImageBytes));
   batch.labels.resize(static_cast<size_t>(count));
   batch.indices.assign(order_.begin() + begin, order_.begin() + begin + count);

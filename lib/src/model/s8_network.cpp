@@ -66,7 +66,7 @@ struct OpNames {
 
 }  // namespace
 
-S8Network::S8Network(Context& context, const NormRegistry& registry, NetworkConfig config)
+S8Network::S8Network(Context& context, const NormRegistry& registry, NetworkConfig config, const Collective& ranks)
     : context_(context), config_(std::move(config)), weights_(std::make_unique<Weights>()) {
   if (!(config_.dropout >= 0.f && config_.dropout < 1.f))
     throw Error("dropout must be in [0, 1), got " + std::to_string(config_.dropout));
@@ -87,7 +87,7 @@ S8Network::S8Network(Context& context, const NormRegistry& registry, NetworkConf
     from_plain(context, values, weights_->convs[i]->weight.value);
     if (s8::has_norm(kStages[i].kind))
       weights_->norms[i] = std::make_unique<NormLayer>(registry, config_.norm, spec.out_channels, config_.norm_options,
-                                                       true, std::string(kStages[i].name) + ".norm");
+                                                       true, std::string(kStages[i].name) + ".norm", ranks);
   }
 }
 
@@ -119,10 +119,15 @@ int64_t S8Network::checked_batch(std::span<const float> images, std::span<const 
   return batch;
 }
 
-BatchResult S8Network::forward_backward(std::span<const float> images, std::span<const int32_t> labels) {
+BatchResult S8Network::forward_backward(std::span<const float> images, std::span<const int32_t> labels,
+                                        BatchShard shard) {
   log_probabilities_ = {};  // none, should this forward fail
-  TrainingPlan& plan = plan_for(checked_batch(images, labels));
-  const BatchResult result = plan.forward(images, labels, step_);
+  const int64_t batch = checked_batch(images, labels);
+  if (shard.global_size > 0 && (shard.offset < 0 || shard.offset + batch > shard.global_size))
+    throw Error("a share of " + std::to_string(batch) + " images at " + std::to_string(shard.offset) +
+                " does not fit a global batch of " + std::to_string(shard.global_size));
+  TrainingPlan& plan = plan_for(batch);
+  const BatchResult result = plan.forward(images, labels, step_, shard);
   plan.backward();
   ++step_;
   const Tensor& log_p = plan.loss.log_probabilities();

@@ -86,7 +86,7 @@ std::vector<OpTiming> S8Network::profile(int64_t batch, int runs) {
   std::vector<OpTiming> rows;
 
   TrainingPlan& training = plan_for(batch);
-  training.forward(images, labels, step_);  // warm-up; also binds the images and labels
+  training.forward(images, labels, step_, BatchShard{});  // warm-up; also binds the images and labels
   training.backward();
   std::vector<double> forward_seconds, backward_seconds;
   for (int run = 0; run < runs; ++run) {

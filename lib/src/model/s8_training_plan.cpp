@@ -117,7 +117,7 @@ struct S8Network::TrainingPlan::Builder {
     if (dropout > 0.f) {
       st.dropout = std::make_unique<Dropout>(plan.context, out_dims(i), layout, dropout, seed + i);
       Dropout& drop = *st.dropout;
-      plan.forward_steps.add_host([&drop, &plan = plan] { drop.draw_mask(plan.step); });
+      plan.forward_steps.add_host([&drop, &plan = plan] { drop.draw_mask(plan.step, plan.shard.offset); });
       plan.forward_steps.add_primitive(drop.bind_multiply(st.out), name(i) + ".dropout: " + drop.implementation());
       // The gradient goes through the mask before the pool's backward reads it.
       st.backward.add_primitive(drop.bind_multiply(st.grad_out));
@@ -179,6 +179,14 @@ void S8Network::TrainingPlan::add_loss() {
 
   backward_steps.add_host([this] { loss.set_gradient(); });
   backward_steps.add_primitive(loss.bind_backward(grad_logits_nc));
+  // The loss is this batch's mean; a rank's share of a larger batch scales its gradient to that
+  // of the global batch's mean, so that summing the ranks' gradients gives one process's.
+  backward_steps.add_host([this] {
+    if (shard.global_size <= 0 || shard.global_size == batch) return;
+    const float scale = static_cast<float>(batch) / static_cast<float>(shard.global_size);
+    float* gradient = grad_logits_plain.data();
+    for (int64_t i = 0; i < grad_logits_plain.size(); ++i) gradient[i] *= scale;
+  });
   backward_steps.add_primitive({dnnl::reorder(grad_logits_plain.memory(), grad_logits.memory()),
                                 {{DNNL_ARG_FROM, grad_logits_plain.memory()}, {DNNL_ARG_TO, grad_logits.memory()}}});
 }
@@ -196,9 +204,10 @@ void S8Network::TrainingPlan::add_skip_gradients(size_t i) {
 }
 
 BatchResult S8Network::TrainingPlan::forward(std::span<const float> images, std::span<const int32_t> labels,
-                                             uint64_t training_step) {
+                                             uint64_t training_step, BatchShard batch_shard) {
   loss.set_labels(labels);
   step = training_step;
+  shard = batch_shard;
   // oneDNN takes a non-const handle, but only reads a source.
   image.memory().set_data_handle(const_cast<float*>(images.data()));
   forward_steps.run(context.stream());

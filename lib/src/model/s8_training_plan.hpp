@@ -25,7 +25,7 @@ struct S8Network::TrainingPlan {
   TrainingPlan& operator=(const TrainingPlan&) = delete;
 
   // The training forward (batch statistics, dropout). images: batch x 3 x 32 x 32 plain floats.
-  BatchResult forward(std::span<const float> images, std::span<const int32_t> labels, uint64_t step);
+  BatchResult forward(std::span<const float> images, std::span<const int32_t> labels, uint64_t step, BatchShard shard);
   // Gradients of the latest training forward.
   void backward();
   std::vector<std::string> implementation_names() const { return forward_steps.listing(); }
@@ -61,6 +61,7 @@ struct S8Network::TrainingPlan {
   LogSoftmaxNll loss;
   StepList forward_steps, backward_steps;
   uint64_t step = 0;   // of the running forward: keys the dropout masks
+  BatchShard shard;    // of the running forward
   BatchResult result;  // of the latest forward
 
  private:

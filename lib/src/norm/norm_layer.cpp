@@ -7,19 +7,19 @@ namespace s8net {
 namespace {
 
 PluginInstance create_instance(std::shared_ptr<const PluginInfo> plugin, int64_t channels, const NormOptions& options,
-                               bool want_relu, std::string layer_name) {
+                               bool want_relu, std::string layer_name, const Collective& ranks) {
   const bool fuse_relu = want_relu && (plugin->descriptor->flags & S8NET_NORM_FLAG_FUSES_RELU) != 0;
   // The names point into `options`, which outlives the create() call that reads them.
   std::vector<s8net_option_value> values;
   for (const auto& [name, value] : options) values.push_back({name.c_str(), value});
-  return PluginInstance(std::move(plugin), channels, fuse_relu, values, std::move(layer_name));
+  return PluginInstance(std::move(plugin), channels, fuse_relu, values, std::move(layer_name), ranks);
 }
 
 }  // namespace
 
 NormLayer::NormLayer(const NormRegistry& registry, const std::string& norm, int64_t channels,
-                     const NormOptions& options, bool want_relu, std::string layer_name)
-    : instance_(create_instance(registry.acquire(norm), channels, options, want_relu, std::move(layer_name))),
+                     const NormOptions& options, bool want_relu, std::string layer_name, const Collective& ranks)
+    : instance_(create_instance(registry.acquire(norm), channels, options, want_relu, std::move(layer_name), ranks)),
       engine_(registry.context().engine()) {
   parameters_ = wrap(S8NET_NORM_PARAMETERS);
   state_ = wrap(S8NET_NORM_STATE);

@@ -11,10 +11,14 @@ PluginCallError::PluginCallError(const std::string& what, std::string call, s8ne
     : Error(what), call_(std::move(call)), status_(status), reason_(std::move(reason)) {}
 
 PluginInstance::PluginInstance(std::shared_ptr<const PluginInfo> plugin, int64_t channels, bool fuse_relu,
-                               std::span<const s8net_option_value> options, std::string label)
+                               std::span<const s8net_option_value> options, std::string label, const Collective& ranks)
     : plugin_(std::move(plugin)), channels_(channels), fuse_relu_(fuse_relu), label_(std::move(label)) {
-  const s8net_norm_config config{sizeof(s8net_norm_config), channels, fuse_relu ? 1 : 0,
-                                 options.empty() ? nullptr : options.data(), options.size()};
+  const s8net_norm_config config{sizeof(s8net_norm_config),
+                                 channels,
+                                 fuse_relu ? 1 : 0,
+                                 options.empty() ? nullptr : options.data(),
+                                 options.size(),
+                                 ranks.plugin_view()};
   s8net_message message{};
   s8net_norm_instance* created = nullptr;
   const s8net_status status = descriptor().create(&config, &created, &message);

@@ -21,12 +21,12 @@ Dropout::Dropout(Context& context, const Dims& dims, ActivationLayout layout, fl
   multiply_ = dnnl::binary(pd_);
 }
 
-void Dropout::draw_mask(uint64_t step) {
+void Dropout::draw_mask(uint64_t step, int64_t first_sample) {
   const Dims dims = mask_.dims();
   const sdk::Layout index({dims[0], dims[1], dims[2], dims[3], plugin_layout_of(layout_)});
   const float keep = 1.f / (1.f - probability_);
   // One key stream per (seed, step); element i of the logical NCHW tensor takes key base + i.
-  const uint64_t base = mix64(seed_ ^ mix64(step));
+  const uint64_t base = mix64(seed_ ^ mix64(step)) + static_cast<uint64_t>(first_sample * index.c * index.hw);
   float* mask = mask_.data();
   const int64_t planes = index.n * index.c;
 #pragma omp parallel for schedule(static)

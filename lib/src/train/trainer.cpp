@@ -6,6 +6,7 @@
 #include <s8net/core/system_memory.hpp>
 #include <s8net/data/validation_split.hpp>
 #include <s8net/norm/registry.hpp>
+#include <s8net/train/data_parallel.hpp>
 #include <s8net/train/evaluate.hpp>
 #include <s8net/train/network_state.hpp>
 #include <s8net/train/trainer.hpp>
@@ -161,14 +162,16 @@ std::vector<EpochMetrics> epoch_history_from_jsonl(const std::string& text, cons
 }
 
 Trainer::Trainer(Context& context, const NormRegistry& registry, TrainConfig config, const CifarData& data,
-                 fs::path run_directory, ExistingRun existing)
-    : Trainer(context, registry, std::move(config), data, std::move(run_directory), std::optional(existing)) {}
+                 fs::path run_directory, ExistingRun existing, Collective& ranks)
+    : Trainer(context, registry, std::move(config), data, std::move(run_directory), std::optional(existing), ranks) {}
 
 Trainer::Trainer(Context& context, const NormRegistry& registry, TrainConfig config, const CifarData& data,
-                 fs::path run_directory, std::optional<ExistingRun> fresh_run)
+                 fs::path run_directory, std::optional<ExistingRun> fresh_run, Collective& ranks)
     : context_(context),
+      ranks_(ranks),
       config_(std::move(config)),
-      run_directory_(std::move(run_directory)),
+      // Rank 0 alone writes the run directory.
+      run_directory_(ranks.rank() == 0 ? std::move(run_directory) : fs::path()),
       train_(data.train.first(config_.limit_train)),
       test_(data.test.first(config_.limit_test)),
       augmenter_(config_.augment_options) {
@@ -181,6 +184,9 @@ Trainer::Trainer(Context& context, const NormRegistry& registry, TrainConfig con
   if (train_.size() == 0) throw Error("no training images");
   if (test_.size() == 0) throw Error("no test images");
   check_batch_fits(config_.batch_size, train_.size());
+  if (config_.batch_size % ranks_.size() != 0)
+    throw Error("--batch " + with_thousands(config_.batch_size) + " cannot be shared equally by " +
+                std::to_string(ranks_.size()) + " ranks: give a multiple of " + std::to_string(ranks_.size()));
   if (!run_directory_.empty()) {
     lock_ = std::make_unique<RunDirectoryLock>(run_directory_);
     remove_stale_temporaries(run_directory_);
@@ -191,28 +197,57 @@ Trainer::Trainer(Context& context, const NormRegistry& registry, TrainConfig con
       remove_run_files(run_directory_);
     }
   }
-  network_ = std::make_unique<S8Network>(context_, registry, network_config_of(config_));
-  check_training_memory(*network_, config_.batch_size);
+  network_ = std::make_unique<S8Network>(context_, registry, network_config_of(config_), ranks_);
+  check_training_memory(*network_, config_.batch_size / ranks_.size());
   optimizer_ = std::make_unique<Sgd>(network_->parameters(), config_.sgd);
   if (config_.ema_decay > 0) average_ = std::make_unique<WeightAverage>(*network_, config_.ema_decay);
   LoaderOptions loader;
   loader.batch_size = config_.batch_size;
   loader.augment = config_.augment;
   loader.seed = config_.seed;
+  loader.rank = ranks_.rank();
+  loader.ranks = ranks_.size();
   loader_ = std::make_unique<BatchLoader>(train_, augmenter_, loader);
+  exchange_ = std::make_unique<GradientExchange>(ranks_, network_->parameters());
+  if (fresh_run) check_ranks_agree(ranks_, start_facts(registry));
   if (!run_directory_.empty() && fresh_run)
     write_file_atomically(run_directory_ / kConfigFile, to_json(config_) + "\n");
 }
 
 Trainer::~Trainer() = default;
 
+std::vector<RankFact> Trainer::start_facts(const NormRegistry& registry) const {
+  if (ranks_.size() == 1) return {};
+  const PluginInfo& plugin = registry.find(config_.norm);
+  const auto file = read_file_bytes(plugin.file);
+  uint64_t data = 0xcbf29ce484222325ULL;
+  for (const Dataset* set : {&train_, &test_, &validation_}) {
+    data = fingerprint(set->pixels, data);
+    data = fingerprint(set->labels, data);
+  }
+  std::vector<RankFact> facts;
+  // Field by field, so that a refusal names the field.
+  const auto config = nlohmann::ordered_json::parse(to_json(config_));
+  for (const auto& [key, value] : config.items()) facts.emplace_back("the configuration's " + key, value.dump());
+  const std::vector<RankFact> more = {
+      {"the norm plugin", plugin.name + " " + plugin.version + ", file fingerprint " + hex_text(fingerprint(file))},
+      {"the data", with_thousands(train_.size()) + " training, " + with_thousands(validation_.size()) +
+                       " validation, " + with_thousands(test_.size()) + " test images, fingerprint " + hex_text(data)},
+      {"the activation layout", std::string(name_of(network_->layout()))},
+      {"the position", "epoch " + std::to_string(epochs_done_) + ", batch " +
+                           std::to_string(epoch_in_progress_.batches_done) + ", step " +
+                           std::to_string(network_->training_steps())}};
+  facts.insert(facts.end(), more.begin(), more.end());
+  return facts;
+}
+
 std::unique_ptr<Trainer> Trainer::resume(Context& context, const NormRegistry& registry, const CifarData& data,
-                                         const fs::path& run_directory) {
+                                         const fs::path& run_directory, Collective& ranks) {
   const fs::path file = run_directory / kLastCheckpoint;
   if (!fs::exists(file)) throw Error(run_directory.string() + ": nothing to resume (no " + kLastCheckpoint + ")");
   const Checkpoint checkpoint = load_checkpoint(file);
   std::unique_ptr<Trainer> trainer(
-      new Trainer(context, registry, checkpoint.config, data, run_directory, std::nullopt));
+      new Trainer(context, registry, checkpoint.config, data, run_directory, std::nullopt, ranks));
   restore_tensors(context, checkpoint.tensors, *trainer->network_, trainer->optimizer_.get(), file.string());
   if (trainer->average_) trainer->average_->restore(context, checkpoint.tensors, file.string());
   trainer->network_->set_training_steps(checkpoint.training_steps);
@@ -221,7 +256,8 @@ std::unique_ptr<Trainer> Trainer::resume(Context& context, const NormRegistry& r
   trainer->best_test_accuracy_ = checkpoint.best_test_accuracy;
   trainer->best_epoch_ = checkpoint.best_epoch;
   trainer->history_ = epoch_history_from_jsonl(checkpoint.metrics_jsonl, file.string());
-  trainer->reconcile_run_files(checkpoint);
+  check_ranks_agree(ranks, trainer->start_facts(registry));
+  if (!trainer->run_directory_.empty()) trainer->reconcile_run_files(checkpoint);
   return trainer;
 }
 
@@ -295,21 +331,41 @@ std::optional<EpochMetrics> Trainer::train_epoch(int64_t epoch, TrainObserver& o
   int64_t batch_index = resumed.batches_done;
   // Seconds spent on this epoch, by this process and before the interruption it resumes.
   const auto elapsed = [&] { return resumed.train_seconds + seconds_since(start); };
+  const std::vector<Parameter*> parameters = network_->parameters();
   while (const Batch* batch = loader_->next()) {
     if (per_step) apply_schedule(batch_index);
-    const BatchResult r = network_->forward_backward(batch->images, batch->labels);
+    BatchResult r;
+    if (batch->size() > 0)
+      r = network_->forward_backward(batch->images, batch->labels, {batch->offset, batch->global_size});
+    else  // a rank with no share of a last, small batch adds nothing to the sums
+      for (Parameter* p : parameters) std::fill_n(p->grad.data(), p->grad.size(), 0.f);
+    const GradientExchange::Totals totals = exchange_->sum(r.loss * static_cast<double>(batch->size()), r.correct);
+    const double batch_loss = totals.loss_sum / static_cast<double>(batch->global_size);
     // Before the update: one non-finite step would poison every weight, and nothing is saved
     // mid-epoch, so the last checkpoint on disk stays the last good state.
-    if (!std::isfinite(r.loss)) throw_diverged(epoch, batch_index, steps, r.loss);
+    if (!std::isfinite(batch_loss)) throw_diverged(epoch, batch_index, steps, batch_loss);
     optimizer_->step();
     if (average_) average_->update();
-    loss_sum += r.loss * static_cast<double>(batch->size());
-    m.train_correct += r.correct;
-    m.train_total += batch->size();
+    loss_sum += totals.loss_sum;
+    m.train_correct += totals.correct;
+    m.train_total += batch->global_size;
     ++batch_index;
-    observer.on_batch({epoch + 1, config_.epochs, batch_index, steps, m.train_total, elapsed(),
-                       loss_sum / static_cast<double>(m.train_total), m.train_accuracy()});
-    if (batch_index < steps && observer.stop_requested()) {
+    BatchProgress progress{epoch + 1,
+                           config_.epochs,
+                           batch_index,
+                           steps,
+                           m.train_total,
+                           elapsed(),
+                           loss_sum / static_cast<double>(m.train_total),
+                           m.train_accuracy()};
+    progress.batch_loss = batch_loss;
+    observer.on_batch(progress);
+    // Every rank stops at the same step when any rank is asked to; on the way, the ranks check
+    // that the step left them with the same weights.
+    const bool stop = agree_on_weights_and_stop(ranks_, ranks_.size() > 1 ? weights_fingerprint(parameters) : 0,
+                                                observer.stop_requested(),
+                                                "after step " + std::to_string(network_->training_steps()));
+    if (batch_index < steps && stop) {
       // Kept, so that run() called again also continues from here; last.s8ckpt records it, while
       // best.s8ckpt and metrics.jsonl stay those of the last whole epoch.
       epoch_in_progress_ = {batch_index, loss_sum, m.train_correct, m.train_total, elapsed()};
@@ -319,6 +375,15 @@ std::optional<EpochMetrics> Trainer::train_epoch(int64_t epoch, TrainObserver& o
   }
   m.train_loss = loss_sum / static_cast<double>(m.train_total);
   m.train_seconds = elapsed();
+  // What is evaluated and saved: the ranks' running statistics averaged (with synchronized
+  // BatchNorm they are already equal).
+  average_over_ranks(ranks_, network_->state());
+  // Rank 0 alone evaluates: it alone reports and saves, and the others wait for it at the next
+  // step's exchange.
+  if (ranks_.rank() != 0) {
+    m.seconds = elapsed();
+    return m;
+  }
   const AveragedWeightsInUse averaged(average_.get());
   last_evaluation_ = evaluate(*network_, test_, augmenter_, config_.eval_batch_size,
                               [&](int64_t done, int64_t total) { observer.on_evaluation(done, total); });
@@ -392,7 +457,12 @@ TrainStatus Trainer::run(TrainObserver& observer, std::optional<int64_t> until_e
     }
     save(new_best);
     observer.on_epoch(m, new_best);
-    if (epochs_done_ < last && observer.stop_requested()) return TrainStatus::stopped;
+    // Asked of every rank together, as after each step: one rank alone stopping would leave the
+    // others waiting for it in the next step.
+    if (epochs_done_ < last &&
+        agree_on_weights_and_stop(ranks_, ranks_.size() > 1 ? weights_fingerprint(network_->parameters()) : 0,
+                                  observer.stop_requested(), "after epoch " + std::to_string(epochs_done_)))
+      return TrainStatus::stopped;
   }
   return TrainStatus::finished;
 }

@@ -16,6 +16,9 @@ struct Batch {
   std::vector<float> images;  // size() x 3 x 32 x 32, normalized
   std::vector<int32_t> labels;
   std::vector<int64_t> indices;  // positions in the data set
+  // A rank's share of a data-parallel step: images offset .. offset + size() of a global batch of
+  // global_size (offset 0 and global_size == size() in one process).
+  int64_t offset = 0, global_size = 0;
   int64_t size() const noexcept { return static_cast<int64_t>(labels.size()); }
 };
 
@@ -32,6 +35,9 @@ struct LoaderOptions {
   // docs/app.md, "Training").
   bool parallel = false;
   uint64_t seed = 1;
+  // Data-parallel training: this process loads share `rank` of `ranks` of every batch, the images
+  // a single process would put at those positions of the same batch.
+  int rank = 0, ranks = 1;
 };
 
 class BatchLoader {
@@ -44,8 +50,8 @@ class BatchLoader {
   // Starts an epoch (any epoch, in any order: resuming needs no history) at batch first_batch:
   // a batch depends only on (seed, epoch, its index), so an epoch can also be resumed midway.
   void start_epoch(int64_t epoch, int64_t first_batch = 0);
-  // The next batch (the last one may be smaller), or nullptr when the epoch is over. Valid until
-  // the next call.
+  // The next batch (the last one may be smaller; a rank's share may then be empty), or nullptr
+  // when the epoch is over. Valid until the next call.
   const Batch* next();
   int64_t batches_per_epoch() const noexcept;
   const LoaderOptions& options() const noexcept { return options_; }

@@ -44,6 +44,13 @@ struct BatchResult {
   int64_t correct = 0;  // arg-max predictions equal to the label
 };
 
+// Where a batch sits in a data-parallel step: a rank trains `offset`.. of a global batch of
+// `global_size` images. The default is a whole batch (one process).
+struct BatchShard {
+  int64_t offset = 0;       // of the rank's first image in the global batch (keys the dropout masks)
+  int64_t global_size = 0;  // 0: the batch is the whole global batch
+};
+
 enum class Mode { train, eval };
 
 // The time one kind of op of one layer takes in one pass (S8Network::profile).
@@ -63,7 +70,10 @@ class S8Network {
   // many images, whose activations stay in the caches (docs/performance.md).
   static constexpr int64_t kInferenceChunk = 32;
 
-  S8Network(Context& context, const NormRegistry& registry, NetworkConfig config);
+  // ranks: those of a data-parallel training, which the norms may synchronize over; it must
+  // outlive the network.
+  S8Network(Context& context, const NormRegistry& registry, NetworkConfig config,
+            const Collective& ranks = single_process());
   ~S8Network();
   S8Network(const S8Network&) = delete;
   S8Network& operator=(const S8Network&) = delete;
@@ -75,7 +85,9 @@ class S8Network {
   // Forward in training mode, loss, and backward: every parameter's grad holds dLoss/dParam.
   // images: batch x 3 x 32 x 32 plain floats, already normalized (network_input() in
   // data/network_input.hpp makes them from RGB bytes); labels in [0, 10).
-  BatchResult forward_backward(std::span<const float> images, std::span<const int32_t> labels);
+  // With a shard, the gradients are those of the global batch's mean loss restricted to these
+  // images (they sum over the ranks to the whole batch's); the result is this share's.
+  BatchResult forward_backward(std::span<const float> images, std::span<const int32_t> labels, BatchShard shard = {});
   // Forward only (eval: running statistics, no dropout); loss and accuracy against labels.
   BatchResult evaluate(std::span<const float> images, std::span<const int32_t> labels);
   // Log-probabilities (batch x 10, row-major) of the latest forward.

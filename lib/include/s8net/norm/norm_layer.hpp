@@ -28,8 +28,10 @@ class NormLayer {
  public:
   // Asks for ReLU fusion when want_relu and the plugin can fuse it; otherwise the caller applies
   // the ReLU itself (see fuses_relu()).
+  // ranks: the training's ranks, which a plugin may synchronize over (synchronized BatchNorm); it
+  // must outlive the layer.
   NormLayer(const NormRegistry& registry, const std::string& norm, int64_t channels, const NormOptions& options,
-            bool want_relu, std::string layer_name);
+            bool want_relu, std::string layer_name, const Collective& ranks = single_process());
   ~NormLayer();
   NormLayer(const NormLayer&) = delete;
   NormLayer& operator=(const NormLayer&) = delete;

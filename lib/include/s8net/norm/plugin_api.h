@@ -20,7 +20,7 @@ extern "C" {
 #endif
 
 #define S8NET_NORM_ABI_MAJOR 1u
-#define S8NET_NORM_ABI_MINOR 1u
+#define S8NET_NORM_ABI_MINOR 2u
 #define S8NET_NORM_ABI_VERSION ((S8NET_NORM_ABI_MAJOR << 16) | S8NET_NORM_ABI_MINOR)
 #define S8NET_NORM_ABI_MAJOR_OF(version) ((uint32_t)(version) >> 16)
 #define S8NET_NORM_ABI_MINOR_OF(version) ((uint32_t)(version)&0xffffu)
@@ -96,6 +96,30 @@ typedef struct s8net_option_value {
   double value;
 } s8net_option_value;
 
+/*
+ * ABI 1.2. The processes (ranks) of one data-parallel training, as a collective an instance may
+ * call during a S8NET_MODE_TRAIN forward or backward: synchronized BatchNorm sums its per-channel
+ * statistics over every rank's share of the batch with it.
+ *
+ * Rules, which every host keeps and every plugin relies on:
+ * - Every rank holds the same layers and calls them in the same order, once per layer per training
+ *   forward and backward, each with that rank's share of the global batch (the host never splits a
+ *   training call further). An instance that calls allreduce_sum_f32 in a call must do so on every
+ *   rank, with the same count, in the same order; otherwise the ranks wait for each other forever.
+ * - It is never called in S8NET_MODE_EVAL (evaluation is per sample) nor outside forward/backward.
+ * - allreduce_sum_f32 replaces data[i], i < count, on every rank by the sum over the ranks of their
+ *   data[i]. It returns S8NET_OK, or an error with a message the plugin passes on (the host then
+ *   ends the training; the other ranks are stopped by the launcher).
+ * - With one rank (size 1) it leaves data as it is: a plugin needs no special case.
+ */
+typedef struct s8net_collective {
+  uint32_t struct_size;
+  int32_t rank;  /* 0 .. size - 1 */
+  int32_t size;  /* ranks of the training, >= 1 */
+  void* context; /* the host's; passed back to allreduce_sum_f32 */
+  s8net_status (*allreduce_sum_f32)(void* context, float* data, size_t count, s8net_message* message);
+} s8net_collective;
+
 /* What a layer asks of create(). Options not given take the descriptor's defaults. */
 typedef struct s8net_norm_config {
   uint32_t struct_size;
@@ -103,6 +127,11 @@ typedef struct s8net_norm_config {
   int32_t fuse_relu; /* 1: output ReLU(norm(x)); only if the plugin sets S8NET_NORM_FLAG_FUSES_RELU */
   const s8net_option_value* options;
   size_t option_count;
+  /* ABI 1.2 (absent when struct_size ends before it): the ranks this instance trains with, valid
+   * for the instance's lifetime; never NULL from a 1.2 host (one rank in a single process). Per
+   * instance rather than in s8net_host_api, because one loaded library serves instances of
+   * different trainings (the conformance checker simulates several ranks in one process). */
+  const s8net_collective* collective;
 } s8net_norm_config;
 
 /* A view of a plugin-owned float array, valid for the instance's lifetime. The host refuses an

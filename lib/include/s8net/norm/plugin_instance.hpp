@@ -6,6 +6,7 @@
 
 #include <s8net/norm/plugin_api.h>
 #include <s8net/core/error.hpp>
+#include <s8net/norm/collective.hpp>
 #include <s8net/norm/registry.hpp>
 
 #include <cstdint>
@@ -43,9 +44,11 @@ class PluginInstance {
   // Calls the plugin's create() with these options (the descriptor's defaults for the rest; the
   // names must outlive the constructor only). Throws PluginCallError (call "create") when create()
   // fails or returns no instance; an instance a failing create() still handed out is destroyed.
-  // label, a layer's name or "", begins every error message.
+  // label, a layer's name or "", begins every error message. ranks: the training's ranks the
+  // plugin may synchronize over (ABI 1.2); it must outlive the instance.
   PluginInstance(std::shared_ptr<const PluginInfo> plugin, int64_t channels, bool fuse_relu,
-                 std::span<const s8net_option_value> options = {}, std::string label = {});
+                 std::span<const s8net_option_value> options = {}, std::string label = {},
+                 const Collective& ranks = single_process());
   ~PluginInstance();
   // Move-only. A moved-from handle may only be destroyed or assigned to.
   PluginInstance(PluginInstance&& other) noexcept;

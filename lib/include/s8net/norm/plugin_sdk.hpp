@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -105,6 +106,14 @@ class Config {
 
   int64_t channels() const noexcept { return raw_.channels; }
   bool fuse_relu() const noexcept { return raw_.fuse_relu != 0; }
+  // The ranks this instance trains with (ABI 1.2), or nullptr from an older host, which trains in
+  // one process: a plugin then behaves as with a single rank.
+  const s8net_collective* collective() const noexcept {
+    constexpr size_t end = offsetof(s8net_norm_config, collective) + sizeof(raw_.collective);
+    const s8net_collective* c = raw_.struct_size >= end ? raw_.collective : nullptr;
+    constexpr size_t needed = offsetof(s8net_collective, allreduce_sum_f32) + sizeof(c->allreduce_sum_f32);
+    return c != nullptr && c->struct_size >= needed && c->allreduce_sum_f32 != nullptr ? c : nullptr;
+  }
 
   double get(const char* name) const {
     for (size_t i = 0; i < raw_.option_count; ++i)
@@ -128,6 +137,18 @@ class Config {
   const s8net_norm_config& raw_;
   std::span<const s8net_norm_option> known_;
 };
+
+// Sums data over the ranks of `collective` in place (nothing to do without one, or with one rank);
+// a failure becomes an Error carrying the host's message.
+inline void allreduce_sum(const s8net_collective* collective, float* data, size_t count) {
+  if (collective == nullptr || collective->size <= 1) return;
+  s8net_message message{};
+  const s8net_status status = collective->allreduce_sum_f32(collective->context, data, count, &message);
+  if (status != S8NET_OK) {
+    message.text[sizeof message.text - 1] = '\0';
+    throw Error(status, std::string("allreduce across ranks failed: ") + message.text);
+  }
+}
 
 // Index arithmetic of s8net_layout (see plugin_api.h).
 struct Layout {

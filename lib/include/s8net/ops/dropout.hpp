@@ -25,7 +25,9 @@ class Dropout {
   void backward(const Tensor& diff);
   // The two halves of forward_train, for a caller that runs the multiply later: host code that
   // draws the mask of a step, and the multiply of x by the latest mask, in place (backward too).
-  void draw_mask(uint64_t step);
+  // first_sample: where this batch's first sample sits in the step's global batch (data-parallel
+  // training: a rank's share draws the mask its samples would get in one process).
+  void draw_mask(uint64_t step, int64_t first_sample = 0);
   BoundPrimitive bind_multiply(const Tensor& x) const;
   const Tensor& mask() const noexcept { return mask_; }
   std::string implementation() const { return pd_.impl_info_str(); }

@@ -13,6 +13,7 @@
 #include <s8net/data/batch_loader.hpp>
 #include <s8net/data/dataset.hpp>
 #include <s8net/model/s8_network.hpp>
+#include <s8net/norm/collective.hpp>
 #include <s8net/train/checkpoint.hpp>
 #include <s8net/train/evaluate.hpp>
 #include <s8net/train/run_directory.hpp>
@@ -68,6 +69,7 @@ struct BatchProgress {
   int64_t images = 0;              // images done in this epoch
   double seconds = 0;              // since the epoch started
   double loss = 0, accuracy = 0;   // running means over the epoch so far (accuracy in percent)
+  double batch_loss = 0;           // this step's mean loss over its whole (global) batch
 };
 
 class TrainObserver {
@@ -85,6 +87,7 @@ enum class TrainStatus { finished, stopped };
 
 class NormRegistry;
 class WeightAverage;
+class GradientExchange;
 
 inline constexpr const char* kConfigFile = "config.json";
 inline constexpr const char* kMetricsFile = "metrics.jsonl";
@@ -99,18 +102,28 @@ enum class ExistingRun { refuse, replace };
 void check_batch_fits(int64_t batch_size, int64_t training_images);
 void check_training_memory(S8Network& network, int64_t batch_size);
 
+// Data-parallel training (docs/data-parallel.md): every rank constructs a Trainer with the same
+// arguments and its Collective. Each trains its share of every batch; the gradients are summed over
+// the ranks every step, so the ranks keep identical weights (checked every step) and R ranks train
+// what one process does at the same global batch. Rank 0 alone evaluates and writes the run
+// directory; the other ranks write nothing. Before anything trains, ranks started with another
+// configuration, plugin or data are refused, on every rank, naming the difference.
 class Trainer {
  public:
   // A new run; writes config.json into run_directory (created if needed) unless it is empty. The
   // directory is locked for the trainer's lifetime (see run_directory.hpp): a second training of
   // it is refused, and so is a directory holding another run unless `existing` says replace.
+  // With several ranks, --batch must be a multiple of their number.
   Trainer(Context& context, const NormRegistry& registry, TrainConfig config, const CifarData& data,
-          std::filesystem::path run_directory, ExistingRun existing = ExistingRun::refuse);
+          std::filesystem::path run_directory, ExistingRun existing = ExistingRun::refuse,
+          Collective& ranks = single_process());
   // Continues the run in run_directory from its last checkpoint, with the configuration saved
   // there. Refuses a config.json that disagrees with it; repairs a metrics.jsonl or best.s8ckpt
-  // that an interruption between an epoch's writes left behind.
+  // that an interruption between an epoch's writes left behind. Every rank reads the checkpoint
+  // (a directory all ranks see), with any number of ranks.
   static std::unique_ptr<Trainer> resume(Context& context, const NormRegistry& registry, const CifarData& data,
-                                         const std::filesystem::path& run_directory);
+                                         const std::filesystem::path& run_directory,
+                                         Collective& ranks = single_process());
   ~Trainer();
 
   // Trains up to `until_epoch` epochs in total (default: the configuration's), checkpointing
@@ -137,7 +150,9 @@ class Trainer {
  private:
   // fresh_run: how a new run treats an existing one; empty when resuming.
   Trainer(Context& context, const NormRegistry& registry, TrainConfig config, const CifarData& data,
-          std::filesystem::path run_directory, std::optional<ExistingRun> fresh_run);
+          std::filesystem::path run_directory, std::optional<ExistingRun> fresh_run, Collective& ranks);
+  // What every rank must agree on before training: configuration, plugin, data, layout, position.
+  std::vector<std::pair<std::string, std::string>> start_facts(const NormRegistry& registry) const;
   void reconcile_run_files(const Checkpoint& last);
   // The epoch's metrics, or nothing when the observer asked to stop before its last batch.
   std::optional<EpochMetrics> train_epoch(int64_t epoch, TrainObserver& observer);
@@ -148,6 +163,7 @@ class Trainer {
   void save(bool new_best);
 
   Context& context_;
+  Collective& ranks_;
   TrainConfig config_;
   std::filesystem::path run_directory_;
   std::unique_ptr<RunDirectoryLock> lock_;
@@ -157,6 +173,7 @@ class Trainer {
   std::unique_ptr<Sgd> optimizer_;
   std::unique_ptr<WeightAverage> average_;  // with --ema: what is evaluated and saved for inference
   std::unique_ptr<BatchLoader> loader_;
+  std::unique_ptr<GradientExchange> exchange_;
   std::vector<EpochMetrics> history_;
   EvalResult last_evaluation_;
   int64_t epochs_done_ = 0;
