@@ -38,7 +38,7 @@ void add_train_flags(po::options_description& options, TrainFlags which) {
         "batch", po::value<int64_t>(), "batch size (seed: 32)")(
         "seed", po::value<std::string>(), "seed of weights, dropout, shuffling and augmentation (1)");
   options.add_options()
-      ("recipe", po::value<std::string>()->default_value("seed"), "base recipe: seed (the original: batch 32, 20 epochs, SGD momentum 0.95, seed LR points, shift-scale-rotate) or fast (the most accurate in 15 minutes: batch 64, 36 epochs, one-cycle to 0.2, Nesterov, crop and flip, label smoothing 0.1, conv-only weight decay 5e-4, weight average 0.999); docs/recipe.md")
+      ("recipe", po::value<std::string>()->default_value("seed"), "base recipe: seed (the original: batch 32, 20 epochs, SGD momentum 0.95, seed LR points, shift-scale-rotate) or fast (the most accurate in 15 minutes: batch 64, 36 epochs, one-cycle to 0.2, Nesterov, label smoothing 0.1, conv-only weight decay 5e-4, the seed augmentation); docs/recipe.md")
       ("norm-option", po::value<std::vector<std::string>>()->composing(), "a norm option NAME=VALUE (repeatable), e.g. groups=2")
       ("layout", po::value<std::string>(), "activation layout: auto, nchw, nChw8c or nChw16c")
       ("epochs", po::value<int64_t>(), "epochs (seed: 20)")

@@ -117,12 +117,7 @@ TrainConfig fast_recipe() {
   c.sgd.nesterov = true;
   c.sgd.weight_decay = 5e-4f;
   c.sgd.decay_conv_weights_only = true;
-  c.augment_options.shift_scale_rotate_probability = 0;
-  c.augment_options.brightness_contrast_probability = 0;
-  c.augment_options.crop_padding = 4;
-  c.augment_options.flip_probability = 0.5;
   c.label_smoothing = 0.1f;
-  c.ema_decay = 0.999;
   return c;
 }
 
