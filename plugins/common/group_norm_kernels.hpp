@@ -1,6 +1,6 @@
-// GroupNorm forward and backward on any s8net layout (nchw, nChw8c, nChw16c), organised as
-// PyTorch's CPU kernel is: two-pass moments per (sample, group); one pass applying a per-channel
-// scale and shift (ReLU fused); a backward built from per-(sample, channel) sums of dy and dy*x.
+// GroupNorm forward and backward on any s8net layout (nchw, nChw8c, nChw16c): moments per (sample,
+// group) from one sweep of shifted sums; one pass applying a per-channel scale and shift (ReLU
+// fused); a backward built from per-(sample, channel) sums of dy and dy*x.
 // LayerNorm is the case of one group. Threads: OpenMP, the pool oneDNN runs on.
 //
 // The kernels (group_norm_kernels.inc) are compiled three times, for AVX-512, AVX2+FMA and the
@@ -21,6 +21,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <numeric>
 #include <string>
 #include <vector>
 
