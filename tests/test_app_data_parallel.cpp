@@ -33,7 +33,8 @@ using test::AppRun;
 using test::TempDir;
 
 // 1,600 images at batch 32: one epoch is 50 steps.
-constexpr const char* kShortRun = " --epochs 1 --limit-test 1000 --schedule constant --lr 0.002 --no-report";
+constexpr const char* kShortRun = " --epochs 1 --schedule constant --lr 0.002 --no-report";
+constexpr const char* kSomeTestImages = " --limit-test 1000";
 constexpr const char* kFiftySteps = " --batch 32 --limit-train 1600";
 
 // mpirun refuses root unless told; OMP_NUM_THREADS=1 so that two ranks fit two cores.
@@ -109,7 +110,9 @@ TempDir* DataParallelApp::dir_ = nullptr;
 class NormsThatFollowOneProcess : public DataParallelApp, public ::testing::WithParamInterface<std::string> {};
 
 TEST_P(NormsThatFollowOneProcess, TwoRanksAtBatch32TrainWhatOneProcessDoes) {
-  const std::string flags = std::string(kShortRun) + kFiftySteps + " --norm " + GetParam();
+  // The whole test set: after 50 steps many test images are near ties between classes, and
+  // rounding flips a few; over 10,000 images a 0.1-point agreement means something.
+  const std::string flags = std::string(kShortRun) + kFiftySteps + " --limit-test 10000 --norm " + GetParam();
   const std::string name = "follow-" + GetParam().substr(0, 2) + (GetParam().size() > 2 ? "-sync" : "");
   const AppRun one = train(name + "-1", 1, flags);
   ASSERT_EQ(one.exit_code, 0) << one.all();
@@ -126,9 +129,9 @@ TEST_P(NormsThatFollowOneProcess, TwoRanksAtBatch32TrainWhatOneProcessDoes) {
             << ", mean " << d.mean << ", largest " << d.largest << "\n";
   const EpochMetrics m1 = last_epoch(name + "-1"), m2 = last_epoch(name + "-2");
   EXPECT_EQ(m2.train_total, m1.train_total);
-  // 50 steps leave the network near chance level, where many test images are near ties between
-  // classes and rounding flips a few: up to 3 of the 1,000.
-  EXPECT_NEAR(m2.test_accuracy(), m1.test_accuracy(), 0.3);
+  // On the project's data the 0.1 point; on the random stand-in, with 500 test images,
+  // one image (0.2 points).
+  EXPECT_NEAR(m2.test_accuracy(), m1.test_accuracy(), m1.test_total > 1000 ? 0.1 : 0.2);
   std::cout << GetParam() << ": test accuracy " << m2.test_accuracy() << "% over 2 ranks, " << m1.test_accuracy()
             << "% in one process\n";
 }
@@ -139,7 +142,7 @@ INSTANTIATE_TEST_SUITE_P(DataParallelApp, NormsThatFollowOneProcess,
                          });
 
 TEST_F(DataParallelApp, BatchNormWithoutSyncNormalizesPerRankAndMeasurablyDiffers) {
-  const std::string flags = std::string(kShortRun) + kFiftySteps + " --norm bn";
+  const std::string flags = std::string(kShortRun) + kSomeTestImages + kFiftySteps + " --norm bn";
   const AppRun one = train("bn-1", 1, flags);
   ASSERT_EQ(one.exit_code, 0) << one.all();
   const AppRun per_rank = train("bn-2", 2, flags);
@@ -162,7 +165,7 @@ TEST_F(DataParallelApp, BatchNormWithoutSyncNormalizesPerRankAndMeasurablyDiffer
 }
 
 TEST_F(DataParallelApp, OnlyRankZeroPrintsAndWritesTheRunDirectory) {
-  const AppRun two = train("quiet", 2, std::string(kShortRun) + " --norm gn --batch 32 --limit-train 320");
+  const AppRun two = train("quiet", 2, std::string(kShortRun) + kSomeTestImages + " --norm gn --batch 32 --limit-train 320");
   ASSERT_EQ(two.exit_code, 0) << two.all();
   // One header line and one epoch row: the second rank printed nothing.
   size_t headers = 0;
@@ -176,7 +179,7 @@ TEST_F(DataParallelApp, OnlyRankZeroPrintsAndWritesTheRunDirectory) {
 }
 
 TEST_F(DataParallelApp, ABatchTheRanksCannotShareEquallyIsRefused) {
-  const AppRun r = train("uneven", 2, std::string(kShortRun) + " --norm gn --batch 31 --limit-train 320");
+  const AppRun r = train("uneven", 2, std::string(kShortRun) + kSomeTestImages + " --norm gn --batch 31 --limit-train 320");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_CONTAINS(r.err, "--batch 31 cannot be shared equally by 2 ranks: give a multiple of 2");
   EXPECT_FALSE(fs::exists(dir() / "uneven" / kLastCheckpoint));
