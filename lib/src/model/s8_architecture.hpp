@@ -64,6 +64,21 @@ inline std::array<Shape, kStages.size()> stage_shapes() {
   return shapes;
 }
 
+// Forward multiply-adds x 2 of one image through each stage's conv (0 for a stage without one).
+inline std::array<double, kStages.size()> conv_forward_flops() {
+  const auto shapes = stage_shapes();
+  std::array<double, kStages.size()> flops{};
+  int64_t in_channels = 3;
+  for (std::size_t i = 0; i < kStages.size(); ++i) {
+    if (has_conv(kStages[i].kind)) {
+      const int64_t k = conv_kernel(kStages[i].kind);
+      flops[i] = 2.0 * static_cast<double>(in_channels * k * k * shapes[i].c * shapes[i].h * shapes[i].w);
+    }
+    in_channels = shapes[i].c;
+  }
+  return flops;
+}
+
 // Index of the skip source feeding the add stage i.
 inline std::size_t skip_source_of(std::size_t add_stage) {
   for (std::size_t j = add_stage; j-- > 0;)

@@ -186,20 +186,11 @@ std::vector<Parameter*> S8Network::state() {
 }
 
 double S8Network::conv_flops_per_image(Mode mode) {
-  const auto shapes = s8::stage_shapes();
-  double forward = 0, first_conv = 0;
-  int64_t in_channels = kImageChannels;
-  for (size_t i = 0; i < s8::kStages.size(); ++i) {
-    const s8::Shape& out = shapes[i];
-    if (s8::has_conv(s8::kStages[i].kind)) {
-      const int64_t taps = s8::conv_kernel(s8::kStages[i].kind) * s8::conv_kernel(s8::kStages[i].kind);
-      const double flops = 2.0 * static_cast<double>(in_channels * taps * out.c * out.h * out.w);
-      if (forward == 0) first_conv = flops;
-      forward += flops;
-    }
-    in_channels = out.c;
-  }
-  return mode == Mode::eval ? forward : 3 * forward - first_conv;
+  const auto flops = s8::conv_forward_flops();
+  double forward = 0;
+  for (const double f : flops) forward += f;
+  // Training adds backward-data and backward-weights, except backward-data of the first conv.
+  return mode == Mode::eval ? forward : 3 * forward - flops[0];
 }
 
 int64_t S8Network::parameter_count() const {

@@ -31,17 +31,9 @@ std::string op_of(const Step& step) {
 
 // Forward multiply-adds x 2 of one image through the conv of the layer named `layer`, or 0.
 double conv_flops_of_layer(const std::string& layer) {
-  const auto shapes = s8::stage_shapes();
-  int64_t in_channels = S8Network::kImageChannels;
-  for (size_t i = 0; i < s8::kStages.size(); ++i) {
-    const s8::Shape& out = shapes[i];
-    if (layer == s8::kStages[i].name) {
-      if (!s8::has_conv(s8::kStages[i].kind)) return 0;
-      const int64_t k = s8::conv_kernel(s8::kStages[i].kind);
-      return 2.0 * static_cast<double>(in_channels * k * k * out.c * out.h * out.w);
-    }
-    in_channels = out.c;
-  }
+  const auto flops = s8::conv_forward_flops();
+  for (size_t i = 0; i < s8::kStages.size(); ++i)
+    if (layer == s8::kStages[i].name) return flops[i];
   return 0;
 }
 

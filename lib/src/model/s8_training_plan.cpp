@@ -177,16 +177,10 @@ void S8Network::TrainingPlan::add_loss() {
     result.correct = loss.correct();
   });
 
-  backward_steps.add_host([this] { loss.set_gradient(); });
+  // A rank's share of a larger batch differentiates the global batch's mean loss, so that summing
+  // the ranks' gradients gives one process's.
+  backward_steps.add_host([this] { loss.set_gradient(shard.global_size); });
   backward_steps.add_primitive(loss.bind_backward(grad_logits_nc));
-  // The loss is this batch's mean; a rank's share of a larger batch scales its gradient to that
-  // of the global batch's mean, so that summing the ranks' gradients gives one process's.
-  backward_steps.add_host([this] {
-    if (shard.global_size <= 0 || shard.global_size == batch) return;
-    const float scale = static_cast<float>(batch) / static_cast<float>(shard.global_size);
-    float* gradient = grad_logits_plain.data();
-    for (int64_t i = 0; i < grad_logits_plain.size(); ++i) gradient[i] *= scale;
-  });
   backward_steps.add_primitive({dnnl::reorder(grad_logits_plain.memory(), grad_logits.memory()),
                                 {{DNNL_ARG_FROM, grad_logits_plain.memory()}, {DNNL_ARG_TO, grad_logits.memory()}}});
 }

@@ -57,10 +57,10 @@ double LogSoftmaxNll::forward(const Tensor& logits, std::span<const int32_t> lab
   return score();
 }
 
-void LogSoftmaxNll::set_gradient() {
-  // d(mean cross-entropy)/d(log p[i][j]) is minus the target's mass at j over the batch: e/classes
-  // everywhere, plus 1 - e at the label.
-  const float batch = static_cast<float>(batch_);
+void LogSoftmaxNll::set_gradient(int64_t mean_over) {
+  // d(mean cross-entropy)/d(log p[i][j]) is minus the target's mass at j over the images averaged
+  // over: e/classes everywhere, plus 1 - e at the label.
+  const float batch = static_cast<float>(mean_over > 0 ? mean_over : batch_);
   const float spread = -label_smoothing_ / static_cast<float>(classes_) / batch;
   float* diff = diff_log_probabilities_.data();
   std::fill(diff, diff + batch_ * classes_, spread);

@@ -216,6 +216,13 @@ Trainer::Trainer(Context& context, const NormRegistry& registry, TrainConfig con
 
 Trainer::~Trainer() = default;
 
+bool Trainer::ranks_agree_to_stop(bool stop, const char* after, uint64_t count) {
+  // Alone, there is nothing to compare: no fingerprint, no message text on every step.
+  if (ranks_.size() == 1) return stop;
+  return agree_on_weights_and_stop(ranks_, weights_fingerprint(network_->parameters()), stop,
+                                   std::string(after) + " " + std::to_string(count));
+}
+
 std::vector<RankFact> Trainer::start_facts(const NormRegistry& registry) const {
   if (ranks_.size() == 1) return {};
   const PluginInfo& plugin = registry.find(config_.norm);
@@ -362,9 +369,7 @@ std::optional<EpochMetrics> Trainer::train_epoch(int64_t epoch, TrainObserver& o
     observer.on_batch(progress);
     // Every rank stops at the same step when any rank is asked to; on the way, the ranks check
     // that the step left them with the same weights.
-    const bool stop = agree_on_weights_and_stop(ranks_, ranks_.size() > 1 ? weights_fingerprint(parameters) : 0,
-                                                observer.stop_requested(),
-                                                "after step " + std::to_string(network_->training_steps()));
+    const bool stop = ranks_agree_to_stop(observer.stop_requested(), "after step", network_->training_steps());
     if (batch_index < steps && stop) {
       // Kept, so that run() called again also continues from here; last.s8ckpt records it, while
       // best.s8ckpt and metrics.jsonl stay those of the last whole epoch.
@@ -460,8 +465,7 @@ TrainStatus Trainer::run(TrainObserver& observer, std::optional<int64_t> until_e
     // Asked of every rank together, as after each step: one rank alone stopping would leave the
     // others waiting for it in the next step.
     if (epochs_done_ < last &&
-        agree_on_weights_and_stop(ranks_, ranks_.size() > 1 ? weights_fingerprint(network_->parameters()) : 0,
-                                  observer.stop_requested(), "after epoch " + std::to_string(epochs_done_)))
+        ranks_agree_to_stop(observer.stop_requested(), "after epoch", static_cast<uint64_t>(epochs_done_)))
       return TrainStatus::stopped;
   }
   return TrainStatus::finished;

@@ -30,7 +30,10 @@ class LogSoftmaxNll {
   void set_labels(std::span<const int32_t> labels);
   BoundPrimitive bind_forward(const Tensor& logits) const;
   double score();
-  void set_gradient();
+  // The gradient of the loss averaged over `mean_over` images (default: this batch): a rank's
+  // share of a larger global batch passes the global size, so that the ranks' gradients sum to
+  // the global batch's.
+  void set_gradient(int64_t mean_over = 0);
   BoundPrimitive bind_backward(const Tensor& diff_logits) const;
 
   const Tensor& log_probabilities() const noexcept { return log_probabilities_; }

@@ -153,6 +153,9 @@ class Trainer {
           std::filesystem::path run_directory, std::optional<ExistingRun> fresh_run, Collective& ranks);
   // What every rank must agree on before training: configuration, plugin, data, layout, position.
   std::vector<std::pair<std::string, std::string>> start_facts(const NormRegistry& registry) const;
+  // Whether any rank asked to stop, once the ranks checked they hold the same weights ("after
+  // step 12" names the point in a refusal); alone, just `stop`.
+  bool ranks_agree_to_stop(bool stop, const char* after, uint64_t count);
   void reconcile_run_files(const Checkpoint& last);
   // The epoch's metrics, or nothing when the observer asked to stop before its last batch.
   std::optional<EpochMetrics> train_epoch(int64_t epoch, TrainObserver& observer);
