@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -201,6 +202,29 @@ TEST(PluginCheck, APluginThatCrashesIsAFailLineAndASummary) {
                   "FAIL  crash: the plugin crashed the checker with SIGABRT (Aborted), in the check after "
                   "\"tensors C=12\"; no later check ran\n");
   EXPECT_CONTAINS(r.out, ": 4 passed, 1 failed, 0 skipped\n");
+}
+
+// A plugin that never returns is stopped once no check has finished for --timeout seconds.
+TEST(PluginCheck, APluginThatHangsIsStoppedAfterTheTimeoutAndFails) {
+  const auto start = std::chrono::steady_clock::now();
+  const AppRun r = test::run_app("plugin check --timeout 2 " + only_file_in("hang_in_eval").string());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60)) << "the checker waited for the hang";
+  EXPECT_EQ(r.exit_code, 1) << r.all();
+  EXPECT_CONTAINS(r.out, "PASS  tensors C=12\n");
+  EXPECT_CONTAINS(r.out,
+                  "FAIL  hang: no check finished within 2 s, in the check after \"tensors C=12\"; the checker was "
+                  "stopped and no later check ran\n");
+  EXPECT_CONTAINS(r.out, ": 4 passed, 1 failed, 0 skipped\n");
+  EXPECT_EQ(r.out.find("crash"), std::string::npos) << r.out;
+}
+
+TEST(PluginCheck, ATimeoutOutsideItsRangeIsAUsageError) {
+  for (const char* bad : {"0", "86401", "soon"}) {
+    const AppRun r = test::run_app(std::string("plugin check --timeout ") + bad + " " +
+                                   only_file_in("affine").string());
+    EXPECT_EQ(r.exit_code, 2) << bad << r.all();
+    EXPECT_CONTAINS(r.err, "--timeout");
+  }
 }
 
 // Sizes are checked before any check reads through a view: a 2^40-float claim fails, it does not crash.

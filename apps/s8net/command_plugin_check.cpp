@@ -7,11 +7,15 @@
 #include <s8net/core/error.hpp>
 #include <s8net/plugin_check/conformance.hpp>
 
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -23,7 +27,7 @@ namespace s8net::app {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: s8net plugin check FILE.so [--seed N] [--norm-option NAME=VALUE]...\n"
+    "usage: s8net plugin check FILE.so [--seed N] [--timeout SECONDS] [--norm-option NAME=VALUE]...\n"
     "  check a normalization plugin file against the ABI: loading, forward, gradients against finite\n"
     "  differences, training vs evaluation, state round trip, determinism and buffer bounds\n"
     "usage: s8net plugin bench FILE.so [--plugin-dir DIR]... [--threads N] [--batch N]\n"
@@ -32,7 +36,8 @@ constexpr const char* kUsage =
 // The checks run in a child process, so that a plugin that crashes (a segfault, an abort) is a
 // FAIL line and a summary, not a checker dying mid-report. The child sends each result line
 // through a pipe; the parent prints and counts them. Nothing of oneDNN or OpenMP has started
-// before the fork.
+// before the fork. A plugin that hangs (a loop that never ends, a collective that waits forever)
+// is stopped when no check has finished for --timeout seconds, and is a FAIL line too.
 constexpr int kChildCouldNotCheck = 3;
 constexpr int kChildRefusedOption = 4;  // a --norm-option the plugin does not accept: a usage error
 
@@ -61,7 +66,19 @@ void write_line(int fd, std::string line) {
   ::_exit(0);
 }
 
-int check_in_child_process(const std::string& file, const ConformanceOptions& conformance) {
+// Waits until the pipe has something to read or the deadline passes; false when it passed.
+bool readable_before(int fd, std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd wanted{fd, POLLIN, 0};
+    const int ready = ::poll(&wanted, 1, static_cast<int>(std::min<int64_t>(left.count(), 60'000)));
+    if (ready > 0) return true;
+    if (ready < 0 && errno != EINTR) throw Error(std::string("cannot wait for the checks: ") + std::strerror(errno));
+  }
+}
+
+int check_in_child_process(const std::string& file, const ConformanceOptions& conformance, int timeout_seconds) {
   int pipe_ends[2];
   if (::pipe(pipe_ends) != 0) throw Error(std::string("cannot make a pipe: ") + std::strerror(errno));
   std::cout.flush();
@@ -75,7 +92,17 @@ int check_in_child_process(const std::string& file, const ConformanceOptions& co
   size_t passed = 0, failed = 0, skipped = 0;
   std::string where = "before the first result", pending;
   char buffer[4096];
-  for (ssize_t n; (n = ::read(pipe_ends[0], buffer, sizeof buffer)) != 0;) {
+  const auto patience = std::chrono::seconds(timeout_seconds);
+  auto deadline = std::chrono::steady_clock::now() + patience;
+  bool hung = false;
+  for (;;) {
+    if (!readable_before(pipe_ends[0], deadline)) {
+      hung = true;
+      ::kill(child, SIGKILL);
+      break;
+    }
+    const ssize_t n = ::read(pipe_ends[0], buffer, sizeof buffer);
+    if (n == 0) break;
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) break;
     pending.append(buffer, static_cast<size_t>(n));
@@ -85,6 +112,7 @@ int check_in_child_process(const std::string& file, const ConformanceOptions& co
       ++(line.starts_with("PASS") ? passed : line.starts_with("FAIL") ? failed : skipped);
       const size_t colon = line.find(':');
       where = "after \"" + line.substr(6, colon == std::string::npos ? std::string::npos : colon - 6) + "\"";
+      deadline = std::chrono::steady_clock::now() + patience;
     }
   }
   ::close(pipe_ends[0]);
@@ -93,7 +121,11 @@ int check_in_child_process(const std::string& file, const ConformanceOptions& co
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == kChildCouldNotCheck) return 1;  // it said why on stderr
   if (WIFEXITED(status) && WEXITSTATUS(status) == kChildRefusedOption) return 2;  // likewise
-  if (WIFSIGNALED(status)) {
+  if (hung) {
+    std::cout << "FAIL  hang: no check finished within " << timeout_seconds << " s, in the check " << where
+              << "; the checker was stopped and no later check ran" << std::endl;
+    ++failed;
+  } else if (WIFSIGNALED(status)) {
     std::cout << "FAIL  crash: the plugin crashed the checker with SIG" << ::sigabbrev_np(WTERMSIG(status)) << " ("
               << ::strsignal(WTERMSIG(status)) << "), in the check " << where << "; no later check ran" << std::endl;
     ++failed;
@@ -105,12 +137,15 @@ int check_in_child_process(const std::string& file, const ConformanceOptions& co
 
 int run_check(int argc, char** argv) {
   std::string file, seed_text;
+  int timeout_seconds = 300;
   std::vector<std::string> norm_options;
   ConformanceOptions conformance;
   po::options_description options("s8net plugin check FILE.so: check a normalization plugin against the ABI");
   // clang-format off
   options.add_options()("help,h", "show this help")(
       "seed", po::value(&seed_text)->default_value("1"), "seed of the random inputs (0 to 4294967295)")(
+      "timeout", po::value(&timeout_seconds)->default_value(300),
+      "seconds one check may take before the plugin counts as hung, is stopped and fails (1 to 86400)")(
       "norm-option", po::value(&norm_options)->composing(),
       "an option NAME=VALUE given to every create() (repeatable), e.g. groups=4; others keep their defaults")(
       "file", po::value(&file), "the plugin's shared library (also the bare argument)");
@@ -122,13 +157,15 @@ int run_check(int argc, char** argv) {
   const uint64_t seed = parse_seed(seed_text);
   if (seed > UINT32_MAX) throw po::error("--seed '" + seed_text + "': expected a whole number from 0 to 4294967295");
   conformance.seed = static_cast<uint32_t>(seed);
+  if (timeout_seconds < 1 || timeout_seconds > 86'400)
+    throw po::error("--timeout '" + std::to_string(timeout_seconds) + "': expected seconds from 1 to 86400");
   try {
     conformance.norm_options = parse_norm_options(norm_options);
   } catch (const Error& e) {
     throw po::error(e.what());
   }
 
-  return check_in_child_process(file, conformance);
+  return check_in_child_process(file, conformance, timeout_seconds);
 }
 
 }  // namespace

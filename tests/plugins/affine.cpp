@@ -4,8 +4,10 @@
 #include <s8net/norm/plugin_sdk.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <limits>
+#include <thread>
 #include <vector>
 
 #ifndef AFFINE_NAME
@@ -52,6 +54,11 @@ class Affine {
 #endif
 #ifdef AFFINE_CRASH_IN_EVAL
     if (mode == S8NET_MODE_EVAL) std::abort();  // dies as a segfaulting plugin would, for plugin check
+#endif
+#ifdef AFFINE_HANG_IN_EVAL
+    // Never returns, as a plugin stuck in a loop or in a collective would, for plugin check.
+    if (mode == S8NET_MODE_EVAL)
+      for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
 #endif
 #ifdef AFFINE_FAIL_FORWARD
     throw s8net::sdk::Error(S8NET_ERROR_INTERNAL, "affine: forward fails on purpose (test)");
