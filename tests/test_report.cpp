@@ -241,6 +241,13 @@ TEST(Comparison, LabelsByNormAndDrawsEveryRun) {
   label_runs(runs);
   EXPECT_EQ(runs[0].label, "bn (bn-seed1)");
   EXPECT_EQ(runs[1].label, "bn (gn-seed1)");
+  runs[1].config.recipe = "fast";
+  label_runs(runs);
+  EXPECT_EQ(runs[0].label, "bn (seed recipe)");
+  EXPECT_EQ(runs[1].label, "bn (fast recipe)");
+  runs[1].config.recipe = "seed";
+  label_runs(runs);
+  EXPECT_EQ(runs[1].label, "bn (gn-seed1)");
   const RgbImage curves = draw_comparison_curves(runs);
   EXPECT_EQ(curves.width, 1260);
   EXPECT_GT(pixel_variance(curves), 200.0);
@@ -274,6 +281,41 @@ TEST(RunSettings, NameTheRecipeTheCropTheFlipTheDecayGroupsTheAverageAndTheSmoot
   EXPECT_CONTAINS(value_of(c, "augmentation"), "; random crop with padding 4; horizontal flip with p 0.5");
   EXPECT_CONTAINS(value_of(c, "optimizer"), "weight decay 0.0005 (convolution weights only)");
   EXPECT_EQ(value_of(c, "weight average"), "EMA with decay 0.999 (evaluated and saved)");
+}
+
+// A recipe against another, norm by norm: a colour per norm, the second run of a norm dashed.
+TEST(Comparison, PairsOfANormShareItsColourAndTheSecondIsDashed) {
+  std::vector<RunRecord> runs(4);
+  const char* norms[] = {"bn", "bn", "gn", "gn"};
+  for (size_t i = 0; i < runs.size(); ++i) {
+    runs[i].config.norm = norms[i];
+    runs[i].history = made_up_history(5, -0.01 * static_cast<double>(i));
+  }
+  std::vector<CurveStyle> s = curve_styles(runs);
+  ASSERT_EQ(s.size(), 4u);
+  EXPECT_EQ(s[0].colour, s[1].colour);
+  EXPECT_EQ(s[2].colour, s[3].colour);
+  EXPECT_NE(s[0].colour, s[2].colour);
+  EXPECT_FALSE(s[0].dashed);
+  EXPECT_TRUE(s[1].dashed);
+  EXPECT_FALSE(s[2].dashed);
+  EXPECT_TRUE(s[3].dashed);
+  const RgbImage paired = draw_comparison_curves(runs);
+  // A third bn run: no longer pairs, so every run gets its own solid colour.
+  runs[2].config.norm = "bn";
+  s = curve_styles(runs);
+  for (size_t i = 0; i < s.size(); ++i) {
+    EXPECT_EQ(s[i].colour, i);
+    EXPECT_FALSE(s[i].dashed);
+  }
+  EXPECT_NE(draw_comparison_curves(runs).pixels, paired.pixels);
+  // Runs of distinct norms: a colour each, none dashed.
+  runs.resize(2);
+  runs[1].config.norm = "ln";
+  s = curve_styles(runs);
+  EXPECT_EQ(s[0].colour, 0u);
+  EXPECT_EQ(s[1].colour, 1u);
+  EXPECT_FALSE(s[1].dashed);
 }
 
 TEST(Comparison, PlotsAgainstMinutesWhenAsked) {

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <utility>
 
 namespace s8net::report {
 namespace {
@@ -44,9 +45,20 @@ RunRecord load_run(const fs::path& directory) {
 
 void label_runs(std::vector<RunRecord>& runs) {
   std::map<std::string, int> per_norm;
-  for (const RunRecord& r : runs) ++per_norm[r.config.norm];
-  for (RunRecord& r : runs)
-    r.label = per_norm[r.config.norm] > 1 ? r.config.norm + " (" + run_name_of(r.directory) + ")" : r.config.norm;
+  std::map<std::pair<std::string, std::string>, int> per_norm_and_recipe;
+  for (const RunRecord& r : runs) {
+    ++per_norm[r.config.norm];
+    ++per_norm_and_recipe[{r.config.norm, r.config.recipe}];
+  }
+  // Runs of one norm are told apart by their recipe when that alone differs, else by directory.
+  for (RunRecord& r : runs) {
+    if (per_norm[r.config.norm] == 1)
+      r.label = r.config.norm;
+    else if (per_norm_and_recipe[{r.config.norm, r.config.recipe}] == 1)
+      r.label = r.config.norm + " (" + r.config.recipe + " recipe)";
+    else
+      r.label = r.config.norm + " (" + run_name_of(r.directory) + ")";
+  }
 }
 
 CompareAxis parse_compare_axis(const std::string& name) {
@@ -62,16 +74,40 @@ std::vector<double> cumulative_minutes(std::span<const EpochMetrics> history) {
   return minutes;
 }
 
+std::vector<CurveStyle> curve_styles(std::span<const RunRecord> runs) {
+  std::map<std::string, size_t> norm_colour, runs_of_norm;
+  for (const RunRecord& r : runs) {
+    norm_colour.emplace(r.config.norm, norm_colour.size());
+    ++runs_of_norm[r.config.norm];
+  }
+  const bool paired = std::ranges::all_of(runs_of_norm, [](const auto& entry) { return entry.second <= 2; }) &&
+                      norm_colour.size() < runs.size();
+  std::vector<CurveStyle> styles;
+  std::map<std::string, size_t> seen;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    if (!paired) {
+      styles.push_back({i, false});
+      continue;
+    }
+    const std::string& norm = runs[i].config.norm;
+    styles.push_back({norm_colour[norm], seen[norm]++ > 0});
+  }
+  return styles;
+}
+
 RgbImage draw_comparison_curves(std::span<const RunRecord> runs, CompareAxis axis) {
   Canvas canvas(1260, 480);
-  std::string names;
-  for (const RunRecord& r : runs) names += (names.empty() ? "" : " vs ") + r.label;
+  // Beyond three runs the names no longer fit the title; the legends name them.
+  std::string names = runs.size() > 3 ? std::to_string(runs.size()) + " runs" : "";
+  if (runs.size() <= 3)
+    for (const RunRecord& r : runs) names += (names.empty() ? "" : " vs ") + r.label;
   const bool by_minutes = axis == CompareAxis::minutes;
   const double top = draw_figure_title(
       canvas, std::string("Test loss and accuracy per ") + (by_minutes ? "minute" : "epoch") + ": " + names);
   std::vector<Series> loss, accuracy;
+  const std::vector<CurveStyle> styles = curve_styles(runs);
   for (size_t i = 0; i < runs.size(); ++i) {
-    Series l{runs[i].label, {}, {}, series_colour(i)}, a = l;
+    Series l{runs[i].label, {}, {}, series_colour(styles[i].colour), styles[i].dashed}, a = l;
     const std::vector<double> minutes = cumulative_minutes(runs[i].history);
     for (size_t e = 0; e < runs[i].history.size(); ++e) {
       const EpochMetrics& m = runs[i].history[e];

@@ -28,8 +28,18 @@ struct RunRecord {
 // what is wrong (missing, not a run, no finished epoch, unreadable lines).
 RunRecord load_run(const std::filesystem::path& directory);
 
-// Labels each run by its norm, or "norm (directory name)" where several runs share a norm.
+// Labels each run by its norm; where several runs share a norm, "norm (recipe recipe)" when the
+// recipe tells them apart, else "norm (directory name)".
 void label_runs(std::vector<RunRecord>& runs);
+
+// How a run's curves are drawn. When no norm has more than two runs, the runs of a norm share its
+// colour and the second one given is dashed (one recipe against another, norm by norm); otherwise
+// every run has a colour of its own.
+struct CurveStyle {
+  size_t colour = 0;  // index into the series palette
+  bool dashed = false;
+};
+std::vector<CurveStyle> curve_styles(std::span<const RunRecord> runs);
 
 // What the comparison's curves are plotted against: the epoch, or the minutes the run had spent
 // by the end of that epoch (the sum of its epochs' times, training and evaluation), which puts a
