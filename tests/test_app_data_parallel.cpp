@@ -165,7 +165,8 @@ TEST_F(DataParallelApp, BatchNormWithoutSyncNormalizesPerRankAndMeasurablyDiffer
 }
 
 TEST_F(DataParallelApp, OnlyRankZeroPrintsAndWritesTheRunDirectory) {
-  const AppRun two = train("quiet", 2, std::string(kShortRun) + kSomeTestImages + " --norm gn --batch 32 --limit-train 320");
+  const AppRun two =
+      train("quiet", 2, std::string(kShortRun) + kSomeTestImages + " --norm gn --batch 32 --limit-train 320");
   ASSERT_EQ(two.exit_code, 0) << two.all();
   // One header line and one epoch row: the second rank printed nothing.
   size_t headers = 0;
@@ -179,7 +180,8 @@ TEST_F(DataParallelApp, OnlyRankZeroPrintsAndWritesTheRunDirectory) {
 }
 
 TEST_F(DataParallelApp, ABatchTheRanksCannotShareEquallyIsRefused) {
-  const AppRun r = train("uneven", 2, std::string(kShortRun) + kSomeTestImages + " --norm gn --batch 31 --limit-train 320");
+  const AppRun r =
+      train("uneven", 2, std::string(kShortRun) + kSomeTestImages + " --norm gn --batch 31 --limit-train 320");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_CONTAINS(r.err, "--batch 31 cannot be shared equally by 2 ranks: give a multiple of 2");
   EXPECT_FALSE(fs::exists(dir() / "uneven" / kLastCheckpoint));

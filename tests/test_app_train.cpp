@@ -210,8 +210,8 @@ TEST_F(AppTraining, ResumeContinuesAndRefusesRecipeFlags) {
   // A run of the seed recipe does not turn into the fast one, nor the other way round.
   const auto recipe = run_app("train --resume --recipe fast --data " + data() + " --out " + run_dir);
   EXPECT_EQ(recipe.exit_code, 2) << recipe.all();
-  EXPECT_CONTAINS(recipe.err, "--recipe asks for recipe \"fast\", but the run in " + run_dir +
-                                  " was trained with \"seed\"");
+  EXPECT_CONTAINS(recipe.err,
+                  "--recipe asks for recipe \"fast\", but the run in " + run_dir + " was trained with \"seed\"");
   const auto nothing = run_app("train --resume --data " + data() + " --out " + (copy / "none").string());
   EXPECT_EQ(nothing.exit_code, 1);
   EXPECT_CONTAINS(nothing.err, "nothing to resume (no last.s8ckpt)");

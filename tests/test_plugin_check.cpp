@@ -220,8 +220,8 @@ TEST(PluginCheck, APluginThatHangsIsStoppedAfterTheTimeoutAndFails) {
 
 TEST(PluginCheck, ATimeoutOutsideItsRangeIsAUsageError) {
   for (const char* bad : {"0", "86401", "soon"}) {
-    const AppRun r = test::run_app(std::string("plugin check --timeout ") + bad + " " +
-                                   only_file_in("affine").string());
+    const AppRun r =
+        test::run_app(std::string("plugin check --timeout ") + bad + " " + only_file_in("affine").string());
     EXPECT_EQ(r.exit_code, 2) << bad << r.all();
     EXPECT_CONTAINS(r.err, "--timeout");
   }

@@ -29,7 +29,8 @@ TEST(Profile, TimesEveryLayerInEveryPassAndCountsTheConvolutionsWork) {
   const int64_t batch = 40;  // more than one inference chunk, and not a multiple of one
   const std::vector<OpTiming> rows = network.profile(batch, 2);
 
-  const std::set<std::string> layers{"C1", "C2", "c3", "P1", "C3", "C4", "C5", "c6", "P2", "C7", "C8", "C9", "GAP", "c10"};
+  const std::set<std::string> layers{"C1", "C2", "c3", "P1", "C3", "C4",  "C5",
+                                     "c6", "P2", "C7", "C8", "C9", "GAP", "c10"};
   for (const char* pass : {"train forward", "inference"}) {
     std::set<std::string> seen;
     for (const OpTiming& row : rows)

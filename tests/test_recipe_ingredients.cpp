@@ -117,8 +117,10 @@ TEST(FastIngredients, LabelSmoothingIsTheTrainingLossAndChangesTheGradients) {
     EXPECT_NEAR(loss, test::smoothed_cross_entropy_reference(log_p, labels, 10, smoothing), 1e-5) << smoothing;
     const Parameter& head = *network.parameters().back();
     std::vector<float> grad(head.grad.data(), head.grad.data() + head.grad.size());
-    if (first_grad.empty()) first_grad.push_back(grad);
-    else EXPECT_NE(grad, first_grad.front());
+    if (first_grad.empty())
+      first_grad.push_back(grad);
+    else
+      EXPECT_NE(grad, first_grad.front());
     const double eval_loss = network.evaluate(images, labels).loss;
     const std::vector<double> eval_log_p(network.log_probabilities().begin(), network.log_probabilities().end());
     EXPECT_NEAR(eval_loss, test::nll_reference(eval_log_p, labels, 10), 1e-5) << smoothing;

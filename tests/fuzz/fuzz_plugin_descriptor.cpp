@@ -75,8 +75,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     v.value = in.ConsumeFloatingPoint<double>();
   }
   // No collective: what a host that trains alone may give (the SDK then sees one rank).
-  s8net_norm_config raw{sizeof(s8net_norm_config), in.ConsumeIntegral<int64_t>(), in.ConsumeBool() ? 1 : 0,
-                        given.empty() ? nullptr : given.data(), given.size(), nullptr};
+  s8net_norm_config raw{sizeof(s8net_norm_config),
+                        in.ConsumeIntegral<int64_t>(),
+                        in.ConsumeBool() ? 1 : 0,
+                        given.empty() ? nullptr : given.data(),
+                        given.size(),
+                        nullptr};
   try {
     const s8net::sdk::Config config(raw, {d.options, d.option_count}, d.name);
     for (const s8net_norm_option& o : options) static_cast<void>(config.get(o.name));

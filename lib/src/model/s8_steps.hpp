@@ -31,9 +31,7 @@ class StepList {
   void add_plugin(std::function<void()> call, std::string listing = {}) {
     steps_.push_back({Step::Kind::plugin, {}, std::move(call), std::move(listing), section_});
   }
-  void add_host(std::function<void()> call) {
-    steps_.push_back({Step::Kind::host, {}, std::move(call), {}, section_});
-  }
+  void add_host(std::function<void()> call) { steps_.push_back({Step::Kind::host, {}, std::move(call), {}, section_}); }
   // The steps added from now on belong to this layer.
   void begin_section(std::string name) { section_ = std::move(name); }
   void append(const StepList& other) { steps_.insert(steps_.end(), other.steps_.begin(), other.steps_.end()); }

@@ -52,8 +52,12 @@ void restore_tensors(Context& context, const std::vector<NamedValues>& tensors, 
 }
 
 NetworkConfig network_config_of(const TrainConfig& config) {
-  return NetworkConfig{config.norm, config.norm_options, config.layout, config.seed, config.dropout,
-                       config.label_smoothing};
+  return NetworkConfig{.norm = config.norm,
+                       .norm_options = config.norm_options,
+                       .layout = config.layout,
+                       .seed = config.seed,
+                       .dropout = config.dropout,
+                       .label_smoothing = config.label_smoothing};
 }
 
 std::unique_ptr<S8Network> network_from_checkpoint(Context& context, const NormRegistry& registry,
