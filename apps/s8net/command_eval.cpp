@@ -6,9 +6,9 @@
 #include <s8net/core/error.hpp>
 #include <s8net/core/format.hpp>
 #include <s8net/data/any_data_source.hpp>
-#include <s8net/data/validation_split.hpp>
 #include <s8net/train/evaluate.hpp>
 #include <s8net/train/network_state.hpp>
+#include <s8net/train/train_config.hpp>
 
 #include <cstdio>
 #include <string>
@@ -22,7 +22,8 @@ int run_eval(int argc, char** argv) {
   std::string checkpoint_path, data_path, tta_name = "none", split = "test";
   std::vector<std::string> plugin_dirs;
   int64_t limit = 0, batch = 256;
-  po::options_description options("s8net eval: evaluate a checkpoint on the test set, or on its run's validation split");
+  po::options_description options(
+      "s8net eval: evaluate a checkpoint on the test set, or on its run's validation split");
   // clang-format off
   options.add_options()("help,h", "show this help")
       ("checkpoint", po::value(&checkpoint_path)->required(), "a .s8ckpt file written by s8net train")
@@ -53,11 +54,8 @@ int run_eval(int argc, char** argv) {
   if (split == "validation" && config.validation_images == 0)
     throw po::error("--split validation: " + checkpoint_path + " comes from a run without a validation split (--val)");
   const CifarData data = load_any_cifar(data_path);
-  // The same images the run held out: the split depends only on the training data and its size.
-  const Dataset images = split == "test" ? data.test.first(limit)
-                                         : hold_out_validation(data.train.first(config.limit_train),
-                                                               config.validation_images)
-                                               .validation;
+  const Dataset images =
+      split == "test" ? data.test.first(limit) : training_split(config, data.train).validation;  // the run's own
   const Augmenter augmenter(config.augment_options);
   ProgressLine line;
   const EvalResult r = evaluate(*network, images, augmenter, batch,
@@ -68,8 +66,8 @@ int run_eval(int argc, char** argv) {
               static_cast<long long>(checkpoint.epochs_done));
   if (tta != TestTimeAugmentation::none)
     std::printf("test-time augmentation: %s (two evaluations per image)\n", name_of(tta));
-  std::printf("%s loss %.4f, accuracy %.2f%% (%s/%s)\n\n", split.c_str(), r.loss, r.accuracy(), with_thousands(r.correct).c_str(),
-              with_thousands(r.total).c_str());
+  std::printf("%s loss %.4f, accuracy %.2f%% (%s/%s)\n\n", split.c_str(), r.loss, r.accuracy(),
+              with_thousands(r.correct).c_str(), with_thousands(r.total).c_str());
   std::printf("%-12s %9s %9s\n", "class", "accuracy", "images");
   for (int c = 0; c < kClassCount; ++c)
     std::printf("%-12s %8.2f%% %9s\n", std::string(kClassNames[static_cast<size_t>(c)]).c_str(), r.class_accuracy(c),

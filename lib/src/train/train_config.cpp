@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <utility>
 
 namespace s8net {
 
@@ -62,8 +63,8 @@ void from_json(const json& j, AugmentOptions& o) {
   o.flip_probability = j.value("flip_probability", 0.0);
 }
 
-// By hand rather than by the macro: recipe, validation_images, ema_decay and label_smoothing came later, so a configuration without them
-// (every run before it) still reads, as one without a validation split.
+// By hand rather than by the macro: recipe, validation_images, ema_decay and label_smoothing came later, so a
+// configuration without them (every run before it) still reads, as one without a validation split.
 void to_json(json& j, const TrainConfig& c) {
   j = json{{"recipe", c.recipe},
            {"norm", c.norm},
@@ -149,6 +150,12 @@ void validate(const TrainConfig& c) {
     throw Error("--nesterov needs a momentum > 0");
   validate(c.schedule);
   validate(c.augment_options);
+}
+
+TrainValidationSplit training_split(const TrainConfig& config, const Dataset& training_images) {
+  Dataset used = training_images.first(config.limit_train);
+  if (config.validation_images <= 0) return {std::move(used), {}};
+  return hold_out_validation(used, config.validation_images);
 }
 
 std::string to_json(const TrainConfig& config) { return json(config).dump(2); }

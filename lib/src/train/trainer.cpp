@@ -172,15 +172,12 @@ Trainer::Trainer(Context& context, const NormRegistry& registry, TrainConfig con
       config_(std::move(config)),
       // Rank 0 alone writes the run directory.
       run_directory_(ranks.rank() == 0 ? std::move(run_directory) : fs::path()),
-      train_(data.train.first(config_.limit_train)),
       test_(data.test.first(config_.limit_test)),
       augmenter_(config_.augment_options) {
   validate(config_);
-  if (config_.validation_images > 0) {
-    TrainValidationSplit split = hold_out_validation(train_, config_.validation_images);
-    train_ = std::move(split.train);
-    validation_ = std::move(split.validation);
-  }
+  TrainValidationSplit split = training_split(config_, data.train);
+  train_ = std::move(split.train);
+  validation_ = std::move(split.validation);
   if (train_.size() == 0) throw Error("no training images");
   if (test_.size() == 0) throw Error("no test images");
   check_batch_fits(config_.batch_size, train_.size());

@@ -4,6 +4,7 @@
 
 #include <s8net/core/layout.hpp>
 #include <s8net/data/augment.hpp>
+#include <s8net/data/validation_split.hpp>
 #include <s8net/norm/norm_layer.hpp>
 #include <s8net/train/lr_schedule.hpp>
 #include <s8net/train/sgd.hpp>
@@ -59,6 +60,11 @@ inline constexpr int64_t kMaxEpochs = 100'000;
 
 // Throws s8net::Error naming the field for values out of range.
 void validate(const TrainConfig& config);
+
+// The images a run of `config` trains on and validates on, out of the data's training images: the
+// first limit_train of them, less the validation split when validation_images > 0. The trainer
+// and `s8net eval --split validation` both take it from here, so they see the same images.
+TrainValidationSplit training_split(const TrainConfig& config, const Dataset& training_images);
 
 std::string to_json(const TrainConfig& config);
 // `source` names the file in errors.
