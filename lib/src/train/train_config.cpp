@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <string_view>
 #include <utility>
 
 namespace s8net {
@@ -122,14 +123,33 @@ TrainConfig fast_recipe() {
   return c;
 }
 
+namespace {
+
+// Every named recipe: the one list that --recipe and a stored configuration are checked against.
+using RecipeMaker = TrainConfig (*)();
+constexpr std::pair<std::string_view, RecipeMaker> kRecipes[] = {{"seed", seed_recipe}, {"fast", fast_recipe}};
+
+RecipeMaker recipe_maker(std::string_view name) {
+  for (const auto& [known, make] : kRecipes)
+    if (name == known) return make;
+  return nullptr;
+}
+
+std::string unknown_recipe(std::string_view what, std::string_view name) {
+  std::string known;
+  for (const auto& [recipe, make] : kRecipes) known += (known.empty() ? "" : " and ") + std::string(recipe);
+  return std::string(what) + " '" + std::string(name) + "': the recipes are " + known;
+}
+
+}  // namespace
+
 TrainConfig recipe_named(std::string_view name) {
-  if (name == "seed") return seed_recipe();
-  if (name == "fast") return fast_recipe();
-  throw Error("--recipe '" + std::string(name) + "': the recipes are seed and fast");
+  if (const auto make = recipe_maker(name)) return make();
+  throw Error(unknown_recipe("--recipe", name));
 }
 
 void validate(const TrainConfig& c) {
-  if (c.recipe != "seed" && c.recipe != "fast") throw Error("recipe '" + c.recipe + "': the recipes are seed and fast");
+  if (recipe_maker(c.recipe) == nullptr) throw Error(unknown_recipe("recipe", c.recipe));
   if (c.epochs <= 0) throw Error("--epochs must be > 0, got " + std::to_string(c.epochs));
   if (c.epochs > kMaxEpochs)
     throw Error("--epochs must be <= " + std::to_string(kMaxEpochs) + ", got " + std::to_string(c.epochs));
