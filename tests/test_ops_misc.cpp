@@ -270,6 +270,17 @@ TEST(LogSoftmaxNll, SmoothingOfOneTenthGivesTheHandComputedLossAndGradient) {
   EXPECT_NEAR(g[1], 0.45f, 1e-6f);
 }
 
+// Without smoothing, a class the logits rule out (log-probability -inf) is no part of the loss:
+// the loss stays the label's, not 0 * -inf.
+TEST(LogSoftmaxNll, UnsmoothedLossIgnoresAClassOfProbabilityZero) {
+  Context context;
+  LogSoftmaxNll loss(context, 1, 3);
+  const float minus_inf = -std::numeric_limits<float>::infinity();
+  const Tensor logits = make_tensor(context, loss.logits_desc(), std::vector<float>{0.f, 0.f, minus_inf});
+  const std::vector<int32_t> label{0};
+  EXPECT_NEAR(loss.forward(logits, label), std::log(2.0), 1e-5);
+}
+
 TEST(LogSoftmaxNll, RefusesASmoothingOutsideZeroToOne) {
   Context context;
   for (const float smoothing : {-0.1f, 1.f, std::numeric_limits<float>::quiet_NaN()})

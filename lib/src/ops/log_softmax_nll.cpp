@@ -43,8 +43,11 @@ double LogSoftmaxNll::score() {
   for (int64_t i = 0; i < batch_; ++i) {
     const int32_t label = labels_[static_cast<size_t>(i)];
     const float* row = log_p + i * classes_;
+    // Without smoothing the row is not summed: a log-probability of -inf elsewhere would make
+    // 0 * -inf a NaN.
     double row_sum = 0;
-    for (int64_t j = 0; j < classes_; ++j) row_sum += row[j];
+    if (spread > 0)
+      for (int64_t j = 0; j < classes_; ++j) row_sum += row[j];
     loss -= (1.0 - label_smoothing_) * row[label] + spread * row_sum;
     correct_ += (std::max_element(row, row + classes_) - row) == label;
   }
