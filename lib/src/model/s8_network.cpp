@@ -96,10 +96,7 @@ S8Network::~S8Network() = default;
 S8Network::TrainingPlan& S8Network::plan_for(int64_t batch) {
   auto found = plans_.find(batch);
   if (found == plans_.end())
-    found = plans_
-                .emplace(batch, std::make_unique<TrainingPlan>(context_, *weights_, layout_, batch, config_.dropout, config_.label_smoothing,
-                                                               config_.seed))
-                .first;
+    found = plans_.emplace(batch, std::make_unique<TrainingPlan>(context_, *weights_, layout_, batch, config_)).first;
   return *found->second;
 }
 

@@ -144,12 +144,12 @@ struct S8Network::TrainingPlan::Builder {
 };
 
 S8Network::TrainingPlan::TrainingPlan(Context& context_, Weights& weights_, ActivationLayout layout, int64_t batch_,
-                                      float dropout, float label_smoothing, uint64_t seed)
+                                      const NetworkConfig& config)
     : context(context_),
       weights(weights_),
       batch(batch_),
-      loss(context_, batch_, S8Network::kClasses, label_smoothing) {
-  Builder builder{*this, layout, dropout, seed};
+      loss(context_, batch_, S8Network::kClasses, config.label_smoothing) {
+  Builder builder{*this, layout, config.dropout, config.seed};
   s8::for_each_stage(builder);
   add_loss();
   for (size_t i = kStages.size(); i-- > 0;) {

@@ -18,8 +18,9 @@
 namespace s8net {
 
 struct S8Network::TrainingPlan {
-  TrainingPlan(Context& context, Weights& weights, ActivationLayout layout, int64_t batch, float dropout, float label_smoothing,
-               uint64_t seed);
+  // Dropout, label smoothing and the seed of the masks come from `config`; the layout is the
+  // network's resolved one.
+  TrainingPlan(Context& context, Weights& weights, ActivationLayout layout, int64_t batch, const NetworkConfig& config);
   // Steps hold this plan's address and buffers.
   TrainingPlan(const TrainingPlan&) = delete;
   TrainingPlan& operator=(const TrainingPlan&) = delete;
