@@ -11,11 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <cstdint>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -72,7 +70,7 @@ bool readable_before(int fd, std::chrono::steady_clock::time_point deadline) {
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     pollfd wanted{fd, POLLIN, 0};
-    const int ready = ::poll(&wanted, 1, static_cast<int>(std::min<int64_t>(left.count(), 60'000)));
+    const int ready = ::poll(&wanted, 1, static_cast<int>(left.count()));  // --timeout <= 86400 s fits
     if (ready > 0) return true;
     if (ready < 0 && errno != EINTR) throw Error(std::string("cannot wait for the checks: ") + std::strerror(errno));
   }

@@ -98,8 +98,10 @@ std::vector<CurveStyle> curve_styles(std::span<const RunRecord> runs) {
 RgbImage draw_comparison_curves(std::span<const RunRecord> runs, CompareAxis axis) {
   Canvas canvas(1260, 480);
   // Beyond three runs the names no longer fit the title; the legends name them.
-  std::string names = runs.size() > 3 ? std::to_string(runs.size()) + " runs" : "";
-  if (runs.size() <= 3)
+  std::string names;
+  if (runs.size() > 3)
+    names = std::to_string(runs.size()) + " runs";
+  else
     for (const RunRecord& r : runs) names += (names.empty() ? "" : " vs ") + r.label;
   const bool by_minutes = axis == CompareAxis::minutes;
   const double top = draw_figure_title(
