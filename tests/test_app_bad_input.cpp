@@ -306,7 +306,7 @@ const BadInput kCatalogue[] = {
     {"EmaDecayOfOne", [] { return flag(" --ema 1"); }, 2, [] { return "--ema must be 0 (off) or a decay in (0, 1)"; }},
     {"UnknownTestTimeAugmentation",
      [] { return "eval --checkpoint " + (world().dir / "none.s8ckpt").string() + " --data x --tta crop"; }, 2,
-     [] { return "--tta: unknown test-time augmentation 'crop' (known: none, flip)"; }},
+     [] { return "--tta: unknown test-time augmentation 'crop' (known: none, flip, shiftN, flip+shiftN with N from 1 to 8)"; }},
     // Norm options are checked against the plugin before the data is read (here: it does not exist).
     {"NormOptionOutOfRange",
      [] {

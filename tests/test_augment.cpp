@@ -171,6 +171,24 @@ TEST(Flip, MirrorsEveryRowOfEveryChannel) {
   EXPECT_EQ(image, position_image());
 }
 
+// Moved 2 right and 1 up: out(x, y) = in(x - 2, y + 1), the columns left of the picture and the
+// row below it filled by reflect-101 (column -1 is column 1, row 32 is row 30).
+TEST(Translate, MovesThePictureAndReflectsItAtTheBorder) {
+  const std::vector<float> image = position_image();
+  std::vector<float> out(kImageBytes);
+  translate(image, 2, -1, out);
+  EXPECT_EQ(at(out, 0, 2, 0), at(image, 0, 0, 1));
+  EXPECT_EQ(at(out, 1, 31, 30), at(image, 1, 29, 31));
+  EXPECT_EQ(at(out, 2, 0, 5), at(image, 2, 2, 6));     // column -2 is column 2
+  EXPECT_EQ(at(out, 2, 1, 5), at(image, 2, 1, 6));     // column -1 is column 1
+  EXPECT_EQ(at(out, 0, 10, 31), at(image, 0, 8, 30));  // row 32 is row 30
+  EXPECT_EQ(at(out, 0, 0, 31), 30 * 100 + 2);
+  translate(image, 0, 0, out);
+  EXPECT_EQ(out, image);
+  std::vector<float> wrong(10);
+  EXPECT_EQ(test::error_of([&] { translate(wrong, 1, 0, out); }), "translate: expected 3,072-value images");
+}
+
 // Crop offsets cover [0, 2 * padding] evenly, flips come with their probability, and the original
 // recipe's draws of a key are the same with the crop and the flip switched on.
 TEST(Augmenter, CropAndFlipDrawsFollowTheirOptionsAndKeepTheOriginalDraws) {

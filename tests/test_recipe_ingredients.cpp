@@ -1,6 +1,6 @@
 // What a faster recipe is made of, each against a hand-computed reference: the weights' moving
 // average (EMA) and its place in training, checkpoints and --resume; label smoothing in the
-// training loss; test-time flip averaging; the named recipes; and configurations of earlier
+// training loss; test-time averaging over flipped and shifted views; the named recipes; and configurations of earlier
 // versions, which know none of them.
 #include "support/error_of.hpp"
 #include "support/reference.hpp"
@@ -17,7 +17,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <span>
 #include <vector>
 
 namespace {
@@ -205,53 +208,98 @@ TEST(FastIngredients, TheAverageIsWhatIsEvaluatedAndLoaded) {
   EXPECT_DOUBLE_EQ(r.loss, trainer.history().back().test_loss);
 }
 
-// The flip-averaged evaluation against one computed here: each image and its mirror image through
-// the network, probabilities averaged in double.
-TEST(TestTimeFlip, AveragesTheProbabilitiesOfEachImageAndItsMirrorImage) {
+// The image as a view sees it, computed here pixel by pixel: moved by (dx, dy) with reflect-101 at
+// the border, then mirrored when `flip`.
+std::vector<float> view_of(std::span<const float> image, int dx, int dy, bool flip) {
+  const auto reflect = [](int i) { return i < 0 ? -i : i > 31 ? 62 - i : i; };
+  std::vector<float> out(kImageBytes);
+  for (int c = 0; c < 3; ++c)
+    for (int y = 0; y < 32; ++y)
+      for (int x = 0; x < 32; ++x) {
+        const int seen_x = flip ? 31 - x : x;
+        out[static_cast<size_t>(c * 1024 + y * 32 + x)] =
+            image[static_cast<size_t>(c * 1024 + reflect(y - dy) * 32 + reflect(seen_x - dx))];
+      }
+  return out;
+}
+
+// The test-time averaged evaluation against one computed here: every view of each image through
+// the network, probabilities averaged in double. The views of flip+shift2: the image and it moved
+// 2 pixels left, right, up and down, each also mirrored.
+TEST(TestTimeAugmentation, AveragesTheProbabilitiesOfEveryViewOfEachImage) {
   Plugins plugins;
   S8Network network(plugins.context, plugins.registry, network_config("gn", 3));
   const CifarData data = test::random_cifar(1, 24, 9);
   const Augmenter augmenter;
   const int64_t n = data.test.size();
-  std::vector<float> images(static_cast<size_t>(n * kImageBytes)), mirrored;
+  std::vector<float> images(static_cast<size_t>(n * kImageBytes));
   std::vector<int32_t> labels(data.test.labels.begin(), data.test.labels.end());
   for (int64_t i = 0; i < n; ++i)
     augmenter.apply(data.test.image(i), false, 0,
                     std::span(images).subspan(static_cast<size_t>(i * kImageBytes), kImageBytes));
-  mirrored = images;
-  for (int64_t i = 0; i < n; ++i)
-    flip_horizontally(std::span(mirrored).subspan(static_cast<size_t>(i * kImageBytes), kImageBytes));
-  network.evaluate(images, labels);
-  const std::vector<float> a(network.log_probabilities().begin(), network.log_probabilities().end());
-  network.evaluate(mirrored, labels);
-  const std::vector<float> b(network.log_probabilities().begin(), network.log_probabilities().end());
-
-  double loss = 0;
-  int64_t correct = 0;
-  std::vector<uint8_t> predictions;
-  for (int64_t i = 0; i < n; ++i) {
-    double best = -1;
-    int best_class = 0;
-    for (int k = 0; k < kClassCount; ++k) {
-      const size_t at = static_cast<size_t>(i * kClassCount + k);
-      const double p = (std::exp(static_cast<double>(a[at])) + std::exp(static_cast<double>(b[at]))) / 2;
-      if (k == labels[static_cast<size_t>(i)]) loss -= std::log(p);
-      if (p > best) best = p, best_class = k;
+  const auto reference = [&](const std::vector<std::array<int, 3>>& views) {
+    std::vector<double> p(static_cast<size_t>(n * kClassCount));
+    for (const auto& [dx, dy, flip] : views) {
+      std::vector<float> seen;
+      for (int64_t i = 0; i < n; ++i) {
+        const std::vector<float> one =
+            view_of(std::span(images).subspan(static_cast<size_t>(i * kImageBytes), kImageBytes), dx, dy, flip != 0);
+        seen.insert(seen.end(), one.begin(), one.end());
+      }
+      network.evaluate(seen, labels);
+      for (size_t at = 0; at < p.size(); ++at)
+        p[at] += std::exp(static_cast<double>(network.log_probabilities()[at])) / static_cast<double>(views.size());
     }
-    predictions.push_back(static_cast<uint8_t>(best_class));
-    correct += best_class == labels[static_cast<size_t>(i)];
-  }
-  const EvalResult r = evaluate(network, data.test, augmenter, 10, {}, TestTimeAugmentation::flip);
-  EXPECT_NEAR(r.loss, loss / static_cast<double>(n), 1e-5);
-  EXPECT_EQ(r.correct, correct);
-  EXPECT_EQ(r.predictions, predictions);
-  // Without the flip, the plain evaluation: different here, since no test image is symmetric.
+    EvalResult r;
+    for (int64_t i = 0; i < n; ++i) {
+      const double* row = p.data() + i * kClassCount;
+      const auto best = static_cast<uint8_t>(std::max_element(row, row + kClassCount) - row);
+      const int32_t label = labels[static_cast<size_t>(i)];
+      r.loss -= std::log(row[label]) / static_cast<double>(n);
+      r.predictions.push_back(best);
+      r.correct += best == label;
+    }
+    return r;
+  };
+  const auto expect_like = [&](const TestTimeAugmentation& tta, const EvalResult& expected) {
+    const EvalResult r = evaluate(network, data.test, augmenter, 10, {}, tta);
+    EXPECT_NEAR(r.loss, expected.loss, 1e-5) << name_of(tta);
+    EXPECT_EQ(r.correct, expected.correct) << name_of(tta);
+    EXPECT_EQ(r.predictions, expected.predictions) << name_of(tta);
+    return r;
+  };
+  const EvalResult flip = expect_like({.flip = true}, reference({{0, 0, 0}, {0, 0, 1}}));
+  const EvalResult shifted = expect_like({.flip = true, .shift = 2}, reference({{0, 0, 0},
+                                                                                {0, 0, 1},
+                                                                                {-2, 0, 0},
+                                                                                {-2, 0, 1},
+                                                                                {2, 0, 0},
+                                                                                {2, 0, 1},
+                                                                                {0, -2, 0},
+                                                                                {0, -2, 1},
+                                                                                {0, 2, 0},
+                                                                                {0, 2, 1}}));
+  expect_like({.shift = 1}, reference({{0, 0, 0}, {-1, 0, 0}, {1, 0, 0}, {0, -1, 0}, {0, 1, 0}}));
+  // Each adds something: no test image is symmetric or flat.
   const EvalResult plain = evaluate(network, data.test, augmenter, 10);
-  EXPECT_GT(std::abs(plain.loss - r.loss), 1e-4);
+  EXPECT_GT(std::abs(plain.loss - flip.loss), 1e-4);
+  EXPECT_GT(std::abs(flip.loss - shifted.loss), 1e-4);
+}
 
-  EXPECT_EQ(parse_test_time_augmentation("flip"), TestTimeAugmentation::flip);
-  EXPECT_EQ(error_of([] { parse_test_time_augmentation("crop"); }),
-            "unknown test-time augmentation 'crop' (known: none, flip)");
+TEST(TestTimeAugmentation, NamesRoundTripAndAnythingElseIsRefusedWithTheList) {
+  for (const std::string name : {"none", "flip", "shift1", "flip+shift1", "flip+shift8", "shift8"})
+    EXPECT_EQ(name_of(parse_test_time_augmentation(name)), name);
+  EXPECT_EQ(parse_test_time_augmentation("flip+shift3"), (TestTimeAugmentation{.flip = true, .shift = 3}));
+  EXPECT_EQ(parse_test_time_augmentation("flip+shift3").views(), 10);
+  EXPECT_EQ(parse_test_time_augmentation("shift3").views(), 5);
+  EXPECT_EQ(parse_test_time_augmentation("flip").views(), 2);
+  EXPECT_EQ(parse_test_time_augmentation("none").views(), 1);
+  for (const std::string bad : {"crop", "", "flip+", "flipshift1", "shift0", "shift9", "shift12", "shift1+flip",
+                                "flip+shift", "FLIP", "flip+none", "none+flip"})
+    EXPECT_EQ(
+        error_of([&] { parse_test_time_augmentation(bad); }),
+        "unknown test-time augmentation '" + bad + "' (known: none, flip, shiftN, flip+shiftN with N from 1 to 8)")
+        << bad;
 }
 
 // A configuration written before the crop, the flip, the EMA and the decay groups existed reads as

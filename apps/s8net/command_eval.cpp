@@ -31,7 +31,7 @@ int run_eval(int argc, char** argv) {
       ("split", po::value(&split)->default_value("test"), "test, or validation: the images the run held out with --val")
       ("limit-test", po::value(&limit)->default_value(0), "use the first N test images (0: all)")
       ("batch", po::value(&batch)->default_value(256), "evaluation batch size")
-      ("tta", po::value(&tta_name)->default_value("none"), "test-time augmentation: none, or flip (each image and its mirror image, probabilities averaged: twice the time)")
+      ("tta", po::value(&tta_name)->default_value("none"), "test-time augmentation: none; flip (each image and its mirror image, probabilities averaged: twice the time); shiftN (the image and it moved N pixels left, right, up and down: five times); flip+shiftN (each of those and its mirror image: ten times)")
       ("plugin-dir", po::value(&plugin_dirs)->composing(), "extra plugin directory or file (repeatable)");
   // clang-format on
   if (!parse_command_line(argc, argv, options)) return 0;
@@ -39,7 +39,7 @@ int run_eval(int argc, char** argv) {
   if (limit < 0) throw po::error("--limit-test must be >= 0");
   if (split != "test" && split != "validation") throw po::error("--split '" + split + "': test or validation");
   if (split == "validation" && limit > 0) throw po::error("--limit-test applies to --split test only");
-  TestTimeAugmentation tta = TestTimeAugmentation::none;
+  TestTimeAugmentation tta;
   try {
     tta = parse_test_time_augmentation(tta_name);
   } catch (const Error& e) {
@@ -64,8 +64,9 @@ int run_eval(int argc, char** argv) {
 
   std::printf("checkpoint %s: norm %s, after epoch %lld\n", checkpoint_path.c_str(), checkpoint.config.norm.c_str(),
               static_cast<long long>(checkpoint.epochs_done));
-  if (tta != TestTimeAugmentation::none)
-    std::printf("test-time augmentation: %s (two evaluations per image)\n", name_of(tta));
+  if (tta.views() > 1)
+    std::printf("test-time augmentation: %s (%lld evaluations per image)\n", name_of(tta).c_str(),
+                static_cast<long long>(tta.views()));
   std::printf("%s loss %.4f, accuracy %.2f%% (%s/%s)\n\n", split.c_str(), r.loss, r.accuracy(),
               with_thousands(r.correct).c_str(), with_thousands(r.total).c_str());
   std::printf("%-12s %9s %9s\n", "class", "accuracy", "images");

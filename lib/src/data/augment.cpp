@@ -81,6 +81,19 @@ void flip_horizontally(std::span<float> image) {
   }
 }
 
+void translate(std::span<const float> image, int64_t dx, int64_t dy, std::span<float> out) {
+  if (image.size() != static_cast<size_t>(kImageBytes) || out.size() != static_cast<size_t>(kImageBytes))
+    throw Error("translate: expected 3,072-value images");
+  for (int64_t c = 0; c < 3; ++c) {
+    const float* plane = image.data() + c * kImagePlane;
+    for (int64_t y = 0; y < kImageSide; ++y) {
+      const float* row = plane + reflect101(y - dy, kImageSide) * kImageSide;
+      float* to = out.data() + c * kImagePlane + y * kImageSide;
+      for (int64_t x = 0; x < kImageSide; ++x) to[x] = row[reflect101(x - dx, kImageSide)];
+    }
+  }
+}
+
 void brightness_contrast(std::span<float> image, const BrightnessContrast& adjust) {
   const float alpha = static_cast<float>(adjust.alpha), offset = static_cast<float>(adjust.beta * 255.0);
   for (float& v : image) v = std::clamp(alpha * v + offset, 0.f, 255.f);

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string_view>
+#include <utility>
 
 namespace s8net {
 
@@ -29,22 +31,72 @@ int64_t EvalResult::class_count(int label) const noexcept { return s8net::class_
 
 double EvalResult::class_accuracy(int label) const noexcept { return s8net::class_accuracy(confusion, label); }
 
-const char* name_of(TestTimeAugmentation tta) noexcept { return tta == TestTimeAugmentation::flip ? "flip" : "none"; }
+std::string name_of(const TestTimeAugmentation& tta) {
+  const std::string shift = tta.shift > 0 ? "shift" + std::to_string(tta.shift) : "";
+  if (tta.flip) return shift.empty() ? "flip" : "flip+" + shift;
+  return shift.empty() ? "none" : shift;
+}
 
 TestTimeAugmentation parse_test_time_augmentation(const std::string& name) {
-  if (name == "none") return TestTimeAugmentation::none;
-  if (name == "flip") return TestTimeAugmentation::flip;
-  throw Error("unknown test-time augmentation '" + name + "' (known: none, flip)");
+  const auto unknown = [&] {
+    return Error("unknown test-time augmentation '" + name +
+                 "' (known: none, flip, shiftN, flip+shiftN with N from 1 to " + std::to_string(kMaxTestTimeShift) +
+                 ")");
+  };
+  TestTimeAugmentation tta;
+  if (name == "none") return tta;
+  std::string_view rest = name;
+  if (rest.starts_with("flip")) {
+    tta.flip = true;
+    rest.remove_prefix(4);
+    if (rest.empty()) return tta;
+    if (!rest.starts_with('+')) throw unknown();
+    rest.remove_prefix(1);
+  }
+  if (!rest.starts_with("shift") || rest.size() != 6 || rest[5] < '1' || rest[5] > '0' + kMaxTestTimeShift)
+    throw unknown();
+  tta.shift = rest[5] - '0';
+  return tta;
 }
 
 namespace {
 
-// The log of the mean of the probabilities of `a` and `b`, row by row, into `a`: log((e^x + e^y) / 2)
-// computed from the larger of the two so that neither exponential underflows to a log of zero.
-void average_probabilities(std::vector<float>& a, std::span<const float> b) {
-  for (size_t i = 0; i < a.size(); ++i) {
-    const double x = a[i], y = b[i], high = std::max(x, y);
-    a[i] = static_cast<float>(high + std::log((std::exp(x - high) + std::exp(y - high)) / 2));
+// The views of `tta` in a fixed order, the image itself first.
+struct View {
+  bool flip = false;
+  int64_t dx = 0, dy = 0;
+};
+
+std::vector<View> views_of(const TestTimeAugmentation& tta) {
+  std::vector<View> positions{{}};
+  if (tta.shift > 0)
+    for (const auto& [dx, dy] : {std::pair{-1, 0}, {1, 0}, {0, -1}, {0, 1}})
+      positions.push_back({false, dx * tta.shift, dy * tta.shift});
+  std::vector<View> views;
+  for (const View& at : positions) {
+    views.push_back(at);
+    if (tta.flip) views.push_back({true, at.dx, at.dy});
+  }
+  return views;
+}
+
+// Each image of `images` as `view` sees it, into `out`.
+void render(std::span<const float> images, const View& view, std::vector<float>& out) {
+  out.resize(images.size());
+  constexpr auto image_values = static_cast<size_t>(kImageBytes);
+  for (size_t at = 0; at < images.size(); at += image_values) {
+    const std::span<float> to = std::span(out).subspan(at, image_values);
+    translate(images.subspan(at, image_values), view.dx, view.dy, to);
+    if (view.flip) flip_horizontally(to);
+  }
+}
+
+// log(e^x + e^y) element by element into `sum`, from the larger of the two so that neither
+// exponential underflows to a log of zero.
+void add_probabilities(std::vector<float>& sum, std::span<const float> log_p) {
+  for (size_t i = 0; i < sum.size(); ++i) {
+    const double x = sum[i], y = log_p[i], high = std::max(x, y);
+    sum[i] = static_cast<float>(high + std::log(std::exp(x - high) + std::exp(y - high)));
   }
 }
 
@@ -62,19 +114,21 @@ EvalResult evaluate(S8Network& network, const Dataset& data, const Augmenter& au
   result.predictions.resize(static_cast<size_t>(data.size()));
   result.confidences.resize(static_cast<size_t>(data.size()));
   double loss_sum = 0;
-  std::vector<float> averaged, mirrored;
+  const std::vector<View> views = views_of(tta);
+  const float log_views = static_cast<float>(std::log(static_cast<double>(views.size())));
+  std::vector<float> averaged, seen;
   while (const Batch* batch = loader.next()) {
     const BatchResult r = network.evaluate(batch->images, batch->labels);
     std::span<const float> log_p = network.log_probabilities();
     double batch_loss = r.loss * static_cast<double>(batch->size());
-    if (tta == TestTimeAugmentation::flip) {
+    if (views.size() > 1) {
       averaged.assign(log_p.begin(), log_p.end());
-      mirrored.assign(batch->images.begin(), batch->images.end());
-      constexpr auto image_values = static_cast<size_t>(kImageBytes);
-      for (size_t at = 0; at < mirrored.size(); at += image_values)
-        flip_horizontally(std::span(mirrored).subspan(at, image_values));
-      network.evaluate(mirrored, batch->labels);
-      average_probabilities(averaged, network.log_probabilities());
+      for (size_t v = 1; v < views.size(); ++v) {
+        render(batch->images, views[v], seen);
+        network.evaluate(seen, batch->labels);
+        add_probabilities(averaged, network.log_probabilities());
+      }
+      for (float& value : averaged) value -= log_views;
       log_p = averaged;
       batch_loss = 0;
       for (int64_t i = 0; i < batch->size(); ++i)

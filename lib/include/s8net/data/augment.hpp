@@ -76,6 +76,9 @@ void shift_scale_rotate(std::span<const uint8_t> image, const AffineTransform& t
 void crop_padded(std::span<const float> image, int64_t padding, const CropOffset& offset, std::span<float> out);
 // Planar 3x32x32 floats, mirrored left to right in place.
 void flip_horizontally(std::span<float> image);
+// Planar 3x32x32 floats moved by (dx, dy) pixels: out(x, y) = in(x - dx, y - dy), the border filled by
+// reflection (reflect-101, as the shift-scale-rotate's).
+void translate(std::span<const float> image, int64_t dx, int64_t dy, std::span<float> out);
 void brightness_contrast(std::span<float> image, const BrightnessContrast& adjust);
 // [0, 255] -> normalized, per channel plane.
 void normalize(std::span<float> image, const Normalization& normalization);

@@ -32,16 +32,25 @@ struct EvalResult {
   int64_t class_count(int label) const noexcept;    // images of that class
 };
 
-// What an evaluation adds to each test image. `flip`: the image and its mirror image are both
-// evaluated and their class probabilities averaged (twice the cost of `none`).
-enum class TestTimeAugmentation { none, flip };
-const char* name_of(TestTimeAugmentation tta) noexcept;
+// What an evaluation averages for each image: the class probabilities of every view of it. The
+// views are the image itself and, with `shift` > 0, the image moved `shift` pixels left, right, up
+// and down (reflect-101 border, as the shift-scale-rotate augmentation fills it); with `flip`, each
+// of those and its mirror image. Each view costs one evaluation.
+struct TestTimeAugmentation {
+  bool flip = false;
+  int64_t shift = 0;  // pixels, 0 (no shifted views) to kMaxTestTimeShift
+
+  int64_t views() const noexcept { return (flip ? 2 : 1) * (shift > 0 ? 5 : 1); }
+  bool operator==(const TestTimeAugmentation&) const = default;
+};
+inline constexpr int64_t kMaxTestTimeShift = 8;
+// "none", "flip", "shift2", "flip+shift1": the names parse_test_time_augmentation reads.
+std::string name_of(const TestTimeAugmentation& tta);
 TestTimeAugmentation parse_test_time_augmentation(const std::string& name);  // throws s8net::Error listing the names
 
 // Normalized (never augmented) images in order, `batch_size` at a time; progress(done, total)
 // after each batch when given.
 EvalResult evaluate(S8Network& network, const Dataset& data, const Augmenter& augmenter, int64_t batch_size,
-                    const std::function<void(int64_t, int64_t)>& progress = {},
-                    TestTimeAugmentation tta = TestTimeAugmentation::none);
+                    const std::function<void(int64_t, int64_t)>& progress = {}, TestTimeAugmentation tta = {});
 
 }  // namespace s8net
