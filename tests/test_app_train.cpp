@@ -225,6 +225,15 @@ TEST_F(AppTraining, TheFastRecipeIsTheBaseTheFlagsChange) {
                          " --out " + (out / "run").string());
   ASSERT_EQ(r.exit_code, 0) << r.all();
   EXPECT_CONTAINS(r.out, "batch 16, 1 epochs, schedule onecycle, momentum 0.95 (Nesterov)");
+  // Its evaluation is a command of its own, named at the end (the seed recipe's run names none).
+  EXPECT_CONTAINS(r.out,
+                  "the fast recipe's evaluation (ten views of each test image): s8net eval --tta flip+shift1 "
+                  "--checkpoint " +
+                      (out / "run" / "last.s8ckpt").string() + " --data " + data() + "\n");
+  const auto seed = run_app("train --norm ln --epochs 1 --batch 16 --no-report --data " + data() + " --out " +
+                            (out / "seed").string());
+  ASSERT_EQ(seed.exit_code, 0) << seed.all();
+  EXPECT_EQ(seed.out.find("--tta"), std::string::npos) << seed.out;
   std::ifstream file(out / "run" / "config.json");
   const nlohmann::json config = nlohmann::json::parse(file);
   EXPECT_EQ(config["recipe"], "fast");

@@ -249,6 +249,12 @@ int run_train(int argc, char** argv) {
       std::printf("\nbest test accuracy %.2f%% at epoch %lld (%s); last %.2f%% (%s)\n", best.test_accuracy(),
                   static_cast<long long>(best.epoch), best_file.c_str(), history.back().test_accuracy(),
                   last_file.c_str());
+    // The fast recipe was chosen with its evaluation (docs/recipe.md), which is a command of its own.
+    if (trainer->config().recipe == "fast" && ranks.rank() == 0)
+      std::printf(
+          "the fast recipe's evaluation (ten views of each test image): s8net eval --tta flip+shift1 "
+          "--checkpoint %s --data %s\n",
+          last_file.c_str(), data_path.c_str());
   }
   if (!values["no-report"].as<bool>())
     std::printf("report %s\n", (std::filesystem::path(out) / report::kReportFile).c_str());
