@@ -53,6 +53,7 @@ TestTimeAugmentation parse_test_time_augmentation(const std::string& name) {
     if (!rest.starts_with('+')) throw unknown();
     rest.remove_prefix(1);
   }
+  static_assert(kMaxTestTimeShift <= 9, "a name holds the shift as one digit");
   if (!rest.starts_with("shift") || rest.size() != 6 || rest[5] < '1' || rest[5] > '0' + kMaxTestTimeShift)
     throw unknown();
   tta.shift = rest[5] - '0';
@@ -61,12 +62,13 @@ TestTimeAugmentation parse_test_time_augmentation(const std::string& name) {
 
 namespace {
 
-// The views of `tta` in a fixed order, the image itself first.
+// One view of an image: moved by (dx, dy), then mirrored when `flip`.
 struct View {
   bool flip = false;
   int64_t dx = 0, dy = 0;
 };
 
+// The views of `tta` in a fixed order, the image itself first.
 std::vector<View> views_of(const TestTimeAugmentation& tta) {
   std::vector<View> positions{{}};
   if (tta.shift > 0)
