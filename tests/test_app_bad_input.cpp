@@ -306,7 +306,17 @@ const BadInput kCatalogue[] = {
     {"EmaDecayOfOne", [] { return flag(" --ema 1"); }, 2, [] { return "--ema must be 0 (off) or a decay in (0, 1)"; }},
     {"UnknownTestTimeAugmentation",
      [] { return "eval --checkpoint " + (world().dir / "none.s8ckpt").string() + " --data x --tta crop"; }, 2,
-     [] { return "--tta: unknown test-time augmentation 'crop' (known: none, flip, shiftN, flip+shiftN with N from 1 to 8)"; }},
+     [] {
+       return "--tta: unknown test-time augmentation 'crop' (known: none, flip, shiftN, flip+shiftN with N from 1 to "
+              "8)";
+     }},
+    // A bare word no flag takes is refused, not dropped: here the second of two views meant for --tta.
+    {"StrayArgument",
+     [] { return "eval --checkpoint " + (world().dir / "none.s8ckpt").string() + " --data x --tta flip shift1"; }, 2,
+     [] { return "unexpected argument 'shift1': every value belongs to a flag"; }},
+    {"StrayArgumentToAStudy",
+     [] { return "study --norm bn --batch 2 --seeds 1 stray --data x --out " + (world().dir / "never").string(); }, 2,
+     [] { return "unexpected argument 'stray': every value belongs to a flag"; }},
     // Norm options are checked against the plugin before the data is read (here: it does not exist).
     {"NormOptionOutOfRange",
      [] {

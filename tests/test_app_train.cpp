@@ -221,20 +221,24 @@ TEST_F(AppTraining, ResumeContinuesAndRefusesRecipeFlags) {
 // except where a flag says otherwise.
 TEST_F(AppTraining, TheFastRecipeIsTheBaseTheFlagsChange) {
   const TempDir out("fast");
-  const auto r = run_app("train --recipe fast --norm ln --epochs 1 --batch 16 --no-report --data " + data() +
-                         " --out " + (out / "run").string());
+  const fs::path run_dir = out / "Bob's run";
+  const auto r = run_app("train --recipe fast --norm ln --epochs 1 --batch 16 --no-report --plugin-dir " +
+                         std::string(S8NET_PLUGIN_DIR) + " --data " + data() + " --out \"" + run_dir.string() + "\"");
   ASSERT_EQ(r.exit_code, 0) << r.all();
   EXPECT_CONTAINS(r.out, "batch 16, 1 epochs, schedule onecycle, momentum 0.95 (Nesterov)");
-  // Its evaluation is a command of its own, named at the end (the seed recipe's run names none).
-  EXPECT_CONTAINS(r.out,
-                  "the fast recipe's evaluation (ten views of each test image): s8net eval --tta flip+shift1 "
-                  "--checkpoint " +
-                      (out / "run" / "last.s8ckpt").string() + " --data " + data() + "\n");
+  // Its evaluation is a command of its own, named at the end with the run's plugin directories,
+  // quoted where a shell needs it, so that it runs as pasted; the seed recipe's run names none.
+  const std::string expected = "s8net eval --tta flip+shift1 --checkpoint '" + out.path().string() +
+                               "/Bob'\\''s run/last.s8ckpt' --data " + data() + " --plugin-dir " + S8NET_PLUGIN_DIR;
+  EXPECT_CONTAINS(r.out, "the fast recipe's evaluation (ten views of each test image): " + expected + "\n");
+  const auto evaluation = run_app(expected.substr(std::string("s8net ").size()));
+  EXPECT_EQ(evaluation.exit_code, 0) << evaluation.all();
+  EXPECT_CONTAINS(evaluation.out, "test-time augmentation: flip+shift1 (10 evaluations per image)");
   const auto seed = run_app("train --norm ln --epochs 1 --batch 16 --no-report --data " + data() + " --out " +
                             (out / "seed").string());
   ASSERT_EQ(seed.exit_code, 0) << seed.all();
   EXPECT_EQ(seed.out.find("--tta"), std::string::npos) << seed.out;
-  std::ifstream file(out / "run" / "config.json");
+  std::ifstream file(run_dir / "config.json");
   const nlohmann::json config = nlohmann::json::parse(file);
   EXPECT_EQ(config["recipe"], "fast");
   EXPECT_EQ(config["batch_size"], 16);

@@ -31,7 +31,7 @@ int run_eval(int argc, char** argv) {
       ("split", po::value(&split)->default_value("test"), "test, or validation: the images the run held out with --val")
       ("limit-test", po::value(&limit)->default_value(0), "use the first N test images (0: all)")
       ("batch", po::value(&batch)->default_value(256), "evaluation batch size")
-      ("tta", po::value(&tta_name)->default_value("none"), "test-time augmentation: none; flip (each image and its mirror image, probabilities averaged: twice the time); shiftN (the image and it moved N pixels left, right, up and down: five times); flip+shiftN (each of those and its mirror image: ten times)")
+      ("tta", po::value(&tta_name)->default_value("none"), "test-time augmentation, the class probabilities of several views of each image averaged, one evaluation per view: none; flip (the image and its mirror image: 2 views); shiftN, N from 1 to 8 (the image, and the image moved N pixels left, right, up and down with the border reflected: 5 views); flip+shiftN (those 5 and their mirror images: 10 views)")
       ("plugin-dir", po::value(&plugin_dirs)->composing(), "extra plugin directory or file (repeatable)");
   // clang-format on
   if (!parse_command_line(argc, argv, options)) return 0;

@@ -165,6 +165,7 @@ int run_study(int argc, char** argv) {
   add_train_flags(options, TrainFlags::without_grid);
   po::variables_map values;
   const po::parsed_options parsed = po::command_line_parser(argc, argv).options(options).style(kCommandLineStyle).run();
+  refuse_stray_arguments(parsed);
   po::store(parsed, values);
   if (values.count("help")) {
     std::cout << options << '\n';

@@ -230,7 +230,7 @@ int run_train(int argc, char** argv) {
       std::fprintf(stderr,
                    "s8net train: interrupted %s, saved in %s; continue with: s8net train --resume --data %s --out %s\n",
                    stop_point(*trainer).c_str(), (std::filesystem::path(out) / kLastCheckpoint).c_str(),
-                   data_path.c_str(), out.c_str());
+                   shell_word(data_path).c_str(), shell_word(out).c_str());
     return 130;  // the shell's code for a process ended by Ctrl-C
   }
 
@@ -250,11 +250,12 @@ int run_train(int argc, char** argv) {
                   static_cast<long long>(best.epoch), best_file.c_str(), history.back().test_accuracy(),
                   last_file.c_str());
     // The fast recipe was chosen with its evaluation (docs/recipe.md), which is a command of its own.
-    if (trainer->config().recipe == "fast" && ranks.rank() == 0)
-      std::printf(
-          "the fast recipe's evaluation (ten views of each test image): s8net eval --tta flip+shift1 "
-          "--checkpoint %s --data %s\n",
-          last_file.c_str(), data_path.c_str());
+    if (trainer->config().recipe == "fast" && ranks.rank() == 0) {
+      std::string command =
+          "s8net eval --tta flip+shift1 --checkpoint " + shell_word(last_file) + " --data " + shell_word(data_path);
+      for (const std::string& dir : plugin_dirs) command += " --plugin-dir " + shell_word(dir);
+      std::printf("the fast recipe's evaluation (ten views of each test image): %s\n", command.c_str());
+    }
   }
   if (!values["no-report"].as<bool>())
     std::printf("report %s\n", (std::filesystem::path(out) / report::kReportFile).c_str());

@@ -41,6 +41,13 @@ bool parse_command_line(int argc, char** argv, const boost::program_options::opt
 // `--out "$RUN"` with RUN unset would otherwise mean "the current directory" or "nowhere": throws
 // boost::program_options::error naming the first flag given an empty value.
 void refuse_empty_values(const boost::program_options::variables_map& values);
+// `text` as one word of a shell command: unchanged when it holds only characters no shell treats
+// specially, else single-quoted, so that a printed command can be pasted as it is.
+std::string shell_word(const std::string& text);
+
+// A bare word that no flag and no positional argument takes (`--tta flip shift1`): throws
+// boost::program_options::error naming it, rather than letting it pass unread.
+void refuse_stray_arguments(const boost::program_options::parsed_options& parsed);
 
 // The registry after loading --plugin-dir paths and the default search path. Every file that
 // failed is reported on stderr: as an error, counted in *failure_count, when that is given (the

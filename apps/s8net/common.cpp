@@ -7,10 +7,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <filesystem>
 #include <iostream>
 #include <set>
+#include <string_view>
 
 namespace po = boost::program_options;
 
@@ -46,6 +48,25 @@ void warn_about_writable_plugins(const NormRegistry& registry) {
 
 }  // namespace
 
+std::string shell_word(const std::string& text) {
+  const auto plain = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("_-./:=+,@%").find(c) != std::string_view::npos;
+  };
+  if (!text.empty() && std::all_of(text.begin(), text.end(), plain)) return text;
+  std::string quoted = "'";
+  for (const char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+void refuse_stray_arguments(const po::parsed_options& parsed) {
+  // Without a positional description Boost keeps a bare word as an option without a name, and
+  // store() drops it: `--tta flip shift1` would evaluate flip alone without a word.
+  for (const po::option& option : parsed.options)
+    if (option.string_key.empty() && !option.original_tokens.empty())
+      throw po::error("unexpected argument '" + option.original_tokens.front() + "': every value belongs to a flag");
+}
+
 bool parse_command_line(int argc, char** argv, const po::options_description& options, po::variables_map* values,
                         const po::positional_options_description* positional) {
   po::variables_map parsed;
@@ -53,7 +74,9 @@ bool parse_command_line(int argc, char** argv, const po::options_description& op
   po::command_line_parser parser(argc, argv);
   parser.options(options).style(kCommandLineStyle);
   if (positional) parser.positional(*positional);
-  po::store(parser.run(), into);
+  const po::parsed_options parsed_options = parser.run();
+  refuse_stray_arguments(parsed_options);
+  po::store(parsed_options, into);
   if (into.count("help")) {
     std::cout << options << '\n';
     return false;
