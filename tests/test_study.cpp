@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <sys/file.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -206,6 +207,45 @@ TEST_F(Study, AFailingPointIsRecordedWithItsReasonAndTheRestGoesOn) {
   EXPECT_CONTAINS(again.out, "2 already done");
 }
 
+// --tta: every finished run is evaluated once more with the views, as `s8net eval --tta` would,
+// kept in its directory and summarised with its interval; the same study again evaluates nothing
+// again, and other views evaluate every run again.
+TEST_F(Study, TestTimeViewsEvaluateEachFinishedRunOnce) {
+  const fs::path out = *dir_ / "views";
+  const std::string flags =
+      "study --norm gn --batch 16 --seeds 2 --epochs 1 --data " + (*dir_ / "data").string() + " --out " + out.string();
+  const auto r = run_app(flags + " --tta flip+shift1");
+  ASSERT_EQ(r.exit_code, 0) << r.all();
+  for (const char* run : {"gn-b16-s1", "gn-b16-s2"}) {
+    SCOPED_TRACE(run);
+    const auto recorded = nlohmann::json::parse(test::text_of(out / "runs" / run / "test_time_views.json"));
+    EXPECT_EQ(recorded["tta"], "flip+shift1");
+    EXPECT_EQ(recorded["views"], 10);
+    EXPECT_EQ(recorded["test_total"], 40);
+    const auto eval = run_app("eval --tta flip+shift1 --checkpoint " + (out / "runs" / run / kLastCheckpoint).string() +
+                              " --data " + (*dir_ / "data").string());
+    ASSERT_EQ(eval.exit_code, 0) << eval.all();
+    // Appended piece by piece: GCC 12 at -O3 takes "(" + string for an overlapping copy (-Wrestrict).
+    std::string correct = "(";
+    correct += std::to_string(recorded["test_correct"].get<int>());
+    correct += "/40)";
+    EXPECT_CONTAINS(eval.out, correct);
+    EXPECT_CONTAINS(r.out, std::string(run) + ": test accuracy ");
+  }
+  const std::string summary = test::text_of(out / "summary.md");
+  EXPECT_CONTAINS(summary, "test-time views flip+shift1");
+  EXPECT_CONTAINS(summary, "## Test accuracy with test-time views (%)");
+  EXPECT_CONTAINS(test::text_of(out / "study.csv"), "test_tta_acc");
+
+  const auto again = run_app(flags + " --tta flip+shift1");
+  ASSERT_EQ(again.exit_code, 0) << again.all();
+  EXPECT_EQ(again.out.find(": test accuracy "), std::string::npos) << again.out;
+  const auto other = run_app(flags + " --tta flip");
+  ASSERT_EQ(other.exit_code, 0) << other.all();
+  EXPECT_CONTAINS(other.out, "gn-b16-s1: test accuracy ");
+  EXPECT_CONTAINS(test::text_of(out / "summary.md"), "test-time views flip.");
+}
+
 TEST_F(Study, BadFlagsAreRefusedBeforeAnythingRuns) {
   const fs::path out = *dir_ / "never";
   const std::string data = " --data " + (*dir_ / "data").string() + " --out " + out.string();
@@ -220,6 +260,7 @@ TEST_F(Study, BadFlagsAreRefusedBeforeAnythingRuns) {
       {"study --norm bn --batch 8,16,8" + data, "--batch '8,16,8': an entry given twice"},
       {"study --norm bn --batch 8 --threads 4096" + data, "--threads must be in [1, "},
       {"study --norm bn --batch 8 --seed 3" + data, "unrecognised option '--seed'"},
+      {"study --norm bn --batch 8 --tta shift9" + data, "--tta: unknown test-time augmentation 'shift9'"},
       {"study --norm bn --batch 8 --lr 0.1" + data, "--lr sets the onecycle, cosine, step and constant schedules"},
       {"study --norm bn --batch 64 --limit-train 100 --val 50" + data,
        "bn-b64-s1: --batch 64 is more than the 50 images"},

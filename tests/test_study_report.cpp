@@ -187,13 +187,15 @@ TEST(StudyReport, TablesFiguresAndPage) {
   for (const fs::path& file : written) EXPECT_TRUE(fs::exists(file)) << file;
 
   const std::string csv = read_text(study / kStudyCsvFile);
-  EXPECT_EQ(csv.substr(0, csv.find('\n')),
-            "norm,batch,seed,status,reason,lr,epochs,final_test_acc,best_val_acc,test_at_best_val,train_img_s,wall_s");
-  EXPECT_NE(csv.find("\nbn,2,1,finished,,0.01,3,70.00,60.00,71.00,200.0,12.5\n"), std::string::npos) << csv;
-  EXPECT_NE(csv.find("\nbn,4,2,finished,,0.01,3,70.00,60.00,71.00,400.0,12.5\n"), std::string::npos) << csv;
-  EXPECT_NE(csv.find("\ngn,4,1,finished,,0.01,3,58.00,60.00,59.00,400.0,12.5\n"), std::string::npos) << csv;
+  EXPECT_EQ(
+      csv.substr(0, csv.find('\n')),
+      "norm,batch,seed,status,reason,lr,epochs,final_test_acc,best_val_acc,test_at_best_val,test_tta_acc,train_img_s,"
+      "wall_s");
+  EXPECT_NE(csv.find("\nbn,2,1,finished,,0.01,3,70.00,60.00,71.00,,200.0,12.5\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\nbn,4,2,finished,,0.01,3,70.00,60.00,71.00,,400.0,12.5\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\ngn,4,1,finished,,0.01,3,58.00,60.00,59.00,,400.0,12.5\n"), std::string::npos) << csv;
   // The reason holds a comma and quotes: one quoted field, its quotes doubled.
-  EXPECT_NE(csv.find("\ngn,4,2,failed,\"killed, \"\"signal 9\"\"\",,,,,,,12.5\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\ngn,4,2,failed,\"killed, \"\"signal 9\"\"\",,,,,,,,12.5\n"), std::string::npos) << csv;
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 9);
 
   // bn, batch 2: final {70, 74} -> mean 72.00, sd sqrt(8) = 2.83, 72 -+ 12.7062 * 2 = [46.59, 97.41];
@@ -233,6 +235,50 @@ TEST(StudyReport, TablesFiguresAndPage) {
   for (const std::string& link : links) EXPECT_TRUE(fs::exists(study / link)) << link;
   EXPECT_NE(page.find("killed, &quot;signal 9&quot;"), std::string::npos);
   EXPECT_NE(page.find("95% confidence interval"), std::string::npos);
+}
+
+// With --tta the study evaluates each finished run once more and keeps the result in the run
+// directory; the rows take it only when it holds the views asked for, and the report adds its
+// table, column and figure panel.
+TEST(StudyReport, TestTimeViewsWhereEachRunRecordsThem) {
+  TempDir study("study");
+  MadeUpStudy made_up(study.path());
+  made_up.grid.test_time_views = "flip+shift1";
+  const auto record = [&](size_t outcome, const std::string& views, double accuracy) {
+    const nlohmann::json j = {{"tta", views}, {"test_acc", accuracy}};
+    write_file_atomically(run_directory(study.path(), made_up.outcomes[outcome].point) / kTestTimeViewsFile, j.dump());
+  };
+  record(0, "flip+shift1", 71.5);  // bn-b2-s1
+  record(1, "flip+shift1", 74.5);  // bn-b2-s2
+  record(2, "flip", 99);           // bn-b4-s1: other views, not these
+  const std::vector<StudyRow> rows = collect_rows(study.path(), made_up.outcomes, "flip+shift1");
+  ASSERT_TRUE(rows[0].test_with_views && rows[1].test_with_views);
+  EXPECT_DOUBLE_EQ(*rows[0].test_with_views, 71.5);
+  EXPECT_FALSE(rows[2].test_with_views);
+  EXPECT_FALSE(rows[3].test_with_views);                                          // none recorded
+  EXPECT_FALSE(collect_rows(study.path(), made_up.outcomes)[0].test_with_views);  // not asked for
+
+  write_study_report(study.path(), made_up.grid, rows);
+  const std::string csv = read_text(study / kStudyCsvFile);
+  EXPECT_NE(csv.find("\nbn,2,1,finished,,0.01,3,70.00,60.00,71.00,71.50,200.0,12.5\n"), std::string::npos) << csv;
+  // {71.5, 74.5}: mean 73.00, sd 2.12, 73 -+ 12.7062 * 1.5 = [53.94, 92.06].
+  const std::string md = read_text(study / kStudySummaryFile);
+  EXPECT_NE(md.find("test-time views flip+shift1"), std::string::npos) << md;
+  EXPECT_NE(md.find("## Test accuracy with test-time views (%)"), std::string::npos) << md;
+  EXPECT_NE(md.find("| bn | 2 | 2 | 73.00 | 2.12 | [53.94, 92.06] |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| bn | 4 | 0 | – | – | – |"), std::string::npos) << md;
+  const auto json = nlohmann::json::parse(read_text(study / kStudyJsonFile));
+  EXPECT_EQ(json["grid"]["tta"], "flip+shift1");
+  EXPECT_DOUBLE_EQ(json["rows"][0]["test_tta_acc"].get<double>(), 71.5);
+  EXPECT_TRUE(json["rows"][2]["test_tta_acc"].is_null());
+  EXPECT_EQ(json["summaries"][0]["test_tta_acc"]["n"], 2);
+  // A third accuracy panel.
+  expect_picture(study / kStudyAccuracyFigure, 1800, 480);
+
+  // A file that is not JSON is named.
+  write_file_atomically(run_directory(study.path(), made_up.outcomes[0].point) / kTestTimeViewsFile, "{");
+  const std::string message = error_of([&] { collect_rows(study.path(), made_up.outcomes, "flip+shift1"); });
+  EXPECT_NE(message.find(kTestTimeViewsFile), std::string::npos) << message;
 }
 
 TEST(StudyFigures, ErrorBarsAndBatchSizesShow) {

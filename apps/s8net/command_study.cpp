@@ -6,6 +6,7 @@
 #include "progress.hpp"
 #include "study_runs.hpp"
 #include "study_sources.hpp"
+#include "study_views.hpp"
 #include "train_flags.hpp"
 
 #include <s8net/core/error.hpp>
@@ -141,7 +142,7 @@ class StudyProgress {
 }  // namespace
 
 int run_study(int argc, char** argv) {
-  std::string norms_text, batches_text, data_path, out, lr_scaling_text = "none";
+  std::string norms_text, batches_text, data_path, out, lr_scaling_text = "none", views_text = "none";
   std::vector<std::string> plugin_dirs;
   int64_t seeds = 1, jobs = 0, threads = 1;
   bool retry_failed = false;
@@ -158,6 +159,7 @@ int run_study(int argc, char** argv) {
       ("jobs", po::value(&jobs)->default_value(0), "runs side by side in this process (0: this process's cores / --threads)")
       ("threads", po::value(&threads)->default_value(1), "OpenMP threads (and cores) of each run; keep it equal to compare runs bit for bit")
       ("retry-failed", po::bool_switch(&retry_failed), "train again the points that failed in an earlier invocation")
+      ("tta", po::value(&views_text)->default_value("none"), "test-time views (as s8net eval --tta) each finished run's last checkpoint is evaluated with once, reported beside the plain test accuracy")
       ("data", po::value(&data_path)->required(), "data: a directory written by s8net data prepare (the same path on every machine)")
       ("out", po::value(&out)->required(), "study directory: runs/<norm>-b<batch>-s<seed>/, study.csv, study.json, summary.md, study.html")
       ("plugin-dir", po::value(&plugin_dirs)->composing(), "extra plugin directory or file (repeatable)");
@@ -191,6 +193,13 @@ int run_study(int argc, char** argv) {
   } catch (const Error& e) {
     throw po::error(e.what());
   }
+  TestTimeAugmentation views;
+  try {
+    views = parse_test_time_augmentation(views_text);
+  } catch (const Error& e) {
+    throw po::error(std::string("--tta: ") + e.what());
+  }
+  grid.test_time_views = name_of(views);
   if (jobs == 0) jobs = std::max<int64_t>(1, cores / threads);
   if (jobs < 0 || jobs > 1024) throw po::error("--jobs must be in [0, 1024], got " + std::to_string(jobs));
   TrainConfig base = recipe_of(values);
@@ -316,7 +325,18 @@ int run_study(int argc, char** argv) {
   if (rank != 0) return 0;
 
   const std::vector<study::PointOutcome> outcomes = outcomes_of(study_dir, points, base.epochs);
-  const std::vector<study::StudyRow> rows = study::collect_rows(study_dir, outcomes);
+  if (views.views() > 1) {
+    std::vector<fs::path> finished_runs;
+    for (const study::PointOutcome& o : outcomes)
+      if (o.status == study::PointOutcome::Status::finished)
+        finished_runs.push_back(study::run_directory(study_dir, o.point));
+    if (!evaluate_with_views(context, plugin_dirs, data_path, finished_runs, views, interrupt)) {
+      std::fprintf(stderr, "s8net study: interrupted while evaluating with %s; continue with the same command.\n",
+                   grid.test_time_views.c_str());
+      return 130;
+    }
+  }
+  const std::vector<study::StudyRow> rows = study::collect_rows(study_dir, outcomes, grid.test_time_views);
   const auto files = study::write_study_report(study_dir, grid, rows);
   size_t finished = 0, failed = 0;
   for (const study::PointOutcome& o : outcomes) {

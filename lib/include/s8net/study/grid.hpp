@@ -28,6 +28,7 @@ struct Grid {
   std::vector<int64_t> batches;
   int64_t seeds = 1;  // seeds 1..seeds
   LrScaling lr_scaling = LrScaling::none;
+  std::string test_time_views = "none";  // what each finished run is evaluated with at the end (--tta)
 
   // Norm-major, then batch, then seed: the order the points are handed out in.
   std::vector<GridPoint> points() const;

@@ -11,7 +11,9 @@ namespace s8net::report {
 
 RgbImage draw_against_batch_size(const std::string& title, const std::string& subtitle,
                                  std::span<const BatchSizePanel> panels) {
-  Canvas canvas(panels.size() > 1 ? 1260 : 760, 480);
+  // Side by side, each panel at least 600 pixels wide once there are three.
+  const int panel_count = static_cast<int>(panels.size());
+  Canvas canvas(panel_count > 2 ? 600 * panel_count : panel_count > 1 ? 1260 : 760, 480);
   const double top = draw_figure_title(canvas, title, subtitle);
   const double width = canvas.width() / static_cast<double>(std::max<size_t>(panels.size(), 1));
   for (size_t p = 0; p < panels.size(); ++p) {

@@ -1,7 +1,10 @@
+#include <s8net/core/atomic_file.hpp>
 #include <s8net/core/error.hpp>
 #include <s8net/report/compare.hpp>
 #include <s8net/study/aggregate.hpp>
 #include <s8net/train/trainer.hpp>
+
+#include <nlohmann/json.hpp>
 
 namespace s8net::study {
 
@@ -35,7 +38,21 @@ void check_run_is_the_point(const TrainConfig& config, const GridPoint& point, c
                 ", seed " + std::to_string(config.seed) + ", not of the study's point " + point.name());
 }
 
-StudyRow finished_row(const std::filesystem::path& study, const PointOutcome& outcome) {
+// The test accuracy the file records for `views`, if it records those.
+std::optional<double> test_accuracy_with(const std::filesystem::path& file, const std::string& views) {
+  if (!std::filesystem::exists(file)) return std::nullopt;
+  try {
+    const std::vector<uint8_t> bytes = read_file_bytes(file);
+    const nlohmann::json j = nlohmann::json::parse(bytes.begin(), bytes.end());
+    if (j.at("tta").get<std::string>() != views) return std::nullopt;
+    return j.at("test_acc").get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(file.string() + ": " + e.what());
+  }
+}
+
+StudyRow finished_row(const std::filesystem::path& study, const PointOutcome& outcome,
+                      const std::string& test_time_views) {
   const std::filesystem::path directory = run_directory(study, outcome.point);
   const report::RunRecord run = report::load_run(directory);
   check_run_is_the_point(run.config, outcome.point, directory / kConfigFile);
@@ -50,16 +67,20 @@ StudyRow finished_row(const std::filesystem::path& study, const PointOutcome& ou
   }
   row.train_images_per_second = median_training_images_per_second(run.history);
   for (const EpochMetrics& m : run.history) row.test_accuracy_per_epoch.push_back(m.test_accuracy());
+  if (test_time_views != "none")
+    row.test_with_views = test_accuracy_with(directory / kTestTimeViewsFile, test_time_views);
   return row;
 }
 
 }  // namespace
 
-std::vector<StudyRow> collect_rows(const std::filesystem::path& study, const std::vector<PointOutcome>& outcomes) {
+std::vector<StudyRow> collect_rows(const std::filesystem::path& study, const std::vector<PointOutcome>& outcomes,
+                                   const std::string& test_time_views) {
   std::vector<StudyRow> rows;
   rows.reserve(outcomes.size());
   for (const PointOutcome& outcome : outcomes) {
-    rows.push_back(outcome.status == PointOutcome::Status::finished ? finished_row(study, outcome) : row_of(outcome));
+    rows.push_back(outcome.status == PointOutcome::Status::finished ? finished_row(study, outcome, test_time_views)
+                                                                    : row_of(outcome));
   }
   return rows;
 }

@@ -15,6 +15,7 @@ struct StudyCell {
   int64_t batch = 0;
   Summary final_test;                       // percent
   std::optional<Summary> test_at_best_val;  // percent; over the seeds that held out a validation split
+  std::optional<Summary> test_with_views;   // percent; over the seeds evaluated with the study's --tta views
   Summary train_images_per_second;
   std::vector<double> mean_test_accuracy_per_epoch;  // over the seeds that reached each epoch
 };
@@ -24,5 +25,6 @@ struct StudyCell {
 std::vector<StudyCell> cells_of(const Grid& grid, const std::vector<StudyRow>& rows);
 
 bool any_validation(const std::vector<StudyCell>& cells);
+bool any_test_time_views(const std::vector<StudyCell>& cells);
 
 }  // namespace s8net::study

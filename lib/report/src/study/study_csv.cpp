@@ -20,7 +20,8 @@ std::string optional_percent(const std::optional<double>& value) { return value 
 
 std::string study_csv(const std::vector<StudyRow>& rows) {
   std::string csv =
-      "norm,batch,seed,status,reason,lr,epochs,final_test_acc,best_val_acc,test_at_best_val,train_img_s,wall_s\n";
+      "norm,batch,seed,status,reason,lr,epochs,final_test_acc,best_val_acc,test_at_best_val,test_tta_acc,train_img_s,"
+      "wall_s\n";
   for (const StudyRow& row : rows) {
     const bool finished = row.status == PointOutcome::Status::finished;
     const std::vector<std::string> fields = {csv_field(row.point.norm),
@@ -33,6 +34,7 @@ std::string study_csv(const std::vector<StudyRow>& rows) {
                                              finished ? percent(row.final_test_accuracy) : "",
                                              optional_percent(row.best_val_accuracy),
                                              optional_percent(row.test_at_best_val),
+                                             optional_percent(row.test_with_views),
                                              finished ? format_number("%.1f", row.train_images_per_second) : "",
                                              format_number("%.1f", row.wall_seconds)};
     for (size_t i = 0; i < fields.size(); ++i) csv += (i ? "," : "") + fields[i];

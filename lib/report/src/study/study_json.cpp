@@ -27,7 +27,8 @@ ordered_json summary_json(const std::optional<Summary>& summary) {
 
 std::string study_json(const Grid& grid, const std::vector<StudyRow>& rows, const std::vector<StudyCell>& cells) {
   ordered_json root;
-  root["grid"] = {{"norms", grid.norms}, {"batches", grid.batches}, {"seeds", grid.seeds}};
+  root["grid"] = {
+      {"norms", grid.norms}, {"batches", grid.batches}, {"seeds", grid.seeds}, {"tta", grid.test_time_views}};
   ordered_json& row_list = root["rows"] = ordered_json::array();
   for (const StudyRow& row : rows) {
     const bool finished = row.status == PointOutcome::Status::finished;
@@ -43,6 +44,7 @@ std::string study_json(const Grid& grid, const std::vector<StudyRow>& rows, cons
                         {"final_test_acc", if_finished(row.final_test_accuracy)},
                         {"best_val_acc", optional_number(row.best_val_accuracy)},
                         {"test_at_best_val", optional_number(row.test_at_best_val)},
+                        {"test_tta_acc", optional_number(row.test_with_views)},
                         {"train_img_s", if_finished(row.train_images_per_second)},
                         {"wall_s", row.wall_seconds},
                         {"test_acc_per_epoch", row.test_accuracy_per_epoch}});

@@ -16,6 +16,10 @@ std::vector<CellMetric> metrics_of(const std::vector<StudyCell>& cells) {
     metrics.push_back({"test_at_best_val", "Test accuracy at the best validation epoch (%)",
                        "test split, at the epoch of the highest validation-split accuracy",
                        [](const StudyCell& c) { return c.test_at_best_val; }, percent});
+  if (any_test_time_views(cells))
+    metrics.push_back({"test_tta_acc", "Test accuracy with test-time views (%)",
+                       "test split, the last epoch's weights, each image's views averaged (the study's --tta)",
+                       [](const StudyCell& c) { return c.test_with_views; }, percent});
   metrics.push_back({"train_img_s", "Training throughput (images/s)", "training split, each run's median epoch",
                      [](const StudyCell& c) { return std::optional(c.train_images_per_second); },
                      [](double v) { return with_thousands(std::llround(v)); }});

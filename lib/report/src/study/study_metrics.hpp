@@ -19,8 +19,8 @@ struct CellMetric {
   std::function<std::string(double)> format;
 };
 
-// Final test accuracy and training throughput, and test accuracy at the best validation epoch
-// when any run held out a validation split.
+// Final test accuracy and training throughput, test accuracy at the best validation epoch when
+// any run held out a validation split, and with test-time views when any run was evaluated so.
 std::vector<CellMetric> metrics_of(const std::vector<StudyCell>& cells);
 
 // The cells of a summary table: n, mean, sd, 95% CI ("[low, high]"); a dash where a cell has too

@@ -15,14 +15,15 @@ std::string link(const char* file) { return "<a href=\"" + html::escape(file) + 
 
 std::string points_table(const std::vector<StudyRow>& rows) {
   html::Table table({"point", "status", "peak lr", "epochs", "final test acc", "best val acc", "test acc at best val",
-                     "training img/s (median epoch)", "wall time", "reason"},
-                    {false, false, true, true, true, true, true, true, true, false});
+                     "test acc with test-time views", "training img/s (median epoch)", "wall time", "reason"},
+                    {false, false, true, true, true, true, true, true, true, true, false});
   for (const StudyRow& row : rows) {
     const bool finished = row.status == PointOutcome::Status::finished;
     table.row({row.point.name(), name_of(row.status), finished ? format_number("%.6g", row.learning_rate) : "",
                finished ? std::to_string(row.epochs) : "", finished ? percent(row.final_test_accuracy) + "%" : "",
                row.best_val_accuracy ? percent(*row.best_val_accuracy) + "%" : "",
                row.test_at_best_val ? percent(*row.test_at_best_val) + "%" : "",
+               row.test_with_views ? percent(*row.test_with_views) + "%" : "",
                finished ? with_thousands(std::llround(row.train_images_per_second)) : "",
                format_duration(row.wall_seconds), row.reason});
   }

@@ -39,6 +39,9 @@ RgbImage draw_accuracy(const Grid& grid, const std::vector<StudyCell>& cells) {
   if (any_validation(cells))
     panels.push_back(panel_of("Test accuracy at the best validation epoch", "test accuracy (%)", grid, cells,
                               [](const StudyCell& c) { return c.test_at_best_val; }));
+  if (any_test_time_views(cells))
+    panels.push_back(panel_of("Test accuracy with test-time views (" + grid.test_time_views + ")", "test accuracy (%)",
+                              grid, cells, [](const StudyCell& c) { return c.test_with_views; }));
   return report::draw_against_batch_size("Test accuracy against batch size",
                                          "mean over seeds; error bars: 95% confidence interval of the mean", panels);
 }

@@ -39,7 +39,8 @@ std::string describe_grid(const Grid& grid, const std::vector<StudyRow>& rows) {
   auto count = [&](PointOutcome::Status s) {
     return std::to_string(std::count_if(rows.begin(), rows.end(), [&](const StudyRow& r) { return r.status == s; }));
   };
-  return "Norms " + norms + "; batch sizes " + batches + "; seeds 1.." + std::to_string(grid.seeds) + ". " +
+  const std::string views = grid.test_time_views == "none" ? "" : "; test-time views " + grid.test_time_views;
+  return "Norms " + norms + "; batch sizes " + batches + "; seeds 1.." + std::to_string(grid.seeds) + views + ". " +
          std::to_string(rows.size()) + " points: " + count(PointOutcome::Status::finished) + " finished, " +
          count(PointOutcome::Status::failed) + " failed, " + count(PointOutcome::Status::not_run) + " not run.";
 }

@@ -32,15 +32,22 @@ struct StudyRow {
   double final_test_accuracy = 0;           // percent, last epoch
   std::optional<double> best_val_accuracy;  // percent, the best epoch on validation (runs with --val)
   std::optional<double> test_at_best_val;   // percent, test accuracy at that epoch
+  std::optional<double> test_with_views;    // percent, the last epoch's weights with the study's --tta views
   double train_images_per_second = 0;       // median over epochs
   double wall_seconds = 0;
   std::vector<double> test_accuracy_per_epoch;  // percent, epoch 1 first: the learning curve
 };
 
-// Reads each finished point's run directory (config.json, metrics.jsonl); the other points get a
-// row of their status, reason and wall time alone. Throws s8net::Error naming the file that is
-// missing or unreadable, or a config.json whose norm, batch or seed is not its point's.
-std::vector<StudyRow> collect_rows(const std::filesystem::path& study, const std::vector<PointOutcome>& outcomes);
+// A finished run's test accuracy with test-time views, as `s8net study --tta` evaluates it once:
+// {"tta": name, "views", "test_loss", "test_correct", "test_total", "test_acc", "seconds"}.
+inline constexpr const char* kTestTimeViewsFile = "test_time_views.json";
+
+// Reads each finished point's run directory (config.json, metrics.jsonl, and with
+// `test_time_views` other than "none" the file above when it holds those views); the other points
+// get a row of their status, reason and wall time alone. Throws s8net::Error naming the file that
+// is missing or unreadable, or a config.json whose norm, batch or seed is not its point's.
+std::vector<StudyRow> collect_rows(const std::filesystem::path& study, const std::vector<PointOutcome>& outcomes,
+                                   const std::string& test_time_views = "none");
 
 // Mean, sample standard deviation and the 95% confidence interval of the mean (Student's t with
 // n - 1 degrees of freedom); with one value the deviation is 0 and the interval the value itself,

@@ -1,0 +1,71 @@
+#include "study_views.hpp"
+
+#include "commands.hpp"
+#include "progress.hpp"
+
+#include <s8net/core/atomic_file.hpp>
+#include <s8net/data/any_data_source.hpp>
+#include <s8net/study/aggregate.hpp>
+#include <s8net/train/network_state.hpp>
+#include <s8net/train/trainer.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+
+namespace s8net::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A file that cannot be read or holds other views is evaluated again, never trusted.
+bool holds(const fs::path& file, const std::string& views) {
+  if (!fs::exists(file)) return false;
+  try {
+    const std::vector<uint8_t> bytes = read_file_bytes(file);
+    const auto j = nlohmann::json::parse(bytes.begin(), bytes.end());
+    return j.at("tta").get<std::string>() == views;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+bool evaluate_with_views(Context& context, const std::vector<std::string>& plugin_dirs, const std::string& data_path,
+                         const std::vector<fs::path>& runs, const TestTimeAugmentation& views,
+                         const InterruptRequest& interrupt) {
+  const std::string name = name_of(views);
+  std::vector<fs::path> left;
+  for (const fs::path& run : runs)
+    if (!holds(run / study::kTestTimeViewsFile, name)) left.push_back(run);
+  if (left.empty()) return true;
+  const auto registry = load_plugins(context, plugin_dirs);
+  const CifarData data = load_any_cifar(data_path);
+  ProgressLine line;
+  for (size_t i = 0; i < left.size(); ++i) {
+    if (interrupt.requested()) return false;
+    const fs::path checkpoint_file = left[i] / kLastCheckpoint;
+    const Checkpoint checkpoint = load_checkpoint(checkpoint_file.string());
+    const auto network = network_from_checkpoint(context, *registry, checkpoint, checkpoint_file.string());
+    const auto start = std::chrono::steady_clock::now();
+    const std::string label = "evaluating " + left[i].filename().string() + " with " + name + " (" +
+                              std::to_string(i + 1) + "/" + std::to_string(left.size()) + ")";
+    const EvalResult r =
+        evaluate(*network, data.test.first(checkpoint.config.limit_test), Augmenter(checkpoint.config.augment_options),
+                 256, counting_progress(line, label), views);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    line.clear();
+    const nlohmann::ordered_json j = {
+        {"tta", name},           {"views", views.views()},   {"test_loss", r.loss}, {"test_correct", r.correct},
+        {"test_total", r.total}, {"test_acc", r.accuracy()}, {"seconds", seconds}};
+    write_file_atomically(left[i] / study::kTestTimeViewsFile, j.dump(2) + "\n");
+    std::printf("%s: test accuracy %.2f%% with %s (%lld views, %.1f s)\n", left[i].filename().c_str(), r.accuracy(),
+                name.c_str(), static_cast<long long>(views.views()), seconds);
+    std::fflush(stdout);
+  }
+  return true;
+}
+
+}  // namespace s8net::app
