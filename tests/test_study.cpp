@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -240,6 +241,17 @@ TEST_F(Study, TestTimeViewsEvaluateEachFinishedRunOnce) {
   const auto again = run_app(flags + " --tta flip+shift1");
   ASSERT_EQ(again.exit_code, 0) << again.all();
   EXPECT_EQ(again.out.find(": test accuracy "), std::string::npos) << again.out;
+  // A record that does not hold together (here an accuracy its counts do not give) is evaluated again.
+  const fs::path record = out / "runs" / "gn-b16-s2" / "test_time_views.json";
+  auto tampered = nlohmann::json::parse(test::text_of(record));
+  const double accuracy = tampered["test_acc"].get<double>();
+  tampered["test_acc"] = 99.5;
+  std::ofstream(record) << tampered.dump();
+  const auto repaired = run_app(flags + " --tta flip+shift1");
+  ASSERT_EQ(repaired.exit_code, 0) << repaired.all();
+  EXPECT_CONTAINS(repaired.out, "gn-b16-s2: test accuracy ");
+  EXPECT_EQ(repaired.out.find("gn-b16-s1: test accuracy "), std::string::npos) << repaired.out;
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(test::text_of(record))["test_acc"].get<double>(), accuracy);
   const auto other = run_app(flags + " --tta flip");
   ASSERT_EQ(other.exit_code, 0) << other.all();
   EXPECT_CONTAINS(other.out, "gn-b16-s1: test accuracy ");

@@ -238,19 +238,23 @@ TEST(StudyReport, TablesFiguresAndPage) {
 }
 
 // With --tta the study evaluates each finished run once more and keeps the result in the run
-// directory; the rows take it only when it holds the views asked for, and the report adds its
-// table, column and figure panel.
+// directory; the rows take it only when it is a whole record of the views asked for, on the run's
+// test images, whose accuracy is its counts'; the report adds its table, column and figure panel.
 TEST(StudyReport, TestTimeViewsWhereEachRunRecordsThem) {
   TempDir study("study");
   MadeUpStudy made_up(study.path());
   made_up.grid.test_time_views = "flip+shift1";
-  const auto record = [&](size_t outcome, const std::string& views, double accuracy) {
-    const nlohmann::json j = {{"tta", views}, {"test_acc", accuracy}};
-    write_file_atomically(run_directory(study.path(), made_up.outcomes[outcome].point) / kTestTimeViewsFile, j.dump());
+  const auto write = [&](size_t outcome, const std::string& text) {
+    write_file_atomically(run_directory(study.path(), made_up.outcomes[outcome].point) / kTestTimeViewsFile, text);
   };
-  record(0, "flip+shift1", 71.5);  // bn-b2-s1
-  record(1, "flip+shift1", 74.5);  // bn-b2-s2
-  record(2, "flip", 99);           // bn-b4-s1: other views, not these
+  const auto record = [&](size_t outcome, const std::string& views, int64_t correct, int64_t total, double accuracy) {
+    write(outcome,
+          nlohmann::json({{"tta", views}, {"test_correct", correct}, {"test_total", total}, {"test_acc", accuracy}})
+              .dump());
+  };
+  record(0, "flip+shift1", 7150, 10000, 71.5);  // bn-b2-s1
+  record(1, "flip+shift1", 7450, 10000, 74.5);  // bn-b2-s2
+  record(2, "flip", 9900, 10000, 99);           // bn-b4-s1: other views, not these
   const std::vector<StudyRow> rows = collect_rows(study.path(), made_up.outcomes, "flip+shift1");
   ASSERT_TRUE(rows[0].test_with_views && rows[1].test_with_views);
   EXPECT_DOUBLE_EQ(*rows[0].test_with_views, 71.5);
@@ -275,10 +279,50 @@ TEST(StudyReport, TestTimeViewsWhereEachRunRecordsThem) {
   // A third accuracy panel.
   expect_picture(study / kStudyAccuracyFigure, 1800, 480);
 
-  // A file that is not JSON is named.
-  write_file_atomically(run_directory(study.path(), made_up.outcomes[0].point) / kTestTimeViewsFile, "{");
-  const std::string message = error_of([&] { collect_rows(study.path(), made_up.outcomes, "flip+shift1"); });
-  EXPECT_NE(message.find(kTestTimeViewsFile), std::string::npos) << message;
+  // Nothing is taken from a record that does not hold together: the study evaluates such runs again.
+  const auto taken = [&] { return collect_rows(study.path(), made_up.outcomes, "flip+shift1")[0].test_with_views; };
+  EXPECT_TRUE(taken());
+  for (const std::string& bad :
+       {std::string("{"), std::string("[]"), std::string("{\"tta\":\"flip+shift1\"}"),
+        std::string("{\"tta\":\"flip+shift1\",\"test_correct\":7150,\"test_total\":10000,\"test_acc\":\"x\"}")}) {
+    write(0, bad);
+    EXPECT_FALSE(taken()) << bad;
+  }
+  record(0, "flip+shift1", 7150, 10000, 999);  // an accuracy that is not its counts'
+  EXPECT_FALSE(taken());
+  record(0, "flip+shift1", 715, 1000, 71.5);  // another number of test images than the run's 10,000
+  EXPECT_FALSE(taken());
+  record(0, "flip+shift1", 10001, 10000, 100.01);
+  EXPECT_FALSE(taken());
+  record(0, "flip+shift1", -1, 10000, -0.01);
+  EXPECT_FALSE(taken());
+  record(0, "flip+shift1", 7150, 10000, 71.5);
+  EXPECT_TRUE(taken());
+}
+
+// The left half of an image: the first of two panels.
+std::vector<uint8_t> left_half(const RgbImage& image) {
+  std::vector<uint8_t> half;
+  const auto row = static_cast<size_t>(image.width) * 3;
+  for (size_t y = 0; y < static_cast<size_t>(image.height); ++y)
+    half.insert(half.end(), image.pixels.begin() + static_cast<std::ptrdiff_t>(y * row),
+                image.pixels.begin() + static_cast<std::ptrdiff_t>(y * row + row / 2));
+  return half;
+}
+
+// Panels of one measure share the y axis: a high value in the second panel moves the first
+// panel's axis (and so its drawing); panels of different measures keep their own axes.
+TEST(StudyFigures, PanelsOfOneMeasureShareTheirYAxis) {
+  const report::BatchSizeLine line{"bn", {2, 8}, {60, 65}, {60, 65}, {60, 65}};
+  const report::BatchSizeLine high{"gn", {2, 8}, {90, 95}, {90, 95}, {90, 95}};
+  const report::BatchSizePanel alike[] = {{"final", "%", {line}}, {"views", "%", {line}}};
+  const report::BatchSizePanel higher[] = {{"final", "%", {line}}, {"views", "%", {line, high}}};
+  const report::BatchSizePanel other_measure[] = {{"final", "%", {line}}, {"views", "img/s", {line, high}}};
+  const auto draw = [](std::span<const report::BatchSizePanel> panels) {
+    return left_half(report::draw_against_batch_size("t", "", panels));
+  };
+  EXPECT_NE(draw(alike), draw(higher));
+  EXPECT_EQ(draw(alike), draw(other_measure));
 }
 
 TEST(StudyFigures, ErrorBarsAndBatchSizesShow) {

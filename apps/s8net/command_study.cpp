@@ -159,7 +159,7 @@ int run_study(int argc, char** argv) {
       ("jobs", po::value(&jobs)->default_value(0), "runs side by side in this process (0: this process's cores / --threads)")
       ("threads", po::value(&threads)->default_value(1), "OpenMP threads (and cores) of each run; keep it equal to compare runs bit for bit")
       ("retry-failed", po::bool_switch(&retry_failed), "train again the points that failed in an earlier invocation")
-      ("tta", po::value(&views_text)->default_value("none"), "test-time views (as s8net eval --tta) each finished run's last checkpoint is evaluated with once, reported beside the plain test accuracy")
+      ("tta", po::value(&views_text)->default_value("none"), "test-time views each finished run's last checkpoint is evaluated with once, reported beside the plain test accuracy: none, flip, shiftN or flip+shiftN with N from 1 to 8 (as s8net eval --tta)")
       ("data", po::value(&data_path)->required(), "data: a directory written by s8net data prepare (the same path on every machine)")
       ("out", po::value(&out)->required(), "study directory: runs/<norm>-b<batch>-s<seed>/, study.csv, study.json, summary.md, study.html")
       ("plugin-dir", po::value(&plugin_dirs)->composing(), "extra plugin directory or file (repeatable)");

@@ -5,6 +5,7 @@
 
 #include <s8net/core/atomic_file.hpp>
 #include <s8net/data/any_data_source.hpp>
+#include <s8net/report/compare.hpp>
 #include <s8net/study/aggregate.hpp>
 #include <s8net/train/network_state.hpp>
 #include <s8net/train/trainer.hpp>
@@ -19,17 +20,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A file that cannot be read or holds other views is evaluated again, never trusted.
-bool holds(const fs::path& file, const std::string& views) {
-  if (!fs::exists(file)) return false;
-  try {
-    const std::vector<uint8_t> bytes = read_file_bytes(file);
-    const auto j = nlohmann::json::parse(bytes.begin(), bytes.end());
-    return j.at("tta").get<std::string>() == views;
-  } catch (const std::exception&) {
-    return false;
-  }
+// What the run's file says is trusted only as a whole (study::recorded_test_accuracy); anything
+// else is evaluated again.
+bool holds(const fs::path& run, const std::string& views) {
+  const report::RunRecord record = report::load_run(run);
+  return !record.history.empty() &&
+         study::recorded_test_accuracy(run, views, record.history.back().test_total).has_value();
 }
+
+// Thrown from the progress callback, between two batches, when a signal asked the study to stop.
+struct Interrupted {};
 
 }  // namespace
 
@@ -39,7 +39,7 @@ bool evaluate_with_views(Context& context, const std::vector<std::string>& plugi
   const std::string name = name_of(views);
   std::vector<fs::path> left;
   for (const fs::path& run : runs)
-    if (!holds(run / study::kTestTimeViewsFile, name)) left.push_back(run);
+    if (!holds(run, name)) left.push_back(run);
   if (left.empty()) return true;
   const auto registry = load_plugins(context, plugin_dirs);
   const CifarData data = load_any_cifar(data_path);
@@ -52,9 +52,18 @@ bool evaluate_with_views(Context& context, const std::vector<std::string>& plugi
     const auto start = std::chrono::steady_clock::now();
     const std::string label = "evaluating " + left[i].filename().string() + " with " + name + " (" +
                               std::to_string(i + 1) + "/" + std::to_string(left.size()) + ")";
-    const EvalResult r =
-        evaluate(*network, data.test.first(checkpoint.config.limit_test), Augmenter(checkpoint.config.augment_options),
-                 256, counting_progress(line, label), views);
+    const auto progress = [&, draw = counting_progress(line, label)](int64_t done, int64_t total) {
+      if (interrupt.requested()) throw Interrupted{};
+      draw(done, total);
+    };
+    EvalResult r;
+    try {
+      r = evaluate(*network, data.test.first(checkpoint.config.limit_test),
+                   Augmenter(checkpoint.config.augment_options), 256, progress, views);
+    } catch (const Interrupted&) {
+      line.clear();
+      return false;
+    }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     line.clear();
     const nlohmann::ordered_json j = {
@@ -65,7 +74,7 @@ bool evaluate_with_views(Context& context, const std::vector<std::string>& plugi
                 name.c_str(), static_cast<long long>(views.views()), seconds);
     std::fflush(stdout);
   }
-  return true;
+  return !interrupt.requested();
 }
 
 }  // namespace s8net::app

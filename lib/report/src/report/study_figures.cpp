@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 namespace s8net::report {
 
@@ -16,6 +17,20 @@ RgbImage draw_against_batch_size(const std::string& title, const std::string& su
   Canvas canvas(panel_count > 2 ? 600 * panel_count : panel_count > 1 ? 1260 : 760, 480);
   const double top = draw_figure_title(canvas, title, subtitle);
   const double width = canvas.width() / static_cast<double>(std::max<size_t>(panels.size(), 1));
+  // Panels of one measure (one y label) share the y axis, so that a value stands at one height in all.
+  const bool one_measure = std::all_of(panels.begin(), panels.end(),
+                                       [&](const BatchSizePanel& panel) { return panel.y_label == panels[0].y_label; });
+  double low = std::numeric_limits<double>::infinity(), high = -low;
+  for (const BatchSizePanel& panel : panels)
+    for (const BatchSizeLine& line : panel.lines)
+      for (const auto* values : {&line.values, &line.low, &line.high})
+        for (const double v : *values)
+          if (std::isfinite(v)) low = std::min(low, v), high = std::max(high, v);
+  std::optional<AxisTicks> shared_y;
+  if (panels.size() > 1 && one_measure && std::isfinite(low)) {
+    const double margin = std::max(high - low, 1e-9) * 0.04;
+    shared_y = nice_ticks(low - margin, high + margin, 7);
+  }
   for (size_t p = 0; p < panels.size(); ++p) {
     std::vector<Series> series;
     const size_t lines = panels[p].lines.size();
@@ -29,6 +44,8 @@ RgbImage draw_against_batch_size(const std::string& title, const std::string& su
                    {.title = panels[p].title,
                     .x_label = "batch size",
                     .y_label = panels[p].y_label,
+                    .y_low = shared_y ? std::optional(shared_y->low) : std::nullopt,
+                    .y_high = shared_y ? std::optional(shared_y->high) : std::nullopt,
                     .integer_x = false,
                     .log2_x = true},
                    series);

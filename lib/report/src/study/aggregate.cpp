@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+
 namespace s8net::study {
 
 const char* name_of(PointOutcome::Status status) noexcept {
@@ -38,19 +40,6 @@ void check_run_is_the_point(const TrainConfig& config, const GridPoint& point, c
                 ", seed " + std::to_string(config.seed) + ", not of the study's point " + point.name());
 }
 
-// The test accuracy the file records for `views`, if it records those.
-std::optional<double> test_accuracy_with(const std::filesystem::path& file, const std::string& views) {
-  if (!std::filesystem::exists(file)) return std::nullopt;
-  try {
-    const std::vector<uint8_t> bytes = read_file_bytes(file);
-    const nlohmann::json j = nlohmann::json::parse(bytes.begin(), bytes.end());
-    if (j.at("tta").get<std::string>() != views) return std::nullopt;
-    return j.at("test_acc").get<double>();
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(file.string() + ": " + e.what());
-  }
-}
-
 StudyRow finished_row(const std::filesystem::path& study, const PointOutcome& outcome,
                       const std::string& test_time_views) {
   const std::filesystem::path directory = run_directory(study, outcome.point);
@@ -68,11 +57,29 @@ StudyRow finished_row(const std::filesystem::path& study, const PointOutcome& ou
   row.train_images_per_second = median_training_images_per_second(run.history);
   for (const EpochMetrics& m : run.history) row.test_accuracy_per_epoch.push_back(m.test_accuracy());
   if (test_time_views != "none")
-    row.test_with_views = test_accuracy_with(directory / kTestTimeViewsFile, test_time_views);
+    row.test_with_views = recorded_test_accuracy(directory, test_time_views, run.history.back().test_total);
   return row;
 }
 
 }  // namespace
+
+std::optional<double> recorded_test_accuracy(const std::filesystem::path& run, const std::string& views,
+                                             int64_t test_images) {
+  const std::filesystem::path file = run / kTestTimeViewsFile;
+  try {
+    if (!std::filesystem::is_regular_file(file)) return std::nullopt;
+    const std::vector<uint8_t> bytes = read_file_bytes(file);
+    const nlohmann::json j = nlohmann::json::parse(bytes.begin(), bytes.end());
+    const int64_t correct = j.at("test_correct").get<int64_t>(), total = j.at("test_total").get<int64_t>();
+    if (j.at("tta").get<std::string>() != views || total != test_images || total <= 0 || correct < 0 || correct > total)
+      return std::nullopt;
+    const double accuracy = 100.0 * static_cast<double>(correct) / static_cast<double>(total);
+    if (!(std::abs(j.at("test_acc").get<double>() - accuracy) < 1e-6)) return std::nullopt;
+    return accuracy;
+  } catch (const std::exception&) {  // unreadable, not JSON, or a field missing or of another type
+    return std::nullopt;
+  }
+}
 
 std::vector<StudyRow> collect_rows(const std::filesystem::path& study, const std::vector<PointOutcome>& outcomes,
                                    const std::string& test_time_views) {

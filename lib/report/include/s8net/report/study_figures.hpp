@@ -22,7 +22,8 @@ struct BatchSizePanel {
   std::vector<BatchSizeLine> lines;  // the same order in every panel: a norm keeps its colour
 };
 
-// The panels left to right under `title` and `subtitle` (1260 x 480, or 760 x 480 for one panel).
+// The panels left to right under `title` and `subtitle` (760 x 480 for one panel, 1260 x 480 for two,
+// 600 pixels wide each beyond); panels of one y label share the y axis.
 RgbImage draw_against_batch_size(const std::string& title, const std::string& subtitle,
                                  std::span<const BatchSizePanel> panels);
 

@@ -42,9 +42,16 @@ struct StudyRow {
 // {"tta": name, "views", "test_loss", "test_correct", "test_total", "test_acc", "seconds"}.
 inline constexpr const char* kTestTimeViewsFile = "test_time_views.json";
 
+// What a run's file above records for `views` on its `test_images` test images: 100 *
+// test_correct / test_total. Nothing when the file is missing, is not such a record, names other
+// views or another number of test images, or has an accuracy that is not its counts': the study
+// then evaluates the run again rather than report a number it cannot vouch for.
+std::optional<double> recorded_test_accuracy(const std::filesystem::path& run, const std::string& views,
+                                             int64_t test_images);
+
 // Reads each finished point's run directory (config.json, metrics.jsonl, and with
-// `test_time_views` other than "none" the file above when it holds those views); the other points
-// get a row of their status, reason and wall time alone. Throws s8net::Error naming the file that
+// `test_time_views` other than "none" what the file above records); the other points get a row of
+// their status, reason and wall time alone. Throws s8net::Error naming the file that
 // is missing or unreadable, or a config.json whose norm, batch or seed is not its point's.
 std::vector<StudyRow> collect_rows(const std::filesystem::path& study, const std::vector<PointOutcome>& outcomes,
                                    const std::string& test_time_views = "none");
