@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -355,6 +356,19 @@ std::string case_name(const ::testing::TestParamInfo<BadInput>& info) { return i
 INSTANTIATE_TEST_SUITE_P(Catalogue, BadInputTest, ::testing::ValuesIn(kCatalogue), case_name);
 
 // Root lists every folder, so this case needs an ordinary user.
+// Output that cannot be written (a full disk) fails the command with one line saying so, where it
+// used to exit 0 having written nothing.
+TEST(BadOutput, AnUnwritableStandardOutputFailsTheCommand) {
+  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full on this machine";
+  for (const std::string command : {"plugins", "summary --norm bn"}) {
+    const auto r = test::run_app(command + " >/dev/full");
+    EXPECT_EQ(r.exit_code, 1) << command << "\n" << r.all();
+    EXPECT_CONTAINS(r.err, "cannot write its output: No space left on device");
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  EXPECT_EQ(test::run_app("plugins >/dev/null").exit_code, 0);
+}
+
 TEST(BadInputUnreadable, AFolderWithoutReadPermissionIsNamed) {
   if (::geteuid() == 0) GTEST_SKIP() << "root lists folders without read permission";
   const TempDir dir("unreadable-folder");

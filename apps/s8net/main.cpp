@@ -4,6 +4,8 @@
 
 #include <s8net/core/error.hpp>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <string_view>
@@ -55,7 +57,17 @@ int main(int argc, char** argv) {
   for (const Subcommand& c : kSubcommands) {
     if (command != c.name) continue;
     try {
-      return c.run(argc - 1, argv + 1);
+      const int status = c.run(argc - 1, argv + 1);
+      // Output that could not be written (a full disk, a closed pipe) is a failure, not a success
+      // with nothing to show for it.
+      errno = 0;
+      std::cout.flush();
+      if (std::fflush(stdout) != 0 || std::ferror(stdout) || !std::cout.good()) {
+        std::cerr << "s8net " << c.name
+                  << ": cannot write its output: " << (errno != 0 ? std::strerror(errno) : "a write failed") << '\n';
+        return 1;
+      }
+      return status;
     } catch (const boost::program_options::error& e) {
       std::cerr << "s8net " << c.name << ": " << e.what() << " (see s8net " << c.name << " --help)\n";
       return s8net::app::end_job_on_failure(2);
