@@ -146,6 +146,11 @@ TEST(Recipes, FastIsNamedAndDiffersFromSeedInItsIngredients) {
   EXPECT_EQ(fast.augment_options.flip_probability, 0);
   EXPECT_NO_THROW(validate(fast));
   EXPECT_EQ(error_of([] { recipe_named("slow"); }), "--recipe 'slow': the recipes are seed and fast");
+  // Each recipe's evaluation: fast was chosen with ten views (docs/recipe.md), seed with none.
+  EXPECT_EQ(recipe_test_time_views("fast"), "flip+shift1");
+  EXPECT_EQ(parse_test_time_augmentation(std::string(recipe_test_time_views("fast"))).views(), 10);
+  EXPECT_EQ(recipe_test_time_views("seed"), "none");
+  EXPECT_EQ(recipe_test_time_views("slow"), "none");
 }
 
 // Interrupted in the middle of epoch 2 and resumed, a run with every new ingredient ends with the

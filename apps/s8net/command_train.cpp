@@ -12,6 +12,7 @@
 #include <s8net/data/any_data_source.hpp>
 #include <s8net/norm/registry.hpp>
 #include <s8net/report/run_report.hpp>
+#include <s8net/train/evaluate.hpp>
 #include <s8net/train/network_state.hpp>
 #include <s8net/train/run_directory.hpp>
 #include <s8net/train/trainer.hpp>
@@ -112,6 +113,20 @@ void refuse_changes(const po::variables_map& values, const TrainConfig& stored, 
       throw po::error(std::string("--") + flag + " asks for " + d->field + " " + d->other + ", but the run in " + out +
                       " was trained with " + d->stored + " (its configuration is read from " + source.string() +
                       "); --resume continues it unchanged: leave the flag out, or start a new run");
+  }
+}
+
+// A count of test-time views (1, 2, 5 or 10) in words, as a sentence reads it.
+const char* views_in_words(int64_t views) {
+  switch (views) {
+    case 2:
+      return "two";
+    case 5:
+      return "five";
+    case 10:
+      return "ten";
+    default:
+      return "one";
   }
 }
 
@@ -249,12 +264,14 @@ int run_train(int argc, char** argv) {
       std::printf("\nbest test accuracy %.2f%% at epoch %lld (%s); last %.2f%% (%s)\n", best.test_accuracy(),
                   static_cast<long long>(best.epoch), best_file.c_str(), history.back().test_accuracy(),
                   last_file.c_str());
-    // The fast recipe was chosen with its evaluation (docs/recipe.md), which is a command of its own.
-    if (trainer->config().recipe == "fast" && ranks.rank() == 0) {
+    // A recipe chosen with test-time views (docs/recipe.md) names its evaluation, a command of its own.
+    const std::string recipe = trainer->config().recipe;
+    if (const std::string views(recipe_test_time_views(recipe)); views != "none" && ranks.rank() == 0) {
       std::string command =
-          "s8net eval --tta flip+shift1 --checkpoint " + shell_word(last_file) + " --data " + shell_word(data_path);
+          "s8net eval --tta " + views + " --checkpoint " + shell_word(last_file) + " --data " + shell_word(data_path);
       for (const std::string& dir : plugin_dirs) command += " --plugin-dir " + shell_word(dir);
-      std::printf("the fast recipe's evaluation (ten views of each test image): %s\n", command.c_str());
+      std::printf("the %s recipe's evaluation (%s views of each test image): %s\n", recipe.c_str(),
+                  views_in_words(parse_test_time_augmentation(views).views()), command.c_str());
     }
   }
   if (!values["no-report"].as<bool>())

@@ -125,23 +125,39 @@ TrainConfig fast_recipe() {
 
 namespace {
 
-// Every named recipe: the one list that --recipe and a stored configuration are checked against.
+// Every named recipe, with the test-time views it was chosen with (docs/recipe.md): the one list
+// that --recipe and a stored configuration are checked against.
 using RecipeMaker = TrainConfig (*)();
-constexpr std::pair<std::string_view, RecipeMaker> kRecipes[] = {{"seed", seed_recipe}, {"fast", fast_recipe}};
+struct NamedRecipe {
+  std::string_view name;
+  RecipeMaker make;
+  std::string_view test_time_views;
+};
+constexpr NamedRecipe kRecipes[] = {{"seed", seed_recipe, "none"}, {"fast", fast_recipe, "flip+shift1"}};
+
+const NamedRecipe* named_recipe(std::string_view name) {
+  for (const NamedRecipe& recipe : kRecipes)
+    if (name == recipe.name) return &recipe;
+  return nullptr;
+}
 
 RecipeMaker recipe_maker(std::string_view name) {
-  for (const auto& [known, make] : kRecipes)
-    if (name == known) return make;
-  return nullptr;
+  const NamedRecipe* recipe = named_recipe(name);
+  return recipe ? recipe->make : nullptr;
 }
 
 std::string unknown_recipe(std::string_view what, std::string_view name) {
   std::string known;
-  for (const auto& [recipe, make] : kRecipes) known += (known.empty() ? "" : " and ") + std::string(recipe);
+  for (const NamedRecipe& recipe : kRecipes) known += (known.empty() ? "" : " and ") + std::string(recipe.name);
   return std::string(what) + " '" + std::string(name) + "': the recipes are " + known;
 }
 
 }  // namespace
+
+std::string_view recipe_test_time_views(std::string_view name) {
+  const NamedRecipe* recipe = named_recipe(name);
+  return recipe ? recipe->test_time_views : "none";
+}
 
 TrainConfig recipe_named(std::string_view name) {
   if (const auto make = recipe_maker(name)) return make();

@@ -54,6 +54,9 @@ TrainConfig seed_recipe();
 TrainConfig fast_recipe();
 // The recipe of this name; throws s8net::Error naming the known ones for any other.
 TrainConfig recipe_named(std::string_view name);
+// The test-time views (an `s8net eval --tta` name) the named recipe evaluates its last checkpoint
+// with: "none" for the seed recipe and for a name it does not know.
+std::string_view recipe_test_time_views(std::string_view name);
 
 // Far beyond any useful training of this network: a larger number is a typo or an overflow.
 inline constexpr int64_t kMaxEpochs = 100'000;
