@@ -325,18 +325,12 @@ int run_study(int argc, char** argv) {
   if (rank != 0) return 0;
 
   const std::vector<study::PointOutcome> outcomes = outcomes_of(study_dir, points, base.epochs);
-  if (views.views() > 1) {
-    std::vector<fs::path> finished_runs;
-    for (const study::PointOutcome& o : outcomes)
-      if (o.status == study::PointOutcome::Status::finished)
-        finished_runs.push_back(study::run_directory(study_dir, o.point));
-    if (!evaluate_with_views(context, plugin_dirs, data_path, finished_runs, views, interrupt)) {
-      std::fprintf(stderr, "s8net study: interrupted while evaluating with %s; continue with the same command.\n",
-                   grid.test_time_views.c_str());
-      return 130;
-    }
+  std::vector<study::StudyRow> rows = study::collect_rows(study_dir, outcomes, grid.test_time_views);
+  if (views.views() > 1 && !evaluate_with_views(context, plugin_dirs, data_path, study_dir, rows, views, interrupt)) {
+    std::fprintf(stderr, "s8net study: interrupted while evaluating with %s; continue with the same command.\n",
+                 grid.test_time_views.c_str());
+    return 130;
   }
-  const std::vector<study::StudyRow> rows = study::collect_rows(study_dir, outcomes, grid.test_time_views);
   const auto files = study::write_study_report(study_dir, grid, rows);
   size_t finished = 0, failed = 0;
   for (const study::PointOutcome& o : outcomes) {

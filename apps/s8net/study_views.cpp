@@ -5,7 +5,6 @@
 
 #include <s8net/core/atomic_file.hpp>
 #include <s8net/data/any_data_source.hpp>
-#include <s8net/report/compare.hpp>
 #include <s8net/study/aggregate.hpp>
 #include <s8net/train/network_state.hpp>
 #include <s8net/train/trainer.hpp>
@@ -20,38 +19,31 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// What the run's file says is trusted only as a whole (study::recorded_test_accuracy); anything
-// else is evaluated again.
-bool holds(const fs::path& run, const std::string& views) {
-  const report::RunRecord record = report::load_run(run);
-  return !record.history.empty() &&
-         study::recorded_test_accuracy(run, views, record.history.back().test_total).has_value();
-}
-
 // Thrown from the progress callback, between two batches, when a signal asked the study to stop.
 struct Interrupted {};
 
 }  // namespace
 
 bool evaluate_with_views(Context& context, const std::vector<std::string>& plugin_dirs, const std::string& data_path,
-                         const std::vector<fs::path>& runs, const TestTimeAugmentation& views,
-                         const InterruptRequest& interrupt) {
+                         const fs::path& study_dir, std::vector<study::StudyRow>& rows,
+                         const TestTimeAugmentation& views, const InterruptRequest& interrupt) {
   const std::string name = name_of(views);
-  std::vector<fs::path> left;
-  for (const fs::path& run : runs)
-    if (!holds(run, name)) left.push_back(run);
+  std::vector<study::StudyRow*> left;
+  for (study::StudyRow& row : rows)
+    if (row.status == study::PointOutcome::Status::finished && !row.test_with_views) left.push_back(&row);
   if (left.empty()) return true;
   const auto registry = load_plugins(context, plugin_dirs);
   const CifarData data = load_any_cifar(data_path);
   ProgressLine line;
   for (size_t i = 0; i < left.size(); ++i) {
     if (interrupt.requested()) return false;
-    const fs::path checkpoint_file = left[i] / kLastCheckpoint;
+    const fs::path run = study::run_directory(study_dir, left[i]->point);
+    const fs::path checkpoint_file = run / kLastCheckpoint;
     const Checkpoint checkpoint = load_checkpoint(checkpoint_file.string());
     const auto network = network_from_checkpoint(context, *registry, checkpoint, checkpoint_file.string());
     const auto start = std::chrono::steady_clock::now();
-    const std::string label = "evaluating " + left[i].filename().string() + " with " + name + " (" +
-                              std::to_string(i + 1) + "/" + std::to_string(left.size()) + ")";
+    const std::string label = "evaluating " + left[i]->point.name() + " with " + name + " (" + std::to_string(i + 1) +
+                              "/" + std::to_string(left.size()) + ")";
     const auto progress = [&, draw = counting_progress(line, label)](int64_t done, int64_t total) {
       if (interrupt.requested()) throw Interrupted{};
       draw(done, total);
@@ -69,8 +61,9 @@ bool evaluate_with_views(Context& context, const std::vector<std::string>& plugi
     const nlohmann::ordered_json j = {
         {"tta", name},           {"views", views.views()},   {"test_loss", r.loss}, {"test_correct", r.correct},
         {"test_total", r.total}, {"test_acc", r.accuracy()}, {"seconds", seconds}};
-    write_file_atomically(left[i] / study::kTestTimeViewsFile, j.dump(2) + "\n");
-    std::printf("%s: test accuracy %.2f%% with %s (%lld views, %.1f s)\n", left[i].filename().c_str(), r.accuracy(),
+    write_file_atomically(run / study::kTestTimeViewsFile, j.dump(2) + "\n");
+    left[i]->test_with_views = r.accuracy();
+    std::printf("%s: test accuracy %.2f%% with %s (%lld views, %.1f s)\n", left[i]->point.name().c_str(), r.accuracy(),
                 name.c_str(), static_cast<long long>(views.views()), seconds);
     std::fflush(stdout);
   }

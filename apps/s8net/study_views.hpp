@@ -6,6 +6,7 @@
 #include "interrupt.hpp"
 
 #include <s8net/core/context.hpp>
+#include <s8net/study/aggregate.hpp>
 #include <s8net/train/evaluate.hpp>
 
 #include <filesystem>
@@ -14,10 +15,11 @@
 
 namespace s8net::app {
 
-// Evaluates the runs whose file does not already hold `views`, one after another; returns false
-// when an interrupt stopped it (the runs done so far keep their files).
+// Evaluates the finished rows that collect_rows found no record of `views` for, one after another,
+// and fills in their accuracy; returns false when an interrupt stopped it (the runs done so far
+// keep their files).
 bool evaluate_with_views(Context& context, const std::vector<std::string>& plugin_dirs, const std::string& data_path,
-                         const std::vector<std::filesystem::path>& runs, const TestTimeAugmentation& views,
-                         const InterruptRequest& interrupt);
+                         const std::filesystem::path& study, std::vector<study::StudyRow>& rows,
+                         const TestTimeAugmentation& views, const InterruptRequest& interrupt);
 
 }  // namespace s8net::app
