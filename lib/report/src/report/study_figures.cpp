@@ -7,8 +7,28 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <span>
 
 namespace s8net::report {
+namespace {
+
+// The finite values seen, for one y axis that several panels share.
+struct ValueRange {
+  double low = std::numeric_limits<double>::infinity(), high = -std::numeric_limits<double>::infinity();
+
+  void add(std::span<const double> values) {
+    for (const double v : values)
+      if (std::isfinite(v)) low = std::min(low, v), high = std::max(high, v);
+  }
+  bool empty() const { return !std::isfinite(low); }
+  // Ticks covering the range with 4% to spare at each end (0 to 1 when nothing was seen).
+  AxisTicks ticks() const {
+    const double from = empty() ? 0 : low, to = empty() ? 1 : high, margin = (to - from) * 0.04;
+    return nice_ticks(from - margin, to + margin, 7);
+  }
+};
+
+}  // namespace
 
 RgbImage draw_against_batch_size(const std::string& title, const std::string& subtitle,
                                  std::span<const BatchSizePanel> panels) {
@@ -20,17 +40,12 @@ RgbImage draw_against_batch_size(const std::string& title, const std::string& su
   // Panels of one measure (one y label) share the y axis, so that a value stands at one height in all.
   const bool one_measure = std::all_of(panels.begin(), panels.end(),
                                        [&](const BatchSizePanel& panel) { return panel.y_label == panels[0].y_label; });
-  double low = std::numeric_limits<double>::infinity(), high = -low;
+  ValueRange range;
   for (const BatchSizePanel& panel : panels)
     for (const BatchSizeLine& line : panel.lines)
-      for (const auto* values : {&line.values, &line.low, &line.high})
-        for (const double v : *values)
-          if (std::isfinite(v)) low = std::min(low, v), high = std::max(high, v);
+      for (const auto* values : {&line.values, &line.low, &line.high}) range.add(*values);
   std::optional<AxisTicks> shared_y;
-  if (panels.size() > 1 && one_measure && std::isfinite(low)) {
-    const double margin = std::max(high - low, 1e-9) * 0.04;
-    shared_y = nice_ticks(low - margin, high + margin, 7);
-  }
+  if (panels.size() > 1 && one_measure && !range.empty()) shared_y = range.ticks();
   for (size_t p = 0; p < panels.size(); ++p) {
     std::vector<Series> series;
     const size_t lines = panels[p].lines.size();
@@ -59,16 +74,14 @@ RgbImage draw_small_multiples(const std::string& title, const std::string& subti
   const int rows = std::max<int>(1, static_cast<int>((panels.size() + kColumns - 1) / kColumns));
   Canvas canvas(kColumns * kPanelWidth, kTitleRoom + rows * kPanelHeight);
   const double top = draw_figure_title(canvas, title, subtitle);
-  double low = std::numeric_limits<double>::infinity(), high = -low, last_epoch = 1;
+  ValueRange range;
+  double last_epoch = 1;
   for (const EpochPanel& panel : panels)
     for (const EpochLine& line : panel.lines) {
-      for (const double v : line.values)
-        if (std::isfinite(v)) low = std::min(low, v), high = std::max(high, v);
+      range.add(line.values);
       for (const double e : line.epochs) last_epoch = std::max(last_epoch, e);
     }
-  if (!std::isfinite(low)) low = 0, high = 1;
-  const double margin = (high - low) * 0.04;
-  const AxisTicks y_axis = nice_ticks(low - margin, high + margin, 7);
+  const AxisTicks y_axis = range.ticks();
   for (size_t p = 0; p < panels.size(); ++p) {
     std::vector<Series> series;
     for (size_t i = 0; i < panels[p].lines.size(); ++i)
