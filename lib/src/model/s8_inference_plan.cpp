@@ -15,9 +15,11 @@ namespace {
 // The choices, each measured per layer (docs/performance.md):
 // - the 16-channel convs at 32x32 run faster as oneDNN's brgconv in nhwc than as direct
 //   convolution in nChw16c; a norm there must fold, or take the nhwc tensor as nChw16c (16 channels);
+//   where s8net's own Winograd runs (AVX2, nChw8c), C2 runs faster with it than in nhwc;
 // - C3 (8 input channels, half of a 16-channel block) runs faster as direct convolution from an
 //   nchw copy of its input than as Winograd from the padded block (direct has no JIT kernel there);
-// - Winograd wins the forward pass only with 32 channels in and out: C7 (16 in) runs direct.
+// - oneDNN's Winograd (AVX-512) wins the forward pass only with 32 channels in and out: C7 (16 in)
+//   runs direct there; s8net's own (AVX2, nChw8c) wins for every 3x3 conv it can run.
 // Each schedule falls back to the next when any primitive would be a reference kernel.
 constexpr InferenceSchedule kSchedules[] = {
     {.channels_last_front = true, .forward_choices = true},
@@ -33,11 +35,17 @@ s8::Shape input_shape(size_t stage) {
 // The stages that read whole 32x32 planes: C1, C2, c3 and the pool after them.
 bool in_front(size_t stage) { return input_shape(stage).h == S8Network::kImageSize; }
 
-ConvAlgorithm forward_algorithm(size_t stage, const InferenceSchedule& schedule) {
+// Whether s8net's WinogradConv takes the 3x3 convs that oneDNN has no Winograd for.
+bool own_winograd_runs(ActivationLayout layout) {
+  return layout == ActivationLayout::nChw8c && WinogradConv::available();
+}
+
+ConvAlgorithm forward_algorithm(size_t stage, const InferenceSchedule& schedule, ActivationLayout layout) {
   const ConvSpec spec = conv_spec(stage);
   if (!schedule.forward_choices) return spec.algorithms.forward;
   const bool wide = spec.kernel == 3 && spec.in_channels >= 32 && spec.out_channels >= 32;
-  return wide ? ConvAlgorithm::winograd : ConvAlgorithm::direct;
+  const bool own = spec.kernel == 3 && own_winograd_runs(layout);
+  return wide || own ? ConvAlgorithm::winograd : ConvAlgorithm::direct;
 }
 
 // How a plugin norm can read an nhwc tensor: as the blocked layout whose block is the channel
@@ -46,6 +54,12 @@ std::optional<s8net_layout> channels_last_view(const NormLayer& norm, int64_t ch
   for (const s8net_layout layout : {S8NET_LAYOUT_NCHW16C, S8NET_LAYOUT_NCHW8C})
     if (channels == static_cast<int64_t>(layout) && norm.accepts(layout)) return layout;
   return std::nullopt;
+}
+
+std::string tag_name(tag format) {
+  if (format == tag::nchw) return "nchw";
+  if (format == tag::nhwc) return "nhwc";
+  return format == tag::nChw8c ? "nChw8c" : "nChw16c";
 }
 
 void append(std::vector<float>& values, const Tensor& tensor) {
@@ -95,12 +109,12 @@ struct S8Network::InferencePlan::Builder {
       st.input = Tensor(src_desc, engine);
       plan.steps.add_primitive({dnnl::reorder(input->memory(), st.input.memory()),
                                 {{DNNL_ARG_FROM, input->memory()}, {DNNL_ARG_TO, st.input.memory()}}},
-                               name(i) + ".reorder: to " + (src_desc == plain_desc(src_desc.dims()) ? "nchw" : "nhwc"));
+                               name(i) + ".reorder: to " + tag_name(src_tag));
       src = &st.input;
     }
     st.folded = folded;
-    st.conv = std::make_unique<InferenceConv>(plan.context, conv_spec(i), forward_algorithm(i, candidate), src_desc,
-                                              dst_desc, folded);
+    st.conv = std::make_unique<InferenceConv>(plan.context, conv_spec(i), forward_algorithm(i, candidate, layout),
+                                              src_desc, dst_desc, folded);
     all_jit = all_jit && st.conv->is_jit();
     st.out = Tensor(dst_desc, engine);
     std::string conv_line = name(i) + ".conv: fwd " + st.conv->implementation();
@@ -113,7 +127,7 @@ struct S8Network::InferencePlan::Builder {
       st.norm_desc = {plan.batch, shapes[i].c, shapes[i].h, shapes[i].w, norm_layout};
       st.pre = Tensor(dst_desc, engine);
       if (!norm.fuses_relu()) st.relu = std::make_unique<Relu>(plan.context, dst_desc);
-      plan.steps.add_primitive(st.conv->bind_forward(*src, st.pre), conv_line);
+      plan.steps.add_pass(st.conv->bind_forward(*src, st.pre), conv_line);
       plan.steps.add_plugin(
           [&norm, &st, x = st.pre.data(), y = st.out.data()] { norm.forward(S8NET_MODE_EVAL, st.norm_desc, x, y); },
           name(i) + ".norm: " + norm.norm_name() + " (plugin, " + (st.relu ? "then" : "fused") + " ReLU)");
@@ -121,7 +135,7 @@ struct S8Network::InferencePlan::Builder {
         plan.steps.add_primitive(st.relu->bind_forward(st.out, st.out),
                                  name(i) + ".relu: " + st.relu->implementation());
     } else {
-      plan.steps.add_primitive(st.conv->bind_forward(*src, st.out), conv_line);
+      plan.steps.add_pass(st.conv->bind_forward(*src, st.out), conv_line);
     }
     if (kStages[i].skip == Skip::add) {
       st.skip_add = std::make_unique<SkipAdd>(plan.context, dst_desc);
@@ -176,6 +190,7 @@ S8Network::InferencePlan::InferencePlan(Context& context_, Weights& weights_, Ac
 
 bool S8Network::InferencePlan::build(ActivationLayout layout, const InferenceSchedule& candidate) {
   const auto shapes = s8::stage_shapes();
+  if (candidate.channels_last_front && own_winograd_runs(layout)) return false;
   if (candidate.channels_last_front)
     for (size_t i = 0; i < kStages.size(); ++i)
       if (in_front(i) && s8::has_norm(kStages[i].kind) && !weights.norms[i]->offers_eval_affine() &&

@@ -19,6 +19,7 @@ namespace {
 std::string op_of(const Step& step) {
   if (step.kind == Step::Kind::plugin) return "norm";
   if (step.kind == Step::Kind::host) return "host";
+  if (step.kind == Step::Kind::kernel) return step.op;
   const dnnl::primitive& primitive = step.primitive.primitive;
   std::string name = dnnl_prim_kind2str(static_cast<dnnl_primitive_kind_t>(primitive.get_kind()));
   dnnl_prop_kind_t prop = dnnl_prop_kind_undef;

@@ -1,6 +1,6 @@
 // A plan's work as a flat list, built once: each step is a oneDNN primitive with its arguments
-// bound to the plan's buffers, a norm plugin's call, or host code. Running the list waits on the
-// stream only where host or plugin code is about to read what queued primitives wrote, and at the end.
+// bound to the plan's buffers, a norm plugin's call, one of s8net's own kernels, or host code. Running the list waits
+// on the stream only where host or plugin code is about to read what queued primitives wrote, and at the end.
 #pragma once
 
 #include <s8net/core/context.hpp>
@@ -15,12 +15,13 @@
 namespace s8net {
 
 struct Step {
-  enum class Kind { primitive, plugin, host };
+  enum class Kind { primitive, plugin, kernel, host };
   Kind kind;
   BoundPrimitive primitive;    // Kind::primitive
-  std::function<void()> call;  // Kind::plugin and Kind::host: reads and writes buffers on the host
+  std::function<void()> call;  // the other kinds: reads and writes buffers on the host
   std::string listing;         // "C1.conv: fwd ..." on the step that lists an op's implementation, else empty
   std::string section;         // the layer it belongs to ("C1", "loss"), for profiles
+  std::string op = {};         // Kind::kernel: what it computes, named as oneDNN names its primitives
 };
 
 class StepList {
@@ -30,6 +31,12 @@ class StepList {
   }
   void add_plugin(std::function<void()> call, std::string listing = {}) {
     steps_.push_back({Step::Kind::plugin, {}, std::move(call), std::move(listing), section_});
+  }
+  // A primitive or s8net's own kernel (profiled as the op it computes).
+  void add_pass(BoundPass pass, std::string listing = {}) {
+    if (!pass.kernel) return add_primitive(std::move(pass.primitive), std::move(listing));
+    steps_.push_back(
+        {Step::Kind::kernel, {}, std::move(pass.kernel), std::move(listing), section_, std::move(pass.kernel_op)});
   }
   void add_host(std::function<void()> call) { steps_.push_back({Step::Kind::host, {}, std::move(call), {}, section_}); }
   // The steps added from now on belong to this layer.

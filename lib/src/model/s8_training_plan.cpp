@@ -39,8 +39,7 @@ struct S8Network::TrainingPlan::Builder {
     st.pre = Tensor(out_desc(i), engine());
     st.grad_pre = Tensor(out_desc(i), engine());
     if (i == 0) add_image(st.conv->src_desc());
-    plan.forward_steps.add_primitive(st.conv->bind_forward(*input, st.pre),
-                                     name(i) + ".conv: " + st.conv->implementation());
+    plan.forward_steps.add_pass(st.conv->bind_forward(*input, st.pre), name(i) + ".conv: " + st.conv->implementation());
     return *st.conv;
   }
 
@@ -60,8 +59,8 @@ struct S8Network::TrainingPlan::Builder {
   }
 
   void add_conv_backward(size_t i, const Tensor& grad_pre) {
-    for (BoundPrimitive& pass : plan.stages[i].conv->bind_backward(*input, grad_pre, grad_input(i)))
-      plan.stages[i].backward.add_primitive(std::move(pass));
+    for (BoundPass& pass : plan.stages[i].conv->bind_backward(*input, grad_pre, grad_input(i)))
+      plan.stages[i].backward.add_pass(std::move(pass));
   }
 
   void conv_norm_relu(size_t i) {

@@ -72,6 +72,18 @@ Conv2d::Conv2d(Context& context, ConvWeights& weights, const memory::desc& src, 
                                                                                     make_backward_weights);
   backward_weights_ = dnnl::convolution_backward_weights(backward_weights_pd_);
 
+  if (!conv_choice::is_winograd(forward_pd_) && conv_choice::own_winograd_fits(spec, src, dst)) {
+    const WinogradShape shape = conv_choice::winograd_shape(spec, src);
+    own_forward_ = std::make_unique<WinogradConv>(shape, false);
+    if (need_input_gradient_)
+      own_backward_data_ = std::make_unique<WinogradConv>(
+          WinogradShape{shape.batch, shape.out_channels, shape.in_channels, shape.height, shape.width}, false);
+    plain_weights_ = Tensor(plain_desc(weight_dims(spec)), engine);
+    const dnnl::memory &from = weights.weight.value.memory(), &to = plain_weights_.memory();
+    weights_to_plain_ = {dnnl::reorder(from, to), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}}};
+    return;
+  }
+
   if (need_input_gradient_) {
     const auto make_backward_data = [&](dnnl::algorithm algorithm) {
       const dnnl::convolution_backward_data::desc desc(algorithm, forward_pd_.src_desc(), any_desc(weight_dims(spec)),
@@ -90,50 +102,76 @@ Conv2d::Conv2d(Context& context, ConvWeights& weights, const memory::desc& src, 
   }
 }
 
-BoundPrimitive Conv2d::bind_forward(const Tensor& src, const Tensor& dst) const {
-  return {forward_,
-          {{DNNL_ARG_SRC, src.memory()},
-           {DNNL_ARG_WEIGHTS, weights_.weight.value.memory()},
-           {DNNL_ARG_BIAS, weights_.bias.value.memory()},
-           {DNNL_ARG_DST, dst.memory()}}};
+// The weights change every step, so each own pass transforms them when it runs.
+void Conv2d::load_plain_weights() const { execute(context_, weights_to_plain_); }
+
+BoundPass Conv2d::bind_forward(const Tensor& src, const Tensor& dst) const {
+  if (own_forward_)
+    return BoundPass::own(
+        [this, x = src.data(), y = dst.data()] {
+          load_plain_weights();
+          own_forward_->load(plain_weights_.span(), weights_.bias.value.span());
+          own_forward_->forward(x, y);
+        },
+        "convolution forward_training");
+  return {{forward_,
+           {{DNNL_ARG_SRC, src.memory()},
+            {DNNL_ARG_WEIGHTS, weights_.weight.value.memory()},
+            {DNNL_ARG_BIAS, weights_.bias.value.memory()},
+            {DNNL_ARG_DST, dst.memory()}}}};
 }
 
-std::vector<BoundPrimitive> Conv2d::bind_backward(const Tensor& src, const Tensor& diff_dst,
-                                                  const Tensor* diff_src) const {
-  std::vector<BoundPrimitive> passes;
-  passes.push_back({backward_weights_,
-                    {{DNNL_ARG_SRC, src.memory()},
-                     {DNNL_ARG_DIFF_DST, diff_dst.memory()},
-                     {DNNL_ARG_DIFF_WEIGHTS, weights_.weight.grad.memory()},
-                     {DNNL_ARG_DIFF_BIAS, weights_.bias.grad.memory()}}});
+std::vector<BoundPass> Conv2d::bind_backward(const Tensor& src, const Tensor& diff_dst, const Tensor* diff_src) const {
+  std::vector<BoundPass> passes;
+  passes.push_back({{backward_weights_,
+                     {{DNNL_ARG_SRC, src.memory()},
+                      {DNNL_ARG_DIFF_DST, diff_dst.memory()},
+                      {DNNL_ARG_DIFF_WEIGHTS, weights_.weight.grad.memory()},
+                      {DNNL_ARG_DIFF_BIAS, weights_.bias.grad.memory()}}}});
   if (!need_input_gradient_ || diff_src == nullptr) return passes;
+  if (own_backward_data_) {
+    passes.push_back(BoundPass::own(
+        [this, dy = diff_dst.data(), dx = diff_src->data()] {
+          load_plain_weights();
+          own_backward_data_->load_turned(plain_weights_.span());
+          own_backward_data_->forward(dy, dx);
+        },
+        "convolution backward_data"));
+    return passes;
+  }
   // The weights change every step, so their copy for backward-data is made every step.
   if (weights_to_backward_data_)
-    passes.push_back({weights_to_backward_data_,
-                      {{DNNL_ARG_FROM, weights_.weight.value.memory()}, {DNNL_ARG_TO, backward_data_weights_}}});
-  passes.push_back({backward_data_,
-                    {{DNNL_ARG_DIFF_DST, diff_dst.memory()},
-                     {DNNL_ARG_WEIGHTS, backward_data_weights_},
-                     {DNNL_ARG_DIFF_SRC, diff_src->memory()}}});
+    passes.push_back({{weights_to_backward_data_,
+                       {{DNNL_ARG_FROM, weights_.weight.value.memory()}, {DNNL_ARG_TO, backward_data_weights_}}}});
+  passes.push_back({{backward_data_,
+                     {{DNNL_ARG_DIFF_DST, diff_dst.memory()},
+                      {DNNL_ARG_WEIGHTS, backward_data_weights_},
+                      {DNNL_ARG_DIFF_SRC, diff_src->memory()}}}});
   return passes;
 }
 
 void Conv2d::forward(const Tensor& src, const Tensor& dst) { execute(context_, bind_forward(src, dst)); }
 
 void Conv2d::backward(const Tensor& src, const Tensor& diff_dst, const Tensor* diff_src) {
-  for (const BoundPrimitive& pass : bind_backward(src, diff_dst, diff_src)) execute(context_, pass);
+  for (const BoundPass& pass : bind_backward(src, diff_dst, diff_src)) execute(context_, pass);
 }
 
 std::string Conv2d::implementation() const {
+  if (own_forward_) {
+    const std::string own = WinogradConv::implementation();
+    return "fwd " + own + (need_input_gradient_ ? ", bwd-data " + own : "") + ", bwd-weights " +
+           backward_weights_pd_.impl_info_str();
+  }
   std::string text = std::string("fwd ") + forward_pd_.impl_info_str();
   if (need_input_gradient_) text += std::string(", bwd-data ") + backward_data_pd_.impl_info_str();
   return text + ", bwd-weights " + std::string(backward_weights_pd_.impl_info_str());
 }
 
 bool Conv2d::all_jit() const {
-  return !is_reference_kernel(forward_pd_.impl_info_str()) &&
-         !is_reference_kernel(backward_weights_pd_.impl_info_str()) &&
-         (!need_input_gradient_ || !is_reference_kernel(backward_data_pd_.impl_info_str()));
+  const bool backward_data =
+      !need_input_gradient_ || own_backward_data_ || !is_reference_kernel(backward_data_pd_.impl_info_str());
+  return (own_forward_ || !is_reference_kernel(forward_pd_.impl_info_str())) &&
+         !is_reference_kernel(backward_weights_pd_.impl_info_str()) && backward_data;
 }
 
 }  // namespace s8net

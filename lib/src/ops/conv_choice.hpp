@@ -4,6 +4,9 @@
 
 #include <s8net/ops/conv.hpp>
 #include <s8net/ops/primitive_runner.hpp>
+#include <s8net/ops/winograd_conv.hpp>
+
+#include <string_view>
 
 namespace s8net::conv_choice {
 
@@ -34,6 +37,25 @@ PrimitiveDesc choose(ConvAlgorithm preferred, const MakeDesc& make) {
     }
   }
   return make(dnnl::algorithm::convolution_direct);
+}
+
+template <typename PrimitiveDesc>
+bool is_winograd(const PrimitiveDesc& pd) {
+  return std::string_view(pd.impl_info_str()).find("wino") != std::string_view::npos;
+}
+
+// Whether s8net's WinogradConv can run this conv: 3x3, whole 8-channel blocks in and out,
+// activations in nChw8c (the layout of CPUs without AVX-512), and a CPU that runs it.
+inline bool own_winograd_fits(const ConvSpec& spec, const dnnl::memory::desc& src, const dnnl::memory::desc& dst) {
+  const auto blocked = [](const dnnl::memory::desc& d) {
+    return dnnl::memory::desc(d.dims(), dnnl::memory::data_type::f32, dnnl::memory::format_tag::nChw8c);
+  };
+  return spec.kernel == 3 && spec.in_channels % 8 == 0 && spec.out_channels % 8 == 0 && src == blocked(src) &&
+         dst == blocked(dst) && WinogradConv::available();
+}
+
+inline WinogradShape winograd_shape(const ConvSpec& spec, const dnnl::memory::desc& src) {
+  return {src.dims()[0], spec.in_channels, spec.out_channels, spec.height, spec.width};
 }
 
 }  // namespace s8net::conv_choice

@@ -25,6 +25,11 @@ InferenceConv::InferenceConv(Context& context, const ConvSpec& spec, ConvAlgorit
                                                pad, pad);
     return dnnl::convolution_forward::primitive_desc(desc, attr, context.engine());
   });
+  if (algorithm == ConvAlgorithm::winograd && !conv_choice::is_winograd(pd_) &&
+      conv_choice::own_winograd_fits(spec, src, dst)) {
+    own_ = std::make_unique<WinogradConv>(conv_choice::winograd_shape(spec, src), relu);
+    return;
+  }
   forward_ = dnnl::convolution_forward(pd_);
   weight_ = Tensor(pd_.weights_desc(), context.engine());
   bias_ = Tensor(pd_.bias_desc(), context.engine());
@@ -44,23 +49,29 @@ void InferenceConv::load(const ConvWeights& weights, const ChannelAffine* affine
       bias[o] = bias[o] * affine->scale[o] + affine->shift[o];
     }
   }
+  if (own_) return own_->load(weight, bias);
   from_plain(context_, weight, weight_);
   from_plain(context_, bias, bias_);
 }
 
 // load() writes into weight_ and bias_ in place, so a bound forward sees the latest weights.
-BoundPrimitive InferenceConv::bind_forward(const Tensor& src, const Tensor& dst) const {
-  return {forward_,
-          {{DNNL_ARG_SRC, src.memory()},
-           {DNNL_ARG_WEIGHTS, weight_.memory()},
-           {DNNL_ARG_BIAS, bias_.memory()},
-           {DNNL_ARG_DST, dst.memory()}}};
+BoundPass InferenceConv::bind_forward(const Tensor& src, const Tensor& dst) const {
+  if (own_)
+    return BoundPass::own([conv = own_.get(), x = src.data(), y = dst.data()] { conv->forward(x, y); },
+                          "convolution forward_inference");
+  return {{forward_,
+           {{DNNL_ARG_SRC, src.memory()},
+            {DNNL_ARG_WEIGHTS, weight_.memory()},
+            {DNNL_ARG_BIAS, bias_.memory()},
+            {DNNL_ARG_DST, dst.memory()}}}};
 }
 
 void InferenceConv::forward(const Tensor& src, const Tensor& dst) { execute(context_, bind_forward(src, dst)); }
 
-std::string InferenceConv::implementation() const { return std::string(pd_.impl_info_str()) + (relu_ ? " +relu" : ""); }
+std::string InferenceConv::implementation() const {
+  return (own_ ? WinogradConv::implementation() : std::string(pd_.impl_info_str())) + (relu_ ? " +relu" : "");
+}
 
-bool InferenceConv::is_jit() const { return !is_reference_kernel(pd_.impl_info_str()); }
+bool InferenceConv::is_jit() const { return own_ || !is_reference_kernel(pd_.impl_info_str()); }
 
 }  // namespace s8net

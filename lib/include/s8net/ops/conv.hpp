@@ -3,13 +3,17 @@
 // forward pass; backward-data gets its own copy in the format it prefers (a small reorder per
 // step beats a reference kernel). A 3x3 conv may ask for Winograd (F(4x4, 3x3)) in each of its
 // three passes separately: a pass uses it where oneDNN has a JIT kernel for it and falls back to
-// direct otherwise, so the choice never lands on a reference kernel.
+// direct otherwise, so the choice never lands on a reference kernel; where oneDNN has no Winograd at
+// all (nChw8c activations, AVX2), s8net's own WinogradConv runs the forward and backward-data
+// passes of every 3x3 conv with whole 8-channel blocks.
 #pragma once
 
 #include <s8net/core/context.hpp>
 #include <s8net/core/parameter.hpp>
 #include <s8net/ops/primitive_runner.hpp>
+#include <s8net/ops/winograd_conv.hpp>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -63,8 +67,8 @@ class Conv2d {
   void backward(const Tensor& src, const Tensor& diff_dst, const Tensor* diff_src);
   // The same passes with their arguments bound, to run later in this order: backward is
   // backward-weights, then (with diff_src) the weights' reorder for backward-data and backward-data.
-  BoundPrimitive bind_forward(const Tensor& src, const Tensor& dst) const;
-  std::vector<BoundPrimitive> bind_backward(const Tensor& src, const Tensor& diff_dst, const Tensor* diff_src) const;
+  BoundPass bind_forward(const Tensor& src, const Tensor& dst) const;
+  std::vector<BoundPass> bind_backward(const Tensor& src, const Tensor& diff_dst, const Tensor* diff_src) const;
 
   dnnl::memory::desc src_desc() const { return forward_pd_.src_desc(); }
   dnnl::memory::desc dst_desc() const { return forward_pd_.dst_desc(); }
@@ -85,6 +89,12 @@ class Conv2d {
   dnnl::convolution_backward_data backward_data_;
   dnnl::reorder weights_to_backward_data_;
   dnnl::memory backward_data_weights_;
+  // s8net's Winograd for the forward and backward-data passes where oneDNN has none (nChw8c on
+  // AVX2): each reads the weights through a plain oihw copy, made when it runs.
+  std::unique_ptr<WinogradConv> own_forward_, own_backward_data_;
+  BoundPrimitive weights_to_plain_;
+  Tensor plain_weights_;
+  void load_plain_weights() const;
 };
 
 }  // namespace s8net

@@ -2,11 +2,15 @@
 // weights in the layout that pass prefers, optionally ReLU as a post-op, and weights that may
 // fold in a per-channel affine map applied to its output (a BatchNorm with running statistics):
 // relu(norm(conv(x))) becomes one primitive and one pass over memory.
+// Where Winograd is asked for and oneDNN has no JIT kernel for it, s8net's own WinogradConv runs
+// instead when it can (nChw8c activations on an AVX2 CPU).
 #pragma once
 
 #include <s8net/norm/norm_layer.hpp>
 #include <s8net/ops/conv.hpp>
+#include <s8net/ops/winograd_conv.hpp>
 
+#include <memory>
 #include <string>
 
 namespace s8net {
@@ -21,11 +25,11 @@ class InferenceConv {
   // w'[o] = w[o] * scale[o], b'[o] = b[o] * scale[o] + shift[o].
   void load(const ConvWeights& weights, const ChannelAffine* affine);
   void forward(const Tensor& src, const Tensor& dst);
-  BoundPrimitive bind_forward(const Tensor& src, const Tensor& dst) const;
+  BoundPass bind_forward(const Tensor& src, const Tensor& dst) const;
 
   dnnl::memory::desc src_desc() const { return pd_.src_desc(); }
   dnnl::memory::desc dst_desc() const { return pd_.dst_desc(); }
-  // "jit_wino_4x3:avx512_core" (+ " +relu" when the ReLU is a post-op)
+  // "jit_wino_4x3:avx512_core" or "s8net_wino_4x3:avx2" (+ " +relu" when the ReLU is fused)
   std::string implementation() const;
   bool is_jit() const;
 
@@ -36,6 +40,7 @@ class InferenceConv {
   dnnl::convolution_forward::primitive_desc pd_;
   dnnl::convolution_forward forward_;
   Tensor weight_, bias_;
+  std::unique_ptr<WinogradConv> own_;
 };
 
 }  // namespace s8net

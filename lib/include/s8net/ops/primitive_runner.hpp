@@ -5,6 +5,8 @@
 
 #include <s8net/core/context.hpp>
 
+#include <functional>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 
@@ -29,6 +31,21 @@ struct BoundPrimitive {
 inline void execute(Context& context, const BoundPrimitive& bound) {
   bound.enqueue(context.stream());
   context.stream().wait();
+}
+
+// One pass of an op bound to its buffers: a oneDNN primitive, or s8net's own kernel, which runs
+// on the host once what the stream queued before it has finished.
+struct BoundPass {
+  BoundPrimitive primitive;  // when kernel is empty
+  std::function<void()> kernel = {};
+  std::string kernel_op = {};  // what the kernel computes, named as oneDNN names its primitives
+  static BoundPass own(std::function<void()> kernel, std::string op) { return {{}, std::move(kernel), std::move(op)}; }
+};
+
+inline void execute(Context& context, const BoundPass& pass) {
+  if (!pass.kernel) return execute(context, pass.primitive);
+  context.stream().wait();
+  pass.kernel();
 }
 
 }  // namespace s8net

@@ -1,0 +1,115 @@
+// The network's 3x3 convolutions alone, forward with bias and ReLU on nChw8c activations (the AVX2
+// layout), as oneDNN's direct convolution and as s8net's own Winograd F(4x4, 3x3):
+//   ONEDNN_MAX_CPU_ISA=AVX2 bench_convs --benchmark_filter='/C4/'
+// Counters: images/s and useful GFLOP/s (2 x multiply-adds of the direct convolution).
+#include <s8net/core/context.hpp>
+#include <s8net/core/tensor.hpp>
+#include <s8net/ops/primitive_runner.hpp>
+#include <s8net/ops/winograd_conv.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using dnnl::memory;
+
+struct Layer {
+  const char* name;
+  int64_t in, out, side;
+};
+// docs/network.md: the 3x3 convs with whole nChw8c blocks in and out.
+constexpr Layer kLayers[] = {
+    {"C2", 16, 16, 32}, {"C3", 8, 32, 16}, {"C4", 32, 32, 16}, {"C7", 16, 32, 8}, {"C8", 32, 32, 8}};
+
+s8net::Context& context() {
+  static s8net::Context instance;
+  return instance;
+}
+
+std::vector<float> random_values(size_t count, unsigned seed) {
+  std::mt19937 generator(seed);
+  std::normal_distribution<float> normal;
+  std::vector<float> values(count);
+  for (float& v : values) v = normal(generator);
+  return values;
+}
+
+memory::desc activations(int64_t batch, int64_t channels, int64_t side) {
+  return {{batch, channels, side, side}, memory::data_type::f32, memory::format_tag::nChw8c};
+}
+
+void set_counters(benchmark::State& state, const Layer& layer, int64_t batch) {
+  const auto flops = static_cast<double>(2 * layer.in * layer.out * 9 * layer.side * layer.side * batch);
+  state.SetItemsProcessed(state.iterations() * batch);
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void onednn_direct(benchmark::State& state, Layer layer) {
+  const int64_t batch = state.range(0);
+  const dnnl::engine& engine = context().engine();
+  const memory::desc src = activations(batch, layer.in, layer.side), dst = activations(batch, layer.out, layer.side);
+  const memory::desc any_weights({layer.out, layer.in, 3, 3}, memory::data_type::f32, memory::format_tag::any);
+  const memory::desc bias({layer.out}, memory::data_type::f32, memory::format_tag::x);
+  dnnl::post_ops relu;
+  relu.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(relu);
+  const dnnl::convolution_forward::primitive_desc pd({dnnl::prop_kind::forward_inference,
+                                                      dnnl::algorithm::convolution_direct,
+                                                      src,
+                                                      any_weights,
+                                                      bias,
+                                                      dst,
+                                                      {1, 1},
+                                                      {1, 1},
+                                                      {1, 1}},
+                                                     attr, engine);
+  const s8net::Tensor x(src, engine), w(pd.weights_desc(), engine), b(pd.bias_desc(), engine), y(dst, engine);
+  const auto values = random_values(x.size(), 1);
+  std::copy(values.begin(), values.end(), x.data());
+  const s8net::BoundPrimitive conv{dnnl::convolution_forward(pd),
+                                   {{DNNL_ARG_SRC, x.memory()},
+                                    {DNNL_ARG_WEIGHTS, w.memory()},
+                                    {DNNL_ARG_BIAS, b.memory()},
+                                    {DNNL_ARG_DST, y.memory()}}};
+  state.SetLabel(pd.impl_info_str());
+  for (auto _ : state) s8net::execute(context(), conv);
+  set_counters(state, layer, batch);
+}
+
+void s8net_winograd(benchmark::State& state, Layer layer) {
+  if (!s8net::WinogradConv::available()) return state.SkipWithError("no AVX2 with FMA on this CPU");
+  const int64_t batch = state.range(0);
+  s8net::WinogradConv conv({batch, layer.in, layer.out, layer.side, layer.side}, true);
+  conv.load(random_values(static_cast<size_t>(layer.out * layer.in * 9), 2),
+            random_values(static_cast<size_t>(layer.out), 3));
+  const auto x = random_values(static_cast<size_t>(batch * layer.in * layer.side * layer.side), 1);
+  std::vector<float> y(static_cast<size_t>(batch * layer.out * layer.side * layer.side));
+  state.SetLabel(s8net::WinogradConv::implementation());
+  for (auto _ : state) {
+    conv.forward(x.data(), y.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, layer, batch);
+}
+
+const bool registered = [] {
+  for (const Layer& layer : kLayers) {
+    const std::string suffix = std::string("/") + layer.name;
+    benchmark::RegisterBenchmark(("Conv3x3/onednn_direct" + suffix).c_str(), onednn_direct, layer)
+        ->Arg(32)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(("Conv3x3/s8net_winograd" + suffix).c_str(), s8net_winograd, layer)
+        ->Arg(32)
+        ->UseRealTime();
+  }
+  return true;
+}();
+
+}  // namespace
+
+BENCHMARK_MAIN();

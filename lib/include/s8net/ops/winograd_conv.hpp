@@ -1,0 +1,54 @@
+// A 3x3 convolution (stride 1, padding 1, with bias, optionally ReLU) by Winograd's F(4x4, 3x3)
+// minimal filtering, on nChw8c activations with AVX2 and FMA: s8net's own kernel for the CPUs
+// where oneDNN 2.6 has Winograd for AVX-512 only. Each 4x4 block of outputs costs 36 products per
+// (input, output) channel pair instead of 144, at the price of transforms of the input and output
+// tiles (docs/performance.md has the measurements and the arithmetic).
+//
+// The same forward gives backward-data: the gradient of the input is the convolution of the
+// output's gradient with the weights turned by 180 degrees and their input and output swapped
+// (from_turned_weights).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace s8net {
+
+struct WinogradShape {
+  int64_t batch = 0, in_channels = 0, out_channels = 0, height = 0, width = 0;
+};
+
+class WinogradConv {
+ public:
+  // Channel counts must be multiples of 8 (whole nChw8c blocks); any height and width.
+  WinogradConv(const WinogradShape& shape, bool relu);
+
+  // Whether this CPU runs the kernel (AVX2 and FMA), and ONEDNN_MAX_CPU_ISA leaves it AVX2.
+  static bool available();
+
+  // oihw weights [out][in][3][3] and a bias per output channel.
+  void load(std::span<const float> weights, std::span<const float> bias);
+  // The same conv as load(w) for the gradient of the input: weights [o][i] of the forward conv
+  // this one runs backwards (this conv's in_channels = o, out_channels = i), bias 0.
+  void load_turned(std::span<const float> forward_weights);
+
+  // src: batch x in_channels x height x width, dst: batch x out_channels x height x width, both
+  // nChw8c; dst = relu?(conv(src) + bias).
+  void forward(const float* src, float* dst);
+
+  const WinogradShape& shape() const noexcept { return shape_; }
+  static std::string implementation() { return "s8net_wino_4x3:avx2"; }
+
+ private:
+  void transform_staged();
+  WinogradShape shape_;
+  bool relu_;
+  std::vector<float> transformed_;  // U[36][in][out]: G g G^T per channel pair
+  std::vector<float> bias_;
+  std::vector<float> staging_, rows_;        // load's working copies of the weights
+  std::vector<std::vector<float>> scratch_;  // per thread: a block's transformed inputs and products
+};
+
+}  // namespace s8net

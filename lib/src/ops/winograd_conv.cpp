@@ -1,0 +1,134 @@
+#include <s8net/core/error.hpp>
+#include <s8net/norm/plugin_cpu.hpp>
+#include <s8net/ops/winograd_conv.hpp>
+
+#include "winograd_f4x3_kernel.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+
+namespace s8net {
+namespace {
+
+constexpr int kSide = 6, kTaps = 3;
+
+// G of F(4x4, 3x3): U = G g G^T turns a 3x3 filter into the 6x6 values each point multiplies.
+constexpr float kG[kSide][kTaps] = {
+    {1.f / 4, 0, 0},
+    {-1.f / 6, -1.f / 6, -1.f / 6},
+    {-1.f / 6, 1.f / 6, -1.f / 6},
+    {1.f / 24, 1.f / 12, 1.f / 6},
+    {1.f / 24, -1.f / 12, 1.f / 6},
+    {0, 0, 1},
+};
+
+void check_shape(const WinogradShape& s) {
+  const auto positive = s.batch > 0 && s.height > 0 && s.width > 0 && s.in_channels > 0 && s.out_channels > 0;
+  if (!positive || s.in_channels % 8 != 0 || s.out_channels % 8 != 0)
+    throw Error("Winograd conv: needs positive sizes and channel counts that are multiples of 8, got " +
+                std::to_string(s.in_channels) + " -> " + std::to_string(s.out_channels) + " channels of " +
+                std::to_string(s.height) + "x" + std::to_string(s.width) + ", batch " + std::to_string(s.batch));
+}
+
+}  // namespace
+
+WinogradConv::WinogradConv(const WinogradShape& shape, bool relu)
+    : shape_(shape),
+      relu_(relu),
+      transformed_(static_cast<size_t>(kSide * kSide * shape.in_channels * shape.out_channels)),
+      bias_(static_cast<size_t>(shape.out_channels)) {
+  check_shape(shape);
+  if (!available()) throw Error("Winograd conv: this CPU (or ONEDNN_MAX_CPU_ISA) offers no AVX2 with FMA");
+}
+
+bool WinogradConv::available() {
+#if defined(__x86_64__) || defined(__i386__)
+  return static_cast<int>(sdk::cpu_isa()) >= static_cast<int>(sdk::CpuIsa::avx2);
+#else
+  return false;
+#endif
+}
+
+void WinogradConv::load(std::span<const float> weights, std::span<const float> bias) {
+  const int64_t in = shape_.in_channels, out = shape_.out_channels;
+  if (weights.size() != static_cast<size_t>(out * in * kTaps * kTaps) || bias.size() != static_cast<size_t>(out))
+    throw Error("Winograd conv: weights of " + std::to_string(weights.size()) + " values and a bias of " +
+                std::to_string(bias.size()) + " for " + std::to_string(in) + " -> " + std::to_string(out) +
+                " channels");
+  // g[i][tap][o]: the outputs innermost, so that every step below is a loop over them (vectorised).
+  staging_.resize(weights.size());
+  for (int64_t o = 0; o < out; ++o)
+    for (int64_t i = 0; i < in; ++i)
+      for (int64_t tap = 0; tap < kTaps * kTaps; ++tap)
+        staging_[static_cast<size_t>((i * kTaps * kTaps + tap) * out + o)] =
+            weights[static_cast<size_t>((o * in + i) * kTaps * kTaps + tap)];
+  transform_staged();
+  std::copy(bias.begin(), bias.end(), bias_.begin());
+}
+
+void WinogradConv::load_turned(std::span<const float> forward_weights) {
+  // The forward conv maps this conv's out_channels to its in_channels; this conv's weight [o][i]
+  // is the forward's [i][o] turned by 180 degrees.
+  const int64_t in = shape_.in_channels, out = shape_.out_channels, taps = kTaps * kTaps;
+  if (forward_weights.size() != static_cast<size_t>(in * out * taps))
+    throw Error("Winograd conv: forward weights of " + std::to_string(forward_weights.size()) + " values for " +
+                std::to_string(out) + " -> " + std::to_string(in) + " channels");
+  staging_.resize(forward_weights.size());
+  for (int64_t i = 0; i < in; ++i)  // the forward's output channel
+    for (int64_t o = 0; o < out; ++o)
+      for (int64_t tap = 0; tap < taps; ++tap)
+        staging_[static_cast<size_t>((i * taps + taps - 1 - tap) * out + o)] =
+            forward_weights[static_cast<size_t>((i * out + o) * taps + tap)];
+  transform_staged();
+  std::fill(bias_.begin(), bias_.end(), 0.f);
+}
+
+// U[p][i][o] = (G g G^T)[p] from staging_ = g[i][tap][o].
+void WinogradConv::transform_staged() {
+  const auto in = static_cast<size_t>(shape_.in_channels), out = static_cast<size_t>(shape_.out_channels);
+  rows_.resize(kSide * kTaps * out);  // (G g)[a][j][o] of one input channel
+  for (size_t i = 0; i < in; ++i) {
+    const float* g = staging_.data() + i * kTaps * kTaps * out;
+    for (int a = 0; a < kSide; ++a)
+      for (int j = 0; j < kTaps; ++j) {
+        float* row = rows_.data() + (a * kTaps + j) * out;
+        const float* column[kTaps] = {g + j * out, g + (kTaps + j) * out, g + (2 * kTaps + j) * out};
+        for (size_t o = 0; o < out; ++o)
+          row[o] = kG[a][0] * column[0][o] + kG[a][1] * column[1][o] + kG[a][2] * column[2][o];
+      }
+    for (int a = 0; a < kSide; ++a)
+      for (int b = 0; b < kSide; ++b) {
+        float* u = transformed_.data() + ((a * kSide + b) * in + i) * out;
+        const float* row = rows_.data() + a * kTaps * out;
+        for (size_t o = 0; o < out; ++o)
+          u[o] = row[o] * kG[b][0] + row[out + o] * kG[b][1] + row[2 * out + o] * kG[b][2];
+      }
+  }
+}
+
+void WinogradConv::forward(const float* src, float* dst) {
+#if defined(__x86_64__) || defined(__i386__)
+  using winograd::kBlockTiles;
+  const int64_t tiles = shape_.batch * winograd::TileGrid(shape_).per_image();
+  const int64_t blocks = (tiles + kBlockTiles - 1) / kBlockTiles;
+  const auto threads = static_cast<size_t>(std::max(1, omp_get_max_threads()));
+  const auto per_thread = static_cast<size_t>(kSide * kSide * kBlockTiles * (shape_.in_channels + shape_.out_channels));
+  if (scratch_.size() < threads) scratch_.resize(threads);
+  for (std::vector<float>& s : scratch_) s.resize(per_thread);
+  const int64_t in_floats = kSide * kSide * kBlockTiles * shape_.in_channels;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t block = 0; block < blocks; ++block) {
+    float* v = scratch_[static_cast<size_t>(omp_get_thread_num())].data();
+    const int64_t first = block * kBlockTiles;
+    winograd::run_block_avx2(shape_, relu_, src, transformed_.data(), bias_.data(), dst, first,
+                             std::min(kBlockTiles, tiles - first), v, v + in_floats);
+  }
+#else
+  (void)src;
+  (void)dst;
+  throw Error("Winograd conv: built for a CPU without AVX2");
+#endif
+}
+
+}  // namespace s8net

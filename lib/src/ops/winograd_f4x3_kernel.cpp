@@ -1,0 +1,193 @@
+#include "winograd_f4x3_kernel.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#include <immintrin.h>
+
+#include <algorithm>
+
+// Every function that uses AVX2 carries the target itself: a lambda or an OpenMP region would
+// not inherit it, so there are none here (the threads are WinogradConv's).
+#define S8NET_AVX2 __attribute__((target("avx2,fma")))
+#define S8NET_AVX2_INLINE __attribute__((target("avx2,fma"), always_inline)) inline
+
+namespace s8net::winograd {
+namespace {
+
+constexpr int kSide = 6;  // an input tile is 6x6 for 4x4 outputs
+constexpr int kPoints = kSide * kSide;
+constexpr int kOut = 4;
+constexpr int kLanes = 8;
+
+// B^T x for one line of 6 values: the input transform's 1-D step, applied down the columns of
+// a tile and then along its rows.
+S8NET_AVX2_INLINE void input_line(const __m256 (&d)[kSide], __m256 (&r)[kSide]) {
+  const __m256 two = _mm256_set1_ps(2.f), four = _mm256_set1_ps(4.f), five = _mm256_set1_ps(5.f);
+  r[0] = _mm256_fmadd_ps(four, d[0], _mm256_fnmadd_ps(five, d[2], d[4]));
+  const __m256 sum34 = _mm256_add_ps(d[3], d[4]), sum12 = _mm256_add_ps(d[1], d[2]);
+  r[1] = _mm256_fnmadd_ps(four, sum12, sum34);
+  const __m256 diff43 = _mm256_sub_ps(d[4], d[3]), diff12 = _mm256_sub_ps(d[1], d[2]);
+  r[2] = _mm256_fmadd_ps(four, diff12, diff43);
+  const __m256 diff42 = _mm256_sub_ps(d[4], d[2]), diff31 = _mm256_sub_ps(d[3], d[1]);
+  r[3] = _mm256_fmadd_ps(two, diff31, diff42);
+  r[4] = _mm256_fnmadd_ps(two, diff31, diff42);
+  r[5] = _mm256_fmadd_ps(four, d[1], _mm256_fnmadd_ps(five, d[3], d[5]));
+}
+
+// A^T x for one line of 6 products: the output transform's 1-D step.
+S8NET_AVX2_INLINE void output_line(const __m256 (&m)[kSide], __m256 (&o)[kOut]) {
+  const __m256 two = _mm256_set1_ps(2.f), four = _mm256_set1_ps(4.f), eight = _mm256_set1_ps(8.f);
+  const __m256 sum12 = _mm256_add_ps(m[1], m[2]), diff12 = _mm256_sub_ps(m[1], m[2]);
+  const __m256 sum34 = _mm256_add_ps(m[3], m[4]), diff34 = _mm256_sub_ps(m[3], m[4]);
+  o[0] = _mm256_add_ps(_mm256_add_ps(m[0], sum12), sum34);
+  o[1] = _mm256_fmadd_ps(two, diff34, diff12);
+  o[2] = _mm256_fmadd_ps(four, sum34, sum12);
+  o[3] = _mm256_add_ps(_mm256_fmadd_ps(eight, diff34, diff12), m[5]);
+}
+
+struct Block {
+  const WinogradShape& shape;
+  TileGrid grid;
+  int64_t first;
+};
+
+// V[p][slot][c] = (B^T d B)[p] for each channel c of the tile, d read with zeros outside the image.
+S8NET_AVX2 void transform_input(const Block& block, const float* src, int64_t slot, float* v) {
+  const WinogradShape& s = block.shape;
+  const int64_t tile = block.first + slot;
+  const int64_t image = tile / block.grid.per_image(), at = tile % block.grid.per_image();
+  const int64_t y0 = at / block.grid.columns * kOut - 1, x0 = at % block.grid.columns * kOut - 1;
+  const int64_t channel_blocks = s.in_channels / kLanes, point_stride = kBlockTiles * s.in_channels;
+  for (int64_t cb = 0; cb < channel_blocks; ++cb) {
+    const float* plane = src + (image * channel_blocks + cb) * s.height * s.width * kLanes;
+    __m256 columns[kSide][kSide];  // [x][y]: each column of the tile is one line
+    for (int i = 0; i < kSide; ++i) {
+      const int64_t y = y0 + i;
+      const bool row_inside = y >= 0 && y < s.height;
+      for (int j = 0; j < kSide; ++j) {
+        const int64_t x = x0 + j;
+        columns[j][i] = row_inside && x >= 0 && x < s.width ? _mm256_loadu_ps(plane + (y * s.width + x) * kLanes)
+                                                            : _mm256_setzero_ps();
+      }
+    }
+    __m256 rows[kSide][kSide];  // [y'][x]: B^T d
+    for (int j = 0; j < kSide; ++j) {
+      __m256 line[kSide];
+      input_line(columns[j], line);
+      for (int i = 0; i < kSide; ++i) rows[i][j] = line[i];
+    }
+    float* out = v + slot * s.in_channels + cb * kLanes;
+    for (int i = 0; i < kSide; ++i) {
+      __m256 line[kSide];
+      input_line(rows[i], line);
+      for (int j = 0; j < kSide; ++j) _mm256_storeu_ps(out + (i * kSide + j) * point_stride, line[j]);
+    }
+  }
+}
+
+// m[t][k..k+8*Vectors) = sum over c of v[t][c] u[c][k..]: Tiles x Vectors accumulators in registers.
+template <int Tiles, int Vectors>
+S8NET_AVX2_INLINE void multiply_tiles(const float* v, const float* u, float* m, int64_t in, int64_t out) {
+  __m256 acc[Tiles][Vectors];
+  for (int t = 0; t < Tiles; ++t)
+    for (int w = 0; w < Vectors; ++w) acc[t][w] = _mm256_setzero_ps();
+  for (int64_t c = 0; c < in; ++c) {
+    __m256 weight[Vectors];
+    for (int w = 0; w < Vectors; ++w) weight[w] = _mm256_loadu_ps(u + c * out + w * kLanes);
+    for (int t = 0; t < Tiles; ++t) {
+      const __m256 x = _mm256_broadcast_ss(v + t * in + c);
+      for (int w = 0; w < Vectors; ++w) acc[t][w] = _mm256_fmadd_ps(x, weight[w], acc[t][w]);
+    }
+  }
+  for (int t = 0; t < Tiles; ++t)
+    for (int w = 0; w < Vectors; ++w) _mm256_storeu_ps(m + t * out + w * kLanes, acc[t][w]);
+}
+
+template <int Vectors>
+S8NET_AVX2_INLINE void multiply_point(const float* v, const float* u, float* m, int64_t count, int64_t in,
+                                      int64_t out) {
+  constexpr int kTiles = 6;  // 6 x 2 accumulators, the weights and a broadcast fill the 16 registers
+  int64_t t = 0;
+  for (; t + kTiles <= count; t += kTiles) multiply_tiles<kTiles, Vectors>(v + t * in, u, m + t * out, in, out);
+  v += t * in;
+  m += t * out;
+  switch (count - t) {
+    case 5:
+      return multiply_tiles<5, Vectors>(v, u, m, in, out);
+    case 4:
+      return multiply_tiles<4, Vectors>(v, u, m, in, out);
+    case 3:
+      return multiply_tiles<3, Vectors>(v, u, m, in, out);
+    case 2:
+      return multiply_tiles<2, Vectors>(v, u, m, in, out);
+    case 1:
+      return multiply_tiles<1, Vectors>(v, u, m, in, out);
+    default:
+      return;
+  }
+}
+
+// M[p] = V[p] U[p] for the 36 points: 36 small matrix products, tiles x in times in x out.
+S8NET_AVX2 void multiply(const WinogradShape& s, const float* v, const float* u, float* m, int64_t count) {
+  const int64_t in = s.in_channels, out = s.out_channels;
+  for (int p = 0; p < kPoints; ++p) {
+    const float* vp = v + p * kBlockTiles * in;
+    const float* up = u + p * in * out;
+    float* mp = m + p * kBlockTiles * out;
+    int64_t k = 0;
+    for (; k + 2 * kLanes <= out; k += 2 * kLanes) multiply_point<2>(vp, up + k, mp + k, count, in, out);
+    if (k < out) multiply_point<1>(vp, up + k, mp + k, count, in, out);
+  }
+}
+
+// dst = relu?(A^T M A + bias) for the part of the tile's 4x4 outputs inside the image.
+S8NET_AVX2 void transform_output(const Block& block, bool relu, const float* m, const float* bias, int64_t slot,
+                                 float* dst) {
+  const WinogradShape& s = block.shape;
+  const int64_t tile = block.first + slot;
+  const int64_t image = tile / block.grid.per_image(), at = tile % block.grid.per_image();
+  const int64_t y0 = at / block.grid.columns * kOut, x0 = at % block.grid.columns * kOut;
+  const int64_t rows = std::min<int64_t>(kOut, s.height - y0), cols = std::min<int64_t>(kOut, s.width - x0);
+  const int64_t channel_blocks = s.out_channels / kLanes, point_stride = kBlockTiles * s.out_channels;
+  const __m256 zero = _mm256_setzero_ps();
+  for (int64_t kb = 0; kb < channel_blocks; ++kb) {
+    const float* in = m + slot * s.out_channels + kb * kLanes;
+    __m256 reduced[kOut][kSide];  // [y][x']: A^T M
+    for (int j = 0; j < kSide; ++j) {
+      __m256 column[kSide], line[kOut];
+      for (int i = 0; i < kSide; ++i) column[i] = _mm256_loadu_ps(in + (i * kSide + j) * point_stride);
+      output_line(column, line);
+      for (int r = 0; r < kOut; ++r) reduced[r][j] = line[r];
+    }
+    const __m256 b = _mm256_loadu_ps(bias + kb * kLanes);
+    float* plane = dst + (image * channel_blocks + kb) * s.height * s.width * kLanes;
+    for (int64_t r = 0; r < rows; ++r) {
+      __m256 line[kOut];
+      output_line(reduced[r], line);
+      for (int64_t c = 0; c < cols; ++c) {
+        __m256 value = _mm256_add_ps(line[c], b);
+        if (relu) value = _mm256_max_ps(value, zero);
+        _mm256_storeu_ps(plane + ((y0 + r) * s.width + x0 + c) * kLanes, value);
+      }
+    }
+  }
+}
+
+S8NET_AVX2 void run_block(const WinogradShape& shape, bool relu, const float* src, const float* u, const float* bias,
+                          float* dst, int64_t first, int64_t count, float* v, float* m) {
+  const Block block{shape, TileGrid(shape), first};
+  for (int64_t slot = 0; slot < count; ++slot) transform_input(block, src, slot, v);
+  multiply(shape, v, u, m, count);
+  for (int64_t slot = 0; slot < count; ++slot) transform_output(block, relu, m, bias, slot, dst);
+}
+
+}  // namespace
+
+void run_block_avx2(const WinogradShape& shape, bool relu, const float* src, const float* transformed_weights,
+                    const float* bias, float* dst, int64_t first, int64_t count, float* v, float* m) {
+  run_block(shape, relu, src, transformed_weights, bias, dst, first, count, v, m);
+}
+
+}  // namespace s8net::winograd
+
+#endif

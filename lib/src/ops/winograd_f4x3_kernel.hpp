@@ -1,0 +1,28 @@
+// The AVX2 body of WinogradConv: one block of output tiles from input to output, compiled for
+// AVX2 and FMA alone (winograd_f4x3_kernel.cpp) so that the rest of the library stays baseline
+// x86-64 and this runs only where WinogradConv::available().
+#pragma once
+
+#include <s8net/ops/winograd_conv.hpp>
+
+#include <cstdint>
+
+namespace s8net::winograd {
+
+// Tiles of 4x4 outputs, numbered (image, tile row, tile column) row-major.
+struct TileGrid {
+  int64_t rows, columns;
+  explicit TileGrid(const WinogradShape& s) : rows((s.height + 3) / 4), columns((s.width + 3) / 4) {}
+  int64_t per_image() const { return rows * columns; }
+};
+
+// The tiles a block holds at most; V and M below hold 36 x kBlockTiles x channels floats each.
+inline constexpr int64_t kBlockTiles = 12;
+
+// Transforms the input of tiles [first, first + count), multiplies by U[36][in][out] and
+// transforms back into dst with the bias (and ReLU). v, m: scratch of 36 * kBlockTiles * in and
+// 36 * kBlockTiles * out floats.
+void run_block_avx2(const WinogradShape& shape, bool relu, const float* src, const float* transformed_weights,
+                    const float* bias, float* dst, int64_t first, int64_t count, float* v, float* m);
+
+}  // namespace s8net::winograd
