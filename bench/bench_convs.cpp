@@ -1,5 +1,6 @@
-// The network's 3x3 convolutions alone, forward with bias and ReLU on nChw8c activations (the AVX2
-// layout), as oneDNN's direct convolution and as s8net's own Winograd F(4x4, 3x3):
+// The network's 3x3 convolutions alone on nChw8c activations (the AVX2 layout), forward with bias
+// and ReLU, and the weight gradient, as oneDNN's direct convolution and as s8net's own Winograd
+// F(4x4, 3x3):
 //   ONEDNN_MAX_CPU_ISA=AVX2 bench_convs --benchmark_filter='/C4/'
 // Counters: images/s and useful GFLOP/s (2 x multiply-adds of the direct convolution).
 #include <s8net/core/context.hpp>
@@ -81,6 +82,53 @@ void onednn_direct(benchmark::State& state, Layer layer) {
   set_counters(state, layer, batch);
 }
 
+void onednn_direct_weight_gradient(benchmark::State& state, Layer layer) {
+  const int64_t batch = state.range(0);
+  const dnnl::engine& engine = context().engine();
+  const memory::desc src = activations(batch, layer.in, layer.side), dst = activations(batch, layer.out, layer.side);
+  const memory::desc any_weights({layer.out, layer.in, 3, 3}, memory::data_type::f32, memory::format_tag::any);
+  const memory::desc bias({layer.out}, memory::data_type::f32, memory::format_tag::x);
+  const dnnl::convolution_forward::primitive_desc hint({dnnl::prop_kind::forward_training,
+                                                        dnnl::algorithm::convolution_direct,
+                                                        src,
+                                                        any_weights,
+                                                        bias,
+                                                        dst,
+                                                        {1, 1},
+                                                        {1, 1},
+                                                        {1, 1}},
+                                                       engine);
+  const dnnl::convolution_backward_weights::primitive_desc pd(
+      {dnnl::algorithm::convolution_direct, src, hint.weights_desc(), bias, dst, {1, 1}, {1, 1}, {1, 1}}, engine, hint);
+  const s8net::Tensor x(src, engine), dy(dst, engine), dw(pd.diff_weights_desc(), engine), db(bias, engine);
+  const auto values = random_values(x.size(), 1), gradients = random_values(dy.size(), 2);
+  std::copy(values.begin(), values.end(), x.data());
+  std::copy(gradients.begin(), gradients.end(), dy.data());
+  const s8net::BoundPrimitive conv{dnnl::convolution_backward_weights(pd),
+                                   {{DNNL_ARG_SRC, x.memory()},
+                                    {DNNL_ARG_DIFF_DST, dy.memory()},
+                                    {DNNL_ARG_DIFF_WEIGHTS, dw.memory()},
+                                    {DNNL_ARG_DIFF_BIAS, db.memory()}}};
+  state.SetLabel(pd.impl_info_str());
+  for (auto _ : state) s8net::execute(context(), conv);
+  set_counters(state, layer, batch);
+}
+
+void s8net_winograd_weight_gradient(benchmark::State& state, Layer layer) {
+  if (!s8net::WinogradConv::available()) return state.SkipWithError("no AVX2 with FMA on this CPU");
+  const int64_t batch = state.range(0);
+  s8net::WinogradConv conv({batch, layer.in, layer.out, layer.side, layer.side}, false);
+  const auto x = random_values(static_cast<size_t>(batch * layer.in * layer.side * layer.side), 1);
+  const auto dy = random_values(static_cast<size_t>(batch * layer.out * layer.side * layer.side), 2);
+  std::vector<float> dw(static_cast<size_t>(layer.out * layer.in * 9)), db(static_cast<size_t>(layer.out));
+  state.SetLabel(s8net::WinogradConv::implementation());
+  for (auto _ : state) {
+    conv.backward_weights(x.data(), dy.data(), dw.data(), db.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, layer, batch);
+}
+
 void s8net_winograd(benchmark::State& state, Layer layer) {
   if (!s8net::WinogradConv::available()) return state.SkipWithError("no AVX2 with FMA on this CPU");
   const int64_t batch = state.range(0);
@@ -104,6 +152,14 @@ const bool registered = [] {
         ->Arg(32)
         ->UseRealTime();
     benchmark::RegisterBenchmark(("Conv3x3/s8net_winograd" + suffix).c_str(), s8net_winograd, layer)
+        ->Arg(32)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(("Conv3x3WeightGradient/onednn_direct" + suffix).c_str(),
+                                 onednn_direct_weight_gradient, layer)
+        ->Arg(32)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(("Conv3x3WeightGradient/s8net_winograd" + suffix).c_str(),
+                                 s8net_winograd_weight_gradient, layer)
         ->Arg(32)
         ->UseRealTime();
   }

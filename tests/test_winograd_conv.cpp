@@ -1,5 +1,6 @@
-// s8net's own Winograd F(4x4, 3x3) convolution (AVX2, nChw8c) against the naive convolution, and
-// its turned-weights form against the finite differences of the convolution it runs backwards.
+// s8net's own Winograd F(4x4, 3x3) convolution (AVX2, nChw8c) against the naive convolution; its
+// turned-weights form and its weight gradient against the finite differences of the naive
+// convolution, and the weight gradient also against its naive sum.
 #include <s8net/core/error.hpp>
 #include <s8net/ops/winograd_conv.hpp>
 
@@ -37,10 +38,51 @@ void PrintTo(const Case& c, std::ostream* os) {
 Dims src_dims(const WinogradShape& s) { return {s.batch, s.in_channels, s.height, s.width}; }
 Dims dst_dims(const WinogradShape& s) { return {s.batch, s.out_channels, s.height, s.width}; }
 
+Tensor blocked(Context& context, const Dims& dims, const std::vector<float>& values) {
+  return make_tensor(context, activation_desc(dims, ActivationLayout::nChw8c), values);
+}
+
+// dL/dw[o][i][kh][kw] = sum over n, h, w of dy[n][o][h][w] x[n][i][h + kh - 1][w + kw - 1], summed
+// naively in double.
+std::vector<double> weight_gradient_reference(const WinogradShape& s, const std::vector<float>& x,
+                                              const std::vector<float>& dy) {
+  std::vector<double> gradient(static_cast<size_t>(s.out_channels * s.in_channels * 9));
+  for (int64_t n = 0; n < s.batch; ++n)
+    for (int64_t o = 0; o < s.out_channels; ++o)
+      for (int64_t i = 0; i < s.in_channels; ++i)
+        for (int64_t kh = 0; kh < 3; ++kh)
+          for (int64_t kw = 0; kw < 3; ++kw) {
+            double sum = 0;
+            for (int64_t h = 0; h < s.height; ++h)
+              for (int64_t w = 0; w < s.width; ++w) {
+                const int64_t ih = h + kh - 1, iw = w + kw - 1;
+                if (ih < 0 || ih >= s.height || iw < 0 || iw >= s.width) continue;
+                sum += static_cast<double>(dy[nchw_index(dst_dims(s), n, o, h, w)]) *
+                       x[nchw_index(src_dims(s), n, i, ih, iw)];
+              }
+            gradient[static_cast<size_t>(((o * s.in_channels + i) * 3 + kh) * 3 + kw)] += sum;
+          }
+  return gradient;
+}
+
+struct WeightGradient {
+  std::vector<float> weight, bias;
+};
+
+WeightGradient own_weight_gradient(Context& context, const WinogradShape& s, const std::vector<float>& x,
+                                   const std::vector<float>& dy) {
+  WinogradConv conv(s, false);
+  const Tensor src = blocked(context, src_dims(s), x), diff_dst = blocked(context, dst_dims(s), dy);
+  WeightGradient g{std::vector<float>(static_cast<size_t>(s.out_channels * s.in_channels * 9), -1.f),
+                   std::vector<float>(static_cast<size_t>(s.out_channels), -1.f)};
+  conv.backward_weights(src.data(), diff_dst.data(), g.weight.data(), g.bias.data());
+  return g;
+}
+
 // Runs the conv on plain values through nChw8c tensors, as the network holds them.
 std::vector<float> run(Context& context, WinogradConv& conv, const std::vector<float>& x) {
   const WinogradShape& s = conv.shape();
-  const Tensor src = make_tensor(context, activation_desc(src_dims(s), ActivationLayout::nChw8c), x);
+  const Tensor src = blocked(context, src_dims(s), x);
   const Tensor dst(activation_desc(dst_dims(s), ActivationLayout::nChw8c), context.engine());
   conv.forward(src.data(), dst.data());
   return to_plain(context, dst);
@@ -110,6 +152,40 @@ TEST(WinogradConv, TurnedWeightsGiveTheInputGradient) {
     WinogradConv gradient({s.batch, s.out_channels, s.in_channels, s.height, s.width}, false);
     gradient.load_turned(weight);
     EXPECT_TRUE(all_close(run(context, gradient, dy), expected, kWinogradTolerance)) << ::testing::PrintToString(s);
+  }
+}
+
+TEST_P(WinogradConvTest, WeightGradientMatchesItsNaiveSum) {
+  const WinogradShape& s = GetParam().shape;
+  const std::vector<float> x = random_normal(element_count(src_dims(s)), 8);
+  const std::vector<float> dy = random_normal(element_count(dst_dims(s)), 9);
+  const WeightGradient g = own_weight_gradient(context_, s, x, dy);
+  EXPECT_TRUE(all_close(g.weight, weight_gradient_reference(s, x, dy), kWinogradTolerance));
+  std::vector<double> bias(static_cast<size_t>(s.out_channels));
+  for (size_t k = 0; k < dy.size(); ++k)
+    bias[static_cast<size_t>(k / static_cast<size_t>(s.height * s.width)) % bias.size()] += dy[k];
+  EXPECT_TRUE(all_close(g.bias, bias, kWinogradTolerance));
+}
+
+// The same gradients as the derivatives of L(w, b) = sum(dy * conv(x; w, b)) by central differences.
+TEST(WinogradConv, WeightGradientMatchesFiniteDifferences) {
+  if (!WinogradConv::available()) GTEST_SKIP() << "this CPU has no AVX2 with FMA (or ONEDNN_MAX_CPU_ISA caps it)";
+  Context context;
+  for (const WinogradShape s :
+       {WinogradShape{2, 8, 8, 5, 7}, WinogradShape{1, 16, 8, 6, 6}, WinogradShape{1, 8, 16, 4, 9}}) {
+    const std::vector<float> x = random_normal(element_count(src_dims(s)), 10);
+    const std::vector<float> dy = random_normal(element_count(dst_dims(s)), 11);
+    std::vector<double> weight = to_double(random_normal(s.out_channels * s.in_channels * 9, 12, 0.3f));
+    std::vector<double> bias(static_cast<size_t>(s.out_channels), 0.5);
+    const auto loss = [&] {
+      return dot(to_double(dy), conv2d_reference(to_double(x), src_dims(s), weight, bias, s.out_channels, 3));
+    };
+    // The loss is linear in w and b: a large step costs no truncation error.
+    const std::vector<double> expected_weight = central_differences(loss, weight, 0.5);
+    const std::vector<double> expected_bias = central_differences(loss, bias, 0.5);
+    const WeightGradient g = own_weight_gradient(context, s, x, dy);
+    EXPECT_TRUE(all_close(g.weight, expected_weight, kWinogradTolerance)) << ::testing::PrintToString(s);
+    EXPECT_TRUE(all_close(g.bias, expected_bias, kWinogradTolerance)) << ::testing::PrintToString(s);
   }
 }
 

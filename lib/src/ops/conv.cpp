@@ -58,6 +58,21 @@ Conv2d::Conv2d(Context& context, ConvWeights& weights, const memory::desc& src, 
   const memory::desc weights_desc = weights.weight.value.desc();
   const dnnl::engine& engine = context.engine();
   forward_pd_ = forward_pd(engine, spec, src, weights_desc, dst);
+  if (!conv_choice::is_winograd(forward_pd_) && conv_choice::own_winograd_fits(spec, src, dst)) {
+    const WinogradShape shape = conv_choice::winograd_shape(spec, src);
+    own_forward_ = std::make_unique<WinogradConv>(shape, false);
+    if (need_input_gradient_)
+      own_backward_data_ = std::make_unique<WinogradConv>(
+          WinogradShape{shape.batch, shape.out_channels, shape.in_channels, shape.height, shape.width}, false);
+    plain_weights_ = Tensor(plain_desc(weight_dims(spec)), engine);
+    plain_gradient_ = Tensor(plain_desc(weight_dims(spec)), engine);
+    const auto reorder = [](const dnnl::memory& from, const dnnl::memory& to) {
+      return BoundPrimitive{dnnl::reorder(from, to), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}}};
+    };
+    weights_to_plain_ = reorder(weights.weight.value.memory(), plain_weights_.memory());
+    gradient_from_plain_ = reorder(plain_gradient_.memory(), weights.weight.grad.memory());
+    return;
+  }
   forward_ = dnnl::convolution_forward(forward_pd_);
 
   const memory::dims stride{1, 1}, pad{spec.padding(), spec.padding()};
@@ -71,18 +86,6 @@ Conv2d::Conv2d(Context& context, ConvWeights& weights, const memory::desc& src, 
   backward_weights_pd_ = choose<dnnl::convolution_backward_weights::primitive_desc>(spec.algorithms.backward_weights,
                                                                                     make_backward_weights);
   backward_weights_ = dnnl::convolution_backward_weights(backward_weights_pd_);
-
-  if (!conv_choice::is_winograd(forward_pd_) && conv_choice::own_winograd_fits(spec, src, dst)) {
-    const WinogradShape shape = conv_choice::winograd_shape(spec, src);
-    own_forward_ = std::make_unique<WinogradConv>(shape, false);
-    if (need_input_gradient_)
-      own_backward_data_ = std::make_unique<WinogradConv>(
-          WinogradShape{shape.batch, shape.out_channels, shape.in_channels, shape.height, shape.width}, false);
-    plain_weights_ = Tensor(plain_desc(weight_dims(spec)), engine);
-    const dnnl::memory &from = weights.weight.value.memory(), &to = plain_weights_.memory();
-    weights_to_plain_ = {dnnl::reorder(from, to), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}}};
-    return;
-  }
 
   if (need_input_gradient_) {
     const auto make_backward_data = [&](dnnl::algorithm algorithm) {
@@ -123,11 +126,19 @@ BoundPass Conv2d::bind_forward(const Tensor& src, const Tensor& dst) const {
 
 std::vector<BoundPass> Conv2d::bind_backward(const Tensor& src, const Tensor& diff_dst, const Tensor* diff_src) const {
   std::vector<BoundPass> passes;
-  passes.push_back({{backward_weights_,
-                     {{DNNL_ARG_SRC, src.memory()},
-                      {DNNL_ARG_DIFF_DST, diff_dst.memory()},
-                      {DNNL_ARG_DIFF_WEIGHTS, weights_.weight.grad.memory()},
-                      {DNNL_ARG_DIFF_BIAS, weights_.bias.grad.memory()}}}});
+  if (own_forward_)
+    passes.push_back(BoundPass::own(
+        [this, x = src.data(), dy = diff_dst.data()] {
+          own_forward_->backward_weights(x, dy, plain_gradient_.data(), weights_.bias.grad.data());
+          execute(context_, gradient_from_plain_);
+        },
+        "convolution backward_weights"));
+  else
+    passes.push_back({{backward_weights_,
+                       {{DNNL_ARG_SRC, src.memory()},
+                        {DNNL_ARG_DIFF_DST, diff_dst.memory()},
+                        {DNNL_ARG_DIFF_WEIGHTS, weights_.weight.grad.memory()},
+                        {DNNL_ARG_DIFF_BIAS, weights_.bias.grad.memory()}}}});
   if (!need_input_gradient_ || diff_src == nullptr) return passes;
   if (own_backward_data_) {
     passes.push_back(BoundPass::own(
@@ -159,8 +170,7 @@ void Conv2d::backward(const Tensor& src, const Tensor& diff_dst, const Tensor* d
 std::string Conv2d::implementation() const {
   if (own_forward_) {
     const std::string own = WinogradConv::implementation();
-    return "fwd " + own + (need_input_gradient_ ? ", bwd-data " + own : "") + ", bwd-weights " +
-           backward_weights_pd_.impl_info_str();
+    return "fwd " + own + (need_input_gradient_ ? ", bwd-data " + own : "") + ", bwd-weights " + own;
   }
   std::string text = std::string("fwd ") + forward_pd_.impl_info_str();
   if (need_input_gradient_) text += std::string(", bwd-data ") + backward_data_pd_.impl_info_str();
@@ -170,7 +180,8 @@ std::string Conv2d::implementation() const {
 bool Conv2d::all_jit() const {
   const bool backward_data =
       !need_input_gradient_ || own_backward_data_ || !is_reference_kernel(backward_data_pd_.impl_info_str());
-  return (own_forward_ || !is_reference_kernel(forward_pd_.impl_info_str())) &&
+  if (own_forward_) return true;
+  return !is_reference_kernel(forward_pd_.impl_info_str()) &&
          !is_reference_kernel(backward_weights_pd_.impl_info_str()) && backward_data;
 }
 

@@ -107,15 +107,20 @@ void WinogradConv::transform_staged() {
   }
 }
 
+void WinogradConv::prepare_scratch() {
+  const auto threads = static_cast<size_t>(std::max(1, omp_get_max_threads()));
+  const auto per_thread =
+      static_cast<size_t>(kSide * kSide * winograd::kBlockTiles * (shape_.in_channels + shape_.out_channels));
+  if (scratch_.size() < threads) scratch_.resize(threads);
+  for (std::vector<float>& s : scratch_) s.resize(per_thread);
+}
+
 void WinogradConv::forward(const float* src, float* dst) {
 #if defined(__x86_64__) || defined(__i386__)
   using winograd::kBlockTiles;
   const int64_t tiles = shape_.batch * winograd::TileGrid(shape_).per_image();
   const int64_t blocks = (tiles + kBlockTiles - 1) / kBlockTiles;
-  const auto threads = static_cast<size_t>(std::max(1, omp_get_max_threads()));
-  const auto per_thread = static_cast<size_t>(kSide * kSide * kBlockTiles * (shape_.in_channels + shape_.out_channels));
-  if (scratch_.size() < threads) scratch_.resize(threads);
-  for (std::vector<float>& s : scratch_) s.resize(per_thread);
+  prepare_scratch();
   const int64_t in_floats = kSide * kSide * kBlockTiles * shape_.in_channels;
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t block = 0; block < blocks; ++block) {
@@ -127,6 +132,72 @@ void WinogradConv::forward(const float* src, float* dst) {
 #else
   (void)src;
   (void)dst;
+  throw Error("Winograd conv: built for a CPU without AVX2");
+#endif
+}
+
+void WinogradConv::backward_weights(const float* src, const float* diff_dst, float* diff_weights, float* diff_bias) {
+#if defined(__x86_64__) || defined(__i386__)
+  using winograd::kBlockTiles;
+  const int64_t in = shape_.in_channels, out = shape_.out_channels;
+  const int64_t tiles = shape_.batch * winograd::TileGrid(shape_).per_image();
+  const int64_t blocks = (tiles + kBlockTiles - 1) / kBlockTiles;
+  prepare_scratch();
+  const auto sums = static_cast<size_t>(kSide * kSide * in * out + out);
+  gradient_sums_.resize(scratch_.size());
+  const int64_t in_floats = kSide * kSide * kBlockTiles * in;
+  int team = 1;
+#pragma omp parallel
+  {
+    const auto thread = static_cast<size_t>(omp_get_thread_num());
+#pragma omp single
+    team = omp_get_num_threads();
+    std::vector<float>& sum = gradient_sums_[thread];
+    sum.assign(sums, 0.f);
+    float* v = scratch_[thread].data();
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t block = 0; block < blocks; ++block) {
+      const int64_t first = block * kBlockTiles;
+      winograd::accumulate_weight_gradient_avx2(shape_, src, diff_dst, first, std::min(kBlockTiles, tiles - first), v,
+                                                v + in_floats, sum.data(), sum.data() + sums - out);
+    }
+  }
+  std::vector<float>& total = gradient_sums_[0];
+  for (size_t t = 1; t < static_cast<size_t>(team); ++t)
+    for (size_t k = 0; k < sums; ++k) total[k] += gradient_sums_[t][k];
+  std::copy(total.end() - out, total.end(), diff_bias);
+
+  // dW[o][i] = G^T M[.][.][i][o] G, the outputs innermost as in transform_staged.
+  rows_.resize(static_cast<size_t>(kTaps * kSide * out));  // (G^T M)[r][b][o] of one input channel
+  staging_.resize(static_cast<size_t>(kTaps * kTaps * out));
+  const auto outs = static_cast<size_t>(out);
+  for (int64_t i = 0; i < in; ++i) {
+    for (int r = 0; r < kTaps; ++r)
+      for (int b = 0; b < kSide; ++b) {
+        float* row = rows_.data() + (r * kSide + b) * outs;
+        std::fill(row, row + outs, 0.f);
+        for (int a = 0; a < kSide; ++a) {
+          const float* m = total.data() + ((a * kSide + b) * in + i) * out;
+          for (size_t o = 0; o < outs; ++o) row[o] += kG[a][r] * m[o];
+        }
+      }
+    for (int r = 0; r < kTaps; ++r)
+      for (int s = 0; s < kTaps; ++s) {
+        float* tap = staging_.data() + (r * kTaps + s) * outs;
+        const float* row = rows_.data() + r * kSide * outs;
+        std::fill(tap, tap + outs, 0.f);
+        for (int b = 0; b < kSide; ++b)
+          for (size_t o = 0; o < outs; ++o) tap[o] += row[b * outs + o] * kG[b][s];
+      }
+    for (int64_t o = 0; o < out; ++o)
+      for (int64_t tap = 0; tap < kTaps * kTaps; ++tap)
+        diff_weights[(o * in + i) * kTaps * kTaps + tap] = staging_[static_cast<size_t>(tap * out + o)];
+  }
+#else
+  (void)src;
+  (void)diff_dst;
+  (void)diff_weights;
+  (void)diff_bias;
   throw Error("Winograd conv: built for a CPU without AVX2");
 #endif
 }

@@ -45,6 +45,19 @@ S8NET_AVX2_INLINE void output_line(const __m256 (&m)[kSide], __m256 (&o)[kOut]) 
   o[3] = _mm256_add_ps(_mm256_fmadd_ps(eight, diff34, diff12), m[5]);
 }
 
+// A y for one line of 4 output gradients: the transpose of the output transform's step.
+S8NET_AVX2_INLINE void gradient_line(const __m256 (&y)[kOut], __m256 (&r)[kSide]) {
+  const __m256 two = _mm256_set1_ps(2.f), four = _mm256_set1_ps(4.f), eight = _mm256_set1_ps(8.f);
+  const __m256 sum02 = _mm256_add_ps(y[0], y[2]), sum13 = _mm256_add_ps(y[1], y[3]);
+  const __m256 even = _mm256_fmadd_ps(four, y[2], y[0]), odd = _mm256_fmadd_ps(eight, y[3], _mm256_mul_ps(two, y[1]));
+  r[0] = y[0];
+  r[1] = _mm256_add_ps(sum02, sum13);
+  r[2] = _mm256_sub_ps(sum02, sum13);
+  r[3] = _mm256_add_ps(even, odd);
+  r[4] = _mm256_sub_ps(even, odd);
+  r[5] = y[3];
+}
+
 struct Block {
   const WinogradShape& shape;
   TileGrid grid;
@@ -173,6 +186,109 @@ S8NET_AVX2 void transform_output(const Block& block, bool relu, const float* m, 
   }
 }
 
+// M[p][slot][k] = (A dy A^T)[p] for each output channel k of the tile, dy zero outside the image;
+// adds the tile's dy to bias_acc.
+S8NET_AVX2 void transform_output_gradient(const Block& block, const float* diff_dst, int64_t slot, float* m,
+                                          float* bias_acc) {
+  const WinogradShape& s = block.shape;
+  const int64_t tile = block.first + slot;
+  const int64_t image = tile / block.grid.per_image(), at = tile % block.grid.per_image();
+  const int64_t y0 = at / block.grid.columns * kOut, x0 = at % block.grid.columns * kOut;
+  const int64_t rows = std::min<int64_t>(kOut, s.height - y0), cols = std::min<int64_t>(kOut, s.width - x0);
+  const int64_t channel_blocks = s.out_channels / kLanes, point_stride = kBlockTiles * s.out_channels;
+  for (int64_t kb = 0; kb < channel_blocks; ++kb) {
+    const float* plane = diff_dst + (image * channel_blocks + kb) * s.height * s.width * kLanes;
+    __m256 columns[kOut][kOut];  // [x][y]
+    __m256 sum = _mm256_setzero_ps();
+    for (int64_t r = 0; r < kOut; ++r)
+      for (int64_t c = 0; c < kOut; ++c) {
+        columns[c][r] = r < rows && c < cols ? _mm256_loadu_ps(plane + ((y0 + r) * s.width + x0 + c) * kLanes)
+                                             : _mm256_setzero_ps();
+        sum = _mm256_add_ps(sum, columns[c][r]);
+      }
+    _mm256_storeu_ps(bias_acc + kb * kLanes, _mm256_add_ps(_mm256_loadu_ps(bias_acc + kb * kLanes), sum));
+    __m256 rows_of[kSide][kOut];  // [a][x]: A dy
+    for (int c = 0; c < kOut; ++c) {
+      __m256 line[kSide];
+      gradient_line(columns[c], line);
+      for (int a = 0; a < kSide; ++a) rows_of[a][c] = line[a];
+    }
+    float* out = m + slot * s.out_channels + kb * kLanes;
+    for (int a = 0; a < kSide; ++a) {
+      __m256 line[kSide];
+      gradient_line(rows_of[a], line);
+      for (int b = 0; b < kSide; ++b) _mm256_storeu_ps(out + (a * kSide + b) * point_stride, line[b]);
+    }
+  }
+}
+
+// acc[c][k..k+8*Vectors) += sum over t of v[t][c] m[t][k..] for Rows input channels c.
+template <int Rows, int Vectors>
+S8NET_AVX2_INLINE void accumulate_outer(const float* v, const float* m, float* acc, int64_t count, int64_t in,
+                                        int64_t out) {
+  __m256 sum[Rows][Vectors];
+  for (int r = 0; r < Rows; ++r)
+    for (int w = 0; w < Vectors; ++w) sum[r][w] = _mm256_setzero_ps();
+  for (int64_t t = 0; t < count; ++t) {
+    __m256 gradient[Vectors];
+    for (int w = 0; w < Vectors; ++w) gradient[w] = _mm256_loadu_ps(m + t * out + w * kLanes);
+    for (int r = 0; r < Rows; ++r) {
+      const __m256 x = _mm256_broadcast_ss(v + t * in + r);
+      for (int w = 0; w < Vectors; ++w) sum[r][w] = _mm256_fmadd_ps(x, gradient[w], sum[r][w]);
+    }
+  }
+  for (int r = 0; r < Rows; ++r)
+    for (int w = 0; w < Vectors; ++w) {
+      float* at = acc + r * out + w * kLanes;
+      _mm256_storeu_ps(at, _mm256_add_ps(_mm256_loadu_ps(at), sum[r][w]));
+    }
+}
+
+template <int Vectors>
+S8NET_AVX2_INLINE void accumulate_point(const float* v, const float* m, float* acc, int64_t count, int64_t in,
+                                        int64_t out) {
+  constexpr int kRows = 6;  // 6 x 2 accumulators, as in multiply_point
+  int64_t c = 0;
+  for (; c + kRows <= in; c += kRows) accumulate_outer<kRows, Vectors>(v + c, m, acc + c * out, count, in, out);
+  v += c;
+  acc += c * out;
+  switch (in - c) {
+    case 5:
+      return accumulate_outer<5, Vectors>(v, m, acc, count, in, out);
+    case 4:
+      return accumulate_outer<4, Vectors>(v, m, acc, count, in, out);
+    case 3:
+      return accumulate_outer<3, Vectors>(v, m, acc, count, in, out);
+    case 2:
+      return accumulate_outer<2, Vectors>(v, m, acc, count, in, out);
+    case 1:
+      return accumulate_outer<1, Vectors>(v, m, acc, count, in, out);
+    default:
+      return;
+  }
+}
+
+// acc[p] += V[p]^T M[p] for the 36 points.
+S8NET_AVX2 void accumulate(const WinogradShape& s, const float* v, const float* m, float* acc, int64_t count) {
+  const int64_t in = s.in_channels, out = s.out_channels;
+  for (int p = 0; p < kPoints; ++p) {
+    const float* vp = v + p * kBlockTiles * in;
+    const float* mp = m + p * kBlockTiles * out;
+    float* ap = acc + p * in * out;
+    int64_t k = 0;
+    for (; k + 2 * kLanes <= out; k += 2 * kLanes) accumulate_point<2>(vp, mp + k, ap + k, count, in, out);
+    if (k < out) accumulate_point<1>(vp, mp + k, ap + k, count, in, out);
+  }
+}
+
+S8NET_AVX2 void weight_gradient_block(const WinogradShape& shape, const float* src, const float* diff_dst,
+                                      int64_t first, int64_t count, float* v, float* m, float* acc, float* bias_acc) {
+  const Block block{shape, TileGrid(shape), first};
+  for (int64_t slot = 0; slot < count; ++slot) transform_input(block, src, slot, v);
+  for (int64_t slot = 0; slot < count; ++slot) transform_output_gradient(block, diff_dst, slot, m, bias_acc);
+  accumulate(shape, v, m, acc, count);
+}
+
 S8NET_AVX2 void run_block(const WinogradShape& shape, bool relu, const float* src, const float* u, const float* bias,
                           float* dst, int64_t first, int64_t count, float* v, float* m) {
   const Block block{shape, TileGrid(shape), first};
@@ -182,6 +298,11 @@ S8NET_AVX2 void run_block(const WinogradShape& shape, bool relu, const float* sr
 }
 
 }  // namespace
+
+void accumulate_weight_gradient_avx2(const WinogradShape& shape, const float* src, const float* diff_dst, int64_t first,
+                                     int64_t count, float* v, float* m, float* acc, float* bias_acc) {
+  weight_gradient_block(shape, src, diff_dst, first, count, v, m, acc, bias_acc);
+}
 
 void run_block_avx2(const WinogradShape& shape, bool relu, const float* src, const float* transformed_weights,
                     const float* bias, float* dst, int64_t first, int64_t count, float* v, float* m) {

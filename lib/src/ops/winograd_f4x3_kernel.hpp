@@ -25,4 +25,10 @@ inline constexpr int64_t kBlockTiles = 12;
 void run_block_avx2(const WinogradShape& shape, bool relu, const float* src, const float* transformed_weights,
                     const float* bias, float* dst, int64_t first, int64_t count, float* v, float* m);
 
+// The weight gradient's share of tiles [first, first + count): adds the sum over the tiles of
+// V[p] (x) (A dy A^T)[p] to acc[36][in][out] and the sum of dy to bias_acc[out]. v and m as above
+// (m holds the transformed output gradients).
+void accumulate_weight_gradient_avx2(const WinogradShape& shape, const float* src, const float* diff_dst, int64_t first,
+                                     int64_t count, float* v, float* m, float* acc, float* bias_acc);
+
 }  // namespace s8net::winograd

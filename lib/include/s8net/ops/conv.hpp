@@ -4,8 +4,8 @@
 // step beats a reference kernel). A 3x3 conv may ask for Winograd (F(4x4, 3x3)) in each of its
 // three passes separately: a pass uses it where oneDNN has a JIT kernel for it and falls back to
 // direct otherwise, so the choice never lands on a reference kernel; where oneDNN has no Winograd at
-// all (nChw8c activations, AVX2), s8net's own WinogradConv runs the forward and backward-data
-// passes of every 3x3 conv with whole 8-channel blocks.
+// all (nChw8c activations, AVX2), s8net's own WinogradConv runs all three passes of every 3x3 conv
+// with whole 8-channel blocks.
 #pragma once
 
 #include <s8net/core/context.hpp>
@@ -89,11 +89,11 @@ class Conv2d {
   dnnl::convolution_backward_data backward_data_;
   dnnl::reorder weights_to_backward_data_;
   dnnl::memory backward_data_weights_;
-  // s8net's Winograd for the forward and backward-data passes where oneDNN has none (nChw8c on
-  // AVX2): each reads the weights through a plain oihw copy, made when it runs.
+  // s8net's Winograd where oneDNN has none (nChw8c on AVX2): each pass reads the weights through a
+  // plain oihw copy, made when it runs; the weight gradient is written plain and then reordered.
   std::unique_ptr<WinogradConv> own_forward_, own_backward_data_;
-  BoundPrimitive weights_to_plain_;
-  Tensor plain_weights_;
+  BoundPrimitive weights_to_plain_, gradient_from_plain_;
+  Tensor plain_weights_, plain_gradient_;
   void load_plain_weights() const;
 };
 

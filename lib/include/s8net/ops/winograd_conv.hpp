@@ -6,7 +6,8 @@
 //
 // The same forward gives backward-data: the gradient of the input is the convolution of the
 // output's gradient with the weights turned by 180 degrees and their input and output swapped
-// (from_turned_weights).
+// (load_turned). The weight gradient is taken in the transformed domain too: per point, the sum
+// over tiles of the input's transform times the output gradient's, turned back by G^T . G.
 #pragma once
 
 #include <cstdint>
@@ -37,6 +38,9 @@ class WinogradConv {
   // src: batch x in_channels x height x width, dst: batch x out_channels x height x width, both
   // nChw8c; dst = relu?(conv(src) + bias).
   void forward(const float* src, float* dst);
+  // The gradients of this conv's weights (oihw, overwritten) and bias from its input src and the
+  // gradient of its output (before any ReLU: the caller's), both nChw8c.
+  void backward_weights(const float* src, const float* diff_dst, float* diff_weights, float* diff_bias);
 
   const WinogradShape& shape() const noexcept { return shape_; }
   static std::string implementation() { return "s8net_wino_4x3:avx2"; }
@@ -47,8 +51,10 @@ class WinogradConv {
   bool relu_;
   std::vector<float> transformed_;  // U[36][in][out]: G g G^T per channel pair
   std::vector<float> bias_;
-  std::vector<float> staging_, rows_;        // load's working copies of the weights
-  std::vector<std::vector<float>> scratch_;  // per thread: a block's transformed inputs and products
+  std::vector<float> staging_, rows_;              // load's working copies of the weights
+  std::vector<std::vector<float>> scratch_;        // per thread: a block's transformed inputs and products
+  std::vector<std::vector<float>> gradient_sums_;  // per thread: the weight gradient's [36][in][out] and bias sums
+  void prepare_scratch();
 };
 
 }  // namespace s8net
