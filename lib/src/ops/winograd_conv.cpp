@@ -112,7 +112,7 @@ void WinogradConv::prepare_scratch() {
   const auto per_thread =
       static_cast<size_t>(kSide * kSide * winograd::kBlockTiles * (shape_.in_channels + shape_.out_channels));
   if (scratch_.size() < threads) scratch_.resize(threads);
-  for (std::vector<float>& s : scratch_) s.resize(per_thread);
+  for (AlignedFloats& s : scratch_) s.resize(per_thread);
 }
 
 void WinogradConv::forward(const float* src, float* dst) {
@@ -152,7 +152,7 @@ void WinogradConv::backward_weights(const float* src, const float* diff_dst, flo
     const auto thread = static_cast<size_t>(omp_get_thread_num());
 #pragma omp single
     team = omp_get_num_threads();
-    std::vector<float>& sum = gradient_sums_[thread];
+    AlignedFloats& sum = gradient_sums_[thread];
     sum.assign(sums, 0.f);
     float* v = scratch_[thread].data();
 #pragma omp for schedule(dynamic, 1)
@@ -162,7 +162,7 @@ void WinogradConv::backward_weights(const float* src, const float* diff_dst, flo
                                                 v + in_floats, sum.data(), sum.data() + sums - out);
     }
   }
-  std::vector<float>& total = gradient_sums_[0];
+  AlignedFloats& total = gradient_sums_[0];
   for (size_t t = 1; t < static_cast<size_t>(team); ++t)
     for (size_t k = 0; k < sums; ++k) total[k] += gradient_sums_[t][k];
   std::copy(total.end() - out, total.end(), diff_bias);

@@ -10,12 +10,28 @@
 // over tiles of the input's transform times the output gradient's, turned back by G^T . G.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <new>
 #include <span>
 #include <string>
 #include <vector>
 
 namespace s8net {
+
+// Buffers on cache-line boundaries: the kernel's 32-byte loads then never straddle two lines.
+template <class T>
+struct CacheLineAllocator {
+  using value_type = T;
+  static constexpr std::align_val_t kAlignment{64};
+  CacheLineAllocator() = default;
+  template <class U>
+  explicit CacheLineAllocator(const CacheLineAllocator<U>&) noexcept {}
+  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlignment)); }
+  void deallocate(T* p, size_t) noexcept { ::operator delete(p, kAlignment); }
+  bool operator==(const CacheLineAllocator&) const noexcept { return true; }
+};
+using AlignedFloats = std::vector<float, CacheLineAllocator<float>>;
 
 struct WinogradShape {
   int64_t batch = 0, in_channels = 0, out_channels = 0, height = 0, width = 0;
@@ -49,11 +65,11 @@ class WinogradConv {
   void transform_staged();
   WinogradShape shape_;
   bool relu_;
-  std::vector<float> transformed_;  // U[36][in][out]: G g G^T per channel pair
+  AlignedFloats transformed_;  // U[36][in][out]: G g G^T per channel pair
   std::vector<float> bias_;
-  std::vector<float> staging_, rows_;              // load's working copies of the weights
-  std::vector<std::vector<float>> scratch_;        // per thread: a block's transformed inputs and products
-  std::vector<std::vector<float>> gradient_sums_;  // per thread: the weight gradient's [36][in][out] and bias sums
+  std::vector<float> staging_, rows_;         // load's working copies of the weights
+  std::vector<AlignedFloats> scratch_;        // per thread: a block's transformed inputs and products
+  std::vector<AlignedFloats> gradient_sums_;  // per thread: the weight gradient's [36][in][out] and bias sums
   void prepare_scratch();
 };
 
