@@ -31,12 +31,18 @@ s8net::Context& context() {
   return instance;
 }
 
-std::vector<float> random_values(size_t count, unsigned seed) {
+s8net::AlignedFloats random_values(size_t count, unsigned seed) {
   std::mt19937 generator(seed);
   std::normal_distribution<float> normal;
-  std::vector<float> values(count);
+  s8net::AlignedFloats values(count);
   for (float& v : values) v = normal(generator);
   return values;
+}
+
+// Normal values in a tensor's buffer (its layout does not matter to a timing).
+void fill(const s8net::Tensor& tensor, unsigned seed) {
+  const auto values = random_values(static_cast<size_t>(tensor.size()), seed);
+  std::copy(values.begin(), values.end(), tensor.data());
 }
 
 memory::desc activations(int64_t batch, int64_t channels, int64_t side) {
@@ -70,8 +76,9 @@ void onednn_direct(benchmark::State& state, Layer layer) {
                                                       {1, 1}},
                                                      attr, engine);
   const s8net::Tensor x(src, engine), w(pd.weights_desc(), engine), b(pd.bias_desc(), engine), y(dst, engine);
-  const auto values = random_values(x.size(), 1);
-  std::copy(values.begin(), values.end(), x.data());
+  fill(x, 1);
+  fill(w, 2);
+  fill(b, 3);
   const s8net::BoundPrimitive conv{dnnl::convolution_forward(pd),
                                    {{DNNL_ARG_SRC, x.memory()},
                                     {DNNL_ARG_WEIGHTS, w.memory()},
@@ -101,9 +108,8 @@ void onednn_direct_weight_gradient(benchmark::State& state, Layer layer) {
   const dnnl::convolution_backward_weights::primitive_desc pd(
       {dnnl::algorithm::convolution_direct, src, hint.weights_desc(), bias, dst, {1, 1}, {1, 1}, {1, 1}}, engine, hint);
   const s8net::Tensor x(src, engine), dy(dst, engine), dw(pd.diff_weights_desc(), engine), db(bias, engine);
-  const auto values = random_values(x.size(), 1), gradients = random_values(dy.size(), 2);
-  std::copy(values.begin(), values.end(), x.data());
-  std::copy(gradients.begin(), gradients.end(), dy.data());
+  fill(x, 1);
+  fill(dy, 2);
   const s8net::BoundPrimitive conv{dnnl::convolution_backward_weights(pd),
                                    {{DNNL_ARG_SRC, x.memory()},
                                     {DNNL_ARG_DIFF_DST, dy.memory()},
@@ -120,7 +126,7 @@ void s8net_winograd_weight_gradient(benchmark::State& state, Layer layer) {
   s8net::WinogradConv conv({batch, layer.in, layer.out, layer.side, layer.side}, false);
   const auto x = random_values(static_cast<size_t>(batch * layer.in * layer.side * layer.side), 1);
   const auto dy = random_values(static_cast<size_t>(batch * layer.out * layer.side * layer.side), 2);
-  std::vector<float> dw(static_cast<size_t>(layer.out * layer.in * 9)), db(static_cast<size_t>(layer.out));
+  s8net::AlignedFloats dw(static_cast<size_t>(layer.out * layer.in * 9)), db(static_cast<size_t>(layer.out));
   state.SetLabel(s8net::WinogradConv::implementation());
   for (auto _ : state) {
     conv.backward_weights(x.data(), dy.data(), dw.data(), db.data());
@@ -136,7 +142,7 @@ void s8net_winograd(benchmark::State& state, Layer layer) {
   conv.load(random_values(static_cast<size_t>(layer.out * layer.in * 9), 2),
             random_values(static_cast<size_t>(layer.out), 3));
   const auto x = random_values(static_cast<size_t>(batch * layer.in * layer.side * layer.side), 1);
-  std::vector<float> y(static_cast<size_t>(batch * layer.out * layer.side * layer.side));
+  s8net::AlignedFloats y(static_cast<size_t>(batch * layer.out * layer.side * layer.side));
   state.SetLabel(s8net::WinogradConv::implementation());
   for (auto _ : state) {
     conv.forward(x.data(), y.data());

@@ -6,6 +6,7 @@
 #include <s8net/core/error.hpp>
 #include <s8net/model/s8_network.hpp>
 #include <s8net/norm/registry.hpp>
+#include <s8net/ops/winograd_conv.hpp>
 #include <s8net/train/checkpoint.hpp>
 #include <s8net/train/network_file.hpp>
 #include <s8net/train/sgd.hpp>
@@ -327,6 +328,29 @@ TEST_P(NetworkTest, ImplementationListingFollowsTheLayerTable) {
   EXPECT_EQ(training, expected);
   EXPECT_EQ(std::count(inference.begin(), inference.end(), "eval c10.conv"), 1);
   EXPECT_EQ(std::count(inference.begin(), inference.end(), "eval GAP.pool"), 1);
+}
+
+// In nChw8c on a CPU that runs it, every 3x3 conv with whole 8-channel blocks (all but C1) runs
+// s8net's own Winograd in all three training passes and in inference; C1 and the 1x1 convs do not.
+TEST_P(NetworkTest, OwnWinogradRunsEveryThreeByThreeConvWithWholeChannelBlocksInNChw8c) {
+  if (!WinogradConv::available()) GTEST_SKIP() << "this CPU has no AVX2 with FMA (or ONEDNN_MAX_CPU_ISA caps it)";
+  const auto network = make_network(ActivationLayout::nChw8c);
+  const std::string own = WinogradConv::implementation();
+  const std::vector<std::string> names = network->implementation_names(4);
+  const auto line_of = [&](const std::string& op) {
+    const auto found =
+        std::find_if(names.begin(), names.end(), [&](const std::string& l) { return l.starts_with(op); });
+    return found == names.end() ? std::string("(missing)") : *found;
+  };
+  for (const char* layer : {"C2", "C3", "C4", "C5", "C7", "C8", "C9"}) {
+    EXPECT_EQ(line_of(std::string(layer) + ".conv: "),
+              std::string(layer) + ".conv: fwd " + own + ", bwd-data " + own + ", bwd-weights " + own);
+    EXPECT_TRUE(line_of(std::string("eval ") + layer + ".conv: ")
+                    .starts_with(std::string("eval ") + layer + ".conv: fwd " + own))
+        << line_of(std::string("eval ") + layer + ".conv: ");
+  }
+  for (const char* op : {"C1.conv: ", "c3.conv: ", "c6.conv: ", "eval C1.conv: ", "eval c6.conv: "})
+    EXPECT_EQ(line_of(op).find(own), std::string::npos) << line_of(op);
 }
 
 INSTANTIATE_TEST_SUITE_P(Norms, NetworkTest, ::testing::Values("bn", "gn", "ln"),

@@ -25,6 +25,8 @@ namespace {
 // its float result is further from exact than a direct sum, well below what training notices.
 constexpr double kWinogradTolerance = 1e-4;
 
+constexpr const char* kNoKernel = "this CPU has no AVX2 with FMA (or ONEDNN_MAX_CPU_ISA caps it)";
+
 struct Case {
   WinogradShape shape;
   bool relu;
@@ -91,7 +93,7 @@ std::vector<float> run(Context& context, WinogradConv& conv, const std::vector<f
 class WinogradConvTest : public ::testing::TestWithParam<Case> {
  protected:
   void SetUp() override {
-    if (!WinogradConv::available()) GTEST_SKIP() << "this CPU has no AVX2 with FMA (or ONEDNN_MAX_CPU_ISA caps it)";
+    if (!WinogradConv::available()) GTEST_SKIP() << kNoKernel;
   }
   Context context_;
 };
@@ -133,7 +135,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, WinogradConvTest, ::testing::ValuesIn(kCases));
 // With the forward conv's weights turned, the conv maps the output's gradient to the input's: the
 // gradient of L(x) = sum(dy * conv(x)), checked by central differences of the naive convolution.
 TEST(WinogradConv, TurnedWeightsGiveTheInputGradient) {
-  if (!WinogradConv::available()) GTEST_SKIP() << "this CPU has no AVX2 with FMA (or ONEDNN_MAX_CPU_ISA caps it)";
+  if (!WinogradConv::available()) GTEST_SKIP() << kNoKernel;
   Context context;
   for (const auto& [forward_shape, relu] : kCases) {
     WinogradShape s = forward_shape;
@@ -169,7 +171,7 @@ TEST_P(WinogradConvTest, WeightGradientMatchesItsNaiveSum) {
 
 // The same gradients as the derivatives of L(w, b) = sum(dy * conv(x; w, b)) by central differences.
 TEST(WinogradConv, WeightGradientMatchesFiniteDifferences) {
-  if (!WinogradConv::available()) GTEST_SKIP() << "this CPU has no AVX2 with FMA (or ONEDNN_MAX_CPU_ISA caps it)";
+  if (!WinogradConv::available()) GTEST_SKIP() << kNoKernel;
   Context context;
   for (const WinogradShape s :
        {WinogradShape{2, 8, 8, 5, 7}, WinogradShape{1, 16, 8, 6, 6}, WinogradShape{1, 8, 16, 4, 9}}) {
@@ -190,7 +192,7 @@ TEST(WinogradConv, WeightGradientMatchesFiniteDifferences) {
 }
 
 TEST(WinogradConv, RefusesChannelsThatDoNotFillBlocksAndWeightsOfAnotherSize) {
-  if (!WinogradConv::available()) GTEST_SKIP() << "this CPU has no AVX2 with FMA";
+  if (!WinogradConv::available()) GTEST_SKIP() << kNoKernel;
   EXPECT_THROW(WinogradConv({1, 12, 16, 8, 8}, false), Error);
   EXPECT_THROW(WinogradConv({1, 16, 0, 8, 8}, false), Error);
   EXPECT_THROW(WinogradConv({0, 16, 16, 8, 8}, false), Error);

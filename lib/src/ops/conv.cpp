@@ -111,10 +111,10 @@ void Conv2d::load_plain_weights() const { execute(context_, weights_to_plain_); 
 BoundPass Conv2d::bind_forward(const Tensor& src, const Tensor& dst) const {
   if (own_forward_)
     return BoundPass::own(
-        [this, x = src.data(), y = dst.data()] {
+        [this, x = src.memory(), y = dst.memory()] {
           load_plain_weights();
           own_forward_->load(plain_weights_.span(), weights_.bias.value.span());
-          own_forward_->forward(x, y);
+          own_forward_->forward(data_of(x), data_of(y));
         },
         "convolution forward_training");
   return {{forward_,
@@ -128,8 +128,8 @@ std::vector<BoundPass> Conv2d::bind_backward(const Tensor& src, const Tensor& di
   std::vector<BoundPass> passes;
   if (own_forward_)
     passes.push_back(BoundPass::own(
-        [this, x = src.data(), dy = diff_dst.data()] {
-          own_forward_->backward_weights(x, dy, plain_gradient_.data(), weights_.bias.grad.data());
+        [this, x = src.memory(), dy = diff_dst.memory()] {
+          own_forward_->backward_weights(data_of(x), data_of(dy), plain_gradient_.data(), weights_.bias.grad.data());
           execute(context_, gradient_from_plain_);
         },
         "convolution backward_weights"));
@@ -142,10 +142,10 @@ std::vector<BoundPass> Conv2d::bind_backward(const Tensor& src, const Tensor& di
   if (!need_input_gradient_ || diff_src == nullptr) return passes;
   if (own_backward_data_) {
     passes.push_back(BoundPass::own(
-        [this, dy = diff_dst.data(), dx = diff_src->data()] {
+        [this, dy = diff_dst.memory(), dx = diff_src->memory()] {
           load_plain_weights();
           own_backward_data_->load_turned(plain_weights_.span());
-          own_backward_data_->forward(dy, dx);
+          own_backward_data_->forward(data_of(dy), data_of(dx));
         },
         "convolution backward_data"));
     return passes;
@@ -178,9 +178,8 @@ std::string Conv2d::implementation() const {
 }
 
 bool Conv2d::all_jit() const {
-  const bool backward_data =
-      !need_input_gradient_ || own_backward_data_ || !is_reference_kernel(backward_data_pd_.impl_info_str());
   if (own_forward_) return true;
+  const bool backward_data = !need_input_gradient_ || !is_reference_kernel(backward_data_pd_.impl_info_str());
   return !is_reference_kernel(forward_pd_.impl_info_str()) &&
          !is_reference_kernel(backward_weights_pd_.impl_info_str()) && backward_data;
 }

@@ -57,8 +57,9 @@ void InferenceConv::load(const ConvWeights& weights, const ChannelAffine* affine
 // load() writes into weight_ and bias_ in place, so a bound forward sees the latest weights.
 BoundPass InferenceConv::bind_forward(const Tensor& src, const Tensor& dst) const {
   if (own_)
-    return BoundPass::own([conv = own_.get(), x = src.data(), y = dst.data()] { conv->forward(x, y); },
-                          "convolution forward_inference");
+    return BoundPass::own(
+        [conv = own_.get(), x = src.memory(), y = dst.memory()] { conv->forward(data_of(x), data_of(y)); },
+        "convolution forward_inference");
   return {{forward_,
            {{DNNL_ARG_SRC, src.memory()},
             {DNNL_ARG_WEIGHTS, weight_.memory()},

@@ -23,22 +23,22 @@ constexpr float kG[kSide][kTaps] = {
     {0, 0, 1},
 };
 
-void check_shape(const WinogradShape& s) {
+const WinogradShape& checked(const WinogradShape& s) {
   const auto positive = s.batch > 0 && s.height > 0 && s.width > 0 && s.in_channels > 0 && s.out_channels > 0;
   if (!positive || s.in_channels % 8 != 0 || s.out_channels % 8 != 0)
     throw Error("Winograd conv: needs positive sizes and channel counts that are multiples of 8, got " +
                 std::to_string(s.in_channels) + " -> " + std::to_string(s.out_channels) + " channels of " +
                 std::to_string(s.height) + "x" + std::to_string(s.width) + ", batch " + std::to_string(s.batch));
+  return s;
 }
 
 }  // namespace
 
 WinogradConv::WinogradConv(const WinogradShape& shape, bool relu)
-    : shape_(shape),
+    : shape_(checked(shape)),
       relu_(relu),
-      transformed_(static_cast<size_t>(kSide * kSide * shape.in_channels * shape.out_channels)),
-      bias_(static_cast<size_t>(shape.out_channels)) {
-  check_shape(shape);
+      transformed_(static_cast<size_t>(kSide * kSide * shape_.in_channels * shape_.out_channels)),
+      bias_(static_cast<size_t>(shape_.out_channels)) {
   if (!available()) throw Error("Winograd conv: this CPU (or ONEDNN_MAX_CPU_ISA) offers no AVX2 with FMA");
 }
 

@@ -64,12 +64,21 @@ struct Block {
   int64_t first;
 };
 
+// Where a block's tile `slot` lies: its image and the row and column of its first output.
+struct TileOrigin {
+  int64_t image, y, x;
+};
+
+inline TileOrigin origin_of(const Block& block, int64_t slot) {
+  const int64_t tile = block.first + slot, at = tile % block.grid.per_image();
+  return {tile / block.grid.per_image(), at / block.grid.columns * kOut, at % block.grid.columns * kOut};
+}
+
 // V[p][slot][c] = (B^T d B)[p] for each channel c of the tile, d read with zeros outside the image.
 S8NET_AVX2 void transform_input(const Block& block, const float* src, int64_t slot, float* v) {
   const WinogradShape& s = block.shape;
-  const int64_t tile = block.first + slot;
-  const int64_t image = tile / block.grid.per_image(), at = tile % block.grid.per_image();
-  const int64_t y0 = at / block.grid.columns * kOut - 1, x0 = at % block.grid.columns * kOut - 1;
+  const auto [image, top, left] = origin_of(block, slot);
+  const int64_t y0 = top - 1, x0 = left - 1;  // the input tile starts one pixel before its outputs
   const int64_t channel_blocks = s.in_channels / kLanes, point_stride = kBlockTiles * s.in_channels;
   for (int64_t cb = 0; cb < channel_blocks; ++cb) {
     const float* plane = src + (image * channel_blocks + cb) * s.height * s.width * kLanes;
@@ -157,9 +166,7 @@ S8NET_AVX2 void multiply(const WinogradShape& s, const float* v, const float* u,
 S8NET_AVX2 void transform_output(const Block& block, bool relu, const float* m, const float* bias, int64_t slot,
                                  float* dst) {
   const WinogradShape& s = block.shape;
-  const int64_t tile = block.first + slot;
-  const int64_t image = tile / block.grid.per_image(), at = tile % block.grid.per_image();
-  const int64_t y0 = at / block.grid.columns * kOut, x0 = at % block.grid.columns * kOut;
+  const auto [image, y0, x0] = origin_of(block, slot);
   const int64_t rows = std::min<int64_t>(kOut, s.height - y0), cols = std::min<int64_t>(kOut, s.width - x0);
   const int64_t channel_blocks = s.out_channels / kLanes, point_stride = kBlockTiles * s.out_channels;
   const __m256 zero = _mm256_setzero_ps();
@@ -191,9 +198,7 @@ S8NET_AVX2 void transform_output(const Block& block, bool relu, const float* m, 
 S8NET_AVX2 void transform_output_gradient(const Block& block, const float* diff_dst, int64_t slot, float* m,
                                           float* bias_acc) {
   const WinogradShape& s = block.shape;
-  const int64_t tile = block.first + slot;
-  const int64_t image = tile / block.grid.per_image(), at = tile % block.grid.per_image();
-  const int64_t y0 = at / block.grid.columns * kOut, x0 = at % block.grid.columns * kOut;
+  const auto [image, y0, x0] = origin_of(block, slot);
   const int64_t rows = std::min<int64_t>(kOut, s.height - y0), cols = std::min<int64_t>(kOut, s.width - x0);
   const int64_t channel_blocks = s.out_channels / kLanes, point_stride = kBlockTiles * s.out_channels;
   for (int64_t kb = 0; kb < channel_blocks; ++kb) {
@@ -299,6 +304,8 @@ S8NET_AVX2 void run_block(const WinogradShape& shape, bool relu, const float* sr
 
 }  // namespace
 
+// The entry points are plain functions calling the AVX2 ones: their declarations, seen by code
+// compiled for the baseline, carry no target attribute.
 void accumulate_weight_gradient_avx2(const WinogradShape& shape, const float* src, const float* diff_dst, int64_t first,
                                      int64_t count, float* v, float* m, float* acc, float* bias_acc) {
   weight_gradient_block(shape, src, diff_dst, first, count, v, m, acc, bias_acc);

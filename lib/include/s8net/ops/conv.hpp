@@ -32,8 +32,10 @@ struct ConvAlgorithms {
 struct ConvSpec {
   std::string name;  // "C1", "c3" ...
   int64_t in_channels = 0, out_channels = 0, kernel = 3;
-  int64_t height = 0, width = 0;   // input (= output) spatial size
-  ConvAlgorithms algorithms = {};  // preferred per pass; direct where oneDNN has no JIT Winograd
+  int64_t height = 0, width = 0;  // input (= output) spatial size
+  // Preferred per pass among oneDNN's kernels, direct where oneDNN has no JIT Winograd; where it has
+  // none at all (nChw8c, AVX2) s8net's own Winograd runs every pass it can (see above).
+  ConvAlgorithms algorithms = {};
   int64_t padding() const { return (kernel - 1) / 2; }
   int64_t parameter_count() const { return out_channels * in_channels * kernel * kernel + out_channels; }
 };
@@ -61,6 +63,9 @@ class Conv2d {
   // need_input_gradient = false skips backward-data (the first conv: nobody needs the image's).
   Conv2d(Context& context, ConvWeights& weights, const dnnl::memory::desc& src, const dnnl::memory::desc& dst,
          bool need_input_gradient);
+  // Bound passes hold this object's address.
+  Conv2d(const Conv2d&) = delete;
+  Conv2d& operator=(const Conv2d&) = delete;
 
   void forward(const Tensor& src, const Tensor& dst);
   // Overwrites weight.grad and bias.grad; writes diff_src if need_input_gradient.

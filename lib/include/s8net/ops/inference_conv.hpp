@@ -20,6 +20,8 @@ class InferenceConv {
   // algorithm: preferred, with direct where oneDNN has no JIT kernel for it (as Conv2d).
   InferenceConv(Context& context, const ConvSpec& spec, ConvAlgorithm algorithm, const dnnl::memory::desc& src,
                 const dnnl::memory::desc& dst, bool relu);
+  InferenceConv(const InferenceConv&) = delete;
+  InferenceConv& operator=(const InferenceConv&) = delete;
 
   // Takes the weights of a trained conv, and folds affine in when given:
   // w'[o] = w[o] * scale[o], b'[o] = b[o] * scale[o] + shift[o].

@@ -33,6 +33,10 @@ inline void execute(Context& context, const BoundPrimitive& bound) {
   context.stream().wait();
 }
 
+// The buffer a memory handle points at when called: a plan may point a handle elsewhere between
+// runs (set_data_handle), and a kernel bound to the handle follows it as a primitive does.
+inline float* data_of(const dnnl::memory& memory) { return static_cast<float*>(memory.get_data_handle()); }
+
 // One pass of an op bound to its buffers: a oneDNN primitive, or s8net's own kernel, which runs
 // on the host once what the stream queued before it has finished.
 struct BoundPass {

@@ -37,12 +37,13 @@ struct WinogradShape {
   int64_t batch = 0, in_channels = 0, out_channels = 0, height = 0, width = 0;
 };
 
+// One object's calls must not overlap: it keeps its working buffers between calls.
 class WinogradConv {
  public:
   // Channel counts must be multiples of 8 (whole nChw8c blocks); any height and width.
   WinogradConv(const WinogradShape& shape, bool relu);
 
-  // Whether this CPU runs the kernel (AVX2 and FMA), and ONEDNN_MAX_CPU_ISA leaves it AVX2.
+  // Whether this CPU runs the kernel (AVX2 and FMA), and ONEDNN_MAX_CPU_ISA leaves it at least AVX2.
   static bool available();
 
   // oihw weights [out][in][3][3] and a bias per output channel.
