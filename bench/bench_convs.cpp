@@ -55,69 +55,72 @@ void set_counters(benchmark::State& state, const Layer& layer, int64_t batch) {
   state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// Direct convolution of the layer at this batch, oneDNN choosing the weights' layout.
+dnnl::convolution_forward::desc direct_desc(dnnl::prop_kind prop, const Layer& layer, int64_t batch) {
+  return {prop,
+          dnnl::algorithm::convolution_direct,
+          activations(batch, layer.in, layer.side),
+          memory::desc({layer.out, layer.in, 3, 3}, memory::data_type::f32, memory::format_tag::any),
+          memory::desc({layer.out}, memory::data_type::f32, memory::format_tag::x),
+          activations(batch, layer.out, layer.side),
+          {1, 1},
+          {1, 1},
+          {1, 1}};
+}
+
+void time_primitive(benchmark::State& state, const Layer& layer, const s8net::BoundPrimitive& bound,
+                    const char* implementation) {
+  state.SetLabel(implementation);
+  for (auto _ : state) s8net::execute(context(), bound);
+  set_counters(state, layer, state.range(0));
+}
+
 void onednn_direct(benchmark::State& state, Layer layer) {
-  const int64_t batch = state.range(0);
   const dnnl::engine& engine = context().engine();
-  const memory::desc src = activations(batch, layer.in, layer.side), dst = activations(batch, layer.out, layer.side);
-  const memory::desc any_weights({layer.out, layer.in, 3, 3}, memory::data_type::f32, memory::format_tag::any);
-  const memory::desc bias({layer.out}, memory::data_type::f32, memory::format_tag::x);
   dnnl::post_ops relu;
   relu.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
   dnnl::primitive_attr attr;
   attr.set_post_ops(relu);
-  const dnnl::convolution_forward::primitive_desc pd({dnnl::prop_kind::forward_inference,
-                                                      dnnl::algorithm::convolution_direct,
-                                                      src,
-                                                      any_weights,
-                                                      bias,
-                                                      dst,
-                                                      {1, 1},
-                                                      {1, 1},
-                                                      {1, 1}},
-                                                     attr, engine);
-  const s8net::Tensor x(src, engine), w(pd.weights_desc(), engine), b(pd.bias_desc(), engine), y(dst, engine);
+  const dnnl::convolution_forward::primitive_desc pd(
+      direct_desc(dnnl::prop_kind::forward_inference, layer, state.range(0)), attr, engine);
+  const s8net::Tensor x(pd.src_desc(), engine), w(pd.weights_desc(), engine), b(pd.bias_desc(), engine),
+      y(pd.dst_desc(), engine);
   fill(x, 1);
   fill(w, 2);
   fill(b, 3);
-  const s8net::BoundPrimitive conv{dnnl::convolution_forward(pd),
-                                   {{DNNL_ARG_SRC, x.memory()},
-                                    {DNNL_ARG_WEIGHTS, w.memory()},
-                                    {DNNL_ARG_BIAS, b.memory()},
-                                    {DNNL_ARG_DST, y.memory()}}};
-  state.SetLabel(pd.impl_info_str());
-  for (auto _ : state) s8net::execute(context(), conv);
-  set_counters(state, layer, batch);
+  time_primitive(state, layer,
+                 {dnnl::convolution_forward(pd),
+                  {{DNNL_ARG_SRC, x.memory()},
+                   {DNNL_ARG_WEIGHTS, w.memory()},
+                   {DNNL_ARG_BIAS, b.memory()},
+                   {DNNL_ARG_DST, y.memory()}}},
+                 pd.impl_info_str());
 }
 
 void onednn_direct_weight_gradient(benchmark::State& state, Layer layer) {
-  const int64_t batch = state.range(0);
   const dnnl::engine& engine = context().engine();
-  const memory::desc src = activations(batch, layer.in, layer.side), dst = activations(batch, layer.out, layer.side);
-  const memory::desc any_weights({layer.out, layer.in, 3, 3}, memory::data_type::f32, memory::format_tag::any);
-  const memory::desc bias({layer.out}, memory::data_type::f32, memory::format_tag::x);
-  const dnnl::convolution_forward::primitive_desc hint({dnnl::prop_kind::forward_training,
-                                                        dnnl::algorithm::convolution_direct,
-                                                        src,
-                                                        any_weights,
-                                                        bias,
-                                                        dst,
-                                                        {1, 1},
-                                                        {1, 1},
-                                                        {1, 1}},
-                                                       engine);
-  const dnnl::convolution_backward_weights::primitive_desc pd(
-      {dnnl::algorithm::convolution_direct, src, hint.weights_desc(), bias, dst, {1, 1}, {1, 1}, {1, 1}}, engine, hint);
-  const s8net::Tensor x(src, engine), dy(dst, engine), dw(pd.diff_weights_desc(), engine), db(bias, engine);
+  const dnnl::convolution_forward::primitive_desc hint(
+      direct_desc(dnnl::prop_kind::forward_training, layer, state.range(0)), engine);
+  const dnnl::convolution_backward_weights::primitive_desc pd({dnnl::algorithm::convolution_direct,
+                                                               hint.src_desc(),
+                                                               hint.weights_desc(),
+                                                               hint.bias_desc(),
+                                                               hint.dst_desc(),
+                                                               {1, 1},
+                                                               {1, 1},
+                                                               {1, 1}},
+                                                              engine, hint);
+  const s8net::Tensor x(pd.src_desc(), engine), dy(pd.diff_dst_desc(), engine), dw(pd.diff_weights_desc(), engine),
+      db(pd.diff_bias_desc(), engine);
   fill(x, 1);
   fill(dy, 2);
-  const s8net::BoundPrimitive conv{dnnl::convolution_backward_weights(pd),
-                                   {{DNNL_ARG_SRC, x.memory()},
-                                    {DNNL_ARG_DIFF_DST, dy.memory()},
-                                    {DNNL_ARG_DIFF_WEIGHTS, dw.memory()},
-                                    {DNNL_ARG_DIFF_BIAS, db.memory()}}};
-  state.SetLabel(pd.impl_info_str());
-  for (auto _ : state) s8net::execute(context(), conv);
-  set_counters(state, layer, batch);
+  time_primitive(state, layer,
+                 {dnnl::convolution_backward_weights(pd),
+                  {{DNNL_ARG_SRC, x.memory()},
+                   {DNNL_ARG_DIFF_DST, dy.memory()},
+                   {DNNL_ARG_DIFF_WEIGHTS, dw.memory()},
+                   {DNNL_ARG_DIFF_BIAS, db.memory()}}},
+                 pd.impl_info_str());
 }
 
 void s8net_winograd_weight_gradient(benchmark::State& state, Layer layer) {
