@@ -169,6 +169,20 @@ TEST_P(WinogradConvTest, WeightGradientMatchesItsNaiveSum) {
   EXPECT_TRUE(all_close(g.bias, bias, kWinogradTolerance));
 }
 
+// The weight gradient sums over tiles on every thread: its order is fixed, so that training
+// repeats bit for bit (checked across the app's resume tests, run capped at AVX2 too).
+TEST_P(WinogradConvTest, WeightGradientIsTheSameBitsEveryTime) {
+  const WinogradShape& s = GetParam().shape;
+  const std::vector<float> x = random_normal(element_count(src_dims(s)), 13);
+  const std::vector<float> dy = random_normal(element_count(dst_dims(s)), 14);
+  const WeightGradient first = own_weight_gradient(context_, s, x, dy);
+  for (int run = 0; run < 5; ++run) {
+    const WeightGradient again = own_weight_gradient(context_, s, x, dy);
+    ASSERT_EQ(again.weight, first.weight) << "run " << run;
+    ASSERT_EQ(again.bias, first.bias) << "run " << run;
+  }
+}
+
 // The same gradients as the derivatives of L(w, b) = sum(dy * conv(x; w, b)) by central differences.
 TEST(WinogradConv, WeightGradientMatchesFiniteDifferences) {
   if (!WinogradConv::available()) GTEST_SKIP() << kNoKernel;

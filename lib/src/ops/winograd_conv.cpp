@@ -155,7 +155,10 @@ void WinogradConv::backward_weights(const float* src, const float* diff_dst, flo
     AlignedFloats& sum = gradient_sums_[thread];
     sum.assign(sums, 0.f);
     float* v = scratch_[thread].data();
-#pragma omp for schedule(dynamic, 1)
+    // A fixed share of blocks per thread, summed in order and the threads' sums added in thread
+    // order: the same threads give the same bits every time (a resumed run must equal an
+    // uninterrupted one), which a dynamic schedule would not.
+#pragma omp for schedule(static)
     for (int64_t block = 0; block < blocks; ++block) {
       const int64_t first = block * kBlockTiles;
       winograd::accumulate_weight_gradient_avx2(shape_, src, diff_dst, first, std::min(kBlockTiles, tiles - first), v,
