@@ -141,7 +141,6 @@ void WinogradConv::backward_weights(const float* src, const float* diff_dst, flo
   using winograd::kBlockTiles;
   const int64_t in = shape_.in_channels, out = shape_.out_channels;
   const int64_t tiles = shape_.batch * winograd::TileGrid(shape_).per_image();
-  const int64_t blocks = (tiles + kBlockTiles - 1) / kBlockTiles;
   prepare_scratch();
   const auto sums = static_cast<size_t>(kSide * kSide * in * out + out);
   gradient_sums_.resize(scratch_.size());
@@ -155,15 +154,14 @@ void WinogradConv::backward_weights(const float* src, const float* diff_dst, flo
     AlignedFloats& sum = gradient_sums_[thread];
     sum.assign(sums, 0.f);
     float* v = scratch_[thread].data();
-    // A fixed share of blocks per thread, summed in order and the threads' sums added in thread
-    // order: the same threads give the same bits every time (a resumed run must equal an
+    // Each thread an equal, fixed run of tiles, summed in order, and the threads' sums added in
+    // thread order: the same threads give the same bits every time (a resumed run must equal an
     // uninterrupted one), which a dynamic schedule would not.
-#pragma omp for schedule(static)
-    for (int64_t block = 0; block < blocks; ++block) {
-      const int64_t first = block * kBlockTiles;
-      winograd::accumulate_weight_gradient_avx2(shape_, src, diff_dst, first, std::min(kBlockTiles, tiles - first), v,
+    const auto threads = static_cast<int64_t>(omp_get_num_threads()), me = static_cast<int64_t>(thread);
+    const int64_t begin = tiles * me / threads, end = tiles * (me + 1) / threads;
+    for (int64_t first = begin; first < end; first += kBlockTiles)
+      winograd::accumulate_weight_gradient_avx2(shape_, src, diff_dst, first, std::min(kBlockTiles, end - first), v,
                                                 v + in_floats, sum.data(), sum.data() + sums - out);
-    }
   }
   AlignedFloats& total = gradient_sums_[0];
   for (size_t t = 1; t < static_cast<size_t>(team); ++t)
