@@ -107,59 +107,79 @@ S8NET_AVX2 void transform_input(const Block& block, const float* src, int64_t sl
   }
 }
 
-// m[t][k..k+8*Vectors) = sum over c of v[t][c] u[c][k..]: Tiles x Vectors accumulators in registers.
-template <int Tiles, int Vectors>
-S8NET_AVX2_INLINE void multiply_tiles(const float* v, const float* u, float* m, int64_t in, int64_t out) {
-  __m256 acc[Tiles][Vectors];
-  for (int t = 0; t < Tiles; ++t)
-    for (int w = 0; w < Vectors; ++w) acc[t][w] = _mm256_setzero_ps();
-  for (int64_t c = 0; c < in; ++c) {
-    __m256 weight[Vectors];
-    for (int w = 0; w < Vectors; ++w) weight[w] = _mm256_loadu_ps(u + c * out + w * kLanes);
-    for (int t = 0; t < Tiles; ++t) {
-      const __m256 x = _mm256_broadcast_ss(v + t * in + c);
-      for (int w = 0; w < Vectors; ++w) acc[t][w] = _mm256_fmadd_ps(x, weight[w], acc[t][w]);
+// One transform point's matrix product in registers: c[r][k] for r < rows, k < columns, the sum
+// over x < depth of a(r, x) b[x][k], with b[x][k] = b[x * b_row + k], c[r][k] = c[r * c_row + k].
+// The forward's product (tiles x input channels times input x output channels) stores it, with a
+// row-major: a(r, x) = a[r * a_stride + x]. The weight gradient's (input channels x tiles times
+// tiles x output channels) adds it to c, with a depth-major: a(r, x) = a[r + x * a_stride]. The
+// orientation is a template parameter so that the row offsets stay constants in the addresses.
+struct Product {
+  const float* a;
+  int64_t a_stride;
+  const float* b;
+  int64_t b_row;
+  float* c;
+  int64_t c_row;
+  int64_t rows, depth, columns;
+};
+
+// Rows x Vectors sums of c[r0..r0+Rows)[k0..k0+8*Vectors); Gradient: a depth-major, c += sums.
+template <int Rows, int Vectors, bool Gradient>
+S8NET_AVX2_INLINE void product_tile(const Product& p, int64_t r0, int64_t k0) {
+  const int64_t row_step = Gradient ? 1 : p.a_stride, depth_step = Gradient ? p.a_stride : 1;
+  const float* a = p.a + r0 * row_step;
+  __m256 sum[Rows][Vectors];
+  for (int r = 0; r < Rows; ++r)
+    for (int w = 0; w < Vectors; ++w) sum[r][w] = _mm256_setzero_ps();
+  for (int64_t x = 0; x < p.depth; ++x) {
+    __m256 b[Vectors];
+    for (int w = 0; w < Vectors; ++w) b[w] = _mm256_loadu_ps(p.b + x * p.b_row + k0 + w * kLanes);
+    for (int r = 0; r < Rows; ++r) {
+      const __m256 ax = _mm256_broadcast_ss(a + r * row_step + x * depth_step);
+      for (int w = 0; w < Vectors; ++w) sum[r][w] = _mm256_fmadd_ps(ax, b[w], sum[r][w]);
     }
   }
-  for (int t = 0; t < Tiles; ++t)
-    for (int w = 0; w < Vectors; ++w) _mm256_storeu_ps(m + t * out + w * kLanes, acc[t][w]);
+  for (int r = 0; r < Rows; ++r)
+    for (int w = 0; w < Vectors; ++w) {
+      float* at = p.c + (r0 + r) * p.c_row + k0 + w * kLanes;
+      _mm256_storeu_ps(at, Gradient ? _mm256_add_ps(_mm256_loadu_ps(at), sum[r][w]) : sum[r][w]);
+    }
 }
 
-template <int Vectors>
-S8NET_AVX2_INLINE void multiply_point(const float* v, const float* u, float* m, int64_t count, int64_t in,
-                                      int64_t out) {
-  constexpr int kTiles = 6;  // 6 x 2 accumulators, the weights and a broadcast fill the 16 registers
-  int64_t t = 0;
-  for (; t + kTiles <= count; t += kTiles) multiply_tiles<kTiles, Vectors>(v + t * in, u, m + t * out, in, out);
-  v += t * in;
-  m += t * out;
-  switch (count - t) {
+template <int Vectors, bool Gradient>
+S8NET_AVX2_INLINE void product_columns(const Product& p, int64_t k0) {
+  constexpr int kRows = 6;  // 6 x 2 sums, the b vectors and a broadcast fill the 16 registers
+  int64_t r = 0;
+  for (; r + kRows <= p.rows; r += kRows) product_tile<kRows, Vectors, Gradient>(p, r, k0);
+  switch (p.rows - r) {
     case 5:
-      return multiply_tiles<5, Vectors>(v, u, m, in, out);
+      return product_tile<5, Vectors, Gradient>(p, r, k0);
     case 4:
-      return multiply_tiles<4, Vectors>(v, u, m, in, out);
+      return product_tile<4, Vectors, Gradient>(p, r, k0);
     case 3:
-      return multiply_tiles<3, Vectors>(v, u, m, in, out);
+      return product_tile<3, Vectors, Gradient>(p, r, k0);
     case 2:
-      return multiply_tiles<2, Vectors>(v, u, m, in, out);
+      return product_tile<2, Vectors, Gradient>(p, r, k0);
     case 1:
-      return multiply_tiles<1, Vectors>(v, u, m, in, out);
+      return product_tile<1, Vectors, Gradient>(p, r, k0);
     default:
       return;
   }
 }
 
-// M[p] = V[p] U[p] for the 36 points: 36 small matrix products, tiles x in times in x out.
+template <bool Gradient>
+S8NET_AVX2_INLINE void product(const Product& p) {
+  int64_t k = 0;
+  for (; k + 2 * kLanes <= p.columns; k += 2 * kLanes) product_columns<2, Gradient>(p, k);
+  if (k < p.columns) product_columns<1, Gradient>(p, k);
+}
+
+// M[p] = V[p] U[p] for the 36 points: per point, tiles x in times in x out.
 S8NET_AVX2 void multiply(const WinogradShape& s, const float* v, const float* u, float* m, int64_t count) {
   const int64_t in = s.in_channels, out = s.out_channels;
-  for (int p = 0; p < kPoints; ++p) {
-    const float* vp = v + p * kBlockTiles * in;
-    const float* up = u + p * in * out;
-    float* mp = m + p * kBlockTiles * out;
-    int64_t k = 0;
-    for (; k + 2 * kLanes <= out; k += 2 * kLanes) multiply_point<2>(vp, up + k, mp + k, count, in, out);
-    if (k < out) multiply_point<1>(vp, up + k, mp + k, count, in, out);
-  }
+  for (int p = 0; p < kPoints; ++p)
+    product<false>(
+        {v + p * kBlockTiles * in, in, u + p * in * out, out, m + p * kBlockTiles * out, out, count, in, out});
 }
 
 // dst = relu?(A^T M A + bias) for the part of the tile's 4x4 outputs inside the image.
@@ -227,63 +247,12 @@ S8NET_AVX2 void transform_output_gradient(const Block& block, const float* diff_
   }
 }
 
-// acc[c][k..k+8*Vectors) += sum over t of v[t][c] m[t][k..] for Rows input channels c.
-template <int Rows, int Vectors>
-S8NET_AVX2_INLINE void accumulate_outer(const float* v, const float* m, float* acc, int64_t count, int64_t in,
-                                        int64_t out) {
-  __m256 sum[Rows][Vectors];
-  for (int r = 0; r < Rows; ++r)
-    for (int w = 0; w < Vectors; ++w) sum[r][w] = _mm256_setzero_ps();
-  for (int64_t t = 0; t < count; ++t) {
-    __m256 gradient[Vectors];
-    for (int w = 0; w < Vectors; ++w) gradient[w] = _mm256_loadu_ps(m + t * out + w * kLanes);
-    for (int r = 0; r < Rows; ++r) {
-      const __m256 x = _mm256_broadcast_ss(v + t * in + r);
-      for (int w = 0; w < Vectors; ++w) sum[r][w] = _mm256_fmadd_ps(x, gradient[w], sum[r][w]);
-    }
-  }
-  for (int r = 0; r < Rows; ++r)
-    for (int w = 0; w < Vectors; ++w) {
-      float* at = acc + r * out + w * kLanes;
-      _mm256_storeu_ps(at, _mm256_add_ps(_mm256_loadu_ps(at), sum[r][w]));
-    }
-}
-
-template <int Vectors>
-S8NET_AVX2_INLINE void accumulate_point(const float* v, const float* m, float* acc, int64_t count, int64_t in,
-                                        int64_t out) {
-  constexpr int kRows = 6;  // 6 x 2 accumulators, as in multiply_point
-  int64_t c = 0;
-  for (; c + kRows <= in; c += kRows) accumulate_outer<kRows, Vectors>(v + c, m, acc + c * out, count, in, out);
-  v += c;
-  acc += c * out;
-  switch (in - c) {
-    case 5:
-      return accumulate_outer<5, Vectors>(v, m, acc, count, in, out);
-    case 4:
-      return accumulate_outer<4, Vectors>(v, m, acc, count, in, out);
-    case 3:
-      return accumulate_outer<3, Vectors>(v, m, acc, count, in, out);
-    case 2:
-      return accumulate_outer<2, Vectors>(v, m, acc, count, in, out);
-    case 1:
-      return accumulate_outer<1, Vectors>(v, m, acc, count, in, out);
-    default:
-      return;
-  }
-}
-
-// acc[p] += V[p]^T M[p] for the 36 points.
+// acc[p] += V[p]^T M[p] for the 36 points: per point, in x tiles times tiles x out.
 S8NET_AVX2 void accumulate(const WinogradShape& s, const float* v, const float* m, float* acc, int64_t count) {
   const int64_t in = s.in_channels, out = s.out_channels;
-  for (int p = 0; p < kPoints; ++p) {
-    const float* vp = v + p * kBlockTiles * in;
-    const float* mp = m + p * kBlockTiles * out;
-    float* ap = acc + p * in * out;
-    int64_t k = 0;
-    for (; k + 2 * kLanes <= out; k += 2 * kLanes) accumulate_point<2>(vp, mp + k, ap + k, count, in, out);
-    if (k < out) accumulate_point<1>(vp, mp + k, ap + k, count, in, out);
-  }
+  for (int p = 0; p < kPoints; ++p)
+    product<true>(
+        {v + p * kBlockTiles * in, in, m + p * kBlockTiles * out, out, acc + p * in * out, out, in, count, out});
 }
 
 S8NET_AVX2 void weight_gradient_block(const WinogradShape& shape, const float* src, const float* diff_dst,
