@@ -7,21 +7,62 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 
 namespace s8net {
 namespace {
 
 constexpr int kSide = 6, kTaps = 3;
 
-// G of F(4x4, 3x3): U = G g G^T turns a 3x3 filter into the 6x6 values each point multiplies.
-constexpr float kG[kSide][kTaps] = {
+template <size_t Rows, size_t Columns>
+using Matrix = std::array<std::array<float, Columns>, Rows>;
+
+// G of F(4x4, 3x3): U = G g G^T turns a 3x3 filter into the 6x6 values each point multiplies,
+// and the weight gradient G^T M G turns the 6x6 sums per point back into a 3x3 filter's.
+constexpr Matrix<kSide, kTaps> kG = {{
     {1.f / 4, 0, 0},
     {-1.f / 6, -1.f / 6, -1.f / 6},
     {-1.f / 6, 1.f / 6, -1.f / 6},
     {1.f / 24, 1.f / 12, 1.f / 6},
     {1.f / 24, -1.f / 12, 1.f / 6},
     {0, 0, 1},
-};
+}};
+constexpr Matrix<kTaps, kSide> kGTransposed = [] {
+  Matrix<kTaps, kSide> t{};
+  for (size_t a = 0; a < kG.size(); ++a)
+    for (size_t j = 0; j < kG[a].size(); ++j) t[j][a] = kG[a][j];
+  return t;
+}();
+
+// out[p][q] = (L in L^T)[p][q] for an X x X matrix `in` of vectors of n values: L in L^T done on
+// every lane at once, the lanes innermost (vectorised). in[x][y] starts at in + (x * X + y) *
+// in_step, out[p][q] at out + (p * P + q) * out_step; rows holds L in, P x X x n values.
+template <size_t P, size_t X>
+void sandwich(const Matrix<P, X>& l, const float* in, size_t in_step, float* out, size_t out_step, size_t n,
+              std::vector<float>& rows) {
+  rows.resize(P * X * n);
+  for (size_t p = 0; p < P; ++p)
+    for (size_t y = 0; y < X; ++y) {
+      std::array<const float*, X> from;
+      for (size_t x = 0; x < X; ++x) from[x] = in + (x * X + y) * in_step;
+      float* row = rows.data() + (p * X + y) * n;
+      for (size_t k = 0; k < n; ++k) {
+        float sum = 0.f;
+        for (size_t x = 0; x < X; ++x) sum += l[p][x] * from[x][k];
+        row[k] = sum;
+      }
+    }
+  for (size_t p = 0; p < P; ++p)
+    for (size_t q = 0; q < P; ++q) {
+      const float* row = rows.data() + p * X * n;
+      float* to = out + (p * P + q) * out_step;
+      for (size_t k = 0; k < n; ++k) {
+        float sum = 0.f;
+        for (size_t y = 0; y < X; ++y) sum += row[y * n + k] * l[q][y];
+        to[k] = sum;
+      }
+    }
+}
 
 const WinogradShape& checked(const WinogradShape& s) {
   const auto positive = s.batch > 0 && s.height > 0 && s.width > 0 && s.in_channels > 0 && s.out_channels > 0;
@@ -87,24 +128,8 @@ void WinogradConv::load_turned(std::span<const float> forward_weights) {
 // U[p][i][o] = (G g G^T)[p] from staging_ = g[i][tap][o].
 void WinogradConv::transform_staged() {
   const auto in = static_cast<size_t>(shape_.in_channels), out = static_cast<size_t>(shape_.out_channels);
-  rows_.resize(kSide * kTaps * out);  // (G g)[a][j][o] of one input channel
-  for (size_t i = 0; i < in; ++i) {
-    const float* g = staging_.data() + i * kTaps * kTaps * out;
-    for (int a = 0; a < kSide; ++a)
-      for (int j = 0; j < kTaps; ++j) {
-        float* row = rows_.data() + (a * kTaps + j) * out;
-        const float* column[kTaps] = {g + j * out, g + (kTaps + j) * out, g + (2 * kTaps + j) * out};
-        for (size_t o = 0; o < out; ++o)
-          row[o] = kG[a][0] * column[0][o] + kG[a][1] * column[1][o] + kG[a][2] * column[2][o];
-      }
-    for (int a = 0; a < kSide; ++a)
-      for (int b = 0; b < kSide; ++b) {
-        float* u = transformed_.data() + ((a * kSide + b) * in + i) * out;
-        const float* row = rows_.data() + a * kTaps * out;
-        for (size_t o = 0; o < out; ++o)
-          u[o] = row[o] * kG[b][0] + row[out + o] * kG[b][1] + row[2 * out + o] * kG[b][2];
-      }
-  }
+  for (size_t i = 0; i < in; ++i)
+    sandwich(kG, staging_.data() + i * kTaps * kTaps * out, out, transformed_.data() + i * out, in * out, out, rows_);
 }
 
 void WinogradConv::prepare_scratch() {
@@ -168,31 +193,14 @@ void WinogradConv::backward_weights(const float* src, const float* diff_dst, flo
     for (size_t k = 0; k < sums; ++k) total[k] += gradient_sums_[t][k];
   std::copy(total.end() - out, total.end(), diff_bias);
 
-  // dW[o][i] = G^T M[.][.][i][o] G, the outputs innermost as in transform_staged.
-  rows_.resize(static_cast<size_t>(kTaps * kSide * out));  // (G^T M)[r][b][o] of one input channel
-  staging_.resize(static_cast<size_t>(kTaps * kTaps * out));
-  const auto outs = static_cast<size_t>(out);
-  for (int64_t i = 0; i < in; ++i) {
-    for (int r = 0; r < kTaps; ++r)
-      for (int b = 0; b < kSide; ++b) {
-        float* row = rows_.data() + (r * kSide + b) * outs;
-        std::fill(row, row + outs, 0.f);
-        for (int a = 0; a < kSide; ++a) {
-          const float* m = total.data() + ((a * kSide + b) * in + i) * out;
-          for (size_t o = 0; o < outs; ++o) row[o] += kG[a][r] * m[o];
-        }
-      }
-    for (int r = 0; r < kTaps; ++r)
-      for (int s = 0; s < kTaps; ++s) {
-        float* tap = staging_.data() + (r * kTaps + s) * outs;
-        const float* row = rows_.data() + r * kSide * outs;
-        std::fill(tap, tap + outs, 0.f);
-        for (int b = 0; b < kSide; ++b)
-          for (size_t o = 0; o < outs; ++o) tap[o] += row[b * outs + o] * kG[b][s];
-      }
-    for (int64_t o = 0; o < out; ++o)
-      for (int64_t tap = 0; tap < kTaps * kTaps; ++tap)
-        diff_weights[(o * in + i) * kTaps * kTaps + tap] = staging_[static_cast<size_t>(tap * out + o)];
+  // dW[o][i] = G^T M[.][.][i][o] G, then from [tap][o] to oihw.
+  const auto ins = static_cast<size_t>(in), outs = static_cast<size_t>(out);
+  staging_.resize(kTaps * kTaps * outs);
+  for (size_t i = 0; i < ins; ++i) {
+    sandwich(kGTransposed, total.data() + i * outs, ins * outs, staging_.data(), outs, outs, rows_);
+    for (size_t o = 0; o < outs; ++o)
+      for (size_t tap = 0; tap < kTaps * kTaps; ++tap)
+        diff_weights[(o * ins + i) * kTaps * kTaps + tap] = staging_[tap * outs + o];
   }
 #else
   (void)src;
