@@ -105,15 +105,20 @@ Conv2d::Conv2d(Context& context, ConvWeights& weights, const memory::desc& src, 
   }
 }
 
-// The weights change every step, so each own pass transforms them when it runs.
-void Conv2d::load_plain_weights() const { execute(context_, weights_to_plain_); }
+// The weights change every step, so the own forward transforms them when it runs: from one plain
+// copy, for itself and for the backward-data pass that follows it in the same step (the gradient
+// of that forward, with the weights it used).
+void Conv2d::load_own_weights() const {
+  execute(context_, weights_to_plain_);
+  own_forward_->load(plain_weights_.span(), weights_.bias.value.span());
+  if (own_backward_data_) own_backward_data_->load_turned(plain_weights_.span());
+}
 
 BoundPass Conv2d::bind_forward(const Tensor& src, const Tensor& dst) const {
   if (own_forward_)
     return BoundPass::own(
         [this, x = src.memory(), y = dst.memory()] {
-          load_plain_weights();
-          own_forward_->load(plain_weights_.span(), weights_.bias.value.span());
+          load_own_weights();
           own_forward_->forward(data_of(x), data_of(y));
         },
         "convolution forward_training");
@@ -141,13 +146,9 @@ std::vector<BoundPass> Conv2d::bind_backward(const Tensor& src, const Tensor& di
                         {DNNL_ARG_DIFF_BIAS, weights_.bias.grad.memory()}}}});
   if (!need_input_gradient_ || diff_src == nullptr) return passes;
   if (own_backward_data_) {
-    passes.push_back(BoundPass::own(
-        [this, dy = diff_dst.memory(), dx = diff_src->memory()] {
-          load_plain_weights();
-          own_backward_data_->load_turned(plain_weights_.span());
-          own_backward_data_->forward(data_of(dy), data_of(dx));
-        },
-        "convolution backward_data"));
+    passes.push_back(BoundPass::own([conv = own_backward_data_.get(), dy = diff_dst.memory(),
+                                     dx = diff_src->memory()] { conv->forward(data_of(dy), data_of(dx)); },
+                                    "convolution backward_data"));
     return passes;
   }
   // The weights change every step, so their copy for backward-data is made every step.

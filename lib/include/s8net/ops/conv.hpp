@@ -68,7 +68,8 @@ class Conv2d {
   Conv2d& operator=(const Conv2d&) = delete;
 
   void forward(const Tensor& src, const Tensor& dst);
-  // Overwrites weight.grad and bias.grad; writes diff_src if need_input_gradient.
+  // Overwrites weight.grad and bias.grad; writes diff_src if need_input_gradient. Runs after a
+  // forward on the same weights (s8net's own Winograd takes its backward-data weights there).
   void backward(const Tensor& src, const Tensor& diff_dst, const Tensor* diff_src);
   // The same passes with their arguments bound, to run later in this order: backward is
   // backward-weights, then (with diff_src) the weights' reorder for backward-data and backward-data.
@@ -94,12 +95,13 @@ class Conv2d {
   dnnl::convolution_backward_data backward_data_;
   dnnl::reorder weights_to_backward_data_;
   dnnl::memory backward_data_weights_;
-  // s8net's Winograd where oneDNN has none (nChw8c on AVX2): each pass reads the weights through a
-  // plain oihw copy, made when it runs; the weight gradient is written plain and then reordered.
+  // s8net's Winograd where oneDNN has none (nChw8c on AVX2): the forward pass transforms the weights
+  // for itself and for backward-data from one plain oihw copy; the weight gradient is written plain
+  // and then reordered.
   std::unique_ptr<WinogradConv> own_forward_, own_backward_data_;
   BoundPrimitive weights_to_plain_, gradient_from_plain_;
   Tensor plain_weights_, plain_gradient_;
-  void load_plain_weights() const;
+  void load_own_weights() const;
 };
 
 }  // namespace s8net
