@@ -3,13 +3,10 @@
 #include "commands.hpp"
 #include "progress.hpp"
 
-#include <s8net/core/atomic_file.hpp>
 #include <s8net/data/any_data_source.hpp>
 #include <s8net/study/aggregate.hpp>
 #include <s8net/train/network_state.hpp>
 #include <s8net/train/trainer.hpp>
-
-#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -58,10 +55,7 @@ bool evaluate_with_views(Context& context, const std::vector<std::string>& plugi
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     line.clear();
-    const nlohmann::ordered_json j = {
-        {"tta", name},           {"views", views.views()},   {"test_loss", r.loss}, {"test_correct", r.correct},
-        {"test_total", r.total}, {"test_acc", r.accuracy()}, {"seconds", seconds}};
-    write_file_atomically(run / study::kTestTimeViewsFile, j.dump(2) + "\n");
+    study::record_test_accuracy(run, name, views.views(), r, seconds);
     left[i]->test_with_views = r.accuracy();
     std::printf("%s: test accuracy %.2f%% with %s (%lld views, %.1f s)\n", left[i]->point.name().c_str(), r.accuracy(),
                 name.c_str(), static_cast<long long>(views.views()), seconds);

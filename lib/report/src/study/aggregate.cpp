@@ -81,6 +81,18 @@ std::optional<double> recorded_test_accuracy(const std::filesystem::path& run, c
   }
 }
 
+void record_test_accuracy(const std::filesystem::path& run, const std::string& views, int64_t view_count,
+                          const EvalResult& result, double seconds) {
+  const nlohmann::ordered_json j = {{"tta", views},
+                                    {"views", view_count},
+                                    {"test_loss", result.loss},
+                                    {"test_correct", result.correct},
+                                    {"test_total", result.total},
+                                    {"test_acc", result.accuracy()},
+                                    {"seconds", seconds}};
+  write_file_atomically(run / kTestTimeViewsFile, j.dump(2) + "\n");
+}
+
 std::vector<StudyRow> collect_rows(const std::filesystem::path& study, const std::vector<PointOutcome>& outcomes,
                                    const std::string& test_time_views) {
   std::vector<StudyRow> rows;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <s8net/study/grid.hpp>
+#include <s8net/train/evaluate.hpp>
 
 #include <filesystem>
 #include <optional>
@@ -48,6 +49,10 @@ inline constexpr const char* kTestTimeViewsFile = "test_time_views.json";
 // then evaluates the run again rather than report a number it cannot vouch for.
 std::optional<double> recorded_test_accuracy(const std::filesystem::path& run, const std::string& views,
                                              int64_t test_images);
+// Writes that record (atomically): an evaluation of the run's last checkpoint with `views`
+// (`view_count` per image) that took `seconds`.
+void record_test_accuracy(const std::filesystem::path& run, const std::string& views, int64_t view_count,
+                          const EvalResult& result, double seconds);
 
 // Reads each finished point's run directory (config.json, metrics.jsonl, and with
 // `test_time_views` other than "none" what the file above records); the other points get a row of
