@@ -7,11 +7,15 @@
 
 #include <s8net/model/s8_network.hpp>
 #include <s8net/norm/registry.hpp>
+#include <s8net/ops/winograd_conv.hpp>
+#include <s8net/train/sgd.hpp>
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <tuple>
@@ -255,6 +259,72 @@ TEST(InferencePlan, FoldsEveryNormThatOffersItsEvaluationAsAnAffineMap) {
   EXPECT_EQ(lines_with("gn", "folded"), 0);
   EXPECT_EQ(lines_with("gn", ".norm: gn"), 8);
   EXPECT_EQ(lines_with("affine", ".relu: "), 8);  // a norm that cannot fuse its ReLU
+}
+
+std::unique_ptr<S8Network> network_of(Context& context, const NormRegistry& registry, const std::string& norm,
+                                      std::optional<ActivationLayout> layout) {
+  NetworkConfig config;
+  config.norm = norm;
+  config.layout = layout;
+  return std::make_unique<S8Network>(context, registry, config);
+}
+
+// Left to choose, a network whose norms all fold evaluates in nChw8c, where s8net's own Winograd
+// runs, even when training runs in nChw16c (oneDNN's choice with AVX-512). A norm run by its
+// plugin keeps the training layout, and so does a layout the config names. (Under
+// ONEDNN_MAX_CPU_ISA=AVX2, as CTest also runs this file, training is nChw8c already.)
+TEST(InferencePlan, EvaluatesInNChw8cWhereEveryNormFoldsAndTheOwnWinogradRuns) {
+  Context context;
+  NormRegistry registry(context);
+  registry.load_path(S8NET_PLUGIN_DIR);
+  const auto eval_c4 = [](S8Network& network) {
+    for (const std::string& line : network.implementation_names(4))
+      if (line.starts_with("eval C4.conv: ")) return line;
+    return std::string("(missing)");
+  };
+  const std::string own = WinogradConv::implementation();
+  const auto bn = network_of(context, registry, "bn", std::nullopt);
+  if (bn->layout() == ActivationLayout::nChw16c && WinogradConv::available()) {
+    EXPECT_EQ(bn->inference_layout(), ActivationLayout::nChw8c);
+    EXPECT_NE(eval_c4(*bn).find(own), std::string::npos) << eval_c4(*bn);
+  } else {
+    EXPECT_EQ(bn->inference_layout(), bn->layout());
+  }
+  for (const char* norm : {"gn", "ln"}) {
+    const auto network = network_of(context, registry, norm, std::nullopt);
+    EXPECT_EQ(network->inference_layout(), network->layout()) << norm;
+  }
+  const auto named = network_of(context, registry, "bn", ActivationLayout::nChw16c);
+  EXPECT_EQ(named->inference_layout(), ActivationLayout::nChw16c);
+  EXPECT_EQ(eval_c4(*named).find(own), std::string::npos) << eval_c4(*named);
+}
+
+// The layout evaluation picks changes no result: a network trained a few steps evaluates as one
+// made to evaluate in its training layout, trained the same way.
+TEST(InferencePlan, TheEvaluationLayoutChangesNoResult) {
+  Context context;
+  NormRegistry registry(context);
+  registry.load_path(S8NET_PLUGIN_DIR);
+  const auto chosen = network_of(context, registry, "bn", std::nullopt);
+  const auto named = network_of(context, registry, "bn", chosen->layout());
+  const int64_t batch = 40;
+  const std::vector<float> images = test::random_normal(batch * S8Network::kImageValues, 21);
+  std::vector<int32_t> labels(static_cast<size_t>(batch));
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int32_t>(i * 3 % 10);
+  for (S8Network* network : {chosen.get(), named.get()}) {
+    Sgd sgd(network->parameters(), SgdOptions{});
+    for (int step = 0; step < 3; ++step) {  // running statistics away from their start
+      network->forward_backward(images, labels);
+      sgd.step();
+    }
+  }
+  const BatchResult a = chosen->evaluate(images, labels);
+  const std::vector<float> log_p(chosen->log_probabilities().begin(), chosen->log_probabilities().end());
+  const BatchResult b = named->evaluate(images, labels);
+  ASSERT_EQ(log_p.size(), named->log_probabilities().size());
+  for (size_t i = 0; i < log_p.size(); ++i)
+    EXPECT_NEAR(log_p[i], named->log_probabilities()[i], 1e-4) << "log-probability " << i;
+  EXPECT_NEAR(a.loss, b.loss, 1e-5);
 }
 
 }  // namespace

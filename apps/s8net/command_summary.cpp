@@ -76,8 +76,11 @@ int run_summary(int argc, char** argv) {
   if (layout != "auto") config.layout = parse_layout(layout);
   S8Network network(context, *registry, config);
 
+  std::string layouts(name_of(network.layout()));
+  if (network.inference_layout() != network.layout())
+    layouts += " (evaluation in " + std::string(name_of(network.inference_layout())) + ")";
   std::printf("S8 network with norm '%s' (%s), activations in %s\n", norm.c_str(), network.norm_origin().c_str(),
-              std::string(name_of(network.layout())).c_str());
+              layouts.c_str());
   std::printf("%-6s %-28s %-14s %10s\n", "layer", "op", "output", "params");
   std::printf("%s\n", std::string(61, '-').c_str());
   for (const LayerSummary& row : network.summary())

@@ -162,6 +162,18 @@ struct S8Network::InferencePlan::Builder {
   }
 };
 
+// With every norm folded the convs are the whole forward, and s8net's own Winograd in nChw8c
+// outruns oneDNN's AVX-512 kernels in nChw16c. A plugin norm's passes run at half their vector
+// width on 8-channel blocks there, which costs GN and LN more than the convs gain
+// (docs/performance.md).
+ActivationLayout S8Network::InferencePlan::layout_for(ActivationLayout training_layout, const Weights& weights) {
+  if (training_layout != ActivationLayout::nChw16c || !own_winograd_runs(ActivationLayout::nChw8c))
+    return training_layout;
+  for (size_t i = 0; i < kStages.size(); ++i)
+    if (s8::has_norm(kStages[i].kind) && !weights.norms[i]->offers_eval_affine()) return training_layout;
+  return ActivationLayout::nChw8c;
+}
+
 S8Network::InferencePlan::InferencePlan(Context& context_, Weights& weights_, ActivationLayout layout, int64_t batch_)
     : context(context_), weights(weights_), batch(batch_), loss(context_, batch_, S8Network::kClasses) {
   // Primitives read the caller's images where they are: each forward points this view at them.

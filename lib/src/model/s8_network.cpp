@@ -89,6 +89,7 @@ S8Network::S8Network(Context& context, const NormRegistry& registry, NetworkConf
       weights_->norms[i] = std::make_unique<NormLayer>(registry, config_.norm, spec.out_channels, config_.norm_options,
                                                        true, std::string(kStages[i].name) + ".norm", ranks);
   }
+  inference_layout_ = config_.layout ? layout_ : InferencePlan::layout_for(layout_, *weights_);
 }
 
 S8Network::~S8Network() = default;
@@ -103,7 +104,9 @@ S8Network::TrainingPlan& S8Network::plan_for(int64_t batch) {
 S8Network::InferencePlan& S8Network::inference_plan_for(int64_t batch) {
   auto found = inference_plans_.find(batch);
   if (found == inference_plans_.end())
-    found = inference_plans_.emplace(batch, std::make_unique<InferencePlan>(context_, *weights_, layout_, batch)).first;
+    found =
+        inference_plans_.emplace(batch, std::make_unique<InferencePlan>(context_, *weights_, inference_layout_, batch))
+            .first;
   return *found->second;
 }
 

@@ -110,6 +110,9 @@ class S8Network {
 
   const NetworkConfig& config() const noexcept { return config_; }
   ActivationLayout layout() const noexcept { return layout_; }
+  // The layout evaluation runs in: layout(), unless the config left it to the network and another
+  // is faster for inference alone (docs/performance.md).
+  ActivationLayout inference_layout() const noexcept { return inference_layout_; }
   // "C1.conv: jit:avx512_core ..." for each primitive of the training plan for this batch size,
   // then "eval C1.conv: ..." for each of the inference plan.
   std::vector<std::string> implementation_names(int64_t batch);
@@ -131,6 +134,7 @@ class S8Network {
   Context& context_;
   NetworkConfig config_;
   ActivationLayout layout_;
+  ActivationLayout inference_layout_;
   std::unique_ptr<Weights> weights_;
   std::map<int64_t, std::unique_ptr<TrainingPlan>> plans_;
   std::map<int64_t, std::unique_ptr<InferencePlan>> inference_plans_;
