@@ -144,15 +144,21 @@ void WinogradConv::forward(const float* src, float* dst) {
 #if defined(__x86_64__) || defined(__i386__)
   using winograd::kBlockTiles;
   const int64_t tiles = shape_.batch * winograd::TileGrid(shape_).per_image();
-  const int64_t blocks = (tiles + kBlockTiles - 1) / kBlockTiles;
   prepare_scratch();
   const int64_t in_floats = kSide * kSide * kBlockTiles * shape_.in_channels;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t block = 0; block < blocks; ++block) {
-    float* v = scratch_[static_cast<size_t>(omp_get_thread_num())].data();
-    const int64_t first = block * kBlockTiles;
-    winograd::run_block_avx2(shape_, relu_, src, transformed_.data(), bias_.data(), dst, first,
-                             std::min(kBlockTiles, tiles - first), v, v + in_floats);
+  // Each thread an equal, contiguous run of tiles, which is whole images when the threads divide
+  // the batch: every layer then gives a thread the images it made in the layer before, still in
+  // its core's caches (oneDNN partitions its primitives by image too). A dynamic schedule moved
+  // tiles between the cores at every layer, which is slow wherever the cores share no cache.
+#pragma omp parallel
+  {
+    const auto thread = static_cast<int64_t>(omp_get_thread_num());
+    const auto threads = static_cast<int64_t>(omp_get_num_threads());
+    float* v = scratch_[static_cast<size_t>(thread)].data();
+    const int64_t begin = tiles * thread / threads, end = tiles * (thread + 1) / threads;
+    for (int64_t first = begin; first < end; first += kBlockTiles)
+      winograd::run_block_avx2(shape_, relu_, src, transformed_.data(), bias_.data(), dst, first,
+                               std::min(kBlockTiles, end - first), v, v + in_floats);
   }
 #else
   (void)src;
