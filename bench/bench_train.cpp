@@ -1,6 +1,7 @@
 // Whole-network throughput, per norm and batch size, in images per second:
 //   TrainStep/<norm>/<batch>   forward, loss, backward and the SGD update
 //   Inference/<norm>/<batch>   the evaluation forward
+//   EvaluationLayouts/<norm>/<batch>  evaluation in nChw8c against nChw16c, alternated (below)
 //   DataPipeline/<tbb>         augmenting and normalizing batches of 32 training images
 //   Sgemm/1024                 dnnl_sgemm on a 1024^3 product: the roofline of these cores
 // Counters of the network benchmarks: GFLOP/s of the useful convolution work (docs/network.md's layers,
@@ -14,7 +15,9 @@
 #include <benchmark/benchmark.h>
 #include <oneapi/dnnl/dnnl.h>
 
+#include <algorithm>
 #include <chrono>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -107,6 +110,46 @@ void inference(benchmark::State& state, const std::string& norm) {
 
 // Augmenting and normalizing batches of 32 training images, on one thread (range 0) or spread
 // over TBB's (range 1).
+// Two networks in one process, one named to run nChw8c and one nChw16c, evaluate in turn (3
+// evaluations each per iteration), so that both see the same moments of a shared machine; the
+// counters are each layout's median rate and the median and quartiles of the per-iteration ratio
+// nChw8c / nChw16c. This is the measurement behind the inference layout S8Network picks
+// (InferencePlan::layout_for); with AVX-512 it pits s8net's own Winograd against oneDNN's kernels.
+void evaluation_layouts(benchmark::State& state, const std::string& norm) {
+  const int64_t batch_size = state.range(0);
+  const auto network_in = [&](s8net::ActivationLayout layout) {
+    s8net::NetworkConfig config;
+    config.norm = norm;
+    config.layout = layout;
+    return std::make_unique<s8net::S8Network>(plugins().context, plugins().registry, config);
+  };
+  const auto blocked8 = network_in(s8net::ActivationLayout::nChw8c);
+  const auto blocked16 = network_in(s8net::ActivationLayout::nChw16c);
+  const Batch batch(batch_size);
+  constexpr int kRuns = 3;
+  const auto rate = [&](s8net::S8Network& network) {
+    const auto start = std::chrono::steady_clock::now();
+    for (int run = 0; run < kRuns; ++run) benchmark::DoNotOptimize(network.evaluate(batch.images, batch.labels));
+    return static_cast<double>(kRuns * batch_size) / seconds_since(start);
+  };
+  for (s8net::S8Network* network : {blocked8.get(), blocked16.get()}) rate(*network);  // plans built untimed
+  std::vector<double> rates8, rates16, ratios;
+  for (auto _ : state) {
+    rates8.push_back(rate(*blocked8));
+    rates16.push_back(rate(*blocked16));
+    ratios.push_back(rates8.back() / rates16.back());
+  }
+  const auto quantile = [](std::vector<double> values, double q) {
+    std::sort(values.begin(), values.end());
+    return values[static_cast<size_t>(q * static_cast<double>(values.size() - 1) + 0.5)];
+  };
+  state.counters["nChw8c_img/s"] = quantile(rates8, 0.5);
+  state.counters["nChw16c_img/s"] = quantile(rates16, 0.5);
+  state.counters["ratio"] = quantile(ratios, 0.5);
+  state.counters["ratio_q25"] = quantile(ratios, 0.25);
+  state.counters["ratio_q75"] = quantile(ratios, 0.75);
+}
+
 void prepare_batches(benchmark::State& state) {
   const s8net::Augmenter augmenter;
   s8net::BatchLoader loader(random_images(), augmenter, pipeline_options(false, state.range(0) != 0));
@@ -138,6 +181,13 @@ int register_all() {
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
   }
+  for (const char* norm : {"bn", "gn", "ln"})
+    benchmark::RegisterBenchmark((std::string("EvaluationLayouts/") + norm).c_str(), evaluation_layouts, norm)
+        ->Arg(32)
+        ->Arg(256)
+        ->Iterations(30)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
   benchmark::RegisterBenchmark("DataPipeline", prepare_batches)->Arg(0)->Arg(1)->UseRealTime();
   benchmark::RegisterBenchmark("Sgemm/1024", sgemm)->Unit(benchmark::kMillisecond)->UseRealTime();
   return 0;
