@@ -269,31 +269,33 @@ std::unique_ptr<S8Network> network_of(Context& context, const NormRegistry& regi
   return std::make_unique<S8Network>(context, registry, config);
 }
 
-// Left to choose, a network whose norms all fold evaluates in nChw8c, where s8net's own Winograd
-// runs, even when training runs in nChw16c (oneDNN's choice with AVX-512). A norm run by its
-// plugin keeps the training layout, and so does a layout the config names. (Under
-// ONEDNN_MAX_CPU_ISA=AVX2, as CTest also runs this file, training is nChw8c already.)
-TEST(InferencePlan, EvaluatesInNChw8cWhereEveryNormFoldsAndTheOwnWinogradRuns) {
+// Left to choose, a network evaluates in nChw8c, where s8net's own Winograd runs, even when
+// training runs in nChw16c (oneDNN's choice with AVX-512), whether its norms fold (bn) or run as
+// plugins that take nChw8c (gn, ln). A plugin that does not take nChw8c keeps the training layout,
+// and so does a layout the config names. (Under ONEDNN_MAX_CPU_ISA=AVX2, as CTest also runs this
+// file, training is nChw8c already.)
+TEST(InferencePlan, EvaluatesInNChw8cWhereTheOwnWinogradRuns) {
   Context context;
   NormRegistry registry(context);
   registry.load_path(S8NET_PLUGIN_DIR);
+  registry.load_file(test::only_file_in("no_nchw8c"));
   const auto eval_c4 = [](S8Network& network) {
     for (const std::string& line : network.implementation_names(4))
       if (line.starts_with("eval C4.conv: ")) return line;
     return std::string("(missing)");
   };
   const std::string own = WinogradConv::implementation();
-  const auto bn = network_of(context, registry, "bn", std::nullopt);
-  if (bn->layout() == ActivationLayout::nChw16c && WinogradConv::available()) {
-    EXPECT_EQ(bn->inference_layout(), ActivationLayout::nChw8c);
-    EXPECT_NE(eval_c4(*bn).find(own), std::string::npos) << eval_c4(*bn);
-  } else {
-    EXPECT_EQ(bn->inference_layout(), bn->layout());
-  }
-  for (const char* norm : {"gn", "ln"}) {
+  for (const char* norm : {"bn", "gn", "ln"}) {
     const auto network = network_of(context, registry, norm, std::nullopt);
-    EXPECT_EQ(network->inference_layout(), network->layout()) << norm;
+    if (network->layout() == ActivationLayout::nChw16c && WinogradConv::available()) {
+      EXPECT_EQ(network->inference_layout(), ActivationLayout::nChw8c) << norm;
+      EXPECT_NE(eval_c4(*network).find(own), std::string::npos) << eval_c4(*network);
+    } else {
+      EXPECT_EQ(network->inference_layout(), network->layout()) << norm;
+    }
   }
+  const auto no_nchw8c = network_of(context, registry, "affinenonchw8c", std::nullopt);
+  EXPECT_EQ(no_nchw8c->inference_layout(), no_nchw8c->layout());
   const auto named = network_of(context, registry, "bn", ActivationLayout::nChw16c);
   EXPECT_EQ(named->inference_layout(), ActivationLayout::nChw16c);
   EXPECT_EQ(eval_c4(*named).find(own), std::string::npos) << eval_c4(*named);
@@ -301,12 +303,14 @@ TEST(InferencePlan, EvaluatesInNChw8cWhereEveryNormFoldsAndTheOwnWinogradRuns) {
 
 // The layout evaluation picks changes no result: a network trained a few steps evaluates as one
 // made to evaluate in its training layout, trained the same way.
-TEST(InferencePlan, TheEvaluationLayoutChangesNoResult) {
+class EvaluationLayoutTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(EvaluationLayoutTest, ChangesNoResult) {
   Context context;
   NormRegistry registry(context);
   registry.load_path(S8NET_PLUGIN_DIR);
-  const auto chosen = network_of(context, registry, "bn", std::nullopt);
-  const auto named = network_of(context, registry, "bn", chosen->layout());
+  const auto chosen = network_of(context, registry, GetParam(), std::nullopt);
+  const auto named = network_of(context, registry, GetParam(), chosen->layout());
   const int64_t batch = 40;
   const std::vector<float> images = test::random_normal(batch * S8Network::kImageValues, 21);
   std::vector<int32_t> labels(static_cast<size_t>(batch));
@@ -326,6 +330,9 @@ TEST(InferencePlan, TheEvaluationLayoutChangesNoResult) {
     EXPECT_NEAR(log_p[i], named->log_probabilities()[i], 1e-4) << "log-probability " << i;
   EXPECT_NEAR(a.loss, b.loss, 1e-5);
 }
+
+INSTANTIATE_TEST_SUITE_P(Norms, EvaluationLayoutTest, ::testing::Values("bn", "gn", "ln"),
+                         [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
 
 }  // namespace
 }  // namespace s8net

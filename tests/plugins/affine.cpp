@@ -22,7 +22,11 @@ class Affine {
   static constexpr const char* kVersion = "1.2.3";
   static constexpr const char* kDescription = "per-channel scale and shift, no statistics (test plugin)";
   static constexpr const char* kDnnlVersion = "";
+#ifdef AFFINE_NO_NCHW8C
+  static constexpr uint32_t kLayouts = S8NET_LAYOUT_MASK_NCHW | S8NET_LAYOUT_MASK_NCHW16C;
+#else
   static constexpr uint32_t kLayouts = S8NET_LAYOUT_MASK_NCHW | S8NET_LAYOUT_MASK_NCHW8C | S8NET_LAYOUT_MASK_NCHW16C;
+#endif
   static constexpr uint32_t kFlags = 0;
   static constexpr std::array<s8net_norm_option, 1> kOptions{{{"scale", "initial weight", 1.0, -10.0, 10.0, 0}}};
 

@@ -162,15 +162,15 @@ struct S8Network::InferencePlan::Builder {
   }
 };
 
-// With every norm folded the convs are the whole forward, and s8net's own Winograd in nChw8c
-// outruns oneDNN's AVX-512 kernels in nChw16c. A plugin norm's passes run at half their vector
-// width on 8-channel blocks there, which costs GN and LN more than the convs gain
-// (docs/performance.md).
+// s8net's own Winograd in nChw8c outruns oneDNN's AVX-512 kernels in nChw16c on this network's
+// forward, with the norms folded or run by their plugins (docs/performance.md). Training keeps
+// nChw16c: its backward passes gain nothing there.
 ActivationLayout S8Network::InferencePlan::layout_for(ActivationLayout training_layout, const Weights& weights) {
   if (training_layout != ActivationLayout::nChw16c || !own_winograd_runs(ActivationLayout::nChw8c))
     return training_layout;
   for (size_t i = 0; i < kStages.size(); ++i)
-    if (s8::has_norm(kStages[i].kind) && !weights.norms[i]->offers_eval_affine()) return training_layout;
+    if (const auto& norm = weights.norms[i]; norm && !norm->offers_eval_affine() && !norm->accepts(S8NET_LAYOUT_NCHW8C))
+      return training_layout;
   return ActivationLayout::nChw8c;
 }
 

@@ -32,7 +32,8 @@ struct InferenceSchedule {
 struct S8Network::InferencePlan {
   InferencePlan(Context& context, Weights& weights, ActivationLayout layout, int64_t batch);
   // The layout inference runs fastest in when training runs in `training_layout`: nChw8c where
-  // s8net's own Winograd runs there and every norm folds into the convs, else the training layout.
+  // s8net's own Winograd runs there and every norm folds into the convs or takes nChw8c, else the
+  // training layout.
   static ActivationLayout layout_for(ActivationLayout training_layout, const Weights& weights);
   // Steps hold this plan's address and buffers.
   InferencePlan(const InferencePlan&) = delete;

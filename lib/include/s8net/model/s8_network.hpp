@@ -111,7 +111,7 @@ class S8Network {
   const NetworkConfig& config() const noexcept { return config_; }
   ActivationLayout layout() const noexcept { return layout_; }
   // The layout evaluation runs in: layout(), unless the config left it to the network and another
-  // is faster for inference alone (docs/performance.md).
+  // is faster for inference alone (nChw8c where training runs nChw16c; docs/performance.md).
   ActivationLayout inference_layout() const noexcept { return inference_layout_; }
   // "C1.conv: jit:avx512_core ..." for each primitive of the training plan for this batch size,
   // then "eval C1.conv: ..." for each of the inference plan.
