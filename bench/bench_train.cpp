@@ -108,8 +108,6 @@ void inference(benchmark::State& state, const std::string& norm) {
   set_counters(state, seconds_since(start), batch_size, s8net::Mode::eval, network);
 }
 
-// Augmenting and normalizing batches of 32 training images, on one thread (range 0) or spread
-// over TBB's (range 1).
 // Two networks in one process, one named to run nChw8c and one nChw16c, evaluate in turn (3
 // evaluations each per iteration), so that both see the same moments of a shared machine; the
 // counters are each layout's median rate and the median and quartiles of the per-iteration ratio
@@ -150,6 +148,8 @@ void evaluation_layouts(benchmark::State& state, const std::string& norm) {
   state.counters["ratio_q75"] = quantile(ratios, 0.75);
 }
 
+// Augmenting and normalizing batches of 32 training images, on one thread (range 0) or spread
+// over TBB's (range 1).
 void prepare_batches(benchmark::State& state) {
   const s8net::Augmenter augmenter;
   s8net::BatchLoader loader(random_images(), augmenter, pipeline_options(false, state.range(0) != 0));
