@@ -72,7 +72,9 @@ void set_counters(benchmark::State& state, double seconds, int64_t batch_size, s
                         static_cast<double>(state.iterations() * batch_size) / seconds * 1e-9;
   state.counters["GFLOP/s"] = gflops;
   state.counters["of_sgemm"] = gflops / sgemm_gflops();
-  state.SetLabel(std::string(s8net::name_of(network.layout())));
+  // The layout the measured pass ran in: evaluation may run in another than training.
+  const s8net::ActivationLayout layout = mode == s8net::Mode::eval ? network.inference_layout() : network.layout();
+  state.SetLabel(std::string(s8net::name_of(layout)));
 }
 
 void train_step(benchmark::State& state, const std::string& norm) {

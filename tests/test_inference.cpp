@@ -310,6 +310,8 @@ TEST_P(EvaluationLayoutTest, ChangesNoResult) {
   NormRegistry registry(context);
   registry.load_path(S8NET_PLUGIN_DIR);
   const auto chosen = network_of(context, registry, GetParam(), std::nullopt);
+  if (chosen->inference_layout() == chosen->layout())
+    GTEST_SKIP() << "evaluation runs in the training layout on this CPU: nothing to compare";
   const auto named = network_of(context, registry, GetParam(), chosen->layout());
   const int64_t batch = 40;
   const std::vector<float> images = test::random_normal(batch * S8Network::kImageValues, 21);
@@ -328,7 +330,7 @@ TEST_P(EvaluationLayoutTest, ChangesNoResult) {
   ASSERT_EQ(log_p.size(), named->log_probabilities().size());
   for (size_t i = 0; i < log_p.size(); ++i)
     EXPECT_NEAR(log_p[i], named->log_probabilities()[i], 1e-4) << "log-probability " << i;
-  EXPECT_NEAR(a.loss, b.loss, 1e-5);
+  EXPECT_NEAR(a.loss, b.loss, 1e-4);  // a mean of the log-probabilities above
 }
 
 INSTANTIATE_TEST_SUITE_P(Norms, EvaluationLayoutTest, ::testing::Values("bn", "gn", "ln"),
