@@ -73,6 +73,21 @@ const WinogradShape& checked(const WinogradShape& s) {
   return s;
 }
 
+// Inside a parallel region: f(first, count) for each block of at most kBlockTiles tiles of this
+// thread's share, an equal, contiguous run of the tiles fixed by the thread's number. Both passes
+// need that fixed share: the forward so that each thread reads the images it wrote in the layer
+// before, still in its core's caches (oneDNN partitions its primitives by image too; a dynamic
+// schedule moved tiles between the cores at every layer, slow wherever they share no cache); the
+// weight gradient so that its sums come out the same bits every time.
+template <class F>
+void for_each_block_of_this_thread(int64_t tiles, F&& f) {
+  const auto thread = static_cast<int64_t>(omp_get_thread_num());
+  const auto threads = static_cast<int64_t>(omp_get_num_threads());
+  const int64_t end = tiles * (thread + 1) / threads;
+  for (int64_t first = tiles * thread / threads; first < end; first += winograd::kBlockTiles)
+    f(first, std::min(winograd::kBlockTiles, end - first));
+}
+
 }  // namespace
 
 WinogradConv::WinogradConv(const WinogradShape& shape, bool relu)
@@ -146,19 +161,14 @@ void WinogradConv::forward(const float* src, float* dst) {
   const int64_t tiles = shape_.batch * winograd::TileGrid(shape_).per_image();
   prepare_scratch();
   const int64_t in_floats = kSide * kSide * kBlockTiles * shape_.in_channels;
-  // Each thread an equal, contiguous run of tiles, which is whole images when the threads divide
-  // the batch: every layer then gives a thread the images it made in the layer before, still in
-  // its core's caches (oneDNN partitions its primitives by image too). A dynamic schedule moved
-  // tiles between the cores at every layer, which is slow wherever the cores share no cache.
+  // Each thread a fixed run of whole images where the threads divide the batch.
 #pragma omp parallel
   {
-    const auto thread = static_cast<int64_t>(omp_get_thread_num());
-    const auto threads = static_cast<int64_t>(omp_get_num_threads());
-    float* v = scratch_[static_cast<size_t>(thread)].data();
-    const int64_t begin = tiles * thread / threads, end = tiles * (thread + 1) / threads;
-    for (int64_t first = begin; first < end; first += kBlockTiles)
-      winograd::run_block_avx2(shape_, relu_, src, transformed_.data(), bias_.data(), dst, first,
-                               std::min(kBlockTiles, end - first), v, v + in_floats);
+    float* v = scratch_[static_cast<size_t>(omp_get_thread_num())].data();
+    for_each_block_of_this_thread(tiles, [&](int64_t first, int64_t count) {
+      winograd::run_block_avx2(shape_, relu_, src, transformed_.data(), bias_.data(), dst, first, count, v,
+                               v + in_floats);
+    });
   }
 #else
   (void)src;
@@ -185,14 +195,12 @@ void WinogradConv::backward_weights(const float* src, const float* diff_dst, flo
     AlignedFloats& sum = gradient_sums_[thread];
     sum.assign(sums, 0.f);
     float* v = scratch_[thread].data();
-    // Each thread an equal, fixed run of tiles, summed in order, and the threads' sums added in
-    // thread order: the same threads give the same bits every time (a resumed run must equal an
-    // uninterrupted one), which a dynamic schedule would not.
-    const auto threads = static_cast<int64_t>(omp_get_num_threads()), me = static_cast<int64_t>(thread);
-    const int64_t begin = tiles * me / threads, end = tiles * (me + 1) / threads;
-    for (int64_t first = begin; first < end; first += kBlockTiles)
-      winograd::accumulate_weight_gradient_avx2(shape_, src, diff_dst, first, std::min(kBlockTiles, end - first), v,
-                                                v + in_floats, sum.data(), sum.data() + sums - out);
+    // Each thread's fixed run summed in order, and the threads' sums added in thread order: the
+    // same threads give the same bits every time (a resumed run must equal an uninterrupted one).
+    for_each_block_of_this_thread(tiles, [&](int64_t first, int64_t count) {
+      winograd::accumulate_weight_gradient_avx2(shape_, src, diff_dst, first, count, v, v + in_floats, sum.data(),
+                                                sum.data() + sums - out);
+    });
   }
   AlignedFloats& total = gradient_sums_[0];
   for (size_t t = 1; t < static_cast<size_t>(team); ++t)
