@@ -2,6 +2,7 @@
 //   TrainStep/<norm>/<batch>   forward, loss, backward and the SGD update
 //   Inference/<norm>/<batch>   the evaluation forward
 //   EvaluationLayouts/<norm>/<batch>  evaluation in nChw8c against nChw16c, alternated (below)
+//   EvaluationAgainstBN/<norm>/<batch>  the norm's evaluation against BN's, alternated (below)
 //   DataPipeline/<tbb>         augmenting and normalizing batches of 32 training images
 //   Sgemm/1024                 dnnl_sgemm on a 1024^3 product: the roofline of these cores
 // Counters of the network benchmarks: GFLOP/s of the useful convolution work (docs/network.md's layers,
@@ -18,6 +19,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -110,21 +112,11 @@ void inference(benchmark::State& state, const std::string& norm) {
   set_counters(state, seconds_since(start), batch_size, s8net::Mode::eval, network);
 }
 
-// Two networks in one process, one named to run nChw8c and one nChw16c, evaluate in turn (3
-// evaluations each per iteration), so that both see the same moments of a shared machine; the
-// counters are each layout's median rate and the median and quartiles of the per-iteration ratio
-// nChw8c / nChw16c. This is the measurement behind the inference layout S8Network picks
-// (InferencePlan::layout_for); with AVX-512 it pits s8net's own Winograd against oneDNN's kernels.
-void evaluation_layouts(benchmark::State& state, const std::string& norm) {
-  const int64_t batch_size = state.range(0);
-  const auto network_in = [&](s8net::ActivationLayout layout) {
-    s8net::NetworkConfig config;
-    config.norm = norm;
-    config.layout = layout;
-    return std::make_unique<s8net::S8Network>(plugins().context, plugins().registry, config);
-  };
-  const auto blocked8 = network_in(s8net::ActivationLayout::nChw8c);
-  const auto blocked16 = network_in(s8net::ActivationLayout::nChw16c);
+// Two evaluations in one process, a and b, run in turn (3 evaluations each per iteration), so that
+// both see the same moments of a shared machine. The counters are each one's median rate and the
+// median and quartiles of the per-iteration ratio of a's rate to b's.
+void alternate(benchmark::State& state, int64_t batch_size, const std::string& name_a, s8net::S8Network& a,
+               const std::string& name_b, s8net::S8Network& b) {
   const Batch batch(batch_size);
   constexpr int kRuns = 3;
   const auto rate = [&](s8net::S8Network& network) {
@@ -132,22 +124,56 @@ void evaluation_layouts(benchmark::State& state, const std::string& norm) {
     for (int run = 0; run < kRuns; ++run) benchmark::DoNotOptimize(network.evaluate(batch.images, batch.labels));
     return static_cast<double>(kRuns * batch_size) / seconds_since(start);
   };
-  for (s8net::S8Network* network : {blocked8.get(), blocked16.get()}) rate(*network);  // plans built untimed
-  std::vector<double> rates8, rates16, ratios;
+  for (s8net::S8Network* network : {&a, &b}) rate(*network);  // plans built untimed
+  std::vector<double> rates_a, rates_b, ratios;
   for (auto _ : state) {
-    rates8.push_back(rate(*blocked8));
-    rates16.push_back(rate(*blocked16));
-    ratios.push_back(rates8.back() / rates16.back());
+    rates_a.push_back(rate(a));
+    rates_b.push_back(rate(b));
+    ratios.push_back(rates_a.back() / rates_b.back());
   }
   const auto quantile = [](std::vector<double> values, double q) {
     std::sort(values.begin(), values.end());
     return values[static_cast<size_t>(q * static_cast<double>(values.size() - 1) + 0.5)];
   };
-  state.counters["nChw8c_img/s"] = quantile(rates8, 0.5);
-  state.counters["nChw16c_img/s"] = quantile(rates16, 0.5);
+  state.counters[name_a + "_img/s"] = quantile(rates_a, 0.5);
+  state.counters[name_b + "_img/s"] = quantile(rates_b, 0.5);
   state.counters["ratio"] = quantile(ratios, 0.5);
   state.counters["ratio_q25"] = quantile(ratios, 0.25);
   state.counters["ratio_q75"] = quantile(ratios, 0.75);
+}
+
+std::unique_ptr<s8net::S8Network> network_of(const std::string& norm, std::optional<s8net::ActivationLayout> layout,
+                                             int64_t inference_chunk = 0) {
+  s8net::NetworkConfig config;
+  config.norm = norm;
+  config.layout = layout;
+  config.inference_chunk = inference_chunk;
+  return std::make_unique<s8net::S8Network>(plugins().context, plugins().registry, config);
+}
+
+// Evaluation in nChw8c against nChw16c: the measurement behind the inference layout S8Network
+// picks (InferencePlan::layout_for); with AVX-512 it pits s8net's own Winograd against oneDNN's.
+void evaluation_layouts(benchmark::State& state, const std::string& norm) {
+  const auto blocked8 = network_of(norm, s8net::ActivationLayout::nChw8c);
+  const auto blocked16 = network_of(norm, s8net::ActivationLayout::nChw16c);
+  alternate(state, state.range(0), "nChw8c", *blocked8, "nChw16c", *blocked16);
+}
+
+// A norm's evaluation against BN's, each in the layout S8Network picks: the ratio is how close
+// the norm comes to BN, whose affine folds into the convs (docs/performance.md).
+void evaluation_against_bn(benchmark::State& state, const std::string& norm) {
+  const auto with_norm = network_of(norm, std::nullopt);
+  const auto with_bn = network_of("bn", std::nullopt);
+  alternate(state, state.range(0), norm, *with_norm, "bn", *with_bn);
+  state.SetLabel(std::string(s8net::name_of(with_norm->inference_layout())));
+}
+
+// A batch of 256 evaluated in chunks of state.range(0) images against chunks of 32.
+void evaluation_chunks(benchmark::State& state, const std::string& norm) {
+  const int64_t chunk = state.range(0);
+  const auto chunked = network_of(norm, std::nullopt, chunk);
+  const auto by32 = network_of(norm, std::nullopt, 32);
+  alternate(state, 256, "chunk" + std::to_string(chunk), *chunked, "chunk32", *by32);
 }
 
 // Augmenting and normalizing batches of 32 training images, on one thread (range 0) or spread
@@ -187,6 +213,21 @@ int register_all() {
     benchmark::RegisterBenchmark((std::string("EvaluationLayouts/") + norm).c_str(), evaluation_layouts, norm)
         ->Arg(32)
         ->Arg(256)
+        ->Iterations(30)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+  for (const char* norm : {"gn", "ln", "in"})
+    benchmark::RegisterBenchmark((std::string("EvaluationAgainstBN/") + norm).c_str(), evaluation_against_bn, norm)
+        ->Arg(32)
+        ->Arg(256)
+        ->Iterations(30)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+  for (const char* norm : {"bn", "gn", "ln"})
+    benchmark::RegisterBenchmark((std::string("EvaluationChunks/") + norm).c_str(), evaluation_chunks, norm)
+        ->Arg(4)
+        ->Arg(8)
+        ->Arg(16)
         ->Iterations(30)
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();

@@ -11,6 +11,7 @@
 #include <s8net/train/sgd.hpp>
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -217,7 +218,7 @@ TEST(InferencePlan, ABatchOfSeveralChunksGivesWhatItsImagesGiveOneByOne) {
   NormRegistry registry(context);
   registry.load_path(S8NET_PLUGIN_DIR);
   S8Network network(context, registry, NetworkConfig{});
-  const int64_t batch = 2 * S8Network::kInferenceChunk + 5;
+  const int64_t batch = 2 * network.inference_chunk() + 5;
   const std::vector<float> images = test::random_normal(batch * S8Network::kImageValues, 9);
   std::vector<int32_t> labels(static_cast<size_t>(batch));
   for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int32_t>(i * 7 % 10);
@@ -238,6 +239,40 @@ TEST(InferencePlan, ABatchOfSeveralChunksGivesWhatItsImagesGiveOneByOne) {
   }
   EXPECT_NEAR(whole.loss, loss / static_cast<double>(batch), 1e-6);
   EXPECT_EQ(whole.correct, correct);
+}
+
+// By default a chunk is kInferenceImagesPerThread images per OpenMP thread; the config may name
+// another size, which changes where the batch is cut and nothing else. A negative one is refused.
+TEST(InferencePlan, TheConfigsChunkSizeSplitsTheBatchWithoutChangingAResult) {
+  Context context;
+  NormRegistry registry(context);
+  registry.load_path(S8NET_PLUGIN_DIR);
+  NetworkConfig by4_config;
+  by4_config.inference_chunk = 4;
+  S8Network by4(context, registry, by4_config), by_default(context, registry, NetworkConfig{});
+  EXPECT_EQ(by4.inference_chunk(), 4);
+  EXPECT_EQ(by_default.inference_chunk(), S8Network::kInferenceImagesPerThread * omp_get_max_threads());
+
+  const int64_t batch = 11;  // two chunks of 4 and the rest
+  const std::vector<float> images = test::random_normal(batch * S8Network::kImageValues, 10);
+  std::vector<int32_t> labels(static_cast<size_t>(batch));
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int32_t>(i * 3 % 10);
+  const BatchResult in_fours = by4.evaluate(images, labels);
+  const std::vector<float> log_p(by4.log_probabilities().begin(), by4.log_probabilities().end());
+  const BatchResult whole = by_default.evaluate(images, labels);
+  ASSERT_EQ(by_default.log_probabilities().size(), log_p.size());
+  for (size_t i = 0; i < log_p.size(); ++i) ASSERT_NEAR(log_p[i], by_default.log_probabilities()[i], 1e-5) << i;
+  EXPECT_NEAR(in_fours.loss, whole.loss, 1e-6);
+  EXPECT_EQ(in_fours.correct, whole.correct);
+
+  NetworkConfig negative;
+  negative.inference_chunk = -1;
+  try {
+    S8Network refused(context, registry, negative);
+    FAIL() << "a negative chunk size was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("inference_chunk"), std::string::npos) << e.what();
+  }
 }
 
 TEST(InferencePlan, FoldsEveryNormThatOffersItsEvaluationAsAnAffineMap) {

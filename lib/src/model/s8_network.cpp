@@ -6,6 +6,8 @@
 #include <s8net/model/s8_network.hpp>
 #include <s8net/norm/registry.hpp>
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -70,6 +72,11 @@ S8Network::S8Network(Context& context, const NormRegistry& registry, NetworkConf
     : context_(context), config_(std::move(config)), weights_(std::make_unique<Weights>()) {
   if (!(config_.dropout >= 0.f && config_.dropout < 1.f))
     throw Error("dropout must be in [0, 1), got " + std::to_string(config_.dropout));
+  if (config_.inference_chunk < 0)
+    throw Error("inference_chunk must be 0 (the default) or a number of images, got " +
+                std::to_string(config_.inference_chunk));
+  inference_chunk_ = config_.inference_chunk > 0 ? config_.inference_chunk
+                                                 : kInferenceImagesPerThread * std::max(1, omp_get_max_threads());
   layout_ = config_.layout ? *config_.layout : pick_layout(context);
 
   // Xavier-uniform conv weights (bound sqrt(6 / (fan_in + fan_out))), zero biases, drawn in
@@ -140,14 +147,15 @@ BatchResult S8Network::evaluate(std::span<const float> images, std::span<const i
   log_probabilities_ = {};  // none, should this forward fail (the resize may move the buffer)
   eval_log_probabilities_.resize(static_cast<size_t>(batch * kClasses));
   // At most two plans: full chunks and the rest. Their weights are brought up to date once per call.
-  InferencePlan& chunk_plan = inference_plan_for(std::min(kInferenceChunk, batch));
+  const int64_t chunk_size = inference_chunk_;
+  InferencePlan& chunk_plan = inference_plan_for(std::min(chunk_size, batch));
   chunk_plan.refresh_weights();
-  if (const int64_t rest = batch % kInferenceChunk; batch > kInferenceChunk && rest > 0)
+  if (const int64_t rest = batch % chunk_size; batch > chunk_size && rest > 0)
     inference_plan_for(rest).refresh_weights();
   double loss_sum = 0;
   BatchResult total;
-  for (int64_t first = 0; first < batch; first += kInferenceChunk) {
-    const int64_t count = std::min(kInferenceChunk, batch - first);
+  for (int64_t first = 0; first < batch; first += chunk_size) {
+    const int64_t count = std::min(chunk_size, batch - first);
     InferencePlan& plan = inference_plan_for(count);
     const BatchResult chunk = plan.forward(
         images.subspan(static_cast<size_t>(first * kImageValues), static_cast<size_t>(count * kImageValues)),
@@ -216,7 +224,7 @@ std::vector<LayerSummary> S8Network::summary() const {
 
 std::vector<std::string> S8Network::implementation_names(int64_t batch) {
   std::vector<std::string> names = plan_for(batch).implementation_names();
-  for (std::string& line : inference_plan_for(std::min(batch, kInferenceChunk)).implementation_names())
+  for (std::string& line : inference_plan_for(std::min(batch, inference_chunk_)).implementation_names())
     names.push_back(std::move(line));
   return names;
 }

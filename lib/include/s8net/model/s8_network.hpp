@@ -30,6 +30,9 @@ struct NetworkConfig {
   float dropout = 0.01f;                   // after each max-pool
   // Training loss only: the target puts this much of its mass evenly over the classes (0: none).
   float label_smoothing = 0.f;
+  // Images per run of the inference plan, which evaluate() splits larger batches into (0:
+  // S8Network::kInferenceImagesPerThread for each OpenMP thread).
+  int64_t inference_chunk = 0;
 };
 
 struct LayerSummary {
@@ -66,9 +69,10 @@ class S8Network {
  public:
   static constexpr int64_t kImageChannels = 3, kImageSize = 32, kClasses = 10;
   static constexpr int64_t kImageValues = kImageChannels * kImageSize * kImageSize;
-  // Evaluation is per sample, so a larger batch runs through the inference plan in chunks of this
-  // many images, whose activations stay in the caches (docs/performance.md).
-  static constexpr int64_t kInferenceChunk = 32;
+  // Evaluation is per sample, so a larger batch runs through the inference plan in chunks, by
+  // default of this many images per thread: few enough that each core's share of the activations
+  // stays in its own cache (docs/performance.md).
+  static constexpr int64_t kInferenceImagesPerThread = 8;
 
   // ranks: those of a data-parallel training, which the norms may synchronize over; it must
   // outlive the network.
@@ -104,7 +108,7 @@ class S8Network {
   // each step of the plans runs alone (the stream waited on after each, which costs a little) over
   // `runs` runs after one warm-up, on synthetic images. Training steps change the gradients and
   // the norms' running statistics: for a network made to be profiled. The evaluation runs in
-  // chunks of kInferenceChunk images, as evaluate() does; its figures are scaled to `batch`.
+  // chunks of inference_chunk() images, as evaluate() does; its figures are scaled to `batch`.
   std::vector<OpTiming> profile(int64_t batch, int runs);
   std::vector<LayerSummary> summary() const;
 
@@ -113,6 +117,9 @@ class S8Network {
   // The layout evaluation runs in: layout(), unless the config left it to the network and another
   // is faster for inference alone (nChw8c where training runs nChw16c; docs/performance.md).
   ActivationLayout inference_layout() const noexcept { return inference_layout_; }
+  // Images per run of the inference plan: the config's inference_chunk, or by default
+  // kInferenceImagesPerThread for each OpenMP thread.
+  int64_t inference_chunk() const noexcept { return inference_chunk_; }
   // "C1.conv: jit:avx512_core ..." for each primitive of the training plan for this batch size,
   // then "eval C1.conv: ..." for each of the inference plan.
   std::vector<std::string> implementation_names(int64_t batch);
@@ -135,6 +142,7 @@ class S8Network {
   NetworkConfig config_;
   ActivationLayout layout_;
   ActivationLayout inference_layout_;
+  int64_t inference_chunk_;
   std::unique_ptr<Weights> weights_;
   std::map<int64_t, std::unique_ptr<TrainingPlan>> plans_;
   std::map<int64_t, std::unique_ptr<InferencePlan>> inference_plans_;
