@@ -380,6 +380,9 @@ std::vector<Case> all_cases() {
       cases.push_back({"ln", 0, layout, relu, 3, 12, 3, 5});
       cases.push_back({"ln", 0, layout, relu, 2, 8, 4, 4});
       cases.push_back({"ln", 0, layout, relu, 2, 16, 3, 3});
+      // One sample: fewer than the threads, so GN/LN split each pass instead of giving out samples.
+      cases.push_back({"gn", 2, layout, relu, 1, 12, 3, 5});
+      cases.push_back({"ln", 0, layout, relu, 1, 8, 4, 4});
       cases.push_back({"in", 0, layout, relu, 3, 12, 3, 5});
       cases.push_back({"in", 0, layout, relu, 2, 16, 4, 4});
     }

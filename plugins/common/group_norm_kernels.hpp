@@ -1,6 +1,7 @@
 // GroupNorm forward and backward on any s8net layout (nchw, nChw8c, nChw16c): moments per (sample,
-// group) from one sweep of shifted sums; one pass applying a per-channel scale and shift (ReLU
-// fused); a backward built from per-(sample, channel) sums of dy and dy*x.
+// group) from one sweep of shifted sums, then one pass applying a per-channel scale and shift (ReLU
+// fused), both per sample while it is in cache; a backward built from per-(sample, channel) sums
+// of dy and dy*x.
 // LayerNorm is the case of one group. Threads: OpenMP, the pool oneDNN runs on.
 //
 // The kernels (group_norm_kernels.inc) are compiled three times, for AVX-512, AVX2+FMA and the
@@ -17,6 +18,7 @@
 #include <s8net/norm/plugin_cpu.hpp>
 #include <s8net/norm/plugin_sdk.hpp>
 
+#include <omp.h>
 #include <algorithm>
 #include <bit>
 #include <cmath>
