@@ -6,6 +6,7 @@
 #include <s8net/model/s8_network.hpp>
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <set>
 #include <string>
@@ -62,6 +63,11 @@ TEST(Profile, TheSummaryPrintsATablePerPass) {
   for (const char* pass : {"\ntrain forward: ", "\ntrain backward: ", "\ninference: "}) EXPECT_CONTAINS(r.out, pass);
   EXPECT_CONTAINS(r.out, "C5     convolution backward_weights");
   EXPECT_CONTAINS(r.out, "C5     norm");
+  // A batch larger than a chunk is evaluated in chunks, and the inference line says how.
+  const int64_t chunk = S8Network::kInferenceImagesPerThread * omp_get_max_threads();
+  const auto chunked = test::run_app("summary --norm bn --profile --runs 1 --batch " + std::to_string(chunk + 1));
+  ASSERT_EQ(chunked.exit_code, 0) << chunked.all();
+  EXPECT_CONTAINS(chunked.out, "images/s (in chunks of " + std::to_string(chunk) + " images)\n");
   const auto bad = test::run_app("summary --norm bn --profile --runs 0");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_CONTAINS(bad.err, "--runs must be in [1, 10000], got 0");

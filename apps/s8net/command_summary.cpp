@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace po = boost::program_options;
@@ -24,15 +25,17 @@ std::string shape_text(const Dims& dims) {
 
 // One table per pass: each (layer, op) row's time, its share of the pass, and the convolutions'
 // GFLOP/s; then the pass's total and images per second.
-void print_profile(const std::vector<OpTiming>& rows, int64_t batch, int runs) {
+void print_profile(const std::vector<OpTiming>& rows, int64_t batch, int runs, int64_t inference_chunk) {
   std::printf("\nprofile at batch %lld, mean of %d runs, each step timed alone (milliseconds per batch):\n",
               static_cast<long long>(batch), runs);
   for (const char* pass : {"train forward", "train backward", "inference"}) {
     double total = 0;
     for (const OpTiming& row : rows)
       if (row.pass == pass) total += row.seconds;
-    std::printf("\n%s: %.3f ms, %s images/s\n", pass, total * 1e3,
-                with_thousands(static_cast<int64_t>(static_cast<double>(batch) / total)).c_str());
+    const bool chunked = std::string_view(pass) == "inference" && inference_chunk < batch;
+    std::printf("\n%s: %.3f ms, %s images/s%s\n", pass, total * 1e3,
+                with_thousands(static_cast<int64_t>(static_cast<double>(batch) / total)).c_str(),
+                chunked ? (" (in chunks of " + std::to_string(inference_chunk) + " images)").c_str() : "");
     std::printf("  %-6s %-32s %9s %7s %9s\n", "layer", "op", "ms", "share", "GFLOP/s");
     for (const OpTiming& row : rows) {
       if (row.pass != pass) continue;
@@ -92,7 +95,7 @@ int run_summary(int argc, char** argv) {
     std::printf("\noneDNN kernels at batch 32:\n");
     for (const std::string& line : network.implementation_names(32)) std::printf("  %s\n", line.c_str());
   }
-  if (profile) print_profile(network.profile(batch, runs), batch, runs);
+  if (profile) print_profile(network.profile(batch, runs), batch, runs, network.inference_chunk());
   return 0;
 }
 
