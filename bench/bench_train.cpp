@@ -3,6 +3,7 @@
 //   Inference/<norm>/<batch>   the evaluation forward
 //   EvaluationLayouts/<norm>/<batch>  evaluation in nChw8c against nChw16c, alternated (below)
 //   EvaluationAgainstBN/<norm>/<batch>  the norm's evaluation against BN's, alternated (below)
+//   EvaluationChunks/<norm>/<chunk>  a batch of 256 in chunks of <chunk> against 32, alternated (below)
 //   DataPipeline/<tbb>         augmenting and normalizing batches of 32 training images
 //   Sgemm/1024                 dnnl_sgemm on a 1024^3 product: the roofline of these cores
 // Counters of the network benchmarks: GFLOP/s of the useful convolution work (docs/network.md's layers,
