@@ -26,6 +26,7 @@ TEST(Profile, TimesEveryLayerInEveryPassAndCountsTheConvolutionsWork) {
   test::Plugins plugins;
   NetworkConfig config;
   config.norm = "gn";
+  config.inference_chunk = 16;
   S8Network network(plugins.context, plugins.registry, config);
   const int64_t batch = 40;  // more than one inference chunk, and not a multiple of one
   const std::vector<OpTiming> rows = network.profile(batch, 2);

@@ -1,7 +1,7 @@
 // GroupNorm forward and backward on any s8net layout (nchw, nChw8c, nChw16c): moments per (sample,
 // group) from one sweep of shifted sums, then one pass applying a per-channel scale and shift (ReLU
-// fused), both per sample while it is in cache; a backward built from per-(sample, channel) sums
-// of dy and dy*x.
+// fused), given enough samples each sample while it is in the cache of the thread that summed it;
+// a backward built from per-(sample, channel) sums of dy and dy*x.
 // LayerNorm is the case of one group. Threads: OpenMP, the pool oneDNN runs on.
 //
 // The kernels (group_norm_kernels.inc) are compiled three times, for AVX-512, AVX2+FMA and the
@@ -10,7 +10,8 @@
 //
 // Every loop runs over a "unit": one channel block of one sample, hw rows of B contiguous lanes
 // (for nchw one channel plane). Inner loops are fixed-width loops over the lanes, so they
-// vectorise; sums go to one double accumulator per lane, so vectorising needs no reassociation.
+// vectorise; sums go to accumulators per lane (a few chains of floats over a run of rows, then a
+// double per lane; nchw: chains of doubles), so vectorising needs no reassociation.
 // Lanes of channels the caller does not want (another group, or the padding of the last block)
 // are computed and then ignored, never read into a result.
 #pragma once
@@ -19,6 +20,7 @@
 #include <s8net/norm/plugin_sdk.hpp>
 
 #include <omp.h>
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -57,11 +59,12 @@ struct GroupMoments {
 struct GroupNormScratch {
   std::vector<float> a, b, c;            // forward: y = x*a + b; backward: dx = a*dy + b*x + c
   std::vector<double> sum_dy, sum_dy_x;  // backward: per (n, c); forward: sum_dy holds moment sums
-  std::vector<double> lane_mean;         // forward: the mean of each lane's group
+  std::vector<double> lane_shift;        // forward: the value each lane's sums are shifted by
   void resize(const GroupNormShape& shape) {
     const auto size = static_cast<size_t>(shape.n * shape.padded_channels());
     for (auto* v : {&a, &b, &c}) v->assign(size, 0.f);
     for (auto* v : {&sum_dy, &sum_dy_x}) v->assign(size, 0.0);
+    lane_shift.resize(size);
   }
 };
 

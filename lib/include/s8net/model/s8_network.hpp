@@ -31,7 +31,8 @@ struct NetworkConfig {
   // Training loss only: the target puts this much of its mass evenly over the classes (0: none).
   float label_smoothing = 0.f;
   // Images per run of the inference plan, which evaluate() splits larger batches into (0:
-  // S8Network::kInferenceImagesPerThread for each OpenMP thread).
+  // S8Network::kInferenceImagesPerThread for each OpenMP thread when the network is built). A
+  // setting of this process only: checkpoints do not keep it.
   int64_t inference_chunk = 0;
 };
 
@@ -121,7 +122,8 @@ class S8Network {
   // kInferenceImagesPerThread for each OpenMP thread.
   int64_t inference_chunk() const noexcept { return inference_chunk_; }
   // "C1.conv: jit:avx512_core ..." for each primitive of the training plan for this batch size,
-  // then "eval C1.conv: ..." for each of the inference plan.
+  // then "eval C1.conv: ..." for each of the inference plan evaluate() runs it with (that of
+  // min(batch, inference_chunk()) images).
   std::vector<std::string> implementation_names(int64_t batch);
   // Where the norm layers come from: "bn 0.1.0 from FILE".
   std::string norm_origin() const;
