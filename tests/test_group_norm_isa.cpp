@@ -23,18 +23,55 @@ struct Outputs {
   GroupMoments moments;
 };
 
-template <auto Forward, auto Backward>
-void run(const GroupNormShape& shape, const float* x, const float* dy, const float* weight, const float* bias,
-         double eps, bool relu, Outputs& out) {
+// One compiled copy of the kernels.
+struct Copy {
+  std::string name;
+  void (*forward)(const GroupNormShape&, const float*, const float*, const float*, double, bool, GroupMoments&,
+                  GroupNormScratch&, float*);
+  void (*backward)(const GroupNormShape&, const float*, const float*, const float*, const float*, const GroupMoments&,
+                   bool, GroupNormScratch&, float*, float*, float*);
+};
+
+// The baseline first, then every wider copy this CPU runs.
+std::vector<Copy> copies_this_cpu_runs() {
+  std::vector<Copy> copies{{"baseline", isa_baseline::forward, isa_baseline::backward}};
+#ifdef S8NET_GROUP_NORM_X86
+  if (machine_isa() != Isa::baseline) copies.push_back({"avx2", isa_avx2::forward, isa_avx2::backward});
+  if (machine_isa() == Isa::avx512) copies.push_back({"avx512", isa_avx512::forward, isa_avx512::backward});
+#endif
+  return copies;
+}
+
+// Random x, dy, weight and bias for `samples` samples of 5x7 planes.
+struct Inputs {
+  GroupNormShape shape;
+  size_t size;
+  std::vector<float> x, dy, weight, bias;
+  Inputs(int64_t samples, int block, int channels, int groups, unsigned seed)
+      : shape(s8net_tensor_desc{samples, channels, 5, 7, static_cast<s8net_layout>(block)}, groups),
+        size(static_cast<size_t>(shape.n * shape.padded_channels() * shape.hw)),
+        x(size),
+        dy(size),
+        weight(static_cast<size_t>(channels)),
+        bias(weight.size()) {
+    std::mt19937 generator(seed);
+    std::normal_distribution<float> normal(0.5f, 2.f);
+    for (auto* v : {&x, &dy, &weight, &bias})
+      for (float& value : *v) value = normal(generator);
+  }
+};
+
+Outputs run(const Copy& copy, const Inputs& in, bool relu) {
+  Outputs out;
   GroupNormScratch scratch;
-  const auto size = static_cast<size_t>(shape.n * shape.padded_channels() * shape.hw);
-  out.y.assign(size, -1.f);
-  out.dx.assign(size, -1.f);
-  out.dweight.assign(static_cast<size_t>(shape.c), 0.f);
-  out.dbias.assign(static_cast<size_t>(shape.c), 0.f);
-  Forward(shape, x, weight, bias, eps, relu, out.moments, scratch, out.y.data());
-  Backward(shape, x, out.y.data(), dy, weight, out.moments, relu, scratch, out.dx.data(), out.dweight.data(),
-           out.dbias.data());
+  out.y.assign(in.size, -1.f);
+  out.dx.assign(in.size, -1.f);
+  out.dweight.assign(in.weight.size(), 0.f);
+  out.dbias.assign(in.weight.size(), 0.f);
+  copy.forward(in.shape, in.x.data(), in.weight.data(), in.bias.data(), 1e-5, relu, out.moments, scratch, out.y.data());
+  copy.backward(in.shape, in.x.data(), out.y.data(), in.dy.data(), in.weight.data(), out.moments, relu, scratch,
+                out.dx.data(), out.dweight.data(), out.dbias.data());
+  return out;
 }
 
 ::testing::AssertionResult close(const std::vector<float>& a, const std::vector<float>& b, const char* what) {
@@ -50,31 +87,11 @@ class GroupNormIsaTest : public ::testing::TestWithParam<std::tuple<int, int, in
 
 TEST_P(GroupNormIsaTest, EveryCopyAgreesWithTheBaseline) {
   const auto [block, channels, groups, relu] = GetParam();
-  const s8net_tensor_desc desc{3, channels, 5, 7, static_cast<s8net_layout>(block)};
-  const GroupNormShape shape(desc, groups);
-  const auto size = static_cast<size_t>(shape.n * shape.padded_channels() * shape.hw);
-  std::mt19937 generator(11);
-  std::normal_distribution<float> normal(0.5f, 2.f);
-  std::vector<float> x(size), dy(size), weight(static_cast<size_t>(channels)), bias(weight.size());
-  for (auto* v : {&x, &dy, &weight, &bias})
-    for (float& value : *v) value = normal(generator);
-
-  Outputs baseline;
-  run<isa_baseline::forward, isa_baseline::backward>(shape, x.data(), dy.data(), weight.data(), bias.data(), 1e-5, relu,
-                                                     baseline);
+  const Inputs in(3, block, channels, groups, 11);
+  const std::vector<Copy> copies = copies_this_cpu_runs();
+  const Outputs baseline = run(copies.front(), in, relu);
   std::vector<std::pair<std::string, Outputs>> others;
-#ifdef S8NET_GROUP_NORM_X86
-  if (machine_isa() != Isa::baseline) {
-    others.emplace_back("avx2", Outputs{});
-    run<isa_avx2::forward, isa_avx2::backward>(shape, x.data(), dy.data(), weight.data(), bias.data(), 1e-5, relu,
-                                               others.back().second);
-  }
-  if (machine_isa() == Isa::avx512) {
-    others.emplace_back("avx512", Outputs{});
-    run<isa_avx512::forward, isa_avx512::backward>(shape, x.data(), dy.data(), weight.data(), bias.data(), 1e-5, relu,
-                                                   others.back().second);
-  }
-#endif
+  for (size_t i = 1; i < copies.size(); ++i) others.emplace_back(copies[i].name, run(copies[i], in, relu));
   if (others.empty()) GTEST_SKIP() << "this CPU runs the baseline copy only";
   for (const auto& [name, out] : others) {
     SCOPED_TRACE(name);
@@ -108,29 +125,14 @@ class ThreadCount {
 // bits, in every copy this CPU runs.
 TEST_P(GroupNormIsaTest, WholeSamplesPerThreadGiveTheBitsOfTheSplitPasses) {
   const auto [block, channels, groups, relu] = GetParam();
-  const s8net_tensor_desc desc{4, channels, 5, 7, static_cast<s8net_layout>(block)};
-  const GroupNormShape shape(desc, groups);
-  const auto size = static_cast<size_t>(shape.n * shape.padded_channels() * shape.hw);
-  std::mt19937 generator(12);
-  std::normal_distribution<float> normal(-1.f, 3.f);
-  std::vector<float> x(size), weight(static_cast<size_t>(channels)), bias(weight.size());
-  for (auto* v : {&x, &weight, &bias})
-    for (float& value : *v) value = normal(generator);
-
-  using Forward = void (*)(const GroupNormShape&, const float*, const float*, const float*, double, bool, GroupMoments&,
-                           GroupNormScratch&, float*);
-  std::vector<std::pair<std::string, Forward>> copies{{"baseline", isa_baseline::forward}};
-#ifdef S8NET_GROUP_NORM_X86
-  if (machine_isa() != Isa::baseline) copies.emplace_back("avx2", isa_avx2::forward);
-  if (machine_isa() == Isa::avx512) copies.emplace_back("avx512", isa_avx512::forward);
-#endif
-  for (const auto& [name, forward] : copies) {
-    SCOPED_TRACE(name);
+  const Inputs in(4, block, channels, groups, 12);
+  for (const Copy& copy : copies_this_cpu_runs()) {
+    SCOPED_TRACE(copy.name);
     const auto forward_on = [&](int thread_count, GroupMoments& moments) {
       const ThreadCount scope(thread_count);
       GroupNormScratch scratch;
-      std::vector<float> y(size, -1.f);
-      forward(shape, x.data(), weight.data(), bias.data(), 1e-5, relu, moments, scratch, y.data());
+      std::vector<float> y(in.size, -1.f);
+      copy.forward(in.shape, in.x.data(), in.weight.data(), in.bias.data(), 1e-5, relu, moments, scratch, y.data());
       return y;
     };
     GroupMoments whole, split;
