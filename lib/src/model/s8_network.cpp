@@ -142,20 +142,22 @@ BatchResult S8Network::forward_backward(std::span<const float> images, std::span
   return result;
 }
 
+S8Network::InferencePlan& S8Network::chunk_plan_for(int64_t batch) {
+  return inference_plan_for(std::min(batch, inference_chunk_));
+}
+
 BatchResult S8Network::evaluate(std::span<const float> images, std::span<const int32_t> labels) {
   const int64_t batch = checked_batch(images, labels);
   log_probabilities_ = {};  // none, should this forward fail (the resize may move the buffer)
   eval_log_probabilities_.resize(static_cast<size_t>(batch * kClasses));
   // At most two plans: full chunks and the rest. Their weights are brought up to date once per call.
-  const int64_t chunk_size = inference_chunk_;
-  InferencePlan& chunk_plan = inference_plan_for(std::min(chunk_size, batch));
-  chunk_plan.refresh_weights();
-  if (const int64_t rest = batch % chunk_size; batch > chunk_size && rest > 0)
+  chunk_plan_for(batch).refresh_weights();
+  if (const int64_t rest = batch % inference_chunk_; batch > inference_chunk_ && rest > 0)
     inference_plan_for(rest).refresh_weights();
   double loss_sum = 0;
   BatchResult total;
-  for (int64_t first = 0; first < batch; first += chunk_size) {
-    const int64_t count = std::min(chunk_size, batch - first);
+  for (int64_t first = 0; first < batch; first += inference_chunk_) {
+    const int64_t count = std::min(inference_chunk_, batch - first);
     InferencePlan& plan = inference_plan_for(count);
     const BatchResult chunk = plan.forward(
         images.subspan(static_cast<size_t>(first * kImageValues), static_cast<size_t>(count * kImageValues)),
@@ -224,8 +226,7 @@ std::vector<LayerSummary> S8Network::summary() const {
 
 std::vector<std::string> S8Network::implementation_names(int64_t batch) {
   std::vector<std::string> names = plan_for(batch).implementation_names();
-  for (std::string& line : inference_plan_for(std::min(batch, inference_chunk_)).implementation_names())
-    names.push_back(std::move(line));
+  for (std::string& line : chunk_plan_for(batch).implementation_names()) names.push_back(std::move(line));
   return names;
 }
 

@@ -90,8 +90,8 @@ std::vector<OpTiming> S8Network::profile(int64_t batch, int runs) {
   add_rows(rows, "train forward", training.forward_steps, forward_seconds, runs, images_per_batch, 1);
   add_rows(rows, "train backward", training.backward_steps, backward_seconds, runs, images_per_batch, 1);
 
-  const int64_t chunk = std::min(batch, inference_chunk_);
-  InferencePlan& inference = inference_plan_for(chunk);
+  InferencePlan& inference = chunk_plan_for(batch);
+  const int64_t chunk = inference.batch;
   inference.refresh_weights();
   const std::span<const float> chunk_images(images.data(), static_cast<size_t>(chunk * kImageValues));
   inference.forward(chunk_images, std::span(labels).first(static_cast<size_t>(chunk)));  // warm-up and binding

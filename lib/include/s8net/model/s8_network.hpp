@@ -137,6 +137,8 @@ class S8Network {
  private:
   TrainingPlan& plan_for(int64_t batch);
   InferencePlan& inference_plan_for(int64_t batch);
+  // The plan evaluate() runs the full chunks of a batch of `batch` images through.
+  InferencePlan& chunk_plan_for(int64_t batch);
   int64_t checked_batch(std::span<const float> images, std::span<const int32_t> labels) const;
 
   struct Weights;  // parameters shared by every plan
