@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <random>
@@ -80,11 +81,20 @@ void set_counters(benchmark::State& state, double seconds, int64_t batch_size, s
   state.SetLabel(std::string(s8net::name_of(layout)));
 }
 
-void train_step(benchmark::State& state, const std::string& norm) {
-  const int64_t batch_size = state.range(0);
+// A network of the norm, in the layout named or the one it picks.
+std::unique_ptr<s8net::S8Network> network_of(const std::string& norm, std::optional<s8net::ActivationLayout> layout,
+                                             int64_t inference_chunk = 0) {
   s8net::NetworkConfig config;
   config.norm = norm;
-  s8net::S8Network network(plugins().context, plugins().registry, config);
+  config.layout = layout;
+  config.inference_chunk = inference_chunk;
+  return std::make_unique<s8net::S8Network>(plugins().context, plugins().registry, config);
+}
+
+void train_step(benchmark::State& state, const std::string& norm) {
+  const int64_t batch_size = state.range(0);
+  const auto owned = network_of(norm, std::nullopt);
+  s8net::S8Network& network = *owned;
   s8net::SgdOptions options;
   options.learning_rate = 0.001f;
   options.momentum = 0.95f;
@@ -102,9 +112,8 @@ void train_step(benchmark::State& state, const std::string& norm) {
 
 void inference(benchmark::State& state, const std::string& norm) {
   const int64_t batch_size = state.range(0);
-  s8net::NetworkConfig config;
-  config.norm = norm;
-  s8net::S8Network network(plugins().context, plugins().registry, config);
+  const auto owned = network_of(norm, std::nullopt);
+  s8net::S8Network& network = *owned;
   const Batch batch(batch_size);
   sgemm_gflops();
   network.evaluate(batch.images, batch.labels);
@@ -141,15 +150,6 @@ void alternate(benchmark::State& state, int64_t batch_size, const std::string& n
   state.counters["ratio"] = quantile(ratios, 0.5);
   state.counters["ratio_q25"] = quantile(ratios, 0.25);
   state.counters["ratio_q75"] = quantile(ratios, 0.75);
-}
-
-std::unique_ptr<s8net::S8Network> network_of(const std::string& norm, std::optional<s8net::ActivationLayout> layout,
-                                             int64_t inference_chunk = 0) {
-  s8net::NetworkConfig config;
-  config.norm = norm;
-  config.layout = layout;
-  config.inference_chunk = inference_chunk;
-  return std::make_unique<s8net::S8Network>(plugins().context, plugins().registry, config);
 }
 
 // Evaluation in nChw8c against nChw16c: the measurement behind the inference layout S8Network
@@ -196,6 +196,16 @@ void sgemm(benchmark::State& state) {
                          benchmark::Counter::kIsRate);
 }
 
+// One benchmark per norm of an alternated comparison, each argument a case of 30 alternations.
+void register_alternated(const std::string& prefix, void (*compare)(benchmark::State&, const std::string&),
+                         std::initializer_list<const char*> norms, std::initializer_list<int64_t> args) {
+  for (const char* norm : norms) {
+    benchmark::internal::Benchmark* cases = benchmark::RegisterBenchmark((prefix + norm).c_str(), compare, norm);
+    for (const int64_t arg : args) cases->Arg(arg);
+    cases->Iterations(30)->Unit(benchmark::kMillisecond)->UseRealTime();
+  }
+}
+
 int register_all() {
   for (const char* norm : {"bn", "gn", "ln", "in"}) {
     benchmark::RegisterBenchmark((std::string("TrainStep/") + norm).c_str(), train_step, norm)
@@ -210,28 +220,9 @@ int register_all() {
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
   }
-  for (const char* norm : {"bn", "gn", "ln"})
-    benchmark::RegisterBenchmark((std::string("EvaluationLayouts/") + norm).c_str(), evaluation_layouts, norm)
-        ->Arg(32)
-        ->Arg(256)
-        ->Iterations(30)
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
-  for (const char* norm : {"gn", "ln", "in"})
-    benchmark::RegisterBenchmark((std::string("EvaluationAgainstBN/") + norm).c_str(), evaluation_against_bn, norm)
-        ->Arg(32)
-        ->Arg(256)
-        ->Iterations(30)
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
-  for (const char* norm : {"bn", "gn", "ln"})
-    benchmark::RegisterBenchmark((std::string("EvaluationChunks/") + norm).c_str(), evaluation_chunks, norm)
-        ->Arg(4)
-        ->Arg(8)
-        ->Arg(16)
-        ->Iterations(30)
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
+  register_alternated("EvaluationLayouts/", evaluation_layouts, {"bn", "gn", "ln"}, {32, 256});
+  register_alternated("EvaluationAgainstBN/", evaluation_against_bn, {"gn", "ln", "in"}, {32, 256});
+  register_alternated("EvaluationChunks/", evaluation_chunks, {"bn", "gn", "ln"}, {4, 8, 16});
   benchmark::RegisterBenchmark("DataPipeline", prepare_batches)->Arg(0)->Arg(1)->UseRealTime();
   benchmark::RegisterBenchmark("Sgemm/1024", sgemm)->Unit(benchmark::kMillisecond)->UseRealTime();
   return 0;
