@@ -30,6 +30,13 @@ using test::to_double;
 
 constexpr double kEps = 1e-5;  // every shipped norm's default
 
+// Labels (i * step) % 10 for `batch` images: every class, not in order.
+std::vector<int32_t> stepped_labels(int64_t batch, int step) {
+  std::vector<int32_t> labels(static_cast<size_t>(batch));
+  for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int32_t>(i * static_cast<size_t>(step) % 10);
+  return labels;
+}
+
 // The norm after a conv, in evaluation, on logical N x C x H x W values.
 std::vector<double> norm_reference(const std::string& norm, std::vector<double> y, const Dims& dims,
                                    std::span<const double> weight, std::span<const double> bias,
@@ -222,8 +229,7 @@ TEST(InferencePlan, ABatchOfSeveralChunksGivesWhatItsImagesGiveOneByOne) {
   S8Network network(context, registry, config);
   const int64_t batch = 2 * network.inference_chunk() + 5;
   const std::vector<float> images = test::random_normal(batch * S8Network::kImageValues, 9);
-  std::vector<int32_t> labels(static_cast<size_t>(batch));
-  for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int32_t>(i * 7 % 10);
+  const std::vector<int32_t> labels = stepped_labels(batch, 7);
 
   const BatchResult whole = network.evaluate(images, labels);
   const std::vector<float> log_p(network.log_probabilities().begin(), network.log_probabilities().end());
@@ -257,8 +263,7 @@ TEST(InferencePlan, TheConfigsChunkSizeSplitsTheBatchWithoutChangingAResult) {
 
   const int64_t batch = 11;  // two chunks of 4 and the rest
   const std::vector<float> images = test::random_normal(batch * S8Network::kImageValues, 10);
-  std::vector<int32_t> labels(static_cast<size_t>(batch));
-  for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int32_t>(i * 3 % 10);
+  const std::vector<int32_t> labels = stepped_labels(batch, 3);
   const BatchResult in_fours = by4.evaluate(images, labels);
   const std::vector<float> log_p(by4.log_probabilities().begin(), by4.log_probabilities().end());
   const BatchResult whole = by_default.evaluate(images, labels);
@@ -352,8 +357,7 @@ TEST_P(EvaluationLayoutTest, ChangesNoResult) {
   const auto named = network_of(context, registry, GetParam(), chosen->layout());
   const int64_t batch = 40;
   const std::vector<float> images = test::random_normal(batch * S8Network::kImageValues, 21);
-  std::vector<int32_t> labels(static_cast<size_t>(batch));
-  for (size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<int32_t>(i * 3 % 10);
+  const std::vector<int32_t> labels = stepped_labels(batch, 3);
   for (S8Network* network : {chosen.get(), named.get()}) {
     Sgd sgd(network->parameters(), SgdOptions{});
     for (int step = 0; step < 3; ++step) {  // running statistics away from their start

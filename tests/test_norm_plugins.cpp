@@ -344,28 +344,28 @@ TEST_P(NormPluginTest, BackwardMatchesFiniteDifferences) {
 // of the float sums and on 32x32 planes of several runs.
 TEST(GroupNormMoments, StayExactWhenTheMeanDwarfsTheSpreadAndChannelsOfAGroupDiffer) {
   std::mt19937 generator(3);
+  const auto check = [&generator](const Case& k) {
+    std::vector<s8net_option_value> options;
+    if (k.norm == "gn") options.push_back({"groups", 2.0});
+    Layer layer(k.norm, k.c, false, options);
+    ASSERT_TRUE(layer.ok()) << layer.message();
+    Values x(static_cast<size_t>(k.n * k.c * k.h * k.w));
+    std::normal_distribution<float> normal;
+    for (size_t i = 0; i < x.size(); ++i) {
+      const auto c = static_cast<int64_t>(i / static_cast<size_t>(k.h * k.w)) % k.c;
+      x[i] = static_cast<float>(10000.0 + 3.0 * static_cast<double>(c) + 0.05 * normal(generator));
+    }
+    const s8net_tensor_desc desc{k.n, k.c, k.h, k.w, k.layout};
+    const std::vector<float> in = to_layout(desc, x);
+    std::vector<float> y(in.size(), kNaN);
+    ASSERT_EQ(layer.forward(S8NET_MODE_TRAIN, desc, in.data(), y.data()), S8NET_OK) << layer.message();
+    const Values ones(static_cast<size_t>(k.c), 1.0), zeros(static_cast<size_t>(k.c), 0.0);
+    // The output is y = x * a + b with |b| near 10^4 / std in float: a few 1e-4 of rounding.
+    expect_near_all(from_layout(desc, y), reference(k, x, ones, zeros).y, 2e-3, describe(k).c_str());
+  };
   for (const int64_t side : {5, 32})
     for (const s8net_layout layout : {S8NET_LAYOUT_NCHW, S8NET_LAYOUT_NCHW8C, S8NET_LAYOUT_NCHW16C})
-      for (const char* norm : {"gn", "ln"}) {
-        const Case k{norm, 2, layout, false, 2, 12, side, side};
-        std::vector<s8net_option_value> options;
-        if (k.norm == "gn") options.push_back({"groups", 2.0});
-        Layer layer(k.norm, k.c, false, options);
-        ASSERT_TRUE(layer.ok()) << layer.message();
-        Values x(static_cast<size_t>(k.n * k.c * k.h * k.w));
-        std::normal_distribution<float> normal;
-        for (size_t i = 0; i < x.size(); ++i) {
-          const auto c = static_cast<int64_t>(i / static_cast<size_t>(k.h * k.w)) % k.c;
-          x[i] = static_cast<float>(10000.0 + 3.0 * static_cast<double>(c) + 0.05 * normal(generator));
-        }
-        const s8net_tensor_desc desc{k.n, k.c, k.h, k.w, layout};
-        const std::vector<float> in = to_layout(desc, x);
-        std::vector<float> y(in.size(), kNaN);
-        ASSERT_EQ(layer.forward(S8NET_MODE_TRAIN, desc, in.data(), y.data()), S8NET_OK) << layer.message();
-        const Values ones(static_cast<size_t>(k.c), 1.0), zeros(static_cast<size_t>(k.c), 0.0);
-        // The output is y = x * a + b with |b| near 10^4 / std in float: a few 1e-4 of rounding.
-        expect_near_all(from_layout(desc, y), reference(k, x, ones, zeros).y, 2e-3, describe(k).c_str());
-      }
+      for (const char* norm : {"gn", "ln"}) check({norm, 2, layout, false, 2, 12, side, side});
 }
 
 std::vector<Case> all_cases() {
