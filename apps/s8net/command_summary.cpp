@@ -93,7 +93,7 @@ int run_summary(int argc, char** argv) {
   std::printf("%s\n", std::string(61, '-').c_str());
   std::printf("Total params: %s\n", with_thousands(network.parameter_count()).c_str());
   if (implementations) {
-    std::printf("\nkernels at batch 32 (evaluation: the plan for chunks of %lld images):\n",
+    std::printf("\nkernels at batch 32 (evaluation: the plan for %lld images at a time):\n",
                 static_cast<long long>(std::min<int64_t>(32, network.inference_chunk())));
     for (const std::string& line : network.implementation_names(32)) std::printf("  %s\n", line.c_str());
   }
