@@ -55,13 +55,13 @@ TEST(App, BadInputGetsOneClearErrorAndANonZeroExit) {
     int exit_code;
     const char* message;
   } cases[] = {
-      {"summary --norm xn", 1, "unknown norm 'xn' (known: bn from "},
+      {"summary --norm xn", 2, "unknown norm 'xn' (known: bn from "},
       {"trian", 2, "unknown command 'trian'"},
       {"summary --norm bn --colour", 2, "colour"},
       {"summary", 2, "norm"},
-      {"summary --norm gn --norm-option groups", 1, "--norm-option 'groups': expected NAME=NUMBER"},
-      {"summary --norm gn --norm-option groups=3", 1, "16 channels cannot be split into 3 equal groups"},
-      {"summary --norm bn --layout nhwc", 1, "unknown layout 'nhwc'"},
+      {"summary --norm gn --norm-option groups", 2, "--norm-option 'groups': expected NAME=NUMBER"},
+      {"summary --norm gn --norm-option groups=3", 2, "16 channels cannot be split into 3 equal groups"},
+      {"summary --norm bn --layout nhwc", 2, "unknown layout 'nhwc'"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.arguments);

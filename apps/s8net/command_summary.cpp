@@ -2,6 +2,7 @@
 // --profile, where a training step and an evaluation spend their time, per layer and op.
 #include "commands.hpp"
 
+#include <s8net/core/error.hpp>
 #include <s8net/core/format.hpp>
 #include <s8net/model/s8_network.hpp>
 #include <s8net/norm/registry.hpp>
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,13 +74,18 @@ int run_summary(int argc, char** argv) {
   if (batch <= 0 || batch > 4096) throw po::error("--batch must be in [1, 4096], got " + std::to_string(batch));
   if (runs <= 0 || runs > 10000) throw po::error("--runs must be in [1, 10000], got " + std::to_string(runs));
 
-  Context context;
-  const auto registry = load_plugins(context, plugin_dirs);
   NetworkConfig config;
   config.norm = norm;
-  config.norm_options = parse_norm_options(norm_options);
-  if (layout != "auto") config.layout = parse_layout(layout);
-  S8Network network(context, *registry, config);
+  try {
+    config.norm_options = parse_norm_options(norm_options);
+    if (layout != "auto") config.layout = parse_layout(layout);
+  } catch (const Error& e) {
+    throw po::error(e.what());  // a bad flag value: exit code 2, as in every command
+  }
+  Context context;
+  const auto registry = load_plugins(context, plugin_dirs);
+  const std::unique_ptr<S8Network> built = network_from_flags(context, *registry, config);
+  S8Network& network = *built;
 
   std::string layouts(name_of(network.layout()));
   if (network.inference_layout() != network.layout())

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <s8net/core/context.hpp>
+#include <s8net/model/s8_network.hpp>
 #include <s8net/norm/norm_layer.hpp>
 #include <s8net/norm/registry.hpp>
 
@@ -57,5 +58,12 @@ std::unique_ptr<NormRegistry> load_plugins(Context& context, const std::vector<s
 
 // "groups=2" -> {"groups", 2}; throws s8net::Error naming the bad entry.
 NormOptions parse_norm_options(const std::vector<std::string>& entries);
+
+// The network that --norm, --norm-option and --layout (in `config`) ask for. An unknown norm, or
+// options its plugin refuses, is a flag error (boost::program_options::error, exit 2) naming the
+// flag; a plugin that cannot make its layers with no options given is a plugin error
+// (s8net::Error, exit 1).
+std::unique_ptr<S8Network> network_from_flags(Context& context, const NormRegistry& registry,
+                                              const NetworkConfig& config);
 
 }  // namespace s8net::app

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <set>
@@ -114,6 +115,29 @@ NormOptions parse_norm_options(const std::vector<std::string>& entries) {
     options[entry.substr(0, equals)] = value;
   }
   return options;
+}
+
+std::unique_ptr<S8Network> network_from_flags(Context& context, const NormRegistry& registry,
+                                              const NetworkConfig& config) {
+  try {
+    check_norm_options(registry.find(config.norm), config.norm_options);
+  } catch (const Error& e) {
+    throw po::error(std::string(e.what()).starts_with("--") ? e.what() : "--norm " + config.norm + ": " + e.what());
+  }
+  // A plugin may refuse declared values in create() (groups that do not divide the channels): with
+  // options given, that is their fault; without, the plugin's own.
+  try {
+    return std::make_unique<S8Network>(context, registry, config);
+  } catch (const Error& e) {
+    if (config.norm_options.empty()) throw;
+    std::string given;
+    for (const auto& [name, value] : config.norm_options) {
+      char number[32];
+      std::snprintf(number, sizeof number, "%g", value);
+      given += (given.empty() ? "" : " ") + name + "=" + number;
+    }
+    throw po::error("--norm-option " + given + ": " + e.what());
+  }
 }
 
 }  // namespace s8net::app

@@ -9,9 +9,7 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
 #include <cstring>
-#include <optional>
 
 namespace po = boost::program_options;
 
@@ -144,29 +142,9 @@ std::vector<std::string> train_flag_tokens(const po::parsed_options& parsed, std
 }
 
 void check_before_loading(Context& context, const NormRegistry& registry, const TrainConfig& config) {
+  const std::unique_ptr<S8Network> network = network_from_flags(context, registry, network_config_of(config));
   try {
-    check_norm_options(registry.find(config.norm), config.norm_options);
-  } catch (const Error& e) {
-    throw po::error(std::string(e.what()).starts_with("--") ? e.what() : "--norm " + config.norm + ": " + e.what());
-  }
-  // A plugin may refuse declared values in create() (groups that do not divide the channels): with
-  // options given, that is their fault; without, the plugin's own (exit 1).
-  std::optional<S8Network> made;
-  try {
-    made.emplace(context, registry, network_config_of(config));
-  } catch (const Error& e) {
-    if (config.norm_options.empty()) throw;
-    std::string given;
-    for (const auto& [name, value] : config.norm_options) {
-      char number[32];
-      std::snprintf(number, sizeof number, "%g", value);
-      given += (given.empty() ? "" : " ") + name + "=" + number;
-    }
-    throw po::error("--norm-option " + given + ": " + e.what());
-  }
-  S8Network& network = *made;
-  try {
-    check_training_memory(network, config.batch_size);
+    check_training_memory(*network, config.batch_size);
   } catch (const Error& e) {
     throw po::error(e.what());
   }
