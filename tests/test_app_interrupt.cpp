@@ -41,6 +41,14 @@ bool wait_for(Ready ready) {
   return false;
 }
 
+// Whether process `pid` has a handler for `signal` (its bit in SigCgt of /proc/PID/status).
+bool catches(pid_t pid, int signal) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.starts_with("SigCgt:")) return (std::stoull(line.substr(7), nullptr, 16) >> (signal - 1) & 1) != 0;
+  return false;
+}
+
 // 1,024 training images in batches of 8: 128 batches per epoch, long enough to land a signal in
 // the middle of one. The reference run is uninterrupted.
 class Interrupted : public ::testing::Test {
@@ -93,6 +101,25 @@ TEST_F(Interrupted, CtrlCFinishesTheBatchSavesAndResumesExactly) {
   EXPECT_GE(saved.epochs_done, 1);
   EXPECT_LT(saved.epoch_in_progress.batches_done, 128);
   expect_resume_matches_reference("sigint");
+}
+
+TEST_F(Interrupted, ASignalWhileItStartsStopsItAtTheFirstBatch) {
+  RunningApp app(train_flags("early"));
+  // The handler is in place before the plugins and the data load, and so before the trainer
+  // makes the run directory.
+  bool caught = false;
+  for (int i = 0; i < 60000 && !caught; ++i) {
+    caught = catches(app.pid(), SIGTERM);
+    if (!caught) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(caught);
+  EXPECT_FALSE(fs::exists(*dir_ / "early"));
+  app.signal(SIGTERM);
+  const auto stopped = app.wait();
+  EXPECT_EQ(stopped.exit_code, 130) << stopped.all();
+  EXPECT_CONTAINS(stopped.err,
+                  "s8net train: interrupted after batch 1 of 128 of epoch 1, saved in " + last_of("early").string());
+  expect_resume_matches_reference("early");
 }
 
 TEST_F(Interrupted, SigkillLosesAtMostTheEpochInProgress) {

@@ -32,8 +32,13 @@ namespace {
 
 class ConsoleObserver : public TrainObserver {
  public:
-  ConsoleObserver(Trainer& trainer, std::filesystem::path run_directory, bool report, std::FILE* step_losses)
-      : trainer_(trainer), run_directory_(std::move(run_directory)), report_(report), step_losses_(step_losses) {}
+  ConsoleObserver(Trainer& trainer, const InterruptRequest& interrupt, std::filesystem::path run_directory, bool report,
+                  std::FILE* step_losses)
+      : trainer_(trainer),
+        interrupt_(interrupt),
+        run_directory_(std::move(run_directory)),
+        report_(report),
+        step_losses_(step_losses) {}
 
   bool stop_requested() override { return interrupt_.requested(); }
 
@@ -85,10 +90,10 @@ class ConsoleObserver : public TrainObserver {
   }
 
   Trainer& trainer_;
+  const InterruptRequest& interrupt_;  // the trainer stops between batches once it is requested
   std::filesystem::path run_directory_;
   bool report_;
   std::FILE* step_losses_;            // --step-losses, or nullptr
-  InterruptRequest interrupt_;        // Ctrl-C from construction on: the trainer stops between batches
   bool data_pictures_drawn_ = false;  // by this process: class counts and samples, once
   ProgressLine line_;
   bool header_printed_ = false;
@@ -159,6 +164,9 @@ int run_train(int argc, char** argv) {
   Collective& ranks = mpi_ranks ? *mpi_ranks : single_process();
   if (ranks.rank() != 0 && std::freopen("/dev/null", "w", stdout) == nullptr)
     throw Error("cannot silence the output of " + ranks.where());
+  // From here on Ctrl-C or SIGTERM asks for a clean stop: one during the loading below is answered
+  // at the first batch, with a checkpoint and the command that resumes, like any other.
+  const InterruptRequest interrupt;
   if (resume && overwrite) throw po::error("--resume continues a run and --overwrite replaces it: give one of them");
   if (!resume && !values.count("norm")) throw po::error("the option '--norm' is required (or --resume)");
   const std::filesystem::path run_directory(out);
@@ -237,7 +245,8 @@ int run_train(int argc, char** argv) {
     step_losses.reset(std::fopen(step_losses_path.c_str(), "w"));
     if (!step_losses) throw Error("--step-losses " + step_losses_path + ": cannot write it");
   }
-  ConsoleObserver observer(*trainer, out, !values["no-report"].as<bool>() && ranks.rank() == 0, step_losses.get());
+  ConsoleObserver observer(*trainer, interrupt, out, !values["no-report"].as<bool>() && ranks.rank() == 0,
+                           step_losses.get());
   observer.print_history();
   if (trainer->run(observer) == TrainStatus::stopped) {
     observer.clear_line();

@@ -82,6 +82,7 @@ class RunningApp {
   RunningApp& operator=(const RunningApp&) = delete;
 
   void signal(int number) const { ::kill(pid_, number); }
+  pid_t pid() const noexcept { return pid_; }
 
   AppRun wait() {
     AppRun r;
