@@ -152,6 +152,26 @@ TEST_F(RegistryTest, RefusesEachBrokenFileWithItsReason) {
   EXPECT_TRUE(registry_.plugins().empty()) << "nothing half-registered";
 }
 
+// dlopen of a file shorter than its headers say faults on the missing pages (SIGBUS): the check
+// comes first, so this test process survives each cut.
+TEST_F(RegistryTest, RefusesATruncatedCopyBeforeLoadingIt) {
+  TempDir dir;
+  const fs::path whole = kPlugins / "s8net_norm_groupnorm.so";
+  const auto size = static_cast<std::streamsize>(fs::file_size(whole));
+  std::string bytes(static_cast<size_t>(size), '\0');
+  std::ifstream(whole, std::ios::binary).read(bytes.data(), size);
+  for (const std::streamsize kept : {std::streamsize{100}, std::streamsize{3000}, size / 2, size - 1}) {
+    SCOPED_TRACE(kept);
+    const fs::path cut = dir.path() / ("s8net_norm_cut" + std::to_string(kept) + ".so");
+    std::ofstream(cut, std::ios::binary).write(bytes.data(), kept);
+    EXPECT_CONTAINS(load_error(registry_, cut), cut.string() + ": truncated: its ELF headers describe at least ");
+    EXPECT_CONTAINS(load_error(registry_, cut), "the file has " + std::to_string(kept) + " (");
+  }
+  const fs::path copy = dir.path() / "s8net_norm_copy.so";
+  std::ofstream(copy, std::ios::binary).write(bytes.data(), size);
+  EXPECT_EQ(registry_.load_file(copy).name, "gn") << "the whole copy loads";
+}
+
 TEST_F(RegistryTest, RefusesAMissingPathAndADirectory) {
   EXPECT_CONTAINS(load_error(registry_, kTestPlugins / "nowhere.so"), "nowhere.so: no such file");
   EXPECT_CONTAINS(load_error(registry_, kTestPlugins / "affine"), "affine: not a regular file");

@@ -1,4 +1,6 @@
 #include "loaded_plugin.hpp"
+
+#include "elf_extent.hpp"
 #include "plugin_message.hpp"
 
 #include <s8net/core/error.hpp>
@@ -51,6 +53,7 @@ s8net_host_api make_host_api(const dnnl::engine& engine, const dnnl::stream& str
 LoadedPlugin::LoadedPlugin(const fs::path& file, const dnnl::engine& engine, const dnnl::stream& stream)
     : engine_(engine), stream_(stream), host_(make_host_api(engine_, stream_)) {
   require_readable_file(file);
+  require_complete_elf(file);
   const std::string where = file.string() + ": ";
 
   boost::dll::fs::error_code load_error;
