@@ -62,6 +62,8 @@ TEST(App, BadInputGetsOneClearErrorAndANonZeroExit) {
       {"summary --norm gn --norm-option groups", 2, "--norm-option 'groups': expected NAME=NUMBER"},
       {"summary --norm gn --norm-option groups=3", 2, "16 channels cannot be split into 3 equal groups"},
       {"summary --norm bn --layout nhwc", 2, "unknown layout 'nhwc'"},
+      {"report runs/a runs/b", 2, "unexpected argument 'runs/b' (this command takes 1 argument without a flag)"},
+      {"plugin check a.so b.so", 2, "unexpected argument 'b.so'"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.arguments);

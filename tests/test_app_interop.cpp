@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -117,7 +119,7 @@ TEST_F(AppInterop, ExportAcceptsOnlyTheFormatsItWrites) {
   EXPECT_EQ(r.err,
             "s8net export: --format 'tflite': the accepted formats are safetensors, onnx (see s8net export --help)\n");
   EXPECT_FALSE(fs::exists(path("m.tflite")));
-  EXPECT_CONTAINS(run_app("export --help").out, "output format; accepted: safetensors, onnx");
+  EXPECT_CONTAINS(run_app("export --help").out, "output format: safetensors, onnx (default: onnx for");
 }
 
 TEST_F(AppInterop, ImportNeedsTheNormOfAFileFromPyTorch) {
@@ -168,6 +170,45 @@ TEST_F(AppInterop, ImportKeepsAnExistingCheckpointUnlessToldToReplaceIt) {
   const auto r = run_app("import " + path("m.safetensors") + " --out " + path("run/last.s8ckpt"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "s8net import: " + path("run/last.s8ckpt") + " exists: give --overwrite to replace it\n");
+}
+
+// What is at --out is replaced only when asked, only if it is a file, and never if it is the
+// input: the atomic write renames over whatever is there.
+TEST_F(AppInterop, ExportAndImportReplaceOnlyAFileTheyAreToldTo) {
+  const TempDir out("out");
+  const std::string checkpoint = path("run/last.s8ckpt"), kept = (out / "kept.safetensors").string();
+  const auto checkpoint_bytes = read_file_bytes(checkpoint);
+  write_file_atomically(kept, std::span(checkpoint_bytes).first(10));
+  const auto refused = run_app("export --checkpoint " + checkpoint + " --out " + kept);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(refused.err, "s8net export: " + kept + " exists: give --overwrite to replace it\n");
+  EXPECT_EQ(read_file_bytes(kept).size(), 10u);
+  const auto replaced = run_app("export --checkpoint " + checkpoint + " --out " + kept + " --overwrite");
+  EXPECT_EQ(replaced.exit_code, 0) << replaced.all();
+  EXPECT_EQ(read_file_bytes(kept), read_file_bytes(path("m.safetensors")));
+
+  const auto itself = run_app("export --checkpoint " + checkpoint + " --out " + checkpoint + " --overwrite");
+  EXPECT_EQ(itself.exit_code, 1);
+  EXPECT_EQ(itself.err, "s8net export: " + checkpoint + " is " + checkpoint + ", the input: write to another file\n");
+  EXPECT_EQ(read_file_bytes(checkpoint), checkpoint_bytes);
+
+  const std::string pipe = (out / "pipe").string();
+  ASSERT_EQ(::mkfifo(pipe.c_str(), 0600), 0);
+  for (const std::string& command : {"export --checkpoint " + checkpoint + " --overwrite --out " + pipe,
+                                     "import " + path("m.safetensors") + " --overwrite --out " + pipe}) {
+    SCOPED_TRACE(command);
+    const auto r = run_app(command);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_CONTAINS(r.err, pipe + ": not a regular file; give a file to write\n");
+    EXPECT_TRUE(fs::is_fifo(pipe));
+  }
+}
+
+TEST_F(AppInterop, AnOutEndingInOnnxIsExportedAsOnnx) {
+  const TempDir out("onnx");
+  const auto r = run_app("export --checkpoint " + path("run/last.s8ckpt") + " --out " + (out / "m.onnx").string());
+  EXPECT_EQ(r.exit_code, 0) << r.all();
+  EXPECT_CONTAINS(r.out, "m.onnx: ONNX opset ");
 }
 
 TEST_F(AppInterop, ImportOfADamagedFileIsOneLineNamingIt) {

@@ -65,24 +65,28 @@ std::string format_names() {
 int run_export(int argc, char** argv) {
   std::string checkpoint_path, format, out;
   std::vector<std::string> plugin_dirs;
+  bool overwrite = false;
   ExportFlags flags;
   po::options_description options("s8net export: write a checkpoint's network for another framework");
   // clang-format off
   options.add_options()("help,h", "show this help")
       ("checkpoint", po::value(&checkpoint_path)->required(), "a .s8ckpt file written by s8net train or s8net import")
-      ("format", po::value(&format)->default_value("safetensors"), ("output format; accepted: " + format_names()).c_str())
+      ("format", po::value(&format), ("output format: " + format_names() + " (default: onnx for an --out ending in .onnx, else safetensors)").c_str())
       ("out", po::value(&out)->required(), "the file to write")
+      ("overwrite", po::bool_switch(&overwrite), "replace --out if it exists")
       ("include-preprocessing", po::bool_switch(&flags.include_preprocessing),
        "onnx: the model takes uint8 RGB images [N, 32, 32, 3] and normalizes them itself")
       ("plugin-dir", po::value(&plugin_dirs)->composing(), "extra plugin directory or file (repeatable)");
   // clang-format on
   if (!parse_command_line(argc, argv, options)) return 0;
+  if (format.empty()) format = std::filesystem::path(out).extension() == ".onnx" ? "onnx" : "safetensors";
   const ExportFormat* chosen = nullptr;
   for (const ExportFormat& f : kFormats)
     if (format == f.name) chosen = &f;
   if (chosen == nullptr) throw po::error("--format '" + format + "': the accepted formats are " + format_names());
   if (flags.include_preprocessing && !chosen->takes_preprocessing)
     throw po::error("--include-preprocessing: only with --format onnx");
+  check_output_file(out, overwrite, {checkpoint_path});
 
   Context context;
   const auto registry = load_plugins(context, plugin_dirs);

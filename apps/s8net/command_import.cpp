@@ -80,7 +80,7 @@ int run_import(int argc, char** argv) {
   positional.add("file", 1);
   po::variables_map values;
   if (!parse_command_line(argc, argv, options, &values, &positional)) return 0;
-  if (!overwrite && std::filesystem::exists(out)) throw Error(out + " exists: give --overwrite to replace it");
+  check_output_file(out, overwrite, {file});
 
   const SafeTensorsFile tensors = load_safetensors(file);
   const TrainConfig config = import_config(values, read_state_dict_metadata(tensors, file), file);

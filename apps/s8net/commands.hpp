@@ -56,6 +56,11 @@ void refuse_stray_arguments(const boost::program_options::parsed_options& parsed
 std::unique_ptr<NormRegistry> load_plugins(Context& context, const std::vector<std::string>& plugin_dirs,
                                            size_t* failure_count = nullptr);
 
+// Refuses (s8net::Error naming it) an --out that exists unless `overwrite`, one that is not a
+// regular file (a device, a pipe, a directory: the atomic write would replace it with a file),
+// and one that is the same file as any of `inputs`, which the write would destroy.
+void check_output_file(const std::string& out, bool overwrite, const std::vector<std::string>& inputs);
+
 // "groups=2" -> {"groups", 2}; throws s8net::Error naming the bad entry.
 NormOptions parse_norm_options(const std::vector<std::string>& entries);
 

@@ -75,7 +75,22 @@ bool parse_command_line(int argc, char** argv, const po::options_description& op
   po::command_line_parser parser(argc, argv);
   parser.options(options).style(kCommandLineStyle);
   if (positional) parser.positional(*positional);
-  const po::parsed_options parsed_options = parser.run();
+  const po::parsed_options parsed_options = [&] {
+    try {
+      return parser.run();
+    } catch (const po::too_many_positional_options_error&) {
+      // Boost's message names no word: find the first one past those the command takes.
+      po::command_line_parser bare(argc, argv);
+      bare.options(options).style(kCommandLineStyle);
+      const unsigned taken = positional->max_total_count();
+      unsigned seen = 0;
+      for (const po::option& option : bare.run().options)
+        if (option.string_key.empty() && !option.original_tokens.empty() && seen++ == taken)
+          throw po::error("unexpected argument '" + option.original_tokens.front() + "' (this command takes " +
+                          std::to_string(taken) + (taken == 1 ? " argument" : " arguments") + " without a flag)");
+      throw;
+    }
+  }();
   refuse_stray_arguments(parsed_options);
   po::store(parsed_options, into);
   if (into.count("help")) {
@@ -99,6 +114,17 @@ std::unique_ptr<NormRegistry> load_plugins(Context& context, const std::vector<s
   if (failure_count != nullptr) *failure_count = failures.size();
   warn_about_writable_plugins(*registry);
   return registry;
+}
+
+void check_output_file(const std::string& out, bool overwrite, const std::vector<std::string>& inputs) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status status = fs::status(out, ec);
+  if (!fs::exists(status)) return;
+  if (!fs::is_regular_file(status)) throw Error(out + ": not a regular file; give a file to write");
+  for (const std::string& input : inputs)
+    if (fs::equivalent(out, input, ec)) throw Error(out + " is " + input + ", the input: write to another file");
+  if (!overwrite) throw Error(out + " exists: give --overwrite to replace it");
 }
 
 NormOptions parse_norm_options(const std::vector<std::string>& entries) {
