@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <ostream>
 #include <string>
@@ -248,6 +249,21 @@ const BadInput kCatalogue[] = {
     {"CheckpointChecksumMismatch",
      [] { return eval_of(checkpoint_with("flipped.s8ckpt", [](auto& b) { b[b.size() - 100] ^= 1; })); }, 1,
      [] { return (world().dir / "flipped.s8ckpt").string() + ": checkpoint checksum mismatch: the file is damaged"; }},
+    // Endless or huge inputs are refused once they pass their kind's limit, not read to the end.
+    {"EndlessCheckpoint", [] { return eval_of("/dev/zero"); }, 1,
+     [] { return "/dev/zero: more than a checkpoint may have (256 MiB)"; }},
+    {"HugeCheckpoint",
+     [] {
+       const fs::path sparse = world().dir / "huge.s8ckpt";
+       std::ofstream(sparse).close();
+       fs::resize_file(sparse, std::uintmax_t{1} << 31);
+       return eval_of(sparse);
+     },
+     1, [] { return (world().dir / "huge.s8ckpt").string() + ": more than a checkpoint may have (256 MiB)"; }},
+    {"EndlessSafetensors", [] { return import_of("/dev/zero"); }, 1,
+     [] { return "/dev/zero: more than a safetensors file of this model may have (256 MiB)"; }},
+    {"EndlessImage", [] { return "predict --checkpoint " + (world().run / "last.s8ckpt").string() + " /dev/zero"; }, 1,
+     [] { return "/dev/zero: more than an image may have (64 MiB)"; }},
     {"CheckpointOfAnotherFormat", [] { return eval_of(checkpoint_with("v2.s8ckpt", [](auto& b) { b[8] = 2; })); }, 1,
      [] { return (world().dir / "v2.s8ckpt").string() + ": checkpoint format 2, this s8net reads format 1"; }},
     {"CheckpointOfAnotherNorm",

@@ -289,6 +289,16 @@ TEST_F(CheckpointFile, RoundTrips) {
   EXPECT_EQ(back.find("state/b")->values, std::vector<float>{-1.f});
 }
 
+// A checkpoint that load_checkpoint() would refuse is not written: the one before stays.
+TEST_F(CheckpointFile, KeepsThePreviousFileRatherThanWriteOneTooLargeToRead) {
+  const auto before = bytes();
+  Checkpoint large = checkpoint_;
+  large.tensors.push_back({"param/huge", std::vector<float>(static_cast<size_t>(kMaxCheckpointBytes / 4))});
+  EXPECT_EQ(error_of([&] { save_checkpoint(file_, large); }),
+            name_ + ": the checkpoint would take 256 MiB, more than a checkpoint may have (256 MiB)");
+  EXPECT_EQ(bytes(), before);
+}
+
 TEST_F(CheckpointFile, RefusesDamageNamingTheFile) {
   auto b = bytes();
   b[b.size() - 8] ^= 0x10;  // a bit of the last float

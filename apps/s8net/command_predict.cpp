@@ -42,7 +42,8 @@ int run_predict(int argc, char** argv) {
   const Checkpoint checkpoint = load_checkpoint(checkpoint_path);
   const Augmenter augmenter(checkpoint.config.augment_options);
   for (size_t i = 0; i < images.size(); ++i) {
-    const RgbImage image = resize_area(decode_image(read_file_bytes(images[i]), images[i]), kImageSide, kImageSide);
+    const RgbImage image = resize_area(
+        decode_image(read_file_bytes(images[i], kMaxImageFileBytes, "an image"), images[i]), kImageSide, kImageSide);
     augmenter.apply(to_planar(image), false, 0, std::span(batch).subspan(i * kImageBytes, kImageBytes));
   }
   Context context;

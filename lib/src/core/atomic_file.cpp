@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <string>
 
 namespace s8net {
@@ -94,7 +95,11 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view t
   write_file_atomically(path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
 }
 
-std::vector<uint8_t> read_file_bytes(const std::filesystem::path& path) {
+std::vector<uint8_t> read_file_bytes(const std::filesystem::path& path, int64_t limit, std::string_view what) {
+  const auto too_large = [&] {
+    return Error(path.string() + ": more than " + std::string(what) + " may have (" + std::to_string(limit >> 20) +
+                 " MiB)");
+  };
   std::error_code error;
   if (std::filesystem::is_directory(path, error)) throw Error(path.string() + ": is a directory, expected a file");
   const FileForReading file(path);
@@ -102,15 +107,23 @@ std::vector<uint8_t> read_file_bytes(const std::filesystem::path& path) {
   // A regular file is read at its size; a pipe or a device (`--checkpoint <(...)`) to its end.
   struct stat status {};
   std::vector<uint8_t> bytes;
-  if (::fstat(fd, &status) == 0 && S_ISREG(status.st_mode)) bytes.reserve(static_cast<size_t>(status.st_size));
+  if (::fstat(fd, &status) == 0 && S_ISREG(status.st_mode)) {
+    if (status.st_size > limit) throw too_large();
+    bytes.reserve(static_cast<size_t>(status.st_size));
+  }
   uint8_t chunk[1 << 16];
   for (;;) {
     const ssize_t n = ::read(fd, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw Error("cannot read " + path.string() + ": " + system_error_text());
     if (n == 0) return bytes;
+    if (static_cast<int64_t>(bytes.size()) + n > limit) throw too_large();
     bytes.insert(bytes.end(), chunk, chunk + n);
   }
+}
+
+std::vector<uint8_t> read_file_bytes(const std::filesystem::path& path) {
+  return read_file_bytes(path, std::numeric_limits<int64_t>::max(), "a file");
 }
 
 }  // namespace s8net

@@ -257,7 +257,8 @@ SafeTensorsFile parse_safetensors(std::span<const uint8_t> bytes, const std::str
 }
 
 SafeTensorsFile load_safetensors(const std::filesystem::path& path) {
-  return parse_safetensors(read_file_bytes(path), path.string());
+  return parse_safetensors(read_file_bytes(path, kMaxSafetensorsFileBytes, "a safetensors file of this model"),
+                           path.string());
 }
 
 }  // namespace s8net

@@ -78,11 +78,14 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& c) {
     bytes.insert(bytes.end(), raw, raw + t.values.size() * sizeof(float));
   }
   put<uint32_t>(bytes, crc32_of(bytes.data(), bytes.size()));
+  if (static_cast<int64_t>(bytes.size()) > kMaxCheckpointBytes)
+    throw Error(path.string() + ": the checkpoint would take " + std::to_string(bytes.size() >> 20) +
+                " MiB, more than a checkpoint may have (" + std::to_string(kMaxCheckpointBytes >> 20) + " MiB)");
   write_file_atomically(path, bytes);
 }
 
 Checkpoint load_checkpoint(const std::filesystem::path& path) {
-  return parse_checkpoint(read_file_bytes(path), path.string());
+  return parse_checkpoint(read_file_bytes(path, kMaxCheckpointBytes, "a checkpoint"), path.string());
 }
 
 Checkpoint parse_checkpoint(std::span<const uint8_t> bytes, const std::string& name) {

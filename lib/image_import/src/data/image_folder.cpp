@@ -31,10 +31,6 @@ bool has_image_extension(const fs::path& name) {
   return extension == ".jpg" || extension == ".jpeg" || extension == ".png";
 }
 
-// Far more than any 32x32 image needs, and little enough memory that a file or archive header
-// claiming gigabytes is refused before it is read.
-constexpr int64_t kMaxImageFileBytes = int64_t{64} << 20;
-
 std::string too_large_for_an_image() { return ", more than an image may have (" + mebibytes(kMaxImageFileBytes) + ")"; }
 
 std::string known_classes() {

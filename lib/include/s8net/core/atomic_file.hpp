@@ -16,5 +16,8 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view t
 
 // The whole file; throws s8net::Error naming the file when it cannot be read.
 std::vector<uint8_t> read_file_bytes(const std::filesystem::path& path);
+// The same, refusing a file of more than `limit` bytes before it is read, or a pipe or device
+// (/dev/zero) once it has given more: "PATH: more than `what` may have (N MiB)".
+std::vector<uint8_t> read_file_bytes(const std::filesystem::path& path, int64_t limit, std::string_view what);
 
 }  // namespace s8net

@@ -30,6 +30,9 @@ struct SafeTensorsFile {
 
 // The reference implementation refuses larger headers; so does s8net, before allocating one.
 inline constexpr uint64_t kMaxSafetensorsHeader = 100'000'000;
+// What load_safetensors() reads at most: the header's limit and far more tensor data than the
+// original model's state_dict holds (under a megabyte).
+inline constexpr int64_t kMaxSafetensorsFileBytes = int64_t{256} << 20;
 
 // Bits per element of a dtype the format defines ("F32" -> 32, "F4" -> 4); nothing for any other
 // string.

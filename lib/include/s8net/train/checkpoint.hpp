@@ -43,9 +43,16 @@ struct Checkpoint {
   const NamedValues* find(const std::string& name) const noexcept;
 };
 
+// Far more than a checkpoint of this network holds (its tensors take well under a megabyte; a
+// plugin's own tensors and a long run's metrics come on top), and a bound on what reading one
+// may take: /dev/zero given as a checkpoint is refused once it has given this much.
+inline constexpr int64_t kMaxCheckpointBytes = int64_t{256} << 20;
+
+// Throws s8net::Error naming the file, keeping what was there, for a checkpoint of more than
+// kMaxCheckpointBytes (which load_checkpoint() would refuse).
 void save_checkpoint(const std::filesystem::path& path, const Checkpoint& checkpoint);
-// Throws s8net::Error naming the file: not a checkpoint, newer format, truncated, checksum
-// mismatch, invalid header.
+// Throws s8net::Error naming the file: more than kMaxCheckpointBytes, not a checkpoint, newer
+// format, truncated, checksum mismatch, invalid header.
 Checkpoint load_checkpoint(const std::filesystem::path& path);
 // The same from a checkpoint file's bytes, `name` naming them in errors.
 Checkpoint parse_checkpoint(std::span<const uint8_t> bytes, const std::string& name);

@@ -9,6 +9,10 @@
 
 namespace s8net {
 
+// Far more than any 32x32 image needs, and little enough memory that a file or archive header
+// claiming gigabytes is refused before it is read.
+inline constexpr int64_t kMaxImageFileBytes = int64_t{64} << 20;
+
 struct RgbImage {
   int width = 0;
   int height = 0;
