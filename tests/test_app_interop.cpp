@@ -166,6 +166,18 @@ TEST_F(AppInterop, ImportRefusesToContradictTheExportsMetadata) {
   EXPECT_FALSE(fs::exists(out / "c.s8ckpt"));
 }
 
+TEST_F(AppInterop, ImportTakesAnOptionRepeatedAtItsDefaultButNoOther) {
+  const TempDir out("import");
+  const auto same =
+      run_app("import " + path("m.safetensors") + " --norm-option eps=1e-5 --out " + (out / "same.s8ckpt").string());
+  EXPECT_EQ(same.exit_code, 0) << same.all();
+  const auto other =
+      run_app("import " + path("m.safetensors") + " --norm-option eps=0.001 --out " + (out / "other.s8ckpt").string());
+  EXPECT_EQ(other.exit_code, 2);
+  EXPECT_CONTAINS(other.err, "--norm-option asks for eps=0.001, but " + path("m.safetensors") +
+                                 " was trained with the plugin's defaults");
+}
+
 TEST_F(AppInterop, ImportKeepsAnExistingCheckpointUnlessToldToReplaceIt) {
   const auto r = run_app("import " + path("m.safetensors") + " --out " + path("run/last.s8ckpt"));
   EXPECT_EQ(r.exit_code, 1);

@@ -207,6 +207,9 @@ TEST_F(AppTraining, ResumeContinuesAndRefusesRecipeFlags) {
   EXPECT_EQ(option.exit_code, 2) << option.all();
   EXPECT_CONTAINS(option.err, "--norm-option asks for norm_options.eps 0.5, but the run in " + run_dir +
                                   " was trained with nothing");
+  // An option repeated at the plugin's default is no change: gn's groups are 2 unless given.
+  const auto default_option = run_app("train --resume --norm-option groups=2 --data " + data() + " --out " + run_dir);
+  EXPECT_EQ(default_option.exit_code, 0) << default_option.all();
   // A run of the seed recipe does not turn into the fast one, nor the other way round.
   const auto recipe = run_app("train --resume --recipe fast --data " + data() + " --out " + run_dir);
   EXPECT_EQ(recipe.exit_code, 2) << recipe.all();

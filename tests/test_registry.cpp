@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -378,6 +379,14 @@ TEST_F(RegistryTest, NormLayerFromARealPluginWithOptionsAndState) {
     EXPECT_EQ(s.name.rfind("C3.norm.", 0), 0u) << s.name;
     EXPECT_TRUE(s.grad.empty()) << s.name;
   }
+}
+
+TEST_F(RegistryTest, OptionsAtTheirDeclaredDefaultCompareAsNotGiven) {
+  const PluginInfo& gn = registry_.load_file(kPlugins / "s8net_norm_groupnorm.so");
+  using Options = std::map<std::string, double>;
+  EXPECT_EQ(without_defaults(gn, Options{{"groups", 2}, {"eps", 1e-5}}), Options{});
+  EXPECT_EQ(without_defaults(gn, Options{{"groups", 4}, {"eps", 1e-5}}), (Options{{"groups", 4}}));
+  EXPECT_EQ(without_defaults(gn, Options{{"colour", 2}}), (Options{{"colour", 2}})) << "an unknown one stays";
 }
 
 TEST_F(RegistryTest, NormLayerRefusesABadOptionNamingIt) {

@@ -26,12 +26,17 @@ namespace {
 
 std::string options_text(const NormOptions& options) {
   std::string text;
-  for (const auto& [key, value] : options) text += (text.empty() ? "" : ",") + key + "=" + std::to_string(value);
-  return text.empty() ? "none" : text;
+  for (const auto& [key, value] : options) {
+    char number[32];
+    std::snprintf(number, sizeof number, "%g", value);
+    text += (text.empty() ? "" : ",") + key + "=" + number;
+  }
+  return text.empty() ? "the plugin's defaults" : text;
 }
 
 // The norm and its options: the flags', checked against what an exported file's metadata says.
-TrainConfig import_config(const po::variables_map& values, const StateDictMetadata& metadata, const std::string& file) {
+TrainConfig import_config(const po::variables_map& values, const StateDictMetadata& metadata, const std::string& file,
+                          const NormRegistry& registry) {
   TrainConfig config = recipe_of(values);
   if (metadata.norm) config.norm = *metadata.norm;
   if (metadata.norm_options) config.norm_options = *metadata.norm_options;
@@ -46,7 +51,8 @@ TrainConfig import_config(const po::variables_map& values, const StateDictMetada
   if (metadata.norm && config.norm != *metadata.norm)
     throw po::error("--norm " + config.norm + ", but " + file + " holds a '" + *metadata.norm +
                     "' network (its metadata s8net.norm): leave --norm out or give " + *metadata.norm);
-  if (metadata.norm_options && config.norm_options != *metadata.norm_options)
+  if (metadata.norm_options && without_defaults(registry.find(config.norm), config.norm_options) !=
+                                   without_defaults(registry.find(config.norm), *metadata.norm_options))
     throw po::error("--norm-option asks for " + options_text(config.norm_options) + ", but " + file +
                     " was trained with " + options_text(*metadata.norm_options) +
                     " (its metadata s8net.norm_options): leave --norm-option out");
@@ -83,9 +89,9 @@ int run_import(int argc, char** argv) {
   check_output_file(out, overwrite, {file});
 
   const SafeTensorsFile tensors = load_safetensors(file);
-  const TrainConfig config = import_config(values, read_state_dict_metadata(tensors, file), file);
   Context context;
   const auto registry = load_plugins(context, plugin_dirs);
+  const TrainConfig config = import_config(values, read_state_dict_metadata(tensors, file), file, *registry);
   const Checkpoint checkpoint = import_state_dict(context, *registry, tensors, config, file);
   const std::filesystem::path parent = std::filesystem::path(out).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);

@@ -23,6 +23,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace po = boost::program_options;
@@ -108,13 +109,19 @@ std::string stop_point(const Trainer& trainer) {
 }
 
 // A resumed run continues its stored configuration: a flag may repeat a stored value, but not change it.
+// Norm options are compared as the layers they make: an option repeated at its default is no change.
 void refuse_changes(const po::variables_map& values, const TrainConfig& stored, const std::filesystem::path& source,
-                    const std::string& out) {
+                    const std::string& out, const NormRegistry& registry) {
   for (const char* flag : train_flag_names()) {
     if (!values.count(flag) || values[flag].defaulted()) continue;
-    TrainConfig asked = stored;
+    TrainConfig asked = stored, compared = stored;
     apply_train_flags(values, asked, TrainFlags::all, flag);
-    if (const auto d = first_difference(stored, asked))
+    if (std::string_view(flag) == "norm-option" && asked.norm_options != stored.norm_options) {
+      const PluginInfo& plugin = registry.find(stored.norm);
+      asked.norm_options = without_defaults(plugin, asked.norm_options);
+      compared.norm_options = without_defaults(plugin, stored.norm_options);
+    }
+    if (const auto d = first_difference(compared, asked))
       throw po::error(std::string("--") + flag + " asks for " + d->field + " " + d->other + ", but the run in " + out +
                       " was trained with " + d->stored + " (its configuration is read from " + source.string() +
                       "); --resume continues it unchanged: leave the flag out, or start a new run");
@@ -174,13 +181,15 @@ int run_train(int argc, char** argv) {
   // Everything that can be refused is refused before the data is read: a typo fails in
   // milliseconds, not after the import.
   TrainConfig config = recipe_of(values);
+  Context context;
+  const auto registry = load_plugins(context, plugin_dirs);
   const std::filesystem::path last_checkpoint = run_directory / kLastCheckpoint;
   if (resume) {
     if (!std::filesystem::exists(last_checkpoint))
       throw Error(out + ": nothing to resume (no " + kLastCheckpoint + ")");
     config = load_checkpoint(last_checkpoint).config;
     try {
-      refuse_changes(values, config, last_checkpoint, out);
+      refuse_changes(values, config, last_checkpoint, out, *registry);
     } catch (const Error& e) {
       throw po::error(e.what());
     }
@@ -194,8 +203,6 @@ int run_train(int argc, char** argv) {
     if (!overwrite && ranks.rank() == 0 && holds_run(run_directory))
       throw Error(out + ": holds another run; continue it with --resume, or replace it with --overwrite");
   }
-  Context context;
-  const auto registry = load_plugins(context, plugin_dirs);
   check_before_loading(context, *registry, config);
 
   ProgressLine loading;

@@ -1,6 +1,7 @@
 #include <s8net/core/error.hpp>
 #include <s8net/norm/registry.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <span>
@@ -37,6 +38,17 @@ void check_norm_options(const PluginInfo& plugin, const std::map<std::string, do
                   "': " + (option->is_integer ? "an integer " : "") + "in [" + number(option->min_value) + ", " +
                   number(option->max_value) + "]");
   }
+}
+
+std::map<std::string, double> without_defaults(const PluginInfo& plugin, const std::map<std::string, double>& options) {
+  const std::span<const s8net_norm_option> known(plugin.descriptor->options, plugin.descriptor->option_count);
+  std::map<std::string, double> kept;
+  for (const auto& [name, value] : options) {
+    const auto declared = std::find_if(known.begin(), known.end(),
+                                       [&](const s8net_norm_option& k) { return k.name != nullptr && name == k.name; });
+    if (declared == known.end() || value != declared->default_value) kept.emplace(name, value);
+  }
+  return kept;
 }
 
 }  // namespace s8net

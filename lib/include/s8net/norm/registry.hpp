@@ -40,6 +40,10 @@ struct PluginInfo {
 // the channels, say).
 void check_norm_options(const PluginInfo& plugin, const std::map<std::string, double>& options);
 
+// The options without those set to the plugin's declared default: two sets that make the same
+// layers compare equal (gn's "groups=2" and none at all).
+std::map<std::string, double> without_defaults(const PluginInfo& plugin, const std::map<std::string, double>& options);
+
 struct PluginLoadFailure {
   std::filesystem::path file;
   std::string reason;  // full message: names the file and what is wrong
