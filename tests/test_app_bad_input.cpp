@@ -11,6 +11,7 @@
 #include <s8net/core/atomic_file.hpp>
 #include <s8net/data/cifar_binary.hpp>
 #include <s8net/data/image_codec.hpp>
+#include <s8net/train/checkpoint.hpp>
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -96,6 +97,15 @@ fs::path checkpoint_with(const std::string& name, const std::function<void(std::
   damage(bytes);
   const fs::path file = world().dir / name;
   write_file_atomically(file, bytes);
+  return file;
+}
+
+// A copy of the run's last checkpoint, written whole, with its configuration changed by `change`.
+fs::path checkpoint_configured(const std::string& name, const std::function<void(TrainConfig&)>& change) {
+  Checkpoint checkpoint = load_checkpoint(world().run / "last.s8ckpt");
+  change(checkpoint.config);
+  const fs::path file = world().dir / name;
+  save_checkpoint(file, checkpoint);
   return file;
 }
 
@@ -260,6 +270,13 @@ const BadInput kCatalogue[] = {
        return eval_of(sparse);
      },
      1, [] { return (world().dir / "huge.s8ckpt").string() + ": more than a checkpoint may have (256 MiB)"; }},
+    // A whole checkpoint (its checksum right) whose configuration no network can have.
+    {"CheckpointWithAnImpossibleConfiguration",
+     [] { return eval_of(checkpoint_configured("zero.s8ckpt", [](TrainConfig& c) { c.batch_size = 0; })); }, 1,
+     [] { return (world().dir / "zero.s8ckpt").string() + ": invalid training configuration: --batch must be > 0"; }},
+    {"CheckpointOfANormNoPluginHas",
+     [] { return eval_of(checkpoint_configured("zz.s8ckpt", [](TrainConfig& c) { c.norm = "zz"; })); }, 1,
+     [] { return (world().dir / "zz.s8ckpt").string() + ": unknown norm 'zz' (known: bn from "; }},
     {"EndlessSafetensors", [] { return import_of("/dev/zero"); }, 1,
      [] { return "/dev/zero: more than a safetensors file of this model may have (256 MiB)"; }},
     {"EndlessImage", [] { return "predict --checkpoint " + (world().run / "last.s8ckpt").string() + " /dev/zero"; }, 1,
@@ -303,6 +320,17 @@ const BadInput kCatalogue[] = {
      [] { return "--epochs must be <= 100000, got 9223372036854775807"; }},
     {"InfiniteLearningRate", [] { return flag(" --schedule constant --lr inf"); }, 2,
      [] { return "schedule constant: learning rate must be a finite number > 0"; }},
+    {"SafetensorsOfANormTheOriginalHasNot",
+     [] {
+       const std::string header = R"({"__metadata__":{"s8net.norm":"bogus"}})";
+       return "import " + safetensors_file("bogus.safetensors", header, 40, 0).string() + " --out " +
+              (world().dir / "never.s8ckpt").string();
+     },
+     1,
+     [] {
+       return (world().dir / "bogus.safetensors").string() +
+              ": its metadata s8net.norm is 'bogus', but the original PyTorch model has only bn, gn and ln";
+     }},
     {"SafetensorsHeaderPastTheFile", [] { return import_of(safetensors_file("past.safetensors", "{}", 1000, 0)); }, 1,
      [] {
        return (world().dir / "past.safetensors").string() + ": truncated or not a safetensors file: header length 1000";

@@ -38,6 +38,10 @@ std::string options_text(const NormOptions& options) {
 TrainConfig import_config(const po::variables_map& values, const StateDictMetadata& metadata, const std::string& file,
                           const NormRegistry& registry) {
   TrainConfig config = recipe_of(values);
+  if (metadata.norm && std::none_of(std::begin(kStateDictNorms), std::end(kStateDictNorms),
+                                   [&](const char* n) { return *metadata.norm == n; }))
+    throw Error(file + ": its metadata s8net.norm is '" + *metadata.norm +
+                "', but the original PyTorch model has only bn, gn and ln");
   if (metadata.norm) config.norm = *metadata.norm;
   if (metadata.norm_options) config.norm_options = *metadata.norm_options;
   try {

@@ -62,7 +62,12 @@ NetworkConfig network_config_of(const TrainConfig& config) {
 
 std::unique_ptr<S8Network> network_from_checkpoint(Context& context, const NormRegistry& registry,
                                                    const Checkpoint& checkpoint, const std::string& source) {
-  auto network = std::make_unique<S8Network>(context, registry, network_config_of(checkpoint.config));
+  std::unique_ptr<S8Network> network;
+  try {
+    network = std::make_unique<S8Network>(context, registry, network_config_of(checkpoint.config));
+  } catch (const Error& e) {
+    throw Error(source + ": " + e.what());  // its norm, or options, that no loaded plugin takes
+  }
   restore_tensors(context, checkpoint.tensors, *network, nullptr, source);
   // A run with --ema evaluated its average: that is the network it hands on.
   if (checkpoint.config.ema_decay > 0) {

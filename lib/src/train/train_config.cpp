@@ -201,12 +201,12 @@ TrainConfig train_config_from_json(std::string_view text, const std::string& sou
   TrainConfig config;
   try {
     parsed.get_to(config);
+    validate(config);
   } catch (const json::exception& e) {
     throw Error(source + ": invalid training configuration: " + e.what());
   } catch (const Error& e) {
     throw Error(source + ": invalid training configuration: " + e.what());
   }
-  validate(config);
   return config;
 }
 
