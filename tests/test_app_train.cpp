@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 namespace {
@@ -179,6 +180,18 @@ TEST_F(AppTraining, PredictShowsTheTopThreeClasses) {
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_EQ(bad.err,
             "s8net predict: " + (images / "c.png").string() + ": not an image (neither a JPEG nor a PNG signature)\n");
+}
+
+// A folder with a file of the report's name but no run is someone else's: kept unless --overwrite.
+TEST_F(AppTraining, KeepsAFileOfTheReportsNameInAFolderWithoutARun) {
+  const TempDir folder("mine");
+  std::ofstream(folder / "report.html") << "my own report";
+  const auto r = run_app("train --norm bn --epochs 1 --data " + data() + " --out " + folder.path().string());
+  EXPECT_EQ(r.exit_code, 1) << r.all();
+  EXPECT_CONTAINS(r.err, folder.path().string() + ": holds report.html, which s8net train writes, but no run to " +
+                             "continue; replace it with --overwrite, or give another --out");
+  std::ifstream in(folder / "report.html");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "my own report");
 }
 
 TEST_F(AppTraining, ResumeContinuesAndRefusesRecipeFlags) {

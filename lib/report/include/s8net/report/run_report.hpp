@@ -22,6 +22,9 @@ inline constexpr const char* kConfusionFile = "confusion.png";
 inline constexpr const char* kMisclassifiedFile = "misclassified.png";
 inline constexpr const char* kSamplesFile = "samples.png";
 inline constexpr const char* kClassCountsFile = "class_counts.png";
+// Every file write_run_report writes into a run directory.
+inline constexpr const char* kRunReportFiles[] = {kReportFile,        kCurvesFile,  kConfusionFile,
+                                                  kMisclassifiedFile, kSamplesFile, kClassCountsFile};
 
 // What a run report shows. The pointers must outlive write_run_report.
 struct RunSnapshot {
