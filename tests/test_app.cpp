@@ -64,6 +64,9 @@ TEST(App, BadInputGetsOneClearErrorAndANonZeroExit) {
       {"summary --norm bn --layout nhwc", 2, "unknown layout 'nhwc'"},
       {"report runs/a runs/b", 2, "unexpected argument 'runs/b' (this command takes 1 argument without a flag)"},
       {"plugin check a.so b.so", 2, "unexpected argument 'b.so'"},
+      {"plugin check a.so --seed -1", 2, "--seed '-1': expected a whole number from 0 to 4294967295"},
+      {"summary --norm gn --norm-option groups=4 --norm-option groups=8", 2,
+       "--norm-option 'groups=8': groups is given twice"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.arguments);

@@ -320,7 +320,11 @@ TEST_F(CheckpointFile, RefusesDamageNamingTheFile) {
   write(b);
   EXPECT_EQ(error_of([&] { load_checkpoint(file_); }), name_ + ": checkpoint format 2, this s8net reads format 1");
 
-  b.resize(10);
+  b.resize(10);  // the signature, then less than the rest of the header
+  write(b);
+  EXPECT_EQ(error_of([&] { load_checkpoint(file_); }),
+            name_ + ": truncated checkpoint (10 bytes, less than its header)");
+  b.resize(7);
   write(b);
   EXPECT_EQ(error_of([&] { load_checkpoint(file_); }), name_ + ": not an s8net checkpoint (no S8NETCKP signature)");
 }

@@ -39,7 +39,7 @@ TrainConfig import_config(const po::variables_map& values, const StateDictMetada
                           const NormRegistry& registry) {
   TrainConfig config = recipe_of(values);
   if (metadata.norm && std::none_of(std::begin(kStateDictNorms), std::end(kStateDictNorms),
-                                   [&](const char* n) { return *metadata.norm == n; }))
+                                    [&](const char* n) { return *metadata.norm == n; }))
     throw Error(file + ": its metadata s8net.norm is '" + *metadata.norm +
                 "', but the original PyTorch model has only bn, gn and ln");
   if (metadata.norm) config.norm = *metadata.norm;
@@ -74,7 +74,8 @@ int run_import(int argc, char** argv) {
   bool overwrite = false;
   po::options_description options(
       "s8net import: a safetensors state_dict of the original PyTorch model (Net(norm=...)) as a checkpoint\n"
-      "usage: s8net import FILE.safetensors --norm bn|gn|ln --out CHECKPOINT.s8ckpt [train flags]\n"
+      "usage: s8net import FILE.safetensors [--norm bn|gn|ln] --out CHECKPOINT.s8ckpt [train flags]\n"
+      "(--norm only for a file whose metadata does not name its norm)\n"
       "The checkpoint is a run at epoch 0 with these weights: s8net eval, predict and report --checkpoint take it;\n"
       "to fine-tune, write it as RUN/last.s8ckpt and run s8net train --resume --data DATA --out RUN, which\n"
       "trains with the configuration given here (the recipe, changed by the train flags below)");

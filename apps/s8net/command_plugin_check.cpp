@@ -152,7 +152,12 @@ int run_check(int argc, char** argv) {
   positional.add("file", 1);
   if (!parse_command_line(argc, argv, options, nullptr, &positional)) return 0;
   if (file.empty()) throw po::error("no plugin file given: s8net plugin check FILE.so");
-  const uint64_t seed = parse_seed(seed_text);
+  uint64_t seed = UINT64_MAX;
+  try {
+    seed = parse_seed(seed_text);
+  } catch (const po::error&) {
+    // parse_seed names training's range; this seed has a narrower one.
+  }
   if (seed > UINT32_MAX) throw po::error("--seed '" + seed_text + "': expected a whole number from 0 to 4294967295");
   conformance.seed = static_cast<uint32_t>(seed);
   if (timeout_seconds < 1 || timeout_seconds > 86'400)

@@ -138,7 +138,8 @@ NormOptions parse_norm_options(const std::vector<std::string>& entries) {
         first ? std::from_chars(first, last, value) : std::from_chars_result{last, std::errc::invalid_argument};
     if (equals == 0 || first == nullptr || first == last || parsed.ec != std::errc() || parsed.ptr != last)
       throw Error("--norm-option '" + entry + "': expected NAME=NUMBER, e.g. groups=2");
-    options[entry.substr(0, equals)] = value;
+    if (!options.emplace(entry.substr(0, equals), value).second)
+      throw Error("--norm-option '" + entry + "': " + entry.substr(0, equals) + " is given twice");
   }
   return options;
 }

@@ -27,7 +27,7 @@ constexpr Subcommand kSubcommands[] = {
     {"train", "train the network with a norm plugin, the original recipe by default", s8net::app::run_train},
     {"eval", "loss, accuracy and per-class accuracy of a checkpoint on the test set", s8net::app::run_eval},
     {"predict", "top classes of PNG or JPEG images with a checkpoint", s8net::app::run_predict},
-    {"export", "write a checkpoint's network for PyTorch (the original model's state_dict as safetensors)",
+    {"export", "write a checkpoint's network as ONNX, or for PyTorch (the original model's state_dict as safetensors)",
      s8net::app::run_export},
     {"import", "a safetensors state_dict of the original PyTorch model as a checkpoint (eval, fine-tune)",
      s8net::app::run_import},

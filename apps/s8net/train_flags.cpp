@@ -32,7 +32,7 @@ std::span<const char* const> train_flag_names() { return kTrainFlagNames; }
 void add_train_flags(po::options_description& options, TrainFlags which) {
   // clang-format off
   if (which == TrainFlags::all)
-    options.add_options()("norm", po::value<std::string>(), "normalization plugin name (bn, gn, ln, ...); required unless --resume")(
+    options.add_options()("norm", po::value<std::string>(), "normalization plugin name (bn, gn, ln, ...); train needs it unless --resume")(
         "batch", po::value<int64_t>(), "batch size (seed: 32)")(
         "seed", po::value<std::string>(), "seed of weights, dropout, shuffling and augmentation (1)");
   options.add_options()

@@ -89,8 +89,10 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
 }
 
 Checkpoint parse_checkpoint(std::span<const uint8_t> bytes, const std::string& name) {
-  if (bytes.size() < kPrefixBytes || std::memcmp(bytes.data(), kMagic, 8) != 0)
+  if (bytes.size() < 8 || std::memcmp(bytes.data(), kMagic, 8) != 0)
     throw Error(name + ": not an s8net checkpoint (no S8NETCKP signature)");
+  if (bytes.size() < kPrefixBytes)
+    throw Error(name + ": truncated checkpoint (" + std::to_string(bytes.size()) + " bytes, less than its header)");
   const auto version = get<uint32_t>(bytes, 8);
   if (version != kFormatVersion)
     throw Error(name + ": checkpoint format " + std::to_string(version) + ", this s8net reads format " +
