@@ -563,6 +563,12 @@ TEST_F(AppReport, CompareRefusesWhatIsNotARun) {
   const auto no_out = run_app("compare " + path("run1"));
   EXPECT_EQ(no_out.exit_code, 2);
   EXPECT_CONTAINS(no_out.err, "--out");
+  // An --out that cannot be a directory is one line naming it, before any result is printed.
+  const std::string under_a_file = path("run1") + "/config.json/compare";
+  const auto blocked = run_app("compare " + path("run1") + " " + path("run2") + " --out " + under_a_file);
+  EXPECT_EQ(blocked.exit_code, 1);
+  EXPECT_EQ(blocked.err, "s8net compare: " + under_a_file + ": cannot create the directory: Not a directory\n");
+  EXPECT_EQ(blocked.out, "");
 }
 
 }  // namespace

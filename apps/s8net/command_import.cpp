@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "train_flags.hpp"
 
+#include <s8net/core/atomic_file.hpp>
 #include <s8net/core/error.hpp>
 #include <s8net/core/format.hpp>
 #include <s8net/interop/state_dict.hpp>
@@ -99,7 +100,7 @@ int run_import(int argc, char** argv) {
   const TrainConfig config = import_config(values, read_state_dict_metadata(tensors, file), file, *registry);
   const Checkpoint checkpoint = import_state_dict(context, *registry, tensors, config, file);
   const std::filesystem::path parent = std::filesystem::path(out).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent);
+  if (!parent.empty()) s8net::create_directories(parent);
   save_checkpoint(out, checkpoint);
   std::printf(
       "%s: Net(norm='%s') from %s, %s training steps; a checkpoint at epoch 0 (batch %lld, %lld epochs, seed %llu)\n",

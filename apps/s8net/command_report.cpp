@@ -3,6 +3,7 @@
 #include "commands.hpp"
 #include "progress.hpp"
 
+#include <s8net/core/atomic_file.hpp>
 #include <s8net/core/error.hpp>
 #include <s8net/data/any_data_source.hpp>
 #include <s8net/report/compare.hpp>
@@ -107,6 +108,7 @@ int run_compare(int argc, char** argv) {
   std::vector<report::RunRecord> runs;
   for (const std::string& dir : run_dirs) runs.push_back(report::load_run(dir));
   report::label_runs(runs);
+  create_directories(out);  // a bad --out fails before the table is printed, not after
   for (const report::RunRecord& r : runs)
     std::printf("%-16s %3lld epochs  test acc %6.2f%%  best %6.2f%% (epoch %lld)  %s\n", r.label.c_str(),
                 static_cast<long long>(r.history.size()), r.history.back().test_accuracy(),

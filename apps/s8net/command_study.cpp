@@ -9,6 +9,7 @@
 #include "study_views.hpp"
 #include "train_flags.hpp"
 
+#include <s8net/core/atomic_file.hpp>
 #include <s8net/core/error.hpp>
 #include <s8net/core/format.hpp>
 #include <s8net/data/any_data_source.hpp>
@@ -254,7 +255,7 @@ int run_study(int argc, char** argv) {
   // One study of a directory at a time (rank 0 holds it for all ranks).
   std::optional<RunDirectoryLock> lock;
   if (rank == 0) lock.emplace(study_dir, "study");
-  fs::create_directories(study_dir / "runs");
+  s8net::create_directories(study_dir / "runs");
   std::vector<size_t> queue;
   size_t finished_before = 0, failed_before = 0;
   for (size_t i = 0; i < points.size(); ++i) {

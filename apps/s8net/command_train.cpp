@@ -204,7 +204,7 @@ int run_train(int argc, char** argv) {
       throw Error(out + ": holds another run; continue it with --resume, or replace it with --overwrite");
     // A report with no run beside it is someone's file of the same name, not ours to replace.
     for (const char* name : report::kRunReportFiles)
-      if (!overwrite && ranks.rank() == 0 && std::filesystem::exists(run_directory / name))
+      if (!overwrite && ranks.rank() == 0 && std::filesystem::is_regular_file(run_directory / name))
         throw Error(out + ": holds " + name + ", which s8net train writes, but no run to continue; replace it with " +
                     "--overwrite, or give another --out");
   }

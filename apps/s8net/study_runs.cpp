@@ -124,7 +124,7 @@ void RunSlots::start(const study::GridPoint& point, std::vector<std::string> arg
   size_t slot = 0;
   while (slot < slots_.size() && slots_[slot]) ++slot;
   if (slot == slots_.size()) throw Error("study: no free slot for " + point.name());
-  fs::create_directories(run);
+  s8net::create_directories(run);
   // Everything the child needs is made before fork: after it, only async-signal-safe calls.
   cpu_set_t cores;
   CPU_ZERO(&cores);

@@ -95,6 +95,12 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view t
   write_file_atomically(path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
 }
 
+void create_directories(const std::filesystem::path& directory) {
+  std::error_code error;
+  std::filesystem::create_directories(directory, error);
+  if (error) throw Error(directory.string() + ": cannot create the directory: " + error.message());
+}
+
 std::vector<uint8_t> read_file_bytes(const std::filesystem::path& path, int64_t limit, std::string_view what) {
   const auto too_large = [&] {
     return Error(path.string() + ": more than " + std::string(what) + " may have (" + std::to_string(limit >> 20) +

@@ -116,7 +116,7 @@ CifarData read_cifar_binary(const fs::path& path) {
 void write_cifar_binary(const CifarData& data, const fs::path& directory) {
   if (data.train.size() == 0) throw Error("no training images to write to " + directory.string());
   if (data.test.size() == 0) throw Error("no test images to write to " + directory.string());
-  fs::create_directories(directory);
+  s8net::create_directories(directory);
   auto records = [](const Dataset& set, int64_t begin, int64_t end) {
     std::vector<uint8_t> bytes;
     bytes.reserve(static_cast<size_t>((end - begin) * kRecordBytes));

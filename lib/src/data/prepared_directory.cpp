@@ -1,3 +1,4 @@
+#include <s8net/core/atomic_file.hpp>
 #include <s8net/core/error.hpp>
 #include <s8net/data/cifar_binary.hpp>
 #include <s8net/data/data_manifest.hpp>
@@ -133,7 +134,7 @@ bool write_prepared_data(const CifarData& data, const fs::path& out, const std::
   auto stopped = [&] { return stop_requested && stop_requested(); };
   check_replaceable_data_directory(out);
   const fs::path path = resolved(out);
-  fs::create_directories(path.parent_path());
+  s8net::create_directories(path.parent_path());
   const fs::path fresh = sibling(path, "tmp", ::getpid());
   fs::remove_all(fresh);
   const RemovedAtExit cleanup(fresh);

@@ -11,6 +11,10 @@
 
 namespace s8net {
 
+// Creates a directory and its parents, as std::filesystem::create_directories, but throws
+// s8net::Error naming the directory and why (a file in the way, no permission).
+void create_directories(const std::filesystem::path& directory);
+
 void write_file_atomically(const std::filesystem::path& path, std::span<const uint8_t> bytes);
 void write_file_atomically(const std::filesystem::path& path, std::string_view text);
 

@@ -147,7 +147,7 @@ RgbImage draw_comparison_bars(std::span<const RunRecord> runs) {
 
 std::vector<fs::path> write_comparison(std::span<const RunRecord> runs, const fs::path& directory, CompareAxis axis) {
   if (runs.empty()) throw Error("compare: no runs given");
-  fs::create_directories(directory);
+  s8net::create_directories(directory);
   write_png(directory / kCompareCurvesFile, draw_comparison_curves(runs, axis));
   write_png(directory / kCompareBarsFile, draw_comparison_bars(runs));
 

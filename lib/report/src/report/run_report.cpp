@@ -179,7 +179,7 @@ RunSnapshot snapshot_of(Trainer& trainer, std::string name) {
 }
 
 std::vector<fs::path> write_run_report(const fs::path& directory, const RunSnapshot& run) {
-  fs::create_directories(directory);
+  s8net::create_directories(directory);
   std::vector<fs::path> written;
   auto save = [&](const char* file, const RgbImage& image) {
     write_png(directory / file, image);

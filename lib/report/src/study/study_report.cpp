@@ -77,7 +77,7 @@ RgbImage draw_learning_curves(const Grid& grid, const std::vector<StudyCell>& ce
 }  // namespace
 
 std::vector<fs::path> write_study_report(const fs::path& study, const Grid& grid, const std::vector<StudyRow>& rows) {
-  fs::create_directories(study);
+  s8net::create_directories(study);
   const std::vector<StudyCell> cells = cells_of(grid, rows);
   report::write_png(study / kStudyAccuracyFigure, draw_accuracy(grid, cells));
   report::write_png(study / kStudyThroughputFigure, draw_throughput(grid, cells));
