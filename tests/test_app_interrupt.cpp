@@ -122,6 +122,18 @@ TEST_F(Interrupted, ASignalWhileItStartsStopsItAtTheFirstBatch) {
   expect_resume_matches_reference("early");
 }
 
+// A training in its first epoch has no checkpoint yet: --resume says it is in use, not that there
+// is nothing to resume.
+TEST_F(Interrupted, ResumeOfARunInItsFirstEpochSaysItIsInUse) {
+  RunningApp app("train --norm gn --epochs 1 --batch 1 --no-report " + data_and_out("busy"));  // 1,024 steps
+  ASSERT_TRUE(wait_for([&] { return fs::exists(*dir_ / "busy" / ".lock"); }));
+  ASSERT_FALSE(fs::exists(last_of("busy")));
+  const auto r = run_app("train --resume --no-report " + data_and_out("busy"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_CONTAINS(r.err, (*dir_ / "busy").string() + ": in use by another training (process " +
+                             std::to_string(app.pid()) + "); one directory takes one training at a time");
+}
+
 TEST_F(Interrupted, SigkillLosesAtMostTheEpochInProgress) {
   RunningApp app(train_flags("sigkill"));
   ASSERT_TRUE(wait_for([&] { return lines_of(*dir_ / "sigkill" / "metrics.jsonl") >= 1; }));

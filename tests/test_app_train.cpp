@@ -194,6 +194,24 @@ TEST_F(AppTraining, KeepsAFileOfTheReportsNameInAFolderWithoutARun) {
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "my own report");
 }
 
+// --step-losses is refused before anything is written when it could not hold the losses or would
+// take a file of the run's.
+TEST_F(AppTraining, StepLossesMustBeAFileOfItsOwn) {
+  const TempDir folder("losses");
+  const std::string run_dir = (folder / "run").string();
+  const std::pair<std::string, std::string> cases[] = {
+      {folder.path().string(), folder.path().string() + ": a directory; give a file"},
+      {run_dir + "/last.s8ckpt", run_dir + "/last.s8ckpt: the run writes last.s8ckpt itself; give another file"},
+      {run_dir + "/report.html", run_dir + "/report.html: the run writes report.html itself; give another file"}};
+  for (const auto& [path, message] : cases) {
+    const auto r =
+        run_app("train --norm bn --epochs 1 --data " + data() + " --out " + run_dir + " --step-losses " + path);
+    EXPECT_EQ(r.exit_code, 2) << r.all();
+    EXPECT_CONTAINS(r.err, "--step-losses " + message);
+    EXPECT_FALSE(fs::exists(run_dir));
+  }
+}
+
 TEST_F(AppTraining, ResumeContinuesAndRefusesRecipeFlags) {
   const TempDir copy("resume");
   fs::copy(run(), copy / "run");

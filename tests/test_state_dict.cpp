@@ -13,6 +13,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <set>
 
@@ -279,6 +280,16 @@ TEST_P(StateDictTest, ImportRefusesAnotherDtype) {
   EXPECT_NE(import_error(file, GetParam())
                 .find("flat.bias is F64 [10]; in the original Net(norm='" + GetParam() + "') it is F32 [10]"),
             std::string::npos);
+}
+
+TEST_P(StateDictTest, ImportRefusesANaNOrAnInfinityNamingTheTensorAndIndex) {
+  for (const float bad : {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::infinity()}) {
+    SafeTensorsFile file = export_state_dict(context_, *trained_network(GetParam()));
+    SafeTensor& t = tensor(file, "block2.conv2.weight");
+    std::memcpy(t.bytes.data() + 5 * sizeof(float), &bad, sizeof bad);
+    EXPECT_EQ(import_error(file, GetParam()), std::string("m.safetensors: block2.conv2.weight holds ") +
+                                                  (std::isnan(bad) ? "NaN" : "an infinity") + " at index 5");
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Norms, StateDictTest, ::testing::Values("bn", "gn", "ln"));

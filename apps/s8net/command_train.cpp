@@ -100,6 +100,22 @@ class ConsoleObserver : public TrainObserver {
   bool header_printed_ = false;
 };
 
+// --step-losses names a file of its own: not a directory (found only once the run has begun) and
+// not one of the files the run writes, which would overwrite the losses or the run.
+void refuse_step_losses_path(const std::string& path, const std::string& out) {
+  namespace fs = std::filesystem;
+  if (fs::is_directory(path)) throw po::error("--step-losses " + path + ": a directory; give a file");
+  std::error_code error;
+  const fs::path file = fs::weakly_canonical(path, error), run = fs::weakly_canonical(out, error);
+  if (file.parent_path() != run) return;
+  for (const char* name : {kConfigFile, kMetricsFile, kLastCheckpoint, kBestCheckpoint, kLockFile})
+    if (file.filename() == name)
+      throw po::error("--step-losses " + path + ": the run writes " + name + " itself; give another file");
+  for (const char* name : report::kRunReportFiles)
+    if (file.filename() == name)
+      throw po::error("--step-losses " + path + ": the run writes " + name + " itself; give another file");
+}
+
 // Where the trainer stands: "after epoch 3", or "after batch 118 of 1,563 of epoch 4" midway.
 std::string stop_point(const Trainer& trainer) {
   const int64_t batches_done = trainer.epoch_in_progress().batches_done;
@@ -175,6 +191,7 @@ int run_train(int argc, char** argv) {
   // at the first batch, with a checkpoint and the command that resumes, like any other.
   const InterruptRequest interrupt;
   if (resume && overwrite) throw po::error("--resume continues a run and --overwrite replaces it: give one of them");
+  if (!step_losses_path.empty()) refuse_step_losses_path(step_losses_path, out);
   if (!resume && !values.count("norm")) throw po::error("the option '--norm' is required (or --resume)");
   const std::filesystem::path run_directory(out);
 
@@ -185,8 +202,13 @@ int run_train(int argc, char** argv) {
   const auto registry = load_plugins(context, plugin_dirs);
   const std::filesystem::path last_checkpoint = run_directory / kLastCheckpoint;
   if (resume) {
-    if (!std::filesystem::exists(last_checkpoint))
+    if (!std::filesystem::exists(last_checkpoint)) {
+      // A training still in its first epoch has written no checkpoint yet: say that, not "nothing".
+      if (std::filesystem::exists(run_directory / kLockFile)) {
+        const RunDirectoryLock probe(run_directory, "training");  // throws "in use by another training"
+      }
       throw Error(out + ": nothing to resume (no " + kLastCheckpoint + ")");
+    }
     config = load_checkpoint(last_checkpoint).config;
     try {
       refuse_changes(values, config, last_checkpoint, out, *registry);

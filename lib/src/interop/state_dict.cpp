@@ -5,6 +5,7 @@
 #include <s8net/train/network_state.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <charconv>
 #include <cstring>
 #include <map>
@@ -238,6 +239,10 @@ Checkpoint import_state_dict(Context& context, const NormRegistry& registry, con
     std::vector<float>& v = values[e.s8net_name];
     v.resize(t.bytes.size() / sizeof(float));
     std::memcpy(v.data(), t.bytes.data(), t.bytes.size());
+    // A NaN or an infinity makes every output NaN: a model that cannot be evaluated or trained.
+    if (const auto bad = std::find_if(v.begin(), v.end(), [](float x) { return !std::isfinite(x); }); bad != v.end())
+      throw Error(source + ": " + e.name + " holds " + (std::isnan(*bad) ? "NaN" : "an infinity") + " at index " +
+                  std::to_string(bad - v.begin()));
   }
 
   Checkpoint checkpoint;
