@@ -297,6 +297,17 @@ const BadInput kCatalogue[] = {
      [] {
        return world().run.string() + ": holds another run; continue it with --resume, or replace it with --overwrite";
      }},
+    {"EmptyDataFile",
+     [] {
+       std::ofstream(world().dir / "empty.tar.gz").close();
+       return train_on(world().dir / "empty.tar.gz");
+     },
+     1, [] { return (world().dir / "empty.tar.gz").string() + ": an empty file, not a data set"; }},
+    {"OneBatchFileAsData", [] { return train_on(world().data / "test_batch.bin"); }, 1,
+     [] {
+       return (world().data / "test_batch.bin").string() +
+              ": one CIFAR-10 binary batch file; give the directory that holds all six";
+     }},
     {"NotACheckpoint", [] { return eval_of(world().data / "data_batch_1.bin"); }, 1,
      [] { return (world().data / "data_batch_1.bin").string() + ": not an s8net checkpoint"; }},
     // Command line

@@ -7,6 +7,11 @@ namespace s8net {
 
 DataFormat detect_data_format(const std::filesystem::path& path) {
   if (!std::filesystem::exists(path)) throw Error(path.string() + ": no such file or directory");
+  if (std::filesystem::is_regular_file(path)) {
+    if (std::filesystem::file_size(path) == 0) throw Error(path.string() + ": an empty file, not a data set");
+    if (path.extension() == ".bin" && !is_cifar_binary_archive(path))
+      throw Error(path.string() + ": one CIFAR-10 binary batch file; give the directory that holds all six");
+  }
   return is_cifar_binary_directory(path) || is_cifar_binary_archive(path) ? DataFormat::cifar_binary
                                                                           : DataFormat::image_folder;
 }
