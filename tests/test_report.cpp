@@ -16,6 +16,7 @@
 #include <s8net/report/compare.hpp>
 #include <s8net/report/figures.hpp>
 #include <s8net/report/run_report.hpp>
+#include <s8net/train/checkpoint.hpp>
 #include <s8net/train/trainer.hpp>
 
 #include <gtest/gtest.h>
@@ -497,6 +498,16 @@ TEST_F(AppReport, ReportRedrawsAFinishedRunFromItsCheckpoint) {
       run_app("report " + path("run1") + " --checkpoint " + path("nothing.s8ckpt") + " --out " + bare.string());
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_CONTAINS(missing.err, "s8net report: " + path("nothing.s8ckpt") + ": no such checkpoint");
+
+  // Pictures of another norm's network beside this run's curves would describe no run.
+  Checkpoint other = load_checkpoint(path("run1") + "/" + kLastCheckpoint);
+  other.config.norm = "ln";
+  save_checkpoint(path("ln.s8ckpt"), other);
+  const auto mixed =
+      run_app("report " + path("run1") + " --checkpoint " + path("ln.s8ckpt") + " --out " + bare.string());
+  EXPECT_EQ(mixed.exit_code, 1);
+  EXPECT_CONTAINS(mixed.err, path("ln.s8ckpt") + ": a network of norm \"ln\", but the run in " + path("run1") +
+                                 " has \"bn\": give a checkpoint of this run's network");
 }
 
 TEST_F(AppReport, NoReportLeavesOnlyTheRunFiles) {

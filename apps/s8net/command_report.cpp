@@ -11,6 +11,7 @@
 #include <s8net/train/checkpoint.hpp>
 #include <s8net/train/evaluate.hpp>
 #include <s8net/train/network_state.hpp>
+#include <s8net/train/train_config.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -59,6 +60,18 @@ int run_report(int argc, char** argv) {
   std::unique_ptr<S8Network> network;
   if (have_checkpoint) {
     checkpoint = load_checkpoint(checkpoint_path);
+    // The pictures may come from another checkpoint of the network (an import of the run's export,
+    // say), never from a network of another norm than the curves'.
+    TrainConfig ours = run.config, theirs = run.config;
+    theirs.norm = checkpoint->config.norm;
+    if (theirs.norm == ours.norm) {
+      const PluginInfo& plugin = registry->find(ours.norm);
+      ours.norm_options = without_defaults(plugin, ours.norm_options);
+      theirs.norm_options = without_defaults(plugin, checkpoint->config.norm_options);
+    }
+    if (const auto d = first_difference(ours, theirs))
+      throw Error(checkpoint_path.string() + ": a network of " + d->field + " " + d->other + ", but the run in " +
+                  run_dir + " has " + d->stored + ": give a checkpoint of this run's network");
     network = network_from_checkpoint(context, *registry, *checkpoint, checkpoint_path.string());
     report::add_network_summary(snapshot, *network);
   }
