@@ -175,6 +175,14 @@ TEST_F(AppTraining, PredictShowsTheTopThreeClasses) {
     EXPECT_EQ(std::count(rows[k].begin(), rows[k].end(), ','), 2) << rows[k];
   }
 
+  // A name with a newline still makes one line of output.
+  write_file_atomically(images / "two\nlines.png", encode_png(from_planar(test::random_dataset(1, 78).image(0))));
+  const auto odd =
+      run_app("predict --checkpoint " + run() + "/best.s8ckpt '" + (images / "two\nlines.png").string() + "'");
+  ASSERT_EQ(odd.exit_code, 0) << odd.all();
+  EXPECT_EQ(odd.out.rfind((images / "two\\x0alines.png").string() + ": ", 0), 0u) << odd.out;
+  EXPECT_EQ(std::count(odd.out.begin(), odd.out.end(), '\n'), 1) << odd.out;
+
   std::ofstream(images / "c.png") << "text";
   const auto bad = run_app("predict --checkpoint " + run() + "/best.s8ckpt " + (images / "c.png").string());
   EXPECT_EQ(bad.exit_code, 1);
@@ -259,7 +267,7 @@ TEST_F(AppTraining, TheFastRecipeIsTheBaseTheFlagsChange) {
   const auto r = run_app("train --recipe fast --norm ln --epochs 1 --batch 16 --no-report --plugin-dir " +
                          std::string(S8NET_PLUGIN_DIR) + " --data " + data() + " --out \"" + run_dir.string() + "\"");
   ASSERT_EQ(r.exit_code, 0) << r.all();
-  EXPECT_CONTAINS(r.out, "batch 16, 1 epochs, schedule onecycle, momentum 0.95 (Nesterov)");
+  EXPECT_CONTAINS(r.out, "batch 16, 1 epoch, schedule onecycle, momentum 0.95 (Nesterov)");
   // Its evaluation is a command of its own, named at the end with the run's plugin directories,
   // quoted where a shell needs it, so that it runs as pasted; the seed recipe's run names none.
   const std::string expected = "s8net eval --tta flip+shift1 --checkpoint '" + out.path().string() +

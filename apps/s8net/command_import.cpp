@@ -103,10 +103,10 @@ int run_import(int argc, char** argv) {
   if (!parent.empty()) s8net::create_directories(parent);
   save_checkpoint(out, checkpoint);
   std::printf(
-      "%s: Net(norm='%s') from %s, %s training steps; a checkpoint at epoch 0 (batch %lld, %lld epochs, seed %llu)\n",
+      "%s: Net(norm='%s') from %s, %s training steps; a checkpoint at epoch 0 (batch %lld, %lld epoch%s, seed %llu)\n",
       out.c_str(), config.norm.c_str(), file.c_str(),
       with_thousands(static_cast<int64_t>(checkpoint.training_steps)).c_str(),
-      static_cast<long long>(config.batch_size), static_cast<long long>(config.epochs),
+      static_cast<long long>(config.batch_size), static_cast<long long>(config.epochs), config.epochs == 1 ? "" : "s",
       static_cast<unsigned long long>(config.seed));
   return 0;
 }

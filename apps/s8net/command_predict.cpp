@@ -18,6 +18,26 @@ namespace po = boost::program_options;
 
 namespace s8net::app {
 
+namespace {
+
+// A file name as one line of output: control characters (a newline in a name) as \xHH.
+std::string one_line(const std::string& name) {
+  std::string text;
+  for (const char c : name) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte != 0x7f) {
+      text += c;
+      continue;
+    }
+    char escaped[8];
+    std::snprintf(escaped, sizeof escaped, "\\x%02x", byte);
+    text += escaped;
+  }
+  return text;
+}
+
+}  // namespace
+
 int run_predict(int argc, char** argv) {
   std::string checkpoint_path;
   std::vector<std::string> images, plugin_dirs;
@@ -57,7 +77,7 @@ int run_predict(int argc, char** argv) {
     std::vector<int> order(kClassCount);
     std::iota(order.begin(), order.end(), 0);
     std::partial_sort(order.begin(), order.begin() + top, order.end(), [&](int a, int b) { return row[a] > row[b]; });
-    std::printf("%s:", images[i].c_str());
+    std::printf("%s:", one_line(images[i]).c_str());
     for (int k = 0; k < top; ++k)
       std::printf("%s %s %.1f%%", k ? "," : "",
                   std::string(kClassNames[static_cast<size_t>(order[static_cast<size_t>(k)])]).c_str(),

@@ -258,12 +258,12 @@ int run_train(int argc, char** argv) {
               std::string(name_of(trainer->network().layout())).c_str(),
               with_thousands(trainer->network().parameter_count()).c_str());
   std::printf(
-      "data %s: %s training, %s validation, %s test images; batch %lld, %lld epochs, schedule %s, momentum %g%s%s, "
+      "data %s: %s training, %s validation, %s test images; batch %lld, %lld epoch%s, schedule %s, momentum %g%s%s, "
       "seed %llu\n",
       data_path.c_str(), with_thousands(trainer->train_size()).c_str(),
       with_thousands(trainer->validation_size()).c_str(), with_thousands(trainer->test_size()).c_str(),
-      static_cast<long long>(c.batch_size), static_cast<long long>(c.epochs), name_of(c.schedule.kind),
-      static_cast<double>(c.sgd.momentum), c.sgd.nesterov ? " (Nesterov)" : "",
+      static_cast<long long>(c.batch_size), static_cast<long long>(c.epochs), c.epochs == 1 ? "" : "s",
+      name_of(c.schedule.kind), static_cast<double>(c.sgd.momentum), c.sgd.nesterov ? " (Nesterov)" : "",
       c.augment ? ", augmented" : ", no augmentation", static_cast<unsigned long long>(c.seed));
   if (ranks.size() > 1)
     std::printf("data-parallel over %d ranks: %lld images of each batch per rank\n", ranks.size(),
