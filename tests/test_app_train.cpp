@@ -210,7 +210,15 @@ TEST_F(AppTraining, StepLossesMustBeAFileOfItsOwn) {
   const std::pair<std::string, std::string> cases[] = {
       {folder.path().string(), folder.path().string() + ": a directory; give a file"},
       {run_dir + "/last.s8ckpt", run_dir + "/last.s8ckpt: the run writes last.s8ckpt itself; give another file"},
-      {run_dir + "/report.html", run_dir + "/report.html: the run writes report.html itself; give another file"}};
+      {run_dir + "/report.html", run_dir + "/report.html: the run writes report.html itself; give another file"},
+      {run_dir + "/../run/./config.json",
+       run_dir + "/../run/./config.json: the run writes config.json itself; give another file"},
+      {folder.path().string() + "/notes.txt",
+       folder.path().string() + "/notes.txt: holds something other than step losses; give another file"},
+      // Relative to the app's working directory (the test's), while --out is absolute.
+      {fs::relative(folder / "run" / "config.json").string(),
+       fs::relative(folder / "run" / "config.json").string() + ": the run writes config.json itself"}};
+  std::ofstream(folder / "notes.txt") << "my notes\n";
   for (const auto& [path, message] : cases) {
     const auto r =
         run_app("train --norm bn --epochs 1 --data " + data() + " --out " + run_dir + " --step-losses " + path);

@@ -21,6 +21,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -100,20 +101,34 @@ class ConsoleObserver : public TrainObserver {
   bool header_printed_ = false;
 };
 
-// --step-losses names a file of its own: not a directory (found only once the run has begun) and
-// not one of the files the run writes, which would overwrite the losses or the run.
+// --step-losses names a file of its own: not a directory (found only once the run has begun), not
+// one of the files the run writes, and not a file holding anything but step losses (a previous
+// --step-losses file may be written again).
 void refuse_step_losses_path(const std::string& path, const std::string& out) {
   namespace fs = std::filesystem;
   if (fs::is_directory(path)) throw po::error("--step-losses " + path + ": a directory; give a file");
-  std::error_code error;
-  const fs::path file = fs::weakly_canonical(path, error), run = fs::weakly_canonical(out, error);
-  if (file.parent_path() != run) return;
-  for (const char* name : {kConfigFile, kMetricsFile, kLastCheckpoint, kBestCheckpoint, kLockFile})
-    if (file.filename() == name)
-      throw po::error("--step-losses " + path + ": the run writes " + name + " itself; give another file");
-  for (const char* name : report::kRunReportFiles)
-    if (file.filename() == name)
-      throw po::error("--step-losses " + path + ": the run writes " + name + " itself; give another file");
+  // Absolute first: weakly_canonical leaves a relative path whose first directory is missing as it is.
+  const auto resolved = [](const std::string& p) {
+    std::error_code error;
+    fs::path r = fs::weakly_canonical(fs::absolute(p), error).lexically_normal();
+    return r.has_filename() ? r : r.parent_path();
+  };
+  const fs::path file = resolved(path);
+  if (file.parent_path() == resolved(out)) {
+    for (const char* name : {kConfigFile, kMetricsFile, kLastCheckpoint, kBestCheckpoint, kLockFile})
+      if (file.filename() == name)
+        throw po::error("--step-losses " + path + ": the run writes " + name + " itself; give another file");
+    for (const char* name : report::kRunReportFiles)
+      if (file.filename() == name)
+        throw po::error("--step-losses " + path + ": the run writes " + name + " itself; give another file");
+  }
+  std::ifstream existing(file);
+  for (std::string line; std::getline(existing, line);) {
+    double loss = 0;
+    const auto [end, problem] = std::from_chars(line.data(), line.data() + line.size(), loss);
+    if (problem != std::errc() || end != line.data() + line.size())
+      throw po::error("--step-losses " + path + ": holds something other than step losses; give another file");
+  }
 }
 
 // Where the trainer stands: "after epoch 3", or "after batch 118 of 1,563 of epoch 4" midway.
