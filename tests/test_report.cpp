@@ -499,6 +499,15 @@ TEST_F(AppReport, ReportRedrawsAFinishedRunFromItsCheckpoint) {
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_CONTAINS(missing.err, "s8net report: " + path("nothing.s8ckpt") + ": no such checkpoint");
 
+  // Another run's directory keeps its own report.
+  const std::string page_before = test::text_of(fs::path(path("run2")) / kReportFile);
+  const auto into_other = run_app("report " + path("run1") + " --out " + path("run2"));
+  EXPECT_EQ(into_other.exit_code, 1);
+  EXPECT_CONTAINS(into_other.err, path("run2") + ": holds another run (its config.json), whose report this would " +
+                                      "replace; give another --out");
+  EXPECT_EQ(test::text_of(fs::path(path("run2")) / kReportFile), page_before);
+  ASSERT_EQ(run_app("report " + path("run1") + " --out " + path("run1") + "/.").exit_code, 0) << "its own is fine";
+
   // Pictures of another norm's network beside this run's curves would describe no run.
   Checkpoint other = load_checkpoint(path("run1") + "/" + kLastCheckpoint);
   other.config.norm = "ln";

@@ -42,6 +42,11 @@ int run_report(int argc, char** argv) {
   if (!parse_command_line(argc, argv, options, nullptr, &positional)) return 0;
 
   const report::RunRecord run = report::load_run(run_dir);
+  // Another run's directory keeps its own report: a report drawn there would replace it.
+  std::error_code same_error;
+  if (!out.empty() && fs::exists(fs::path(out) / kConfigFile) && !fs::equivalent(out, run_dir, same_error))
+    throw Error(out + ": holds another run (its " + kConfigFile +
+                "), whose report this would replace; give another --out");
   const fs::path checkpoint_path = checkpoint_choice == "last"   ? fs::path(run_dir) / kLastCheckpoint
                                    : checkpoint_choice == "best" ? fs::path(run_dir) / kBestCheckpoint
                                                                  : fs::path(checkpoint_choice);
