@@ -218,9 +218,11 @@ TEST_F(AppInterop, ExportAndImportReplaceOnlyAFileTheyAreToldTo) {
 
 TEST_F(AppInterop, AnOutEndingInOnnxIsExportedAsOnnx) {
   const TempDir out("onnx");
-  const auto r = run_app("export --checkpoint " + path("run/last.s8ckpt") + " --out " + (out / "m.onnx").string());
-  EXPECT_EQ(r.exit_code, 0) << r.all();
-  EXPECT_CONTAINS(r.out, "m.onnx: ONNX opset ");
+  for (const char* name : {"m.onnx", "M.ONNX"}) {
+    const auto r = run_app("export --checkpoint " + path("run/last.s8ckpt") + " --out " + (out / name).string());
+    EXPECT_EQ(r.exit_code, 0) << r.all();
+    EXPECT_CONTAINS(r.out, std::string(name) + ": ONNX opset ");
+  }
 }
 
 TEST_F(AppInterop, ImportOfADamagedFileIsOneLineNamingIt) {

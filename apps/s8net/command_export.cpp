@@ -7,6 +7,8 @@
 #include <s8net/onnx/onnx_export.hpp>
 #include <s8net/train/network_state.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -79,7 +81,12 @@ int run_export(int argc, char** argv) {
       ("plugin-dir", po::value(&plugin_dirs)->composing(), "extra plugin directory or file (repeatable)");
   // clang-format on
   if (!parse_command_line(argc, argv, options)) return 0;
-  if (format.empty()) format = std::filesystem::path(out).extension() == ".onnx" ? "onnx" : "safetensors";
+  if (format.empty()) {
+    std::string extension = std::filesystem::path(out).extension().string();
+    std::transform(extension.begin(), extension.end(), extension.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    format = extension == ".onnx" ? "onnx" : "safetensors";
+  }
   const ExportFormat* chosen = nullptr;
   for (const ExportFormat& f : kFormats)
     if (format == f.name) chosen = &f;
