@@ -43,10 +43,11 @@ void check_norm_options(const PluginInfo& plugin, const std::map<std::string, do
 std::map<std::string, double> without_defaults(const PluginInfo& plugin, const std::map<std::string, double>& options) {
   const std::span<const s8net_norm_option> known(plugin.descriptor->options, plugin.descriptor->option_count);
   std::map<std::string, double> kept;
-  for (const auto& [name, value] : options) {
-    const auto declared = std::find_if(known.begin(), known.end(),
-                                       [&](const s8net_norm_option& k) { return k.name != nullptr && name == k.name; });
-    if (declared == known.end() || value != declared->default_value) kept.emplace(name, value);
+  for (const auto& option : options) {
+    const auto declared = std::find_if(known.begin(), known.end(), [&option](const s8net_norm_option& k) {
+      return k.name != nullptr && option.first == k.name;
+    });
+    if (declared == known.end() || option.second != declared->default_value) kept.insert(option);
   }
   return kept;
 }
