@@ -122,6 +122,7 @@ void refuse_step_losses_path(const std::string& path, const std::string& out) {
       if (file.filename() == name)
         throw po::error("--step-losses " + path + ": the run writes " + name + " itself; give another file");
   }
+  if (!fs::is_regular_file(file)) return;  // new, or a pipe or device (/dev/stdout) that is not read
   std::ifstream existing(file);
   for (std::string line; std::getline(existing, line);) {
     double loss = 0;
