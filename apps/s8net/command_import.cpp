@@ -25,22 +25,15 @@ namespace po = boost::program_options;
 namespace s8net::app {
 namespace {
 
-std::string options_text(const NormOptions& options) {
-  std::string text;
-  for (const auto& [key, value] : options) {
-    char number[32];
-    std::snprintf(number, sizeof number, "%g", value);
-    text += (text.empty() ? "" : ",") + key + "=" + number;
-  }
-  return text.empty() ? "the plugin's defaults" : text;
-}
-
 // The norm and its options: the flags', checked against what an exported file's metadata says.
 TrainConfig import_config(const po::variables_map& values, const StateDictMetadata& metadata, const std::string& file,
                           const NormRegistry& registry) {
+  const auto in_the_original = [](const std::string& norm) {
+    return std::any_of(std::begin(kStateDictNorms), std::end(kStateDictNorms),
+                       [&norm](const char* n) { return norm == n; });
+  };
   TrainConfig config = recipe_of(values);
-  if (metadata.norm && std::none_of(std::begin(kStateDictNorms), std::end(kStateDictNorms),
-                                    [&](const char* n) { return *metadata.norm == n; }))
+  if (metadata.norm && !in_the_original(*metadata.norm))
     throw Error(file + ": its metadata s8net.norm is '" + *metadata.norm +
                 "', but the original PyTorch model has only bn, gn and ln");
   if (metadata.norm) config.norm = *metadata.norm;
@@ -56,14 +49,15 @@ TrainConfig import_config(const po::variables_map& values, const StateDictMetada
   if (metadata.norm && config.norm != *metadata.norm)
     throw po::error("--norm " + config.norm + ", but " + file + " holds a '" + *metadata.norm +
                     "' network (its metadata s8net.norm): leave --norm out or give " + *metadata.norm);
-  if (metadata.norm_options && without_defaults(registry.find(config.norm), config.norm_options) !=
-                                   without_defaults(registry.find(config.norm), *metadata.norm_options))
-    throw po::error("--norm-option asks for " + options_text(config.norm_options) + ", but " + file +
-                    " was trained with " + options_text(*metadata.norm_options) +
-                    " (its metadata s8net.norm_options): leave --norm-option out");
-  if (std::none_of(std::begin(kStateDictNorms), std::end(kStateDictNorms),
-                   [&](const char* n) { return config.norm == n; }))
+  if (!in_the_original(config.norm))
     throw po::error("--norm " + config.norm + ": the original PyTorch model has only bn, gn and ln");
+  if (metadata.norm_options) {
+    const PluginInfo& plugin = registry.find(config.norm);
+    if (without_defaults(plugin, config.norm_options) != without_defaults(plugin, *metadata.norm_options))
+      throw po::error("--norm-option asks for " + norm_options_text(config.norm_options) + ", but " + file +
+                      " was trained with " + norm_options_text(*metadata.norm_options) +
+                      " (its metadata s8net.norm_options): leave --norm-option out");
+  }
   return config;
 }
 

@@ -61,6 +61,10 @@ std::unique_ptr<NormRegistry> load_plugins(Context& context, const std::vector<s
 // and one that is the same file as any of `inputs`, which the write would destroy.
 void check_output_file(const std::string& out, bool overwrite, const std::vector<std::string>& inputs);
 
+// {"groups", 2}, {"eps", 1e-05} -> "eps=1e-05,groups=2", as --norm-option takes them; "the
+// plugin's defaults" for none.
+std::string norm_options_text(const NormOptions& options);
+
 // "groups=2" -> {"groups", 2}; throws s8net::Error naming the bad entry.
 NormOptions parse_norm_options(const std::vector<std::string>& entries);
 

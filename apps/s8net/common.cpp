@@ -127,6 +127,16 @@ void check_output_file(const std::string& out, bool overwrite, const std::vector
   if (!overwrite) throw Error(out + " exists: give --overwrite to replace it");
 }
 
+std::string norm_options_text(const NormOptions& options) {
+  std::string text;
+  for (const auto& [name, value] : options) {
+    char number[32];
+    std::snprintf(number, sizeof number, "%g", value);
+    text += (text.empty() ? "" : ",") + name + "=" + number;
+  }
+  return text.empty() ? "the plugin's defaults" : text;
+}
+
 NormOptions parse_norm_options(const std::vector<std::string>& entries) {
   NormOptions options;
   for (const std::string& entry : entries) {
@@ -157,13 +167,7 @@ std::unique_ptr<S8Network> network_from_flags(Context& context, const NormRegist
     return std::make_unique<S8Network>(context, registry, config);
   } catch (const Error& e) {
     if (config.norm_options.empty()) throw;
-    std::string given;
-    for (const auto& [name, value] : config.norm_options) {
-      char number[32];
-      std::snprintf(number, sizeof number, "%g", value);
-      given += (given.empty() ? "" : " ") + name + "=" + number;
-    }
-    throw po::error("--norm-option " + given + ": " + e.what());
+    throw po::error("--norm-option " + norm_options_text(config.norm_options) + ": " + e.what());
   }
 }
 
