@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -115,10 +116,9 @@ void refuse_step_losses_path(const std::string& path, const std::string& out) {
   };
   const fs::path file = resolved(path);
   if (file.parent_path() == resolved(out)) {
-    for (const char* name : {kConfigFile, kMetricsFile, kLastCheckpoint, kBestCheckpoint, kLockFile})
-      if (file.filename() == name)
-        throw po::error("--step-losses " + path + ": the run writes " + name + " itself; give another file");
-    for (const char* name : report::kRunReportFiles)
+    std::vector<const char*> written = {kConfigFile, kMetricsFile, kLastCheckpoint, kBestCheckpoint, kLockFile};
+    written.insert(written.end(), std::begin(report::kRunReportFiles), std::end(report::kRunReportFiles));
+    for (const char* name : written)
       if (file.filename() == name)
         throw po::error("--step-losses " + path + ": the run writes " + name + " itself; give another file");
   }
