@@ -33,12 +33,11 @@ bool is_native_elf64(const unsigned char (&ident)[EI_NIDENT]) {
 void require_complete_elf(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   Elf64_Ehdr header{};
-  if (!in.read(reinterpret_cast<char*>(header.e_ident), EI_NIDENT) || !is_native_elf64(header.e_ident)) return;
+  in.read(reinterpret_cast<char*>(&header), sizeof header);
+  if (in.gcount() < EI_NIDENT || !is_native_elf64(header.e_ident)) return;
   const uint64_t size = fs::file_size(file);
   uint64_t needed = sizeof header;
-  if (size >= sizeof header) {
-    in.seekg(0);
-    in.read(reinterpret_cast<char*>(&header), sizeof header);
+  if (in.gcount() == sizeof header) {
     needed = std::max(needed, end_of(header.e_phoff, uint64_t{header.e_phnum} * header.e_phentsize));
     if (header.e_shoff != 0)
       needed = std::max(needed, end_of(header.e_shoff, uint64_t{header.e_shnum} * header.e_shentsize));
