@@ -9,7 +9,6 @@
 
 #include <boost/program_options.hpp>
 
-#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -101,7 +100,7 @@ int run_summary(int argc, char** argv) {
   std::printf("Total params: %s\n", with_thousands(network.parameter_count()).c_str());
   if (implementations) {
     std::printf("\nkernels at batch 32 (evaluation: the plan for %lld images at a time):\n",
-                static_cast<long long>(std::min<int64_t>(32, network.inference_chunk())));
+                static_cast<long long>(network.inference_chunk_for(32)));
     for (const std::string& line : network.implementation_names(32)) std::printf("  %s\n", line.c_str());
   }
   if (profile) print_profile(network.profile(batch, runs), batch, runs, network.inference_chunk());

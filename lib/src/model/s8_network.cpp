@@ -143,7 +143,7 @@ BatchResult S8Network::forward_backward(std::span<const float> images, std::span
 }
 
 S8Network::InferencePlan& S8Network::chunk_plan_for(int64_t batch) {
-  return inference_plan_for(std::min(batch, inference_chunk_));
+  return inference_plan_for(inference_chunk_for(batch));
 }
 
 BatchResult S8Network::evaluate(std::span<const float> images, std::span<const int32_t> labels) {

@@ -10,6 +10,7 @@
 #include <s8net/core/parameter.hpp>
 #include <s8net/norm/norm_layer.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -121,6 +122,8 @@ class S8Network {
   // Images per run of the inference plan: the config's inference_chunk, or by default
   // kInferenceImagesPerThread for each OpenMP thread.
   int64_t inference_chunk() const noexcept { return inference_chunk_; }
+  // The images evaluate() runs through the inference plan at a time for a batch of `batch`.
+  int64_t inference_chunk_for(int64_t batch) const noexcept { return std::min(batch, inference_chunk_); }
   // "C1.conv: jit:avx512_core ..." for each primitive of the training plan for this batch size,
   // then "eval C1.conv: ..." for each of the inference plan evaluate() runs it with (that of
   // min(batch, inference_chunk()) images).
