@@ -4,9 +4,11 @@
 #include "support/temp_dir.hpp"
 
 #include <s8net/core/atomic_file.hpp>
+#include <s8net/core/error.hpp>
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,6 +31,25 @@ TEST(AtomicFile, ReplacesTheWholeFileAndLeavesNoTemporary) {
   const std::vector<uint8_t> bytes = read_file_bytes(dir / "f");
   EXPECT_EQ(std::string(bytes.begin(), bytes.end()), "second");
   EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
+}
+
+// A pipe or a device where the file would go stays what it was: the rename would replace it.
+TEST(AtomicFile, RefusesToReplaceWhatIsNotARegularFile) {
+  const TempDir dir("atomic");
+  const fs::path pipe = dir / "pipe";
+  ASSERT_EQ(::mkfifo(pipe.c_str(), 0600), 0);
+  fs::create_directory(dir / "folder");
+  for (const fs::path& target : {pipe, dir / "folder"}) {
+    try {
+      write_file_atomically(target, std::string_view("text"));
+      ADD_FAILURE() << target << " was written";
+    } catch (const s8net::Error& e) {
+      EXPECT_EQ(std::string(e.what()), target.string() + ": not a regular file; give a file to write");
+    }
+  }
+  EXPECT_TRUE(fs::is_fifo(pipe));
+  EXPECT_TRUE(fs::is_directory(dir / "folder"));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 2) << "no temporary left";
 }
 
 TEST(AtomicFile, AWriteThatRunsOutOfSpaceKeepsThePreviousFile) {

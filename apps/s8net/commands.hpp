@@ -56,9 +56,9 @@ void refuse_stray_arguments(const boost::program_options::parsed_options& parsed
 std::unique_ptr<NormRegistry> load_plugins(Context& context, const std::vector<std::string>& plugin_dirs,
                                            size_t* failure_count = nullptr);
 
-// Refuses (s8net::Error naming it) an --out that exists unless `overwrite`, one that is not a
-// regular file (a device, a pipe, a directory: the atomic write would replace it with a file),
-// and one that is the same file as any of `inputs`, which the write would destroy.
+// Refuses (s8net::Error naming it) an --out that exists unless `overwrite`, and one that is the
+// same file as any of `inputs`, which the write would destroy. (What is not a regular file,
+// write_file_atomically refuses.)
 void check_output_file(const std::string& out, bool overwrite, const std::vector<std::string>& inputs);
 
 // {"groups", 2}, {"eps", 1e-05} -> "eps=1e-05,groups=2", as --norm-option takes them; "the

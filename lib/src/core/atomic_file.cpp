@@ -83,6 +83,11 @@ void sync_directory(const std::filesystem::path& directory) {
 }  // namespace
 
 void write_file_atomically(const std::filesystem::path& path, std::span<const uint8_t> bytes) {
+  // The rename would put a file where a device or a pipe was (/dev/full, a FIFO someone reads).
+  std::error_code error;
+  if (const auto status = std::filesystem::status(path, error);
+      std::filesystem::exists(status) && !std::filesystem::is_regular_file(status))
+    throw Error(path.string() + ": not a regular file; give a file to write");
   std::filesystem::path temporary = path;
   temporary += ".tmp." + std::to_string(::getpid());
   TemporaryFile file(temporary);

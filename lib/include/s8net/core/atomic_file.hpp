@@ -15,6 +15,8 @@ namespace s8net {
 // s8net::Error naming the directory and why (a file in the way, no permission).
 void create_directories(const std::filesystem::path& directory);
 
+// Throws s8net::Error naming `path` when something other than a regular file (a device, a pipe,
+// a directory) is there: the rename would replace it.
 void write_file_atomically(const std::filesystem::path& path, std::span<const uint8_t> bytes);
 void write_file_atomically(const std::filesystem::path& path, std::string_view text);
 
