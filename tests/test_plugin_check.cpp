@@ -56,18 +56,26 @@ TEST_P(ShippedPluginCheck, PassesEveryCheckInEveryLayoutWithAndWithoutTheFusedRe
   EXPECT_TRUE(lines_starting(r.out, "FAIL").empty()) << r.out;
   EXPECT_TRUE(lines_starting(r.out, "SKIP").empty()) << r.out;
   EXPECT_EQ(lines_starting(r.out, "PASS  load: ").size(), 1u) << r.out;
-  // Only BatchNorm evaluates as a per-channel affine map, so only it offers eval_affine.
+  // Only BatchNorm evaluates as a per-channel affine map, so only it offers eval_affine; the others
+  // offer the map from the moments.
   const bool folds = GetParam() == "batchnorm";
+  const bool from_moments = !folds;
   for (const std::string layout : {"nchw", "nChw8c", "nChw16c"})
     for (const ConformanceShape& shape : ConformanceOptions{}.shapes)
       for (const std::string relu : {"", " relu"}) {
-        EXPECT_CONTAINS(r.out, "\nPASS  gradients " + layout + " " + shape_text(shape) + relu + "\n");
+        const std::string label = layout + " " + shape_text(shape) + relu + "\n";
+        EXPECT_CONTAINS(r.out, "\nPASS  gradients " + label);
         if (folds) {
-          EXPECT_CONTAINS(r.out, "\nPASS  eval affine " + layout + " " + shape_text(shape) + relu + "\n");
+          EXPECT_CONTAINS(r.out, "\nPASS  eval affine " + label);
+        }
+        if (from_moments) {
+          EXPECT_CONTAINS(r.out, "\nPASS  eval affine from moments " + label);
         }
       }
-  EXPECT_EQ(lines_starting(r.out, "PASS  eval affine ").size(), folds ? 18u : 0u) << r.out;
+  EXPECT_EQ(lines_starting(r.out, "PASS  eval affine n").size(), folds ? 18u : 0u) << r.out;
+  EXPECT_EQ(lines_starting(r.out, "PASS  eval affine from moments ").size(), from_moments ? 18u : 0u) << r.out;
   EXPECT_EQ(r.out.find("evaluates as an affine map (folds into a conv)") != std::string::npos, folds) << r.out;
+  EXPECT_EQ(r.out.find("evaluates as an affine map of the moments") != std::string::npos, from_moments) << r.out;
   EXPECT_CONTAINS(r.out, "plugin check " + file.string() + ": ");
   EXPECT_CONTAINS(r.out, " passed, 0 failed, 0 skipped\n");
 }
@@ -120,6 +128,14 @@ TEST(PluginCheck, AnEvalAffineThatDisagreesWithTheEvaluationFailsEvalAffineAndNo
   EXPECT_EQ(d.failures.size(), 9u) << d.run.out;  // 3 layouts x 3 shapes, no fused ReLU
   for (const std::string& line : d.failures) EXPECT_CONTAINS(line, "but eval_affine's map gives");
   EXPECT_CONTAINS(d.run.out, "PASS  gradients nchw 2x4x3x5\n");
+}
+
+TEST(PluginCheck, AMapFromTheMomentsThatDisagreesWithTheEvaluationFailsThatCheckAndNothingElse) {
+  const OneDefect d = check_one_defect("wrong_moments_map", "eval affine from moments");
+  EXPECT_EQ(d.failures.size(), 18u) << d.run.out;  // 3 layouts x 3 shapes, with and without the ReLU
+  for (const std::string& line : d.failures) EXPECT_CONTAINS(line, "but eval_affine_from_moments's map gives");
+  EXPECT_CONTAINS(d.run.out, "PASS  gradients nchw 2x4x3x5\n");
+  EXPECT_CONTAINS(d.run.out, "evaluates as an affine map of the moments");
 }
 
 TEST(PluginCheck, AWrongGradientFailsGradientsAndNothingElse) {
@@ -260,8 +276,9 @@ TEST(PluginCheck, FilesThatAreNoPluginFailLoadAndSkipTheRest) {
     EXPECT_CONTAINS(r.out, "SKIP  gradients: the plugin did not load\n");
     EXPECT_CONTAINS(r.out, "SKIP  bounds: the plugin did not load\n");
     EXPECT_CONTAINS(r.out, "SKIP  eval affine: the plugin did not load\n");
+    EXPECT_CONTAINS(r.out, "SKIP  eval affine from moments: the plugin did not load\n");
     EXPECT_CONTAINS(r.out, "SKIP  ranks: the plugin did not load\n");
-    EXPECT_CONTAINS(r.out, ": 0 passed, 1 failed, 10 skipped\n");
+    EXPECT_CONTAINS(r.out, ": 0 passed, 1 failed, 11 skipped\n");
   }
 }
 
@@ -360,7 +377,8 @@ TEST(PluginCheckLibrary, ShapesCreateRefusesAreSkippedWithItsReason) {
     EXPECT_CONTAINS(result.detail, "S8NET_ERROR_INVALID_ARGUMENT");
     EXPECT_CONTAINS(result.detail, "3 channels");
   }
-  EXPECT_EQ(skipped, 1u + 3 * 2 * 8);  // tensors, and every check of 3 layouts with and without the ReLU
+  // tensors, and every check (gn's 8, and the map from the moments) of 3 layouts with and without the ReLU
+  EXPECT_EQ(skipped, 1u + 3 * 2 * 9);
 
   options.shapes = {{2, 3, 2, 2}};
   const std::vector<CheckResult> nothing_checked = check_plugin(kPlugins / "s8net_norm_groupnorm.so", context, options);

@@ -33,7 +33,8 @@ namespace fs = std::filesystem;
 struct Script {
   s8net_status create = S8NET_OK;
   bool hand_out_instance = true;  // also when create fails
-  s8net_status forward = S8NET_OK, backward = S8NET_OK, tensors = S8NET_OK, eval_affine = S8NET_OK;
+  s8net_status forward = S8NET_OK, backward = S8NET_OK, tensors = S8NET_OK, eval_affine = S8NET_OK,
+               from_moments = S8NET_OK;
   size_t views = 1;     // the count tensors() reports
   std::string message;  // written into the buffer of every call that fails
   bool fill_without_nul = false;
@@ -91,6 +92,16 @@ s8net_status scripted_eval_affine(s8net_norm_instance*, float* scale, float* shi
   return answer(script.eval_affine, message);
 }
 
+s8net_status scripted_from_moments(s8net_norm_instance*, const s8net_tensor_desc* desc,
+                                   const s8net_plane_moments* moments, float* scale, float* shift,
+                                   s8net_message* message) {
+  for (int64_t k = 0; k < desc->n * desc->c; ++k) {
+    scale[k] = static_cast<float>(moments[k].m2);
+    shift[k] = static_cast<float>(moments[k].mean);
+  }
+  return answer(script.from_moments, message);
+}
+
 const s8net_norm_plugin kScripted{S8NET_NORM_ABI_VERSION,
                                   sizeof(s8net_norm_plugin),
                                   "scripted",
@@ -106,7 +117,8 @@ const s8net_norm_plugin kScripted{S8NET_NORM_ABI_VERSION,
                                   scripted_forward,
                                   scripted_backward,
                                   scripted_tensors,
-                                  scripted_eval_affine};
+                                  scripted_eval_affine,
+                                  scripted_from_moments};
 
 std::shared_ptr<const PluginInfo> scripted(const s8net_norm_plugin& descriptor = kScripted) {
   return std::make_shared<const PluginInfo>(
@@ -208,6 +220,13 @@ TEST_F(PluginInstanceTest, EveryFailingCallThrowsNamingTheCallAndLeavesTheInstan
   EXPECT_EQ(e.call(), "eval_affine");
   EXPECT_EQ(e.status(), S8NET_ERROR_OUT_OF_MEMORY);
 
+  script.from_moments = S8NET_ERROR_UNSUPPORTED;
+  const s8net_plane_moments moments{3.0, 4.0};
+  e = call_error([&] { instance.eval_affine_from_moments(desc_, &moments, &scale, &shift); });
+  EXPECT_STREQ(e.what(), (where + "eval_affine_from_moments failed: refused (test)").c_str());
+  EXPECT_EQ(e.call(), "eval_affine_from_moments");
+  EXPECT_EQ(e.status(), S8NET_ERROR_UNSUPPORTED);
+
   // The plugin recovers; the handle did not give up on the instance.
   script = Script{};
   script.created = 1;
@@ -216,6 +235,9 @@ TEST_F(PluginInstanceTest, EveryFailingCallThrowsNamingTheCallAndLeavesTheInstan
   ASSERT_EQ(instance.tensors(S8NET_NORM_PARAMETERS).size(), 1u);
   instance.eval_affine(&scale, &shift);
   EXPECT_EQ(scale, 2.f);
+  EXPECT_EQ(shift, 3.f);
+  instance.eval_affine_from_moments(desc_, &moments, &scale, &shift);
+  EXPECT_EQ(scale, 4.f);
   EXPECT_EQ(shift, 3.f);
   EXPECT_TRUE(script.destroyed.empty());
 }
@@ -283,6 +305,22 @@ TEST_F(PluginInstanceTest, EvalAffineOfAPluginThatOffersNoneIsAnError) {
   EXPECT_EQ(test::error_of([&] { instance.eval_affine(&scale, &shift); }),
             "L (norm 'scripted' from /plugins/scripted.so): the plugin offers no eval_affine");
   EXPECT_TRUE(PluginInstance(scripted(), 1, false).offers_eval_affine());
+}
+
+TEST_F(PluginInstanceTest, TheMapFromTheMomentsOfAPluginThatOffersNoneIsAnError) {
+  s8net_norm_plugin without = kScripted;
+  without.eval_affine_from_moments = nullptr;
+  const PluginInstance instance(scripted(without), 1, false, {}, "L");
+  EXPECT_FALSE(instance.offers_eval_affine_from_moments());
+  const s8net_plane_moments moments{0.0, 1.0};
+  float scale = 0, shift = 0;
+  EXPECT_EQ(test::error_of([&] { instance.eval_affine_from_moments(desc_, &moments, &scale, &shift); }),
+            "L (norm 'scripted' from /plugins/scripted.so): the plugin offers no eval_affine_from_moments");
+  // A 1.2 descriptor never offers it, whatever its memory holds past its end.
+  s8net_norm_plugin older = kScripted;
+  older.abi_version = (1u << 16) | 2u;
+  EXPECT_FALSE(PluginInstance(scripted(older), 1, false).offers_eval_affine_from_moments());
+  EXPECT_TRUE(PluginInstance(scripted(), 1, false).offers_eval_affine_from_moments());
 }
 
 // ---- Real plugin files -----------------------------------------------------------------------------

@@ -129,6 +129,14 @@ TEST_F(RegistryTest, APluginOfAnEarlierMinorAbiLoadsWithoutTheLaterEntries) {
   EXPECT_EQ(abi_text(folds.abi_version), abi_text(S8NET_NORM_ABI_VERSION));
   EXPECT_NE(eval_affine_entry(*folds.descriptor), nullptr);
   EXPECT_EQ(eval_affine_entry(*registry_.load_file(only_file_in("affine")).descriptor), nullptr);
+
+  const PluginInfo& before_moments = registry_.load_file(only_file_in("abi_1_2"));
+  EXPECT_EQ(abi_text(before_moments.abi_version), "1.2");
+  EXPECT_EQ(eval_affine_from_moments_entry(*before_moments.descriptor), nullptr);
+  EXPECT_EQ(eval_affine_from_moments_entry(*old.descriptor), nullptr);
+  EXPECT_EQ(eval_affine_from_moments_entry(*folds.descriptor), nullptr);  // the SDK leaves out what a class lacks
+  const PluginInfo& from_moments = registry_.load_file(only_file_in("wrong_moments_map"));
+  EXPECT_NE(eval_affine_from_moments_entry(*from_moments.descriptor), nullptr);
 }
 
 TEST_F(RegistryTest, RefusesEachBrokenFileWithItsReason) {

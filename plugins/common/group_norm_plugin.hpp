@@ -4,7 +4,9 @@
 
 #include "group_norm_kernels.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -56,6 +58,33 @@ class GroupNormFamily {
                        std::string(kName) + ": backward without a training forward of the same shape");
     group_norm_backward(GroupNormShape(desc, groups_), x, y, dy, weight_.data(), saved_, relu_, scratch_, dx,
                         weight_grad_.data(), bias_grad_.data());
+  }
+
+  // Each group's moments from its channel planes' (each of hw values): the mean of their means,
+  // and M var = the sum of their m2 and hw (mean_c - mean)^2 (the pairwise merge of moments).
+  // Then y = x*a + b as the forward has it: a = rstd * weight[c], b = bias[c] - mean * a.
+  void eval_affine_from_moments(const s8net_tensor_desc& desc, const s8net_plane_moments* moments, float* scale,
+                                float* shift) const {
+    const GroupNormShape shape(desc, groups_);
+    const auto hw = static_cast<double>(shape.hw), m = static_cast<double>(shape.group_size());
+    for (int64_t n = 0; n < shape.n; ++n)
+      for (int64_t g = 0; g < groups_; ++g) {
+        const int64_t first = n * channels_ + g * shape.channels_per_group, last = first + shape.channels_per_group;
+        double means = 0;
+        for (int64_t i = first; i < last; ++i) means += moments[i].mean;
+        const double mean = means / static_cast<double>(shape.channels_per_group);
+        double squares = 0;
+        for (int64_t i = first; i < last; ++i) {
+          const double d = moments[i].mean - mean;
+          squares += moments[i].m2 + hw * d * d;
+        }
+        const double rstd = 1.0 / std::sqrt(std::max(squares, 0.0) / m + eps_);
+        for (int64_t i = first; i < last; ++i) {
+          const double a = rstd * weight_[static_cast<size_t>(i - n * channels_)];
+          scale[i] = static_cast<float>(a);
+          shift[i] = static_cast<float>(bias_[static_cast<size_t>(i - n * channels_)] - mean * a);
+        }
+      }
   }
 
   std::span<const s8net_norm_tensor> tensors(s8net_norm_tensor_kind kind) const {

@@ -265,6 +265,19 @@ class InstanceNorm {
     return {};
   }
 
+  // Optional: evaluation is, per (n, c), y = a x + b with a = weight[c] / sqrt(m2 / hw + eps) and
+  // b = bias[c] - mean * a. Offering it lets the host take the norm into the convs around it.
+  void eval_affine_from_moments(const s8net_tensor_desc& desc, const s8net_plane_moments* moments, float* scale,
+                                float* shift) const {
+    const auto hw = static_cast<double>(desc.h * desc.w);
+    for (int64_t k = 0; k < desc.n * desc.c; ++k) {
+      const auto c = static_cast<size_t>(k % desc.c);
+      const double a = weight_[c] / std::sqrt(std::max(moments[k].m2, 0.0) / hw + eps_);
+      scale[k] = static_cast<float>(a);
+      shift[k] = static_cast<float>(bias_[c] - moments[k].mean * a);
+    }
+  }
+
  private:
   // Per lane of every unit, [unit * B + lane] = [n * padded channels + c].
   struct Moments {

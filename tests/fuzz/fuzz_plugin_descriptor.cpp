@@ -58,12 +58,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   d.backward = in.ConsumeBool() ? inert::backward : nullptr;
   d.tensors = in.ConsumeBool() ? inert::tensors : nullptr;
   d.eval_affine = in.ConsumeBool() ? inert::eval_affine : nullptr;
+  d.eval_affine_from_moments = in.ConsumeBool() ? inert::eval_affine_from_moments : nullptr;
 
   const std::string problem = s8net::descriptor_problem(&d);
   if (!problem.empty()) return 0;
-  // The optional 1.1 entry only from a descriptor that declares 1.1 and is long enough to hold it.
-  const bool has_the_field = S8NET_NORM_ABI_MINOR_OF(d.abi_version) >= 1 && d.struct_size >= sizeof(s8net_norm_plugin);
-  if (s8net::eval_affine_entry(d) != (has_the_field ? d.eval_affine : nullptr)) __builtin_trap();
+  // An optional entry only from a descriptor that declares its minor and is long enough to hold it.
+  const auto holds = [&](uint32_t minor, size_t end) {
+    return S8NET_NORM_ABI_MINOR_OF(d.abi_version) >= minor && d.struct_size >= end;
+  };
+  constexpr size_t kEvalAffineEnd = offsetof(s8net_norm_plugin, eval_affine) + sizeof d.eval_affine;
+  if (s8net::eval_affine_entry(d) != (holds(1, kEvalAffineEnd) ? d.eval_affine : nullptr)) __builtin_trap();
+  if (s8net::eval_affine_from_moments_entry(d) !=
+      (holds(3, sizeof(s8net_norm_plugin)) ? d.eval_affine_from_moments : nullptr))
+    __builtin_trap();
   if (d.option_count == 0) return 0;
 
   // A valid descriptor's options meet create()'s arguments: the SDK's check of a configuration.

@@ -15,12 +15,16 @@ using namespace s8net::test::inert;
 constexpr uint32_t kAbi = (2u << 16) | 0u;
 #elif defined(BROKEN_ABI_1_0)
 constexpr uint32_t kAbi = (1u << 16) | 0u;
+#elif defined(BROKEN_ABI_1_2)
+constexpr uint32_t kAbi = (1u << 16) | 2u;
 #else
 constexpr uint32_t kAbi = S8NET_NORM_ABI_VERSION;
 #endif
 
 #ifdef BROKEN_BAD_NAME
 constexpr const char* kName = "Group Norm!";  // upper case, a space and punctuation
+#elif defined(BROKEN_ABI_1_2)
+constexpr const char* kName = "abi12";  // loaded beside abi_1_0's "broken"
 #else
 constexpr const char* kName = "broken";
 #endif
@@ -30,20 +34,37 @@ constexpr const char* kName = "broken";
 // must not read that field; here it holds a function the host must never call.
 constexpr uint32_t kSize = offsetof(s8net_norm_plugin, eval_affine);
 constexpr auto kEvalAffine = &eval_affine;
+#elif defined(BROKEN_ABI_1_2)
+// Not broken either: a plugin built for ABI 1.2, whose descriptor ends before
+// eval_affine_from_moments; again the memory after it holds a function the host must never call.
+constexpr uint32_t kSize = offsetof(s8net_norm_plugin, eval_affine_from_moments);
+constexpr decltype(&eval_affine) kEvalAffine = nullptr;
 #else
 constexpr uint32_t kSize = sizeof(s8net_norm_plugin);
 constexpr decltype(&eval_affine) kEvalAffine = nullptr;
 #endif
 
-const s8net_norm_plugin descriptor = {
-    kAbi,      kSize,    kName,      "0.0.1", "a broken plugin", "", S8NET_LAYOUT_MASK_NCHW,
-    0,         nullptr,  0,          &create, &destroy,
+const s8net_norm_plugin descriptor = {kAbi,
+                                      kSize,
+                                      kName,
+                                      "0.0.1",
+                                      "a broken plugin",
+                                      "",
+                                      S8NET_LAYOUT_MASK_NCHW,
+                                      0,
+                                      nullptr,
+                                      0,
+                                      &create,
+                                      &destroy,
 #ifdef BROKEN_NULL_FORWARD
-    nullptr,
+                                      nullptr,
 #else
-    &forward,
+                                       &forward,
 #endif
-    &backward, &tensors, kEvalAffine};
+                                      &backward,
+                                      &tensors,
+                                      kEvalAffine,
+                                      &eval_affine_from_moments};
 
 }  // namespace
 

@@ -25,5 +25,9 @@ inline s8net_status tensors(s8net_norm_instance*, s8net_norm_tensor_kind, s8net_
 }
 
 inline s8net_status eval_affine(s8net_norm_instance*, float*, float*, s8net_message*) { return S8NET_ERROR_INTERNAL; }
+inline s8net_status eval_affine_from_moments(s8net_norm_instance*, const s8net_tensor_desc*, const s8net_plane_moments*,
+                                             float*, float*, s8net_message*) {
+  return S8NET_ERROR_INTERNAL;
+}
 
 }  // namespace s8net::test::inert

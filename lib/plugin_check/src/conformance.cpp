@@ -46,6 +46,7 @@ const std::pair<const char*, CaseCheck> kCaseChecks[] = {
     {"determinism", without_detail<conformance::check_determinism>},
     {"bounds", without_detail<conformance::check_bounds>},
     {"eval affine", without_detail<conformance::check_eval_affine>},
+    {"eval affine from moments", without_detail<conformance::check_eval_affine_from_moments>},
     {"ranks", conformance::check_ranks},
 };
 constexpr s8net_layout kLayouts[] = {S8NET_LAYOUT_NCHW, S8NET_LAYOUT_NCHW8C, S8NET_LAYOUT_NCHW16C};
@@ -58,6 +59,7 @@ std::string describe(const PluginInfo& info, const std::map<std::string, double>
     if ((d.layouts & sdk::layout_mask(layout)) != 0) text.append(" ").append(sdk::layout_name(layout));
   if ((d.flags & S8NET_NORM_FLAG_FUSES_RELU) != 0) text += ", fuses ReLU";
   if (eval_affine_entry(d) != nullptr) text += ", evaluates as an affine map (folds into a conv)";
+  if (eval_affine_from_moments_entry(d) != nullptr) text += ", evaluates as an affine map of the moments";
   if (!options.empty()) {
     text += "; created with";
     for (const auto& [name, value] : options) text += " " + name + "=" + format_number("%g", value);
@@ -126,11 +128,15 @@ class Run {
         report(run_check(name, [&] { conformance::check_tensors(plugin, shape.c, norm_options_); }));
     }
 
-    // eval_affine is optional (the load line says whether the plugin offers it).
+    // eval_affine and eval_affine_from_moments are optional (the load line says which the plugin offers).
     std::vector<std::pair<const char*, CaseCheck>> checks;
     const bool offers_eval_affine = eval_affine_entry(*plugin->descriptor) != nullptr;
-    for (const auto& entry : kCaseChecks)
-      if (entry.second != without_detail<conformance::check_eval_affine> || offers_eval_affine) checks.push_back(entry);
+    const bool offers_from_moments = eval_affine_from_moments_entry(*plugin->descriptor) != nullptr;
+    for (const auto& entry : kCaseChecks) {
+      if (entry.second == without_detail<conformance::check_eval_affine> && !offers_eval_affine) continue;
+      if (entry.second == without_detail<conformance::check_eval_affine_from_moments> && !offers_from_moments) continue;
+      checks.push_back(entry);
+    }
 
     std::vector<bool> relu_variants{false};
     if ((plugin->descriptor->flags & S8NET_NORM_FLAG_FUSES_RELU) != 0) relu_variants.push_back(true);

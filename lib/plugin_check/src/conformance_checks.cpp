@@ -263,4 +263,44 @@ void check_eval_affine(const Plugin& plugin, const Case& c, const ConformanceOpt
   });
 }
 
+void check_eval_affine_from_moments(const Plugin& plugin, const Case& c, const ConformanceOptions&) {
+  Prepared p(plugin, c);  // no structured bindings: see check_eval_per_sample
+  PluginInstance& instance = p.instance;
+  const s8net_tensor_desc& desc = p.desc;
+  train_forward(p);
+  const Inputs other = make_inputs(c, p.generator);
+  // The moments of each (sample, channel) plane of x as floats, in double, the mean first.
+  const auto plane = static_cast<size_t>(c.shape.h * c.shape.w);
+  std::vector<s8net_plane_moments> moments(other.x.size() / plane);
+  for (size_t k = 0; k < moments.size(); ++k) {
+    const auto values = [&](auto f) {
+      for (size_t s = 0; s < plane; ++s) f(static_cast<double>(static_cast<float>(other.x[k * plane + s])));
+    };
+    values([&](double v) { moments[k].mean += v / static_cast<double>(plane); });
+    values([&](double v) { moments[k].m2 += (v - moments[k].mean) * (v - moments[k].mean); });
+  }
+  std::vector<float> scale(moments.size()), shift(moments.size());
+  instance.eval_affine_from_moments(desc, moments.data(), scale.data(), shift.data());
+  for (size_t k = 0; k < moments.size(); ++k)
+    if (!std::isfinite(scale[k]) || !std::isfinite(shift[k]))
+      throw Failure("eval_affine_from_moments gave sample " + std::to_string(k / static_cast<size_t>(c.shape.c)) +
+                    ", channel " + std::to_string(k % static_cast<size_t>(c.shape.c)) + " scale " +
+                    format_number("%g", scale[k]) + " and shift " + format_number("%g", shift[k]));
+
+  const GuardedBuffer x = to_layout(desc, other.x);
+  GuardedBuffer y(x.size());
+  instance.forward(S8NET_MODE_EVAL, desc, x.data(), y.data());
+  for_each_element(desc, [&](size_t i, size_t offset) {
+    const size_t k = i / plane;
+    double expected = static_cast<double>(scale[k]) * static_cast<double>(x.data()[offset]) + shift[k];
+    if (c.relu) expected = std::max(expected, 0.0);
+    const double got = y.data()[offset];
+    // The host applies the map in place of the norm's forward, so it must agree to float rounding.
+    if (!agrees(got, expected))
+      throw Failure("forward (eval) wrote y[" + std::to_string(i) + "] " + position(desc, i) + " = " +
+                    format_number("%g", got) + ", but eval_affine_from_moments's map gives " +
+                    format_number("%g", expected));
+  });
+}
+
 }  // namespace s8net::conformance

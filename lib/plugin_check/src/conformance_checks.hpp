@@ -22,6 +22,10 @@ void check_eval_per_sample(const Plugin& plugin, const Case& c, const Conformanc
 // Only for a plugin that offers eval_affine (ABI 1.1): its map is what forward (eval) computes. The
 // host folds the map into the conv before the norm for inference, so a wrong one would go unseen.
 void check_eval_affine(const Plugin& plugin, const Case& c, const ConformanceOptions& options);
+// Only for a plugin that offers eval_affine_from_moments (ABI 1.3): given the moments of each
+// (sample, channel) plane of x, its maps are what forward (eval) computes on x. The host applies
+// them in the convs around the norm for inference, so a wrong one would go unseen.
+void check_eval_affine_from_moments(const Plugin& plugin, const Case& c, const ConformanceOptions& options);
 // The batch split over 2 simulated ranks of a data-parallel training (ABI 1.2's collective): the
 // plugin either computes what one instance does on the whole batch (GroupNorm, or a synchronized
 // BatchNorm) or normalizes each share alone (BatchNorm without sync); the PASS line says which.

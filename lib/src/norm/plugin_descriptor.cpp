@@ -90,6 +90,15 @@ decltype(s8net_norm_plugin::eval_affine) eval_affine_entry(const s8net_norm_plug
   return S8NET_NORM_ABI_MINOR_OF(d.abi_version) >= 1 && d.struct_size >= kV1_1DescriptorSize ? d.eval_affine : nullptr;
 }
 
+decltype(s8net_norm_plugin::eval_affine_from_moments) eval_affine_from_moments_entry(
+    const s8net_norm_plugin& d) noexcept {
+  constexpr size_t kV1_3DescriptorSize =
+      offsetof(s8net_norm_plugin, eval_affine_from_moments) + sizeof(s8net_norm_plugin::eval_affine_from_moments);
+  return S8NET_NORM_ABI_MINOR_OF(d.abi_version) >= 3 && d.struct_size >= kV1_3DescriptorSize
+             ? d.eval_affine_from_moments
+             : nullptr;
+}
+
 const char* status_name(s8net_status status) noexcept {
   switch (status) {
     case S8NET_OK:

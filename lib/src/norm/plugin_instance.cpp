@@ -93,6 +93,19 @@ void PluginInstance::eval_affine(float* scale, float* shift) const {
   check("eval_affine", "eval_affine", entry(instance_, scale, shift, &message), message);
 }
 
+bool PluginInstance::offers_eval_affine_from_moments() const noexcept {
+  return eval_affine_from_moments_entry(descriptor()) != nullptr;
+}
+
+void PluginInstance::eval_affine_from_moments(const s8net_tensor_desc& desc, const s8net_plane_moments* moments,
+                                              float* scale, float* shift) const {
+  const auto entry = eval_affine_from_moments_entry(descriptor());
+  if (entry == nullptr) throw Error(where() + ": the plugin offers no eval_affine_from_moments");
+  s8net_message message{};
+  check("eval_affine_from_moments", "eval_affine_from_moments",
+        entry(instance_, &desc, moments, scale, shift, &message), message);
+}
+
 std::string PluginInstance::where() const {
   const std::string norm = "norm '" + plugin_->name + "' from " + plugin_->file.string();
   return label_.empty() ? norm : label_ + " (" + norm + ")";

@@ -42,6 +42,15 @@ class NormLayer {
   // plugin offers one (BatchNorm); empty otherwise. Lets inference fold the norm into a conv.
   std::optional<ChannelAffine> eval_affine() const;
   bool offers_eval_affine() const noexcept;
+  // Per sample, the evaluation as a per-channel affine map given the moments of each (sample,
+  // channel) plane of its input, when the plugin offers that (GroupNorm, LayerNorm, InstanceNorm):
+  // moments, scale and shift hold desc.n * desc.c values, [n * c + channel]. Lets inference take the
+  // moments inside the conv before the norm and apply the map inside the conv after it.
+  void eval_affine_from_moments(const s8net_tensor_desc& desc, const s8net_plane_moments* moments, float* scale,
+                                float* shift) const {
+    instance_.eval_affine_from_moments(desc, moments, scale, shift);
+  }
+  bool offers_eval_affine_from_moments() const noexcept { return instance_.offers_eval_affine_from_moments(); }
 
   // Wrapped around the plugin's own arrays: updating value.data() updates the layer.
   std::vector<Parameter>& parameters() noexcept { return parameters_; }

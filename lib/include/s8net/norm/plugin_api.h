@@ -20,7 +20,7 @@ extern "C" {
 #endif
 
 #define S8NET_NORM_ABI_MAJOR 1u
-#define S8NET_NORM_ABI_MINOR 2u
+#define S8NET_NORM_ABI_MINOR 3u
 #define S8NET_NORM_ABI_VERSION ((S8NET_NORM_ABI_MAJOR << 16) | S8NET_NORM_ABI_MINOR)
 #define S8NET_NORM_ABI_MAJOR_OF(version) ((uint32_t)(version) >> 16)
 #define S8NET_NORM_ABI_MINOR_OF(version) ((uint32_t)(version)&0xffffu)
@@ -59,6 +59,13 @@ typedef struct s8net_tensor_desc {
   int64_t n, c, h, w;
   s8net_layout layout;
 } s8net_tensor_desc;
+
+/* ABI 1.3. The moments of one (sample, channel) plane of h x w values: their mean and the sum of
+ * their squared deviations from it. */
+typedef struct s8net_plane_moments {
+  double mean;
+  double m2;
+} s8net_plane_moments;
 
 typedef enum s8net_mode {
   S8NET_MODE_TRAIN = 0, /* batch statistics; remember what backward needs; update running state */
@@ -200,6 +207,19 @@ typedef struct s8net_norm_plugin {
    * before it for inference. A norm whose evaluation depends on the input (GroupNorm, LayerNorm)
    * leaves it NULL. */
   s8net_status (*eval_affine)(s8net_norm_instance* instance, float* scale, float* shift, s8net_message* message);
+
+  /* ABI 1.3 (NULL, or absent from an older descriptor, when not provided). For a norm whose
+   * S8NET_MODE_EVAL forward is, per sample, a per-channel affine map that depends on the sample only
+   * through the moments of its channel planes (GroupNorm, LayerNorm, InstanceNorm): given
+   * moments[n * desc->c + c] of a tensor x of shape desc (a layout the plugin accepts, though the
+   * moments do not depend on it), writes
+   * scale[n * desc->c + c] and shift[n * desc->c + c] such that a S8NET_MODE_EVAL forward of x is
+   * y = scale * x + shift (then ReLU if fused), as of the instance's current parameters. The host may
+   * then take the moments inside the convolution that produces x and apply the map inside the one
+   * that reads y, with no pass of the norm's own. No state changes. */
+  s8net_status (*eval_affine_from_moments)(s8net_norm_instance* instance, const s8net_tensor_desc* desc,
+                                           const s8net_plane_moments* moments, float* scale, float* shift,
+                                           s8net_message* message);
 } s8net_norm_plugin;
 
 /*

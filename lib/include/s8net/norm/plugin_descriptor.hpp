@@ -16,6 +16,9 @@ std::string descriptor_problem(const s8net_norm_plugin* descriptor);
 // A validated descriptor's optional ABI 1.1 eval_affine, or null when the plugin leaves it out or
 // predates 1.1 (its descriptor then ends before the field, which must not be read).
 decltype(s8net_norm_plugin::eval_affine) eval_affine_entry(const s8net_norm_plugin& descriptor) noexcept;
+// Likewise its optional ABI 1.3 eval_affine_from_moments.
+decltype(s8net_norm_plugin::eval_affine_from_moments) eval_affine_from_moments_entry(
+    const s8net_norm_plugin& descriptor) noexcept;
 
 // "1.0": an ABI version as major.minor.
 std::string abi_text(uint32_t version);

@@ -25,7 +25,7 @@ class PluginCallError : public Error {
   PluginCallError(const std::string& what, std::string call, s8net_status status, std::string reason);
 
   // The call as a report names it: "create", "forward (train)", "forward (eval)", "backward",
-  // "tensors(parameters)", "tensors(state)", "eval_affine".
+  // "tensors(parameters)", "tensors(state)", "eval_affine", "eval_affine_from_moments".
   const std::string& call() const noexcept { return call_; }
   // What the plugin returned; S8NET_OK when it claimed success but broke a promise of the ABI.
   s8net_status status() const noexcept { return status_; }
@@ -65,6 +65,11 @@ class PluginInstance {
   bool offers_eval_affine() const noexcept;
   // scale and shift have room for channels() floats each.
   void eval_affine(float* scale, float* shift) const;
+  // Whether the plugin offers eval_affine_from_moments (ABI 1.3); the call throws s8net::Error when not.
+  bool offers_eval_affine_from_moments() const noexcept;
+  // moments, scale and shift: desc.n * desc.c each, indexed [n * c + channel].
+  void eval_affine_from_moments(const s8net_tensor_desc& desc, const s8net_plane_moments* moments, float* scale,
+                                float* shift) const;
 
   const PluginInfo& plugin() const noexcept { return *plugin_; }
   const s8net_norm_plugin& descriptor() const noexcept { return *plugin_->descriptor; }

@@ -14,6 +14,10 @@
 //   std::span<const s8net_norm_tensor> tensors(s8net_norm_tensor_kind) const;
 // and, only if its evaluation is one per-channel affine map (see eval_affine in plugin_api.h):
 //   void eval_affine(float* scale, float* shift) const;
+// and, only if its evaluation is per sample an affine map set by the moments of the sample's
+// channel planes (see eval_affine_from_moments in plugin_api.h):
+//   void eval_affine_from_moments(const s8net_tensor_desc&, const s8net_plane_moments* moments,
+//                                 float* scale, float* shift) const;
 #ifndef S8NET_NORM_PLUGIN_SDK_HPP
 #define S8NET_NORM_PLUGIN_SDK_HPP
 
@@ -275,6 +279,22 @@ struct Glue {
   }
   static constexpr bool kHasEvalAffine = requires(const T& t, float* p) { t.eval_affine(p, p); };
 
+  static s8net_status eval_affine_from_moments(s8net_norm_instance* instance, const s8net_tensor_desc* desc,
+                                               const s8net_plane_moments* moments, float* scale, float* shift,
+                                               s8net_message* message) noexcept {
+    return guarded(message, [&] {
+      if (instance == nullptr || moments == nullptr || scale == nullptr || shift == nullptr)
+        throw Error(S8NET_ERROR_INVALID_ARGUMENT,
+                    std::string(T::kName) + ": null argument to eval_affine_from_moments");
+      if constexpr (kHasEvalAffineFromMoments)
+        self(instance)->eval_affine_from_moments(*desc_checked(instance, desc), moments, scale, shift);
+    });
+  }
+  static constexpr bool kHasEvalAffineFromMoments =
+      requires(const T& t, const s8net_tensor_desc& d, const s8net_plane_moments* m, float* p) {
+    t.eval_affine_from_moments(d, m, p, p);
+  };
+
   static const s8net_tensor_desc* desc_checked(s8net_norm_instance* instance, const s8net_tensor_desc* desc) {
     check_desc(desc, T::kLayouts, self(instance)->channels(), T::kName);
     return desc;
@@ -295,7 +315,8 @@ struct Glue {
                                                       &forward,
                                                       &backward,
                                                       &tensors,
-                                                      kHasEvalAffine ? &eval_affine : nullptr};
+                                                      kHasEvalAffine ? &eval_affine : nullptr,
+                                                      kHasEvalAffineFromMoments ? &eval_affine_from_moments : nullptr};
 
   static s8net_status init(const s8net_host_api* host_api, uint32_t host_abi, const s8net_norm_plugin** out,
                            s8net_message* message) noexcept {
