@@ -2,6 +2,7 @@
 // and ReLU, and the weight gradient, as oneDNN's direct convolution and as s8net's own Winograd
 // F(4x4, 3x3):
 //   ONEDNN_MAX_CPU_ISA=AVX2 bench_convs --benchmark_filter='/C4/'
+// and what inference fuses into the forward around GroupNorm and LayerNorm costs (Conv3x3FusionCost).
 // Counters: images/s and useful GFLOP/s (2 x multiply-adds of the direct convolution).
 #include <s8net/core/context.hpp>
 #include <s8net/core/tensor.hpp>
@@ -10,6 +11,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <chrono>
 #include <random>
 #include <string>
 #include <vector>
@@ -154,6 +157,46 @@ void s8net_winograd(benchmark::State& state, Layer layer) {
   set_counters(state, layer, batch);
 }
 
+// What inference fuses into the forward around a norm taken as a map of its moments
+// (WinogradFusion) costs: fusion 1 takes the output's moments, 2 reads the input through a map, 3
+// both. Each iteration times 10 plain forwards and 10 fused ones in turn; the counters are the
+// median and quartiles of the per-iteration ratio of the fused time to the plain one.
+void s8net_winograd_fusion_cost(benchmark::State& state, Layer layer) {
+  if (!s8net::WinogradConv::available()) return state.SkipWithError("no AVX2 with FMA on this CPU");
+  const int64_t batch = state.range(0), fusion = state.range(1);
+  s8net::WinogradConv conv({batch, layer.in, layer.out, layer.side, layer.side}, false);
+  conv.load(random_values(static_cast<size_t>(layer.out * layer.in * 9), 2),
+            random_values(static_cast<size_t>(layer.out), 3));
+  const auto x = random_values(static_cast<size_t>(batch * layer.in * layer.side * layer.side), 1);
+  const auto scale = random_values(static_cast<size_t>(batch * layer.in), 4);
+  const auto shift = random_values(static_cast<size_t>(batch * layer.in), 5);
+  std::vector<s8net_plane_moments> moments(static_cast<size_t>(batch * layer.out));
+  s8net::AlignedFloats y(static_cast<size_t>(batch * layer.out * layer.side * layer.side));
+  s8net::WinogradFusion fused;
+  if ((fusion & 1) != 0) fused.output_moments = moments.data();
+  if ((fusion & 2) != 0) fused.input_scale = scale.data(), fused.input_shift = shift.data();
+  const auto seconds = [&](const s8net::WinogradFusion& with) {
+    const auto start = std::chrono::steady_clock::now();
+    for (int run = 0; run < 10; ++run) conv.forward(x.data(), y.data(), with);
+    benchmark::ClobberMemory();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  seconds(fused);
+  std::vector<double> ratios;
+  for (auto _ : state) {
+    const double plain = seconds({});
+    ratios.push_back(seconds(fused) / plain);
+  }
+  std::sort(ratios.begin(), ratios.end());
+  const auto at = [&](double q) {
+    return ratios[static_cast<size_t>(q * static_cast<double>(ratios.size() - 1) + 0.5)];
+  };
+  state.counters["fused/plain"] = at(0.5);
+  state.counters["q25"] = at(0.25);
+  state.counters["q75"] = at(0.75);
+  state.SetLabel(s8net::WinogradConv::implementation());
+}
+
 const bool registered = [] {
   for (const Layer& layer : kLayers) {
     const std::string suffix = std::string("/") + layer.name;
@@ -162,6 +205,12 @@ const bool registered = [] {
         ->UseRealTime();
     benchmark::RegisterBenchmark(("Conv3x3/s8net_winograd" + suffix).c_str(), s8net_winograd, layer)
         ->Arg(32)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(("Conv3x3FusionCost/s8net_winograd" + suffix).c_str(), s8net_winograd_fusion_cost,
+                                 layer)
+        ->ArgsProduct({{16}, {1, 2, 3}})
+        ->ArgNames({"batch", "fusion"})
+        ->Iterations(50)
         ->UseRealTime();
     benchmark::RegisterBenchmark(("Conv3x3WeightGradient/onednn_direct" + suffix).c_str(),
                                  onednn_direct_weight_gradient, layer)

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <ostream>
 
 namespace s8net {
@@ -131,6 +133,69 @@ const Case kCases[] = {
 };
 
 INSTANTIATE_TEST_SUITE_P(Shapes, WinogradConvTest, ::testing::ValuesIn(kCases));
+
+// The forward that a norm between two convs fuses into: the input read through a per-(image,
+// channel) map with its ReLU, the output's plane moments taken on the way. Against the naive conv
+// of the mapped input, and the moments against those of what the conv wrote, summed naively. The
+// output sits far from zero (a bias of 300) so moments taken without a shift would lose the spread.
+TEST_P(WinogradConvTest, FusedForwardMapsItsInputAndTakesTheMomentsOfItsOutput) {
+  const auto& [s, relu] = GetParam();
+  const std::vector<float> x = random_normal(element_count(src_dims(s)), 11);
+  const std::vector<float> weight = random_normal(s.out_channels * s.in_channels * 9, 12, 0.3f);
+  std::vector<float> bias = random_normal(s.out_channels, 13);
+  for (float& b : bias) b += 300.f;
+  const std::vector<float> scale = random_normal(s.batch * s.in_channels, 14),
+                           shift = random_normal(s.batch * s.in_channels, 15);
+  WinogradConv conv(s, relu);
+  conv.load(weight, bias);
+
+  const int64_t plane = s.height * s.width;
+  std::vector<double> mapped = to_double(x);
+  for (size_t k = 0; k < mapped.size(); ++k) {
+    const size_t image_channel = k / static_cast<size_t>(plane);
+    mapped[k] = std::max(0.0, static_cast<double>(scale[image_channel]) * mapped[k] + shift[image_channel]);
+  }
+  std::vector<double> expected =
+      conv2d_reference(mapped, src_dims(s), to_double(weight), to_double(bias), s.out_channels, 3);
+  if (relu) expected = relu_reference(expected);
+
+  const Tensor src = blocked(context_, src_dims(s), x);
+  const Tensor dst(activation_desc(dst_dims(s), ActivationLayout::nChw8c), context_.engine());
+  std::vector<s8net_plane_moments> moments(static_cast<size_t>(s.batch * s.out_channels), {-1.0, -1.0});
+  conv.forward(src.data(), dst.data(), {scale.data(), shift.data(), moments.data()});
+  const std::vector<float> got = to_plain(context_, dst);
+  EXPECT_TRUE(all_close(got, expected, kWinogradTolerance));
+
+  for (size_t k = 0; k < moments.size(); ++k) {
+    double mean = 0, m2 = 0;
+    for (int64_t i = 0; i < plane; ++i) mean += got[k * static_cast<size_t>(plane) + static_cast<size_t>(i)];
+    mean /= static_cast<double>(plane);
+    for (int64_t i = 0; i < plane; ++i) {
+      const double d = got[k * static_cast<size_t>(plane) + static_cast<size_t>(i)] - mean;
+      m2 += d * d;
+    }
+    EXPECT_NEAR(moments[k].mean, mean, 1e-6 * std::abs(mean)) << "plane " << k;
+    // Float sums of at most 16 values per tile around one of them, merged in double.
+    EXPECT_NEAR(moments[k].m2, m2, 1e-4 * m2 + 1e-9) << "plane " << k;
+  }
+}
+
+TEST(WinogradConv, FusedForwardWithoutAMapOrMomentsIsThePlainOne) {
+  if (!WinogradConv::available()) GTEST_SKIP() << kNoKernel;
+  Context context;
+  const WinogradShape s{2, 16, 16, 8, 8};
+  const std::vector<float> x = random_normal(element_count(src_dims(s)), 21);
+  WinogradConv conv(s, false);
+  conv.load(random_normal(16 * 16 * 9, 22, 0.3f), random_normal(16, 23));
+  const std::vector<float> plain = run(context, conv, x);
+  const Tensor src = blocked(context, src_dims(s), x);
+  const Tensor dst(activation_desc(dst_dims(s), ActivationLayout::nChw8c), context.engine());
+  std::vector<s8net_plane_moments> moments(2 * 16);
+  conv.forward(src.data(), dst.data(), {nullptr, nullptr, moments.data()});
+  EXPECT_EQ(to_plain(context, dst), plain) << "taking the moments changed the output";
+  const std::vector<float> scale(2 * 16, 1.f);
+  EXPECT_THROW(conv.forward(src.data(), dst.data(), {scale.data(), nullptr, nullptr}), Error);
+}
 
 // With the forward conv's weights turned, the conv maps the output's gradient to the input's: the
 // gradient of L(x) = sum(dy * conv(x)), checked by central differences of the naive convolution.

@@ -155,24 +155,41 @@ void WinogradConv::prepare_scratch() {
   for (AlignedFloats& s : scratch_) s.resize(per_thread);
 }
 
-void WinogradConv::forward(const float* src, float* dst) {
+void WinogradConv::forward(const float* src, float* dst, const WinogradFusion& fusion) {
 #if defined(__x86_64__) || defined(__i386__)
   using winograd::kBlockTiles;
   const int64_t tiles = shape_.batch * winograd::TileGrid(shape_).per_image();
   prepare_scratch();
   const int64_t in_floats = kSide * kSide * kBlockTiles * shape_.in_channels;
+  if ((fusion.input_scale == nullptr) != (fusion.input_shift == nullptr))
+    throw Error("Winograd conv: an input map needs both its scale and its shift");
+  winograd::BlockFusion block_fusion{fusion.input_scale, fusion.input_shift, nullptr};
+  if (fusion.output_moments != nullptr) {
+    tile_moments_.resize(static_cast<size_t>(tiles * 2 * shape_.out_channels));
+    block_fusion.tile_moments = tile_moments_.data();
+  }
   // Each thread a fixed run of whole images where the threads divide the batch.
 #pragma omp parallel
   {
     float* v = scratch_[static_cast<size_t>(omp_get_thread_num())].data();
     for_each_block_of_this_thread(tiles, [&](int64_t first, int64_t count) {
       winograd::run_block_avx2(shape_, relu_, src, transformed_.data(), bias_.data(), dst, first, count, v,
-                               v + in_floats);
+                               v + in_floats, block_fusion);
     });
+    if (fusion.output_moments != nullptr) {
+      // Each image's merge reads tiles other threads may have written: after the barrier of the
+      // loop above's end (an explicit one, since that loop is not a worksharing construct).
+#pragma omp barrier
+#pragma omp for schedule(static)
+      for (int64_t image = 0; image < shape_.batch; ++image)
+        winograd::merge_tile_moments_avx2(shape_, tile_moments_.data(), image,
+                                          fusion.output_moments + image * shape_.out_channels);
+    }
   }
 #else
   (void)src;
   (void)dst;
+  (void)fusion;
   throw Error("Winograd conv: built for a CPU without AVX2");
 #endif
 }

@@ -74,22 +74,34 @@ inline TileOrigin origin_of(const Block& block, int64_t slot) {
   return {tile / block.grid.per_image(), at / block.grid.columns * kOut, at % block.grid.columns * kOut};
 }
 
-// V[p][slot][c] = (B^T d B)[p] for each channel c of the tile, d read with zeros outside the image.
-S8NET_AVX2 void transform_input(const Block& block, const float* src, int64_t slot, float* v) {
+// V[p][slot][c] = (B^T d B)[p] for each channel c of the tile, d read with zeros outside the image;
+// Mapped: d = relu(scale * src + shift) inside the image, with fusion's per-(image, channel) map.
+template <bool Mapped>
+S8NET_AVX2_INLINE void transform_input(const Block& block, const float* src, int64_t slot, float* v,
+                                       const BlockFusion& fusion) {
   const WinogradShape& s = block.shape;
   const auto [image, top, left] = origin_of(block, slot);
   const int64_t y0 = top - 1, x0 = left - 1;  // the input tile starts one pixel before its outputs
   const int64_t channel_blocks = s.in_channels / kLanes, point_stride = kBlockTiles * s.in_channels;
   for (int64_t cb = 0; cb < channel_blocks; ++cb) {
     const float* plane = src + (image * channel_blocks + cb) * s.height * s.width * kLanes;
+    __m256 scale = _mm256_setzero_ps(), shift = _mm256_setzero_ps();
+    if constexpr (Mapped) {
+      scale = _mm256_loadu_ps(fusion.input_scale + image * s.in_channels + cb * kLanes);
+      shift = _mm256_loadu_ps(fusion.input_shift + image * s.in_channels + cb * kLanes);
+    }
     __m256 columns[kSide][kSide];  // [x][y]: each column of the tile is one line
     for (int i = 0; i < kSide; ++i) {
       const int64_t y = y0 + i;
       const bool row_inside = y >= 0 && y < s.height;
       for (int j = 0; j < kSide; ++j) {
         const int64_t x = x0 + j;
-        columns[j][i] = row_inside && x >= 0 && x < s.width ? _mm256_loadu_ps(plane + (y * s.width + x) * kLanes)
-                                                            : _mm256_setzero_ps();
+        __m256 value = _mm256_setzero_ps();  // the padding is zero after the map too
+        if (row_inside && x >= 0 && x < s.width) {
+          value = _mm256_loadu_ps(plane + (y * s.width + x) * kLanes);
+          if constexpr (Mapped) value = _mm256_max_ps(_mm256_fmadd_ps(value, scale, shift), _mm256_setzero_ps());
+        }
+        columns[j][i] = value;
       }
     }
     __m256 rows[kSide][kSide];  // [y'][x]: B^T d
@@ -182,15 +194,19 @@ S8NET_AVX2 void multiply(const WinogradShape& s, const float* v, const float* u,
         {v + p * kBlockTiles * in, in, u + p * in * out, out, m + p * kBlockTiles * out, out, count, in, out});
 }
 
-// dst = relu?(A^T M A + bias) for the part of the tile's 4x4 outputs inside the image.
-S8NET_AVX2 void transform_output(const Block& block, bool relu, const float* m, const float* bias, int64_t slot,
-                                 float* dst) {
+// dst = relu?(A^T M A + bias) for the part of the tile's 4x4 outputs inside the image; WithMoments:
+// and the tile's moments of what it wrote, per channel, into fusion.tile_moments. They are sums of
+// (value - k), k the tile's first value, so the square sums stay clear of the mean's size.
+template <bool WithMoments>
+S8NET_AVX2_INLINE void transform_output(const Block& block, bool relu, const float* m, const float* bias, int64_t slot,
+                                        float* dst, const BlockFusion& fusion) {
   const WinogradShape& s = block.shape;
   const auto [image, y0, x0] = origin_of(block, slot);
   const int64_t rows = std::min<int64_t>(kOut, s.height - y0), cols = std::min<int64_t>(kOut, s.width - x0);
   const int64_t channel_blocks = s.out_channels / kLanes, point_stride = kBlockTiles * s.out_channels;
   const __m256 zero = _mm256_setzero_ps();
   for (int64_t kb = 0; kb < channel_blocks; ++kb) {
+    __m256 first = zero, sum = zero, squares = zero;
     const float* in = m + slot * s.out_channels + kb * kLanes;
     __m256 reduced[kOut][kSide];  // [y][x']: A^T M
     for (int j = 0; j < kSide; ++j) {
@@ -201,14 +217,51 @@ S8NET_AVX2 void transform_output(const Block& block, bool relu, const float* m, 
     }
     const __m256 b = _mm256_loadu_ps(bias + kb * kLanes);
     float* plane = dst + (image * channel_blocks + kb) * s.height * s.width * kLanes;
-    for (int64_t r = 0; r < rows; ++r) {
-      __m256 line[kOut];
-      output_line(reduced[r], line);
-      for (int64_t c = 0; c < cols; ++c) {
-        __m256 value = _mm256_add_ps(line[c], b);
-        if (relu) value = _mm256_max_ps(value, zero);
-        _mm256_storeu_ps(plane + ((y0 + r) * s.width + x0 + c) * kLanes, value);
+    if (rows == kOut && cols == kOut) {
+      // A whole tile (every tile but the image's last row and column when its sides are not
+      // multiples of 4): constant bounds, and the moments' sums a short chain per row.
+      for (int r = 0; r < kOut; ++r) {
+        __m256 line[kOut];
+        output_line(reduced[r], line);
+        for (int c = 0; c < kOut; ++c) {
+          line[c] = _mm256_add_ps(line[c], b);
+          if (relu) line[c] = _mm256_max_ps(line[c], zero);
+          _mm256_storeu_ps(plane + ((y0 + r) * s.width + x0 + c) * kLanes, line[c]);
+        }
+        if constexpr (WithMoments) {
+          if (r == 0) first = line[0];
+          __m256 d[kOut];
+          for (int c = 0; c < kOut; ++c) d[c] = _mm256_sub_ps(line[c], first);
+          sum = _mm256_add_ps(sum, _mm256_add_ps(_mm256_add_ps(d[0], d[1]), _mm256_add_ps(d[2], d[3])));
+          const __m256 squares01 = _mm256_fmadd_ps(d[0], d[0], _mm256_mul_ps(d[1], d[1]));
+          const __m256 squares23 = _mm256_fmadd_ps(d[2], d[2], _mm256_mul_ps(d[3], d[3]));
+          squares = _mm256_add_ps(squares, _mm256_add_ps(squares01, squares23));
+        }
       }
+    } else {
+      for (int64_t r = 0; r < rows; ++r) {
+        __m256 line[kOut];
+        output_line(reduced[r], line);
+        for (int64_t c = 0; c < cols; ++c) {
+          __m256 value = _mm256_add_ps(line[c], b);
+          if (relu) value = _mm256_max_ps(value, zero);
+          _mm256_storeu_ps(plane + ((y0 + r) * s.width + x0 + c) * kLanes, value);
+          if constexpr (WithMoments) {
+            if (r == 0 && c == 0) first = value;
+            const __m256 d = _mm256_sub_ps(value, first);
+            sum = _mm256_add_ps(sum, d);
+            squares = _mm256_fmadd_ps(d, d, squares);
+          }
+        }
+      }
+    }
+    if constexpr (WithMoments) {
+      // mean = k + sum / count, m2 = squares - sum^2 / count
+      const __m256 per_value = _mm256_set1_ps(1.f / static_cast<float>(rows * cols));
+      const __m256 offset = _mm256_mul_ps(sum, per_value);
+      float* out = fusion.tile_moments + ((block.first + slot) * channel_blocks + kb) * 2 * kLanes;
+      _mm256_storeu_ps(out, _mm256_add_ps(first, offset));
+      _mm256_storeu_ps(out + kLanes, _mm256_fnmadd_ps(sum, offset, squares));
     }
   }
 }
@@ -258,20 +311,65 @@ S8NET_AVX2 void accumulate(const WinogradShape& s, const float* v, const float* 
 S8NET_AVX2 void weight_gradient_block(const WinogradShape& shape, const float* src, const float* diff_dst,
                                       int64_t first, int64_t count, float* v, float* m, float* acc, float* bias_acc) {
   const Block block{shape, TileGrid(shape), first};
-  for (int64_t slot = 0; slot < count; ++slot) transform_input(block, src, slot, v);
+  for (int64_t slot = 0; slot < count; ++slot) transform_input<false>(block, src, slot, v, {});
   for (int64_t slot = 0; slot < count; ++slot) transform_output_gradient(block, diff_dst, slot, m, bias_acc);
   accumulate(shape, v, m, acc, count);
 }
 
+template <bool Mapped, bool WithMoments>
 S8NET_AVX2 void run_block(const WinogradShape& shape, bool relu, const float* src, const float* u, const float* bias,
-                          float* dst, int64_t first, int64_t count, float* v, float* m) {
+                          float* dst, int64_t first, int64_t count, float* v, float* m, const BlockFusion& fusion) {
   const Block block{shape, TileGrid(shape), first};
-  for (int64_t slot = 0; slot < count; ++slot) transform_input(block, src, slot, v);
+  for (int64_t slot = 0; slot < count; ++slot) transform_input<Mapped>(block, src, slot, v, fusion);
   multiply(shape, v, u, m, count);
-  for (int64_t slot = 0; slot < count; ++slot) transform_output(block, relu, m, bias, slot, dst);
+  for (int64_t slot = 0; slot < count; ++slot) transform_output<WithMoments>(block, relu, m, bias, slot, dst, fusion);
+}
+
+// The moments of image's planes from its tiles' in one sweep in double: around k, the first tile's
+// mean, mean = k + S1 / N and m2 = sum(m2_t) + S2 - S1^2 / N with S1 = sum n_t (mean_t - k) and
+// S2 = sum n_t (mean_t - k)^2 (the pairwise merge of moments, summed in tile order).
+S8NET_AVX2 void merge_moments(const WinogradShape& s, const float* tile_moments, int64_t image,
+                              s8net_plane_moments* out) {
+  const TileGrid grid(s);
+  const int64_t blocks = s.out_channels / kLanes, per_tile = 2 * s.out_channels;
+  const float* tiles = tile_moments + image * grid.per_image() * per_tile;
+  for (int64_t kb = 0; kb < blocks; ++kb) {
+    __m256d k[2], s1[2], s2[2], m2[2];
+    const float* first = tiles + kb * 2 * kLanes;
+    for (int h = 0; h < 2; ++h) {
+      k[h] = _mm256_cvtps_pd(_mm_loadu_ps(first + h * 4));
+      s1[h] = s2[h] = m2[h] = _mm256_setzero_pd();
+    }
+    for (int64_t t = 0; t < grid.per_image(); ++t) {
+      const int64_t rows = std::min<int64_t>(kOut, s.height - t / grid.columns * kOut);
+      const int64_t cols = std::min<int64_t>(kOut, s.width - t % grid.columns * kOut);
+      const __m256d count = _mm256_set1_pd(static_cast<double>(rows * cols));
+      const float* tile = tiles + t * per_tile + kb * 2 * kLanes;
+      for (int h = 0; h < 2; ++h) {
+        const __m256d d = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(tile + h * 4)), k[h]);
+        const __m256d weighted = _mm256_mul_pd(count, d);
+        s1[h] = _mm256_add_pd(s1[h], weighted);
+        s2[h] = _mm256_fmadd_pd(weighted, d, s2[h]);
+        m2[h] = _mm256_add_pd(m2[h], _mm256_cvtps_pd(_mm_loadu_ps(tile + kLanes + h * 4)));
+      }
+    }
+    const __m256d values = _mm256_set1_pd(static_cast<double>(s.height * s.width));
+    for (int h = 0; h < 2; ++h) {
+      const __m256d offset = _mm256_div_pd(s1[h], values);
+      alignas(32) double mean[4], spread[4];
+      _mm256_store_pd(mean, _mm256_add_pd(k[h], offset));
+      _mm256_store_pd(spread, _mm256_fnmadd_pd(s1[h], offset, _mm256_add_pd(m2[h], s2[h])));
+      for (int l = 0; l < 4; ++l) out[kb * kLanes + h * 4 + l] = {mean[l], std::max(0.0, spread[l])};
+    }
+  }
 }
 
 }  // namespace
+
+void merge_tile_moments_avx2(const WinogradShape& shape, const float* tile_moments, int64_t image,
+                             s8net_plane_moments* moments) {
+  merge_moments(shape, tile_moments, image, moments);
+}
 
 // The entry points are plain functions calling the AVX2 ones: their declarations, seen by code
 // compiled for the baseline, carry no target attribute.
@@ -281,8 +379,12 @@ void accumulate_weight_gradient_avx2(const WinogradShape& shape, const float* sr
 }
 
 void run_block_avx2(const WinogradShape& shape, bool relu, const float* src, const float* transformed_weights,
-                    const float* bias, float* dst, int64_t first, int64_t count, float* v, float* m) {
-  run_block(shape, relu, src, transformed_weights, bias, dst, first, count, v, m);
+                    const float* bias, float* dst, int64_t first, int64_t count, float* v, float* m,
+                    const BlockFusion& fusion) {
+  const bool mapped = fusion.input_scale != nullptr, with_moments = fusion.tile_moments != nullptr;
+  const auto run = mapped ? (with_moments ? run_block<true, true> : run_block<true, false>)
+                          : (with_moments ? run_block<false, true> : run_block<false, false>);
+  run(shape, relu, src, transformed_weights, bias, dst, first, count, v, m, fusion);
 }
 
 }  // namespace s8net::winograd

@@ -10,6 +10,8 @@
 // over tiles of the input's transform times the output gradient's, turned back by G^T . G.
 #pragma once
 
+#include <s8net/norm/plugin_api.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <new>
@@ -37,6 +39,18 @@ struct WinogradShape {
   int64_t batch = 0, in_channels = 0, out_channels = 0, height = 0, width = 0;
 };
 
+// What a forward does besides the convolution, each part where its pointers are given: with both,
+// a norm between two such convs that evaluates as a per-sample map of its input's moments (GroupNorm,
+// LayerNorm) needs no pass over memory of its own.
+struct WinogradFusion {
+  // batch x in_channels each, [image * in_channels + channel]: the input is read as
+  // relu(scale * src + shift) (the padding stays zero).
+  const float* input_scale = nullptr;
+  const float* input_shift = nullptr;
+  // batch x out_channels, [image * out_channels + channel]: the mean and m2 of each plane of dst as written.
+  s8net_plane_moments* output_moments = nullptr;
+};
+
 // One object's calls must not overlap: it keeps its working buffers between calls.
 class WinogradConv {
  public:
@@ -53,8 +67,8 @@ class WinogradConv {
   void load_turned(std::span<const float> forward_weights);
 
   // src: batch x in_channels x height x width, dst: batch x out_channels x height x width, both
-  // nChw8c; dst = relu?(conv(src) + bias).
-  void forward(const float* src, float* dst);
+  // nChw8c; dst = relu?(conv(src) + bias), with what fusion asks for besides.
+  void forward(const float* src, float* dst, const WinogradFusion& fusion = {});
   // The gradients of this conv's weights (oihw, overwritten) and bias from its input src and the
   // gradient of its output (before any ReLU: the caller's), both nChw8c.
   void backward_weights(const float* src, const float* diff_dst, float* diff_weights, float* diff_bias);
@@ -71,6 +85,7 @@ class WinogradConv {
   std::vector<float> staging_, rows_;         // load's working copies of the weights
   std::vector<AlignedFloats> scratch_;        // per thread: a block's transformed inputs and products
   std::vector<AlignedFloats> gradient_sums_;  // per thread: the weight gradient's [36][in][out] and bias sums
+  AlignedFloats tile_moments_;                // a fused forward's moments of each output tile
   void prepare_scratch();
 };
 
