@@ -7,6 +7,7 @@
 
 #include <s8net/model/s8_network.hpp>
 #include <s8net/norm/registry.hpp>
+#include <s8net/ops/plane_map.hpp>
 #include <s8net/ops/winograd_conv.hpp>
 #include <s8net/train/sgd.hpp>
 
@@ -47,8 +48,8 @@ std::vector<double> norm_reference(const std::string& norm, std::vector<double> 
       const size_t c = i / static_cast<size_t>(plane) % static_cast<size_t>(C);
       y[i] = (y[i] - mean[c]) / std::sqrt(var[c] + kEps) * weight[c] + bias[c];
     }
-  } else if (norm == "gn" || norm == "ln") {
-    const int64_t groups = norm == "gn" ? 2 : 1, span = C / groups * plane;
+  } else if (norm == "gn" || norm == "ln" || norm == "in") {
+    const int64_t groups = norm == "gn" ? 2 : norm == "ln" ? 1 : C, span = C / groups * plane;
     for (int64_t g = 0; g < N * groups; ++g) {
       const auto first = y.begin() + g * span, last = first + span;
       const double m = std::accumulate(first, last, 0.0) / static_cast<double>(span);
@@ -211,10 +212,11 @@ std::string case_name(const ::testing::TestParamInfo<Case>& info) {
   return std::get<0>(info.param) + "_" + std::string(name_of(std::get<1>(info.param)));
 }
 
-// bn folds (ReLU fused), gn and ln do not; affinefolds folds a norm whose plugin cannot fuse the
-// ReLU; affine neither folds nor fuses (the ReLU runs as its own primitive).
+// bn folds (ReLU fused); gn, ln and in are taken as maps of their moments where the evaluation
+// runs in nChw8c with s8net's kernels, else run by their plugins; affinefolds folds a norm whose
+// plugin cannot fuse the ReLU; affine neither folds nor fuses (the ReLU runs as its own primitive).
 INSTANTIATE_TEST_SUITE_P(Norms, InferenceTest,
-                         ::testing::Combine(::testing::Values("bn", "gn", "ln", "affine", "affinefolds"),
+                         ::testing::Combine(::testing::Values("bn", "gn", "ln", "in", "affine", "affinefolds"),
                                             ::testing::Values(ActivationLayout::nchw, ActivationLayout::nChw8c,
                                                               ActivationLayout::nChw16c)),
                          case_name);
@@ -301,6 +303,40 @@ TEST(InferencePlan, FoldsEveryNormThatOffersItsEvaluationAsAnAffineMap) {
   EXPECT_EQ(lines_with("gn", "folded"), 0);
   EXPECT_EQ(lines_with("gn", ".norm: gn"), 8);
   EXPECT_EQ(lines_with("affine", ".relu: "), 8);  // a norm that cannot fuse its ReLU
+}
+
+// A norm that offers its evaluation as a map of its input's moments (gn, ln, in) has no pass of its own
+// where the evaluation runs in nChw8c with s8net's kernels: s8net's Winograd takes the moments of
+// its output (after oneDNN's C1, one pass takes them), the next Winograd applies the map to what it
+// reads, and one pass applies it, with the skip add, before a 1x1 conv or a pool.
+TEST(InferencePlan, TakesANormThatOffersAMapOfTheMomentsIntoTheOpsAroundIt) {
+  if (!plane_map_available()) GTEST_SKIP() << "no AVX2 with FMA: s8net's own kernels do not run here";
+  Context context;
+  NormRegistry registry(context);
+  registry.load_path(S8NET_PLUGIN_DIR);
+  const auto lines_with = [&](const std::string& norm, const std::string& text) {
+    NetworkConfig config;
+    config.norm = norm;
+    config.layout = ActivationLayout::nChw8c;
+    S8Network network(context, registry, config);
+    const std::vector<std::string> names = network.implementation_names(4);
+    return std::count_if(names.begin(), names.end(), [&](const std::string& line) {
+      return line.starts_with("eval ") && line.find(text) != std::string::npos;
+    });
+  };
+  for (const char* norm : {"gn", "ln", "in"}) {
+    EXPECT_EQ(lines_with(norm, "(plugin, as a map of the moments)"), 8) << norm;
+    EXPECT_EQ(lines_with(norm, "(taking the moments of its output)"), 7) << norm;  // C2 to C9
+    EXPECT_EQ(lines_with(norm, ".norm moments: "), 1) << norm;                     // after C1
+    EXPECT_EQ(lines_with(norm, "norm and ReLU in)"), 5) << norm;                   // C2, C4, C5, C8, C9
+    EXPECT_EQ(lines_with(norm, ".norm map: "), 3) << norm;                         // before c3, c6 and the pool
+    EXPECT_EQ(lines_with(norm, "skip add of the source's map"), 2) << norm;
+    EXPECT_EQ(lines_with(norm, ".skip_add: "), 0) << norm;
+  }
+  // The test plugin "affine" offers no such map: its plugin runs after each conv.
+  registry.load_file(test::only_file_in("affine"));
+  EXPECT_EQ(lines_with("affine", "as a map of the moments"), 0);
+  EXPECT_EQ(lines_with("affine", ".norm: affine (plugin"), 8);
 }
 
 std::unique_ptr<S8Network> network_of(Context& context, const NormRegistry& registry, const std::string& norm,

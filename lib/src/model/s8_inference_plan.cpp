@@ -2,6 +2,9 @@
 
 #include "s8_stage_dispatch.hpp"
 
+#include <s8net/ops/plane_map.hpp>
+
+#include <optional>
 #include <string>
 
 namespace s8net {
@@ -76,6 +79,10 @@ struct S8Network::InferencePlan::Builder {
   std::array<s8::Shape, kStages.size()> shapes = s8::stage_shapes();
   const Tensor* input = nullptr;  // the previous stage's output
   bool all_jit = true;
+  // A norm taken by the convs around it (see by_moments) whose map no pass has applied yet: its
+  // stage's output is the conv's, `input`. The next conv takes the map in if s8net's Winograd
+  // runs it; anything else has apply_pending() apply it first.
+  std::optional<size_t> pending = std::nullopt;
 
   std::string name(size_t i) const { return std::string("eval ") + kStages[i].name; }
   void begin_stage(size_t i) { plan.steps.begin_section(kStages[i].name); }
@@ -104,6 +111,19 @@ struct S8Network::InferencePlan::Builder {
     if (!channels_last(i) && (i == 0 || (candidate.forward_choices && in.c < static_cast<int64_t>(layout))))
       src_tag = tag::nchw;
     const dnnl::memory::desc src_desc({plan.batch, in.c, in.h, in.w}, dnnl::memory::data_type::f32, src_tag);
+    st.conv = std::make_unique<InferenceConv>(plan.context, conv_spec(i), forward_algorithm(i, candidate, layout),
+                                              src_desc, dst_desc, folded);
+    WinogradFusion fusion;
+    if (pending) {
+      const StageState& from = plan.stages[*pending];
+      if (st.conv->runs_own_winograd() && src_desc == input->desc() && add_reads_a_map(*pending)) {
+        fusion.input_scale = from.map_scale.data();
+        fusion.input_shift = from.map_shift.data();
+        pending.reset();
+      } else {
+        apply_pending(i);
+      }
+    }
     const Tensor* src = input;
     if (src_desc != input->desc()) {
       st.input = Tensor(src_desc, engine);
@@ -113,12 +133,14 @@ struct S8Network::InferencePlan::Builder {
       src = &st.input;
     }
     st.folded = folded;
-    st.conv = std::make_unique<InferenceConv>(plan.context, conv_spec(i), forward_algorithm(i, candidate, layout),
-                                              src_desc, dst_desc, folded);
     all_jit = all_jit && st.conv->is_jit();
-    st.out = Tensor(dst_desc, engine);
     std::string conv_line = name(i) + ".conv: fwd " + st.conv->implementation();
     if (folded) conv_line += " (" + plan.weights.norms[i]->norm_name() + " folded in)";
+    if (fusion.input_scale != nullptr)
+      conv_line += " (reading " + std::string(kStages[i - 1].name) + "'s norm and ReLU in)";
+    if (plugin_norm != nullptr && by_moments(*plugin_norm))
+      return conv_by_moments(i, *plugin_norm, *src, fusion, conv_line);
+    st.out = Tensor(dst_desc, engine);
 
     if (plugin_norm != nullptr) {
       NormLayer& norm = *plugin_norm;
@@ -127,7 +149,7 @@ struct S8Network::InferencePlan::Builder {
       st.norm_desc = {plan.batch, shapes[i].c, shapes[i].h, shapes[i].w, norm_layout};
       st.pre = Tensor(dst_desc, engine);
       if (!norm.fuses_relu()) st.relu = std::make_unique<Relu>(plan.context, dst_desc);
-      plan.steps.add_pass(st.conv->bind_forward(*src, st.pre), conv_line);
+      plan.steps.add_pass(st.conv->bind_forward(*src, st.pre, fusion), conv_line);
       plan.steps.add_plugin(
           [&norm, &st, x = st.pre.data(), y = st.out.data()] { norm.forward(S8NET_MODE_EVAL, st.norm_desc, x, y); },
           name(i) + ".norm: " + norm.norm_name() + " (plugin, " + (st.relu ? "then" : "fused") + " ReLU)");
@@ -135,7 +157,7 @@ struct S8Network::InferencePlan::Builder {
         plan.steps.add_primitive(st.relu->bind_forward(st.out, st.out),
                                  name(i) + ".relu: " + st.relu->implementation());
     } else {
-      plan.steps.add_pass(st.conv->bind_forward(*src, st.out), conv_line);
+      plan.steps.add_pass(st.conv->bind_forward(*src, st.out, fusion), conv_line);
     }
     if (kStages[i].skip == Skip::add) {
       st.skip_add = std::make_unique<SkipAdd>(plan.context, dst_desc);
@@ -145,10 +167,92 @@ struct S8Network::InferencePlan::Builder {
     input = &st.out;
   }
 
+  // Whether the norm after a conv is taken as a map of its input's moments instead of by a pass of
+  // its own: the conv (s8net's Winograd) takes the moments of its output, or one pass reads them
+  // (after a oneDNN conv); the plugin turns them into a map per (image, channel); the next conv
+  // applies the map to what it reads if s8net's Winograd runs it, else one pass applies it, with
+  // the skip add where there is one.
+  bool by_moments(const NormLayer& norm) const {
+    return norm.offers_eval_affine_from_moments() && layout == ActivationLayout::nChw8c && plane_map_available();
+  }
+
+  // Whether the skip add that reads stage i (if it is a skip source) can apply i's map itself, as the
+  // map pass does: else i's output must be a tensor.
+  bool add_reads_a_map(size_t i) const {
+    if (kStages[i].skip != Skip::source) return true;
+    for (size_t j = i + 1; j < kStages.size(); ++j)
+      if (kStages[j].skip == Skip::add) return by_moments(*plan.weights.norms[j]);
+    return false;
+  }
+
+  PlaneMapShape map_shape(size_t i) const { return {plan.batch, shapes[i].c, shapes[i].h, shapes[i].w}; }
+
+  void conv_by_moments(size_t i, NormLayer& norm, const Tensor& src, WinogradFusion fusion,
+                       const std::string& conv_line) {
+    StageState& st = plan.stages[i];
+    const auto planes = static_cast<size_t>(plan.batch * shapes[i].c);
+    st.pre = Tensor(out_desc(i), plan.context.engine());
+    st.moments.assign(planes, {});
+    st.map_scale.assign(planes, 0.f);
+    st.map_shift.assign(planes, 0.f);
+    st.norm_desc = {plan.batch, shapes[i].c, shapes[i].h, shapes[i].w, S8NET_LAYOUT_NCHW8C};
+    if (st.conv->runs_own_winograd()) {
+      fusion.output_moments = st.moments.data();
+      plan.steps.add_pass(st.conv->bind_forward(src, st.pre, fusion),
+                          conv_line + " (taking the moments of its output)");
+    } else {
+      plan.steps.add_pass(st.conv->bind_forward(src, st.pre, fusion), conv_line);
+      plan.steps.add_pass(BoundPass::own([shape = map_shape(i), x = st.pre.data(),
+                                          moments = st.moments.data()] { plane_moments(shape, x, moments); },
+                                         "norm moments forward_inference"),
+                          name(i) + ".norm moments: s8net_plane_moments:avx2");
+    }
+    plan.steps.add_plugin(
+        [&norm, &st] {
+          norm.eval_affine_from_moments(st.norm_desc, st.moments.data(), st.map_scale.data(), st.map_shift.data());
+        },
+        name(i) + ".norm: " + norm.norm_name() + " (plugin, as a map of the moments)");
+    input = &st.pre;
+    pending = i;
+    // The skip add needs this stage's map applied before it: in one pass with its own.
+    if (kStages[i].skip == Skip::add) apply_pending(i);
+  }
+
+  // A stage's output as the map pass reads it: the tensor, or the conv's output and the norm's map
+  // where no pass has applied it (a skip source whose next conv took its map in).
+  MappedPlanes output_of(size_t i) const {
+    const StageState& st = plan.stages[i];
+    if (!st.out.empty()) return {st.out.data(), nullptr, nullptr};
+    return {st.pre.data(), st.map_scale.data(), st.map_shift.data()};
+  }
+
+  // Applies the pending norm's map and ReLU (and its stage's skip add) in one pass, in that stage's
+  // section of the profile; `section` is the stage being built.
+  void apply_pending(size_t section) {
+    const size_t i = *pending;
+    pending.reset();
+    StageState& st = plan.stages[i];
+    st.out = Tensor(out_desc(i), plan.context.engine());
+    const bool add = kStages[i].skip == Skip::add;
+    const MappedPlanes addend = add ? output_of(s8::skip_source_of(i)) : MappedPlanes{};
+    std::string line = name(i) + ".norm map: s8net_plane_map:avx2 (the map with its ReLU";
+    if (add) line += addend.scale ? ", and the skip add of the source's map" : ", and the skip add";
+    plan.steps.begin_section(kStages[i].name);
+    plan.steps.add_pass(
+        BoundPass::own([shape = map_shape(i), x = st.pre.data(), a = st.map_scale.data(), b = st.map_shift.data(),
+                        addend, y = st.out.data()] { map_planes_relu(shape, x, a, b, addend, y); },
+                       "norm map forward_inference"),
+        line + ")");
+    plan.steps.begin_section(kStages[section].name);
+    input = &st.out;
+  }
+
   void pool_dropout(size_t i) {
+    if (pending) apply_pending(i);
     pool(i, std::make_unique<MaxPool2x2>(plan.context, input->desc(), out_desc(i), Pass::inference));
   }
   void global_pool(size_t i) {
+    if (pending) apply_pending(i);
     pool(i, std::make_unique<GlobalAvgPool>(plan.context, input->desc(), out_desc(i), Pass::inference));
   }
 

@@ -56,6 +56,10 @@ struct S8Network::InferencePlan {
     Tensor input;  // a copy of the stage's input in the layout it reads, when that differs
     s8net_tensor_desc norm_desc{};
     Tensor pre;  // conv output, the plugin norm's input
+    // A norm taken as a map of its input's moments: the moments the conv took, per (image,
+    // channel), and the plugin's map from them.
+    std::vector<s8net_plane_moments> moments;
+    std::vector<float> map_scale, map_shift;
     Tensor out;  // what the next stage reads
   };
 

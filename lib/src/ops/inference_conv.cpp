@@ -55,11 +55,14 @@ void InferenceConv::load(const ConvWeights& weights, const ChannelAffine* affine
 }
 
 // load() writes into weight_ and bias_ in place, so a bound forward sees the latest weights.
-BoundPass InferenceConv::bind_forward(const Tensor& src, const Tensor& dst) const {
+BoundPass InferenceConv::bind_forward(const Tensor& src, const Tensor& dst, const WinogradFusion& fusion) const {
   if (own_)
-    return BoundPass::own(
-        [conv = own_.get(), x = src.memory(), y = dst.memory()] { conv->forward(data_of(x), data_of(y)); },
-        "convolution forward_inference");
+    return BoundPass::own([conv = own_.get(), x = src.memory(), y = dst.memory(),
+                           fusion] { conv->forward(data_of(x), data_of(y), fusion); },
+                          "convolution forward_inference");
+  if (fusion.input_scale != nullptr || fusion.input_shift != nullptr || fusion.output_moments != nullptr)
+    throw Error(spec_.name + ": only s8net's own Winograd takes a norm's map or moments in, not " +
+                pd_.impl_info_str());
   return {{forward_,
            {{DNNL_ARG_SRC, src.memory()},
             {DNNL_ARG_WEIGHTS, weight_.memory()},

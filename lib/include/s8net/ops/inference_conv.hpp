@@ -27,7 +27,10 @@ class InferenceConv {
   // w'[o] = w[o] * scale[o], b'[o] = b[o] * scale[o] + shift[o].
   void load(const ConvWeights& weights, const ChannelAffine* affine);
   void forward(const Tensor& src, const Tensor& dst);
-  BoundPass bind_forward(const Tensor& src, const Tensor& dst) const;
+  // fusion: only where runs_own_winograd(); its buffers must outlive the pass.
+  BoundPass bind_forward(const Tensor& src, const Tensor& dst, const WinogradFusion& fusion = {}) const;
+  // Whether s8net's WinogradConv runs it, which can take a norm's map and moments in (WinogradFusion).
+  bool runs_own_winograd() const noexcept { return own_ != nullptr; }
 
   dnnl::memory::desc src_desc() const { return pd_.src_desc(); }
   dnnl::memory::desc dst_desc() const { return pd_.dst_desc(); }
