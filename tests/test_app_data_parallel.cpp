@@ -131,7 +131,21 @@ TEST_P(NormsThatFollowOneProcess, TwoRanksAtBatch32TrainWhatOneProcessDoes) {
   EXPECT_EQ(m2.train_total, m1.train_total);
   // On the project's data the 0.1 point; on the random stand-in, with 500 test images,
   // one image (0.2 points).
-  EXPECT_NEAR(m2.test_accuracy(), m1.test_accuracy(), m1.test_total > 1000 ? 0.1 : 0.2);
+  double tolerance = m1.test_total > 1000 ? 0.1 : 0.2;
+  // BatchNorm's training amplifies rounding (its batch statistics couple every image): one process
+  // computing the same statistics in another order (without sync, oneDNN's sums) ends the run
+  // apart by an amount that depends on the CPU's kernels. Two ranks may differ by that much more.
+  if (GetParam().starts_with("bn")) {
+    std::string unsynced_flags = flags;
+    unsynced_flags.replace(unsynced_flags.find("sync=1"), 6, "sync=0");
+    const AppRun unsynced = train(name + "-1-unsynced", 1, unsynced_flags);
+    ASSERT_EQ(unsynced.exit_code, 0) << unsynced.all();
+    const double rounding = std::abs(last_epoch(name + "-1-unsynced").test_accuracy() - m1.test_accuracy());
+    std::cout << GetParam() << ": one process, the statistics summed without sync: test accuracy "
+              << last_epoch(name + "-1-unsynced").test_accuracy() << "%\n";
+    tolerance += rounding;
+  }
+  EXPECT_NEAR(m2.test_accuracy(), m1.test_accuracy(), tolerance);
   std::cout << GetParam() << ": test accuracy " << m2.test_accuracy() << "% over 2 ranks, " << m1.test_accuracy()
             << "% in one process\n";
 }
