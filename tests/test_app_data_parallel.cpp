@@ -143,7 +143,7 @@ TEST_P(NormsThatFollowOneProcess, TwoRanksAtBatch32TrainWhatOneProcessDoes) {
     const double rounding = std::abs(last_epoch(name + "-1-unsynced").test_accuracy() - m1.test_accuracy());
     std::cout << GetParam() << ": one process, the statistics summed without sync: test accuracy "
               << last_epoch(name + "-1-unsynced").test_accuracy() << "%\n";
-    tolerance += rounding;
+    tolerance += std::min(rounding, 0.5);  // beyond that a broken sync would pass unseen
   }
   EXPECT_NEAR(m2.test_accuracy(), m1.test_accuracy(), tolerance);
   std::cout << GetParam() << ": test accuracy " << m2.test_accuracy() << "% over 2 ranks, " << m1.test_accuracy()

@@ -221,34 +221,39 @@ INSTANTIATE_TEST_SUITE_P(Norms, InferenceTest,
                                                               ActivationLayout::nChw16c)),
                          case_name);
 
-// A batch larger than the inference chunk runs as several; the caller sees one batch.
+// A batch larger than the inference chunk runs as several; the caller sees one batch. For a norm
+// that folds (bn) and one taken as a map of its per-image moments (gn).
 TEST(InferencePlan, ABatchOfSeveralChunksGivesWhatItsImagesGiveOneByOne) {
   Context context;
   NormRegistry registry(context);
   registry.load_path(S8NET_PLUGIN_DIR);
-  NetworkConfig config;
-  config.inference_chunk = 16;  // not the default, which grows with the threads: the test's length stays fixed
-  S8Network network(context, registry, config);
-  const int64_t batch = 2 * network.inference_chunk() + 5;
-  const std::vector<float> images = test::random_normal(batch * S8Network::kImageValues, 9);
-  const std::vector<int32_t> labels = stepped_labels(batch, 7);
+  for (const char* norm : {"bn", "gn"}) {
+    SCOPED_TRACE(norm);
+    NetworkConfig config;
+    config.norm = norm;
+    config.inference_chunk = 16;  // not the default, which grows with the threads: the test's length stays fixed
+    S8Network network(context, registry, config);
+    const int64_t batch = 2 * network.inference_chunk() + 5;
+    const std::vector<float> images = test::random_normal(batch * S8Network::kImageValues, 9);
+    const std::vector<int32_t> labels = stepped_labels(batch, 7);
 
-  const BatchResult whole = network.evaluate(images, labels);
-  const std::vector<float> log_p(network.log_probabilities().begin(), network.log_probabilities().end());
-  ASSERT_EQ(log_p.size(), static_cast<size_t>(batch * 10));
-  double loss = 0;
-  int64_t correct = 0;
-  for (int64_t i = 0; i < batch; ++i) {
-    const BatchResult one = network.evaluate(
-        std::span(images).subspan(static_cast<size_t>(i * S8Network::kImageValues), S8Network::kImageValues),
-        std::span(labels).subspan(static_cast<size_t>(i), 1));
-    loss += one.loss;
-    correct += one.correct;
-    for (size_t k = 0; k < 10; ++k)
-      ASSERT_NEAR(network.log_probabilities()[k], log_p[static_cast<size_t>(i) * 10 + k], 1e-5) << "image " << i;
+    const BatchResult whole = network.evaluate(images, labels);
+    const std::vector<float> log_p(network.log_probabilities().begin(), network.log_probabilities().end());
+    ASSERT_EQ(log_p.size(), static_cast<size_t>(batch * 10));
+    double loss = 0;
+    int64_t correct = 0;
+    for (int64_t i = 0; i < batch; ++i) {
+      const BatchResult one = network.evaluate(
+          std::span(images).subspan(static_cast<size_t>(i * S8Network::kImageValues), S8Network::kImageValues),
+          std::span(labels).subspan(static_cast<size_t>(i), 1));
+      loss += one.loss;
+      correct += one.correct;
+      for (size_t k = 0; k < 10; ++k)
+        ASSERT_NEAR(network.log_probabilities()[k], log_p[static_cast<size_t>(i) * 10 + k], 1e-5) << "image " << i;
+    }
+    EXPECT_NEAR(whole.loss, loss / static_cast<double>(batch), 1e-6);
+    EXPECT_EQ(whole.correct, correct);
   }
-  EXPECT_NEAR(whole.loss, loss / static_cast<double>(batch), 1e-6);
-  EXPECT_EQ(whole.correct, correct);
 }
 
 // By default a chunk is kInferenceImagesPerThread images per OpenMP thread; the config may name

@@ -75,7 +75,12 @@ TEST_P(PlaneMapTest, AppliesTheMapAndTheReluAndAddsAPlainOrAMappedAddend) {
   for (size_t i = 0; i < expected.size(); ++i) expected[i] += other_mapped[i];
   EXPECT_TRUE(all_close(to_plain(context_, dst), expected, kForwardTolerance)) << "with a mapped addend";
 
-  // In place, over the input: what the map pass may do.
+  // In place, over the addend (the skip add's output may be its source's buffer) and over the input.
+  const Tensor addend_again = blocked(context_, s, other);
+  map_planes_relu(s, src.data(), scale.data(), shift.data(), {addend_again.data()}, addend_again.data());
+  expected = alone;
+  for (size_t i = 0; i < expected.size(); ++i) expected[i] += other[i];
+  EXPECT_TRUE(all_close(to_plain(context_, addend_again), expected, kForwardTolerance)) << "over the addend";
   map_planes_relu(s, src.data(), scale.data(), shift.data(), {}, src.data());
   EXPECT_TRUE(all_close(to_plain(context_, src), alone, kForwardTolerance)) << "in place";
 }

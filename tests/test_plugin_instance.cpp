@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
+
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -316,10 +318,14 @@ TEST_F(PluginInstanceTest, TheMapFromTheMomentsOfAPluginThatOffersNoneIsAnError)
   float scale = 0, shift = 0;
   EXPECT_EQ(test::error_of([&] { instance.eval_affine_from_moments(desc_, &moments, &scale, &shift); }),
             "L (norm 'scripted' from /plugins/scripted.so): the plugin offers no eval_affine_from_moments");
-  // A 1.2 descriptor never offers it, whatever its memory holds past its end.
+  // A descriptor that declares 1.2 never offers it, even with the field set; nor does one whose
+  // size ends before the field.
   s8net_norm_plugin older = kScripted;
   older.abi_version = (1u << 16) | 2u;
   EXPECT_FALSE(PluginInstance(scripted(older), 1, false).offers_eval_affine_from_moments());
+  s8net_norm_plugin shorter = kScripted;
+  shorter.struct_size = offsetof(s8net_norm_plugin, eval_affine_from_moments);
+  EXPECT_FALSE(PluginInstance(scripted(shorter), 1, false).offers_eval_affine_from_moments());
   EXPECT_TRUE(PluginInstance(scripted(), 1, false).offers_eval_affine_from_moments());
 }
 

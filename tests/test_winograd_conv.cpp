@@ -180,7 +180,7 @@ TEST_P(WinogradConvTest, FusedForwardMapsItsInputAndTakesTheMomentsOfItsOutput) 
   }
 }
 
-TEST(WinogradConv, FusedForwardWithoutAMapOrMomentsIsThePlainOne) {
+TEST(WinogradConv, TakingTheMomentsChangesNoOutputAndAMapWithoutItsShiftIsRefused) {
   if (!WinogradConv::available()) GTEST_SKIP() << kNoKernel;
   Context context;
   const WinogradShape s{2, 16, 16, 8, 8};

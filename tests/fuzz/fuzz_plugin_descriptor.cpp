@@ -68,8 +68,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   };
   constexpr size_t kEvalAffineEnd = offsetof(s8net_norm_plugin, eval_affine) + sizeof d.eval_affine;
   if (s8net::eval_affine_entry(d) != (holds(1, kEvalAffineEnd) ? d.eval_affine : nullptr)) __builtin_trap();
-  if (s8net::eval_affine_from_moments_entry(d) !=
-      (holds(3, sizeof(s8net_norm_plugin)) ? d.eval_affine_from_moments : nullptr))
+  constexpr size_t kFromMomentsEnd =
+      offsetof(s8net_norm_plugin, eval_affine_from_moments) + sizeof d.eval_affine_from_moments;
+  if (s8net::eval_affine_from_moments_entry(d) != (holds(3, kFromMomentsEnd) ? d.eval_affine_from_moments : nullptr))
     __builtin_trap();
   if (d.option_count == 0) return 0;
 

@@ -100,7 +100,8 @@ struct S8Network::InferencePlan::Builder {
   void conv1x1(size_t i) { conv(i, false, nullptr); }
   void head(size_t i) { conv(i, false, nullptr); }
 
-  // plugin_norm: a norm run by its plugin after the conv; folded: a norm inside the conv.
+  // plugin_norm: a norm after the conv, run by its plugin or taken as a map of its moments
+  // (by_moments); folded: a norm inside the conv.
   void conv(size_t i, bool folded, NormLayer* plugin_norm) {
     StageState& st = plan.stages[i];
     const dnnl::engine& engine = plan.context.engine();
@@ -114,11 +115,13 @@ struct S8Network::InferencePlan::Builder {
     st.conv = std::make_unique<InferenceConv>(plan.context, conv_spec(i), forward_algorithm(i, candidate, layout),
                                               src_desc, dst_desc, folded);
     WinogradFusion fusion;
+    std::string taken_in;  // the stage whose norm this conv applies to its input
     if (pending) {
       const StageState& from = plan.stages[*pending];
       if (st.conv->runs_own_winograd() && src_desc == input->desc() && add_reads_a_map(*pending)) {
         fusion.input_scale = from.map_scale.data();
         fusion.input_shift = from.map_shift.data();
+        taken_in = kStages[*pending].name;
         pending.reset();
       } else {
         apply_pending(i);
@@ -136,10 +139,8 @@ struct S8Network::InferencePlan::Builder {
     all_jit = all_jit && st.conv->is_jit();
     std::string conv_line = name(i) + ".conv: fwd " + st.conv->implementation();
     if (folded) conv_line += " (" + plan.weights.norms[i]->norm_name() + " folded in)";
-    if (fusion.input_scale != nullptr)
-      conv_line += " (reading " + std::string(kStages[i - 1].name) + "'s norm and ReLU in)";
-    if (plugin_norm != nullptr && by_moments(*plugin_norm))
-      return conv_by_moments(i, *plugin_norm, *src, fusion, conv_line);
+    if (!taken_in.empty()) conv_line += " (reading " + taken_in + "'s norm and ReLU in)";
+    if (plugin_norm != nullptr && by_moments(i)) return conv_by_moments(i, *plugin_norm, *src, fusion, conv_line);
     st.out = Tensor(dst_desc, engine);
 
     if (plugin_norm != nullptr) {
@@ -172,8 +173,12 @@ struct S8Network::InferencePlan::Builder {
   // (after a oneDNN conv); the plugin turns them into a map per (image, channel); the next conv
   // applies the map to what it reads if s8net's Winograd runs it, else one pass applies it, with
   // the skip add where there is one.
-  bool by_moments(const NormLayer& norm) const {
-    return norm.offers_eval_affine_from_moments() && layout == ActivationLayout::nChw8c && plane_map_available();
+  // Stage i's norm is, when it does not fold, offers that map, and the stage's output is nChw8c
+  // where s8net's passes run.
+  bool by_moments(size_t i) const {
+    const NormLayer& norm = *plan.weights.norms[i];
+    return !norm.offers_eval_affine() && norm.offers_eval_affine_from_moments() && norm.accepts(S8NET_LAYOUT_NCHW8C) &&
+           layout == ActivationLayout::nChw8c && !channels_last(i) && plane_map_available();
   }
 
   // Whether the skip add that reads stage i (if it is a skip source) can apply i's map itself, as the
@@ -181,7 +186,7 @@ struct S8Network::InferencePlan::Builder {
   bool add_reads_a_map(size_t i) const {
     if (kStages[i].skip != Skip::source) return true;
     for (size_t j = i + 1; j < kStages.size(); ++j)
-      if (kStages[j].skip == Skip::add) return by_moments(*plan.weights.norms[j]);
+      if (kStages[j].skip == Skip::add) return by_moments(j);
     return false;
   }
 
@@ -267,7 +272,8 @@ struct S8Network::InferencePlan::Builder {
 };
 
 // s8net's own Winograd in nChw8c outruns oneDNN's AVX-512 kernels in nChw16c on this network's
-// forward, with the norms folded or run by their plugins (docs/performance.md). Training keeps
+// forward, with the norms folded, taken as maps of their moments or run by their plugins
+// (docs/performance.md). Training keeps
 // nChw16c: its backward passes gain nothing there.
 ActivationLayout S8Network::InferencePlan::layout_for(ActivationLayout training_layout, const Weights& weights) {
   if (training_layout != ActivationLayout::nChw16c || !own_winograd_runs(ActivationLayout::nChw8c))

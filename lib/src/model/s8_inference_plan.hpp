@@ -1,7 +1,9 @@
 // The evaluation forward of the S8 network for one batch size. It is built apart from the training
 // plan because inference may do what training cannot: fold a norm that evaluates as a per-channel
 // affine map (BatchNorm's running statistics) into the conv before it, with the ReLU as the conv's
-// post-op; choose layouts and algorithms for the forward pass alone; build nothing for backward.
+// post-op; take a norm that evaluates as a map of its input's moments (GroupNorm, LayerNorm,
+// InstanceNorm) into the convs around it; choose layouts and algorithms for the forward pass
+// alone; build nothing for backward.
 #pragma once
 
 #include "s8_stage_descs.hpp"
@@ -60,7 +62,9 @@ struct S8Network::InferencePlan {
     // channel), and the plugin's map from them.
     std::vector<s8net_plane_moments> moments;
     std::vector<float> map_scale, map_shift;
-    Tensor out;  // what the next stage reads
+    // What the next stage reads; empty for a norm taken as a map whose map no pass applies (the
+    // next conv, and a skip add, apply it to `pre`).
+    Tensor out;
   };
 
   Context& context;

@@ -87,6 +87,8 @@ bool plane_map_available() { return WinogradConv::available(); }
 void map_planes_relu(const PlaneMapShape& s, const float* x, const float* scale, const float* shift,
                      const MappedPlanes& addend, float* y) {
   check_shape(s, "plane map");
+  if (x == nullptr || scale == nullptr || shift == nullptr || y == nullptr)
+    throw Error("plane map: null input, map or output");
   if ((addend.scale == nullptr) != (addend.shift == nullptr))
     throw Error("plane map: an addend's map needs both its scale and its shift");
 #if defined(__x86_64__) || defined(__i386__)

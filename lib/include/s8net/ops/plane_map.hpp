@@ -1,8 +1,8 @@
 // y = relu(scale[n][c] * x + shift[n][c]) (+ addend): an affine map per (image, channel) with its
 // ReLU, and optionally the skip connection's add, in one pass over nChw8c activations. Inference
 // applies a norm this way where the norm evaluates as a map of its input's moments (GroupNorm,
-// LayerNorm, see WinogradFusion) and the op after it cannot take the map in itself (a 1x1 conv, a
-// pool, the skip add): one pass instead of the norm's two and the add's one.
+// LayerNorm, InstanceNorm, see WinogradFusion) and the op after it cannot take the map in itself (a
+// 1x1 conv, a pool, the skip add): one pass instead of the norm's two and the add's one.
 #pragma once
 
 #include <s8net/norm/plugin_api.h>
@@ -32,8 +32,8 @@ void map_planes_relu(const PlaneMapShape& shape, const float* x, const float* sc
                      const MappedPlanes& addend, float* y);
 
 // The mean and m2 of each (image, channel) plane of x (nChw8c), [image * channels + channel]: sums
-// of (x - k) and (x - k)^2 with k the plane's first value, in float over runs of rows, in double
-// across them.
+// of (x - k) and (x - k)^2 with k the plane's first value, in float over runs of 64 pixels, in
+// double across them.
 void plane_moments(const PlaneMapShape& shape, const float* x, s8net_plane_moments* moments);
 
 }  // namespace s8net

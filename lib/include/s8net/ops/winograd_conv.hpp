@@ -40,8 +40,8 @@ struct WinogradShape {
 };
 
 // What a forward does besides the convolution, each part where its pointers are given: with both,
-// a norm between two such convs that evaluates as a per-sample map of its input's moments (GroupNorm,
-// LayerNorm) needs no pass over memory of its own.
+// a norm between two such convs that evaluates as a per-sample map of its input's moments
+// (GroupNorm, LayerNorm, InstanceNorm) needs no pass over memory of its own.
 struct WinogradFusion {
   // batch x in_channels each, [image * in_channels + channel]: the input is read as
   // relu(scale * src + shift) (the padding stays zero).
