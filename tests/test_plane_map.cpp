@@ -9,7 +9,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cmath>
 #include <ostream>
 #include <vector>
 
@@ -94,17 +93,7 @@ TEST_P(PlaneMapTest, TakesEachPlanesMomentsWithTheSpreadIntactFarFromZero) {
   const Tensor src = blocked(context_, s, x);
   std::vector<s8net_plane_moments> moments(static_cast<size_t>(s.batch * s.channels), {-1.0, -1.0});
   plane_moments(s, src.data(), moments.data());
-  for (size_t k = 0; k < moments.size(); ++k) {
-    double mean = 0, m2 = 0;
-    for (int64_t i = 0; i < plane; ++i) mean += x[k * static_cast<size_t>(plane) + static_cast<size_t>(i)];
-    mean /= static_cast<double>(plane);
-    for (int64_t i = 0; i < plane; ++i) {
-      const double d = x[k * static_cast<size_t>(plane) + static_cast<size_t>(i)] - mean;
-      m2 += d * d;
-    }
-    EXPECT_NEAR(moments[k].mean, mean, 1e-6 * std::abs(mean)) << "plane " << k;
-    EXPECT_NEAR(moments[k].m2, m2, 1e-4 * m2 + 1e-9) << "plane " << k;
-  }
+  expect_plane_moments(x, plane, moments);
 }
 
 const PlaneMapShape kShapes[] = {

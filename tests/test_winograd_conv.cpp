@@ -9,7 +9,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cmath>
 #include <ostream>
 
 namespace s8net {
@@ -166,18 +165,7 @@ TEST_P(WinogradConvTest, FusedForwardMapsItsInputAndTakesTheMomentsOfItsOutput) 
   const std::vector<float> got = to_plain(context_, dst);
   EXPECT_TRUE(all_close(got, expected, kWinogradTolerance));
 
-  for (size_t k = 0; k < moments.size(); ++k) {
-    double mean = 0, m2 = 0;
-    for (int64_t i = 0; i < plane; ++i) mean += got[k * static_cast<size_t>(plane) + static_cast<size_t>(i)];
-    mean /= static_cast<double>(plane);
-    for (int64_t i = 0; i < plane; ++i) {
-      const double d = got[k * static_cast<size_t>(plane) + static_cast<size_t>(i)] - mean;
-      m2 += d * d;
-    }
-    EXPECT_NEAR(moments[k].mean, mean, 1e-6 * std::abs(mean)) << "plane " << k;
-    // Float sums of at most 16 values per tile around one of them, merged in double.
-    EXPECT_NEAR(moments[k].m2, m2, 1e-4 * m2 + 1e-9) << "plane " << k;
-  }
+  expect_plane_moments(got, plane, moments);
 }
 
 TEST(WinogradConv, TakingTheMomentsChangesNoOutputAndAMapWithoutItsShiftIsRefused) {

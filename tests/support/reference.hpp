@@ -3,6 +3,7 @@
 // differences. Everything here is deliberately simple: it is the yardstick, not the thing measured.
 #pragma once
 
+#include <s8net/norm/plugin_api.h>
 #include <s8net/core/layout.hpp>
 #include <s8net/core/tensor.hpp>
 
@@ -145,6 +146,22 @@ inline std::vector<double> conv2d_reference(std::span<const double> x, const Dim
           y[nchw_index(y_dims, n, o, h, w)] = sum;
         }
   return y;
+}
+
+// Each plane's moments as a fused pass took them (float sums around one of the plane's values,
+// merged in double) against the mean and m2 of the plane's values summed naively in double.
+inline void expect_plane_moments(std::span<const float> values, int64_t plane,
+                                 std::span<const s8net_plane_moments> got) {
+  ASSERT_EQ(values.size(), got.size() * static_cast<size_t>(plane));
+  for (size_t k = 0; k < got.size(); ++k) {
+    const std::span<const float> of = values.subspan(k * static_cast<size_t>(plane), static_cast<size_t>(plane));
+    double mean = 0, m2 = 0;
+    for (const float v : of) mean += v;
+    mean /= static_cast<double>(plane);
+    for (const float v : of) m2 += (v - mean) * (v - mean);
+    EXPECT_NEAR(got[k].mean, mean, 1e-6 * std::abs(mean)) << "plane " << k;
+    EXPECT_NEAR(got[k].m2, m2, 1e-4 * m2 + 1e-9) << "plane " << k;
+  }
 }
 
 inline std::vector<double> relu_reference(std::span<const double> x) {

@@ -168,13 +168,12 @@ struct S8Network::InferencePlan::Builder {
     input = &st.out;
   }
 
-  // Whether the norm after a conv is taken as a map of its input's moments instead of by a pass of
-  // its own: the conv (s8net's Winograd) takes the moments of its output, or one pass reads them
-  // (after a oneDNN conv); the plugin turns them into a map per (image, channel); the next conv
-  // applies the map to what it reads if s8net's Winograd runs it, else one pass applies it, with
-  // the skip add where there is one.
-  // Stage i's norm is, when it does not fold, offers that map, and the stage's output is nChw8c
-  // where s8net's passes run.
+  // Whether stage i's norm is taken as a map of its input's moments instead of by a pass of its
+  // own: when it does not fold, offers that map, and the stage's output is nChw8c where s8net's
+  // passes run. The conv (s8net's Winograd) then takes the moments of its output, or one pass reads
+  // them (after a oneDNN conv); the plugin turns them into a map per (image, channel); the next
+  // conv applies the map to what it reads if s8net's Winograd runs it, else one pass applies it,
+  // with the skip add where there is one.
   bool by_moments(size_t i) const {
     const NormLayer& norm = *plan.weights.norms[i];
     return !norm.offers_eval_affine() && norm.offers_eval_affine_from_moments() && norm.accepts(S8NET_LAYOUT_NCHW8C) &&
@@ -271,10 +270,11 @@ struct S8Network::InferencePlan::Builder {
   }
 };
 
-// s8net's own Winograd in nChw8c outruns oneDNN's AVX-512 kernels in nChw16c on this network's
-// forward, with the norms folded, taken as maps of their moments or run by their plugins
-// (docs/performance.md). Training keeps
-// nChw16c: its backward passes gain nothing there.
+// On the AMD EPYC this was measured on (its AVX-512 runs at half width), s8net's own Winograd in
+// nChw8c outran oneDNN's AVX-512 kernels in nChw16c on this network's forward, with the norms
+// folded, taken as maps of their moments or run by their plugins; on an Intel Xeon with
+// full-width AVX-512 it does not for BN (docs/performance.md). Training keeps nChw16c: its
+// backward passes gain nothing there.
 ActivationLayout S8Network::InferencePlan::layout_for(ActivationLayout training_layout, const Weights& weights) {
   if (training_layout != ActivationLayout::nChw16c || !own_winograd_runs(ActivationLayout::nChw8c))
     return training_layout;

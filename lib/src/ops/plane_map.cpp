@@ -35,7 +35,7 @@ __attribute__((target("avx2,fma"))) void map_unit(const float* x, const float* s
   }
 }
 
-// Rows summed in float before their sums go to double: short enough that float keeps the sums of
+// Runs of pixels summed in float before their sums go to double: short enough that float keeps the sums of
 // (x - k) exact to its rounding, long enough that the double additions cost little.
 constexpr int64_t kRun = 64;
 
