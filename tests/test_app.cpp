@@ -28,7 +28,7 @@ TEST(App, PluginsListsTheShippedOnesAndReportsBrokenFiles) {
   EXPECT_EQ(r.exit_code, 0) << r.all();
   // The shipped plugins are built against the ABI of this tree's plugin_api.h.
   const std::string bn = "bn     0.1.0    " + abi_text(S8NET_NORM_ABI_VERSION) + "   2.6.3";
-  for (const std::string& line : {bn, std::string("gn     0.1.0"), std::string("ln     0.1.0")})
+  for (const std::string& line : {bn, std::string("gn     0.2.0"), std::string("ln     0.2.0")})
     EXPECT_CONTAINS(r.all(), line);
   const AppRun broken = run(std::string("plugins --plugin-dir ") + S8NET_TEST_PLUGIN_DIR + "/wrong_abi --plugin-dir " +
                             S8NET_TEST_PLUGIN_DIR + "/affine");

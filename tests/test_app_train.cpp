@@ -53,7 +53,7 @@ std::string* AppTraining::first_output_ = nullptr;
 
 TEST_F(AppTraining, PrintsTheEpochTableAndWritesTheRunDirectory) {
   const std::string& out = *first_output_;
-  EXPECT_CONTAINS(out, "norm gn (gn 0.1.0 from ");
+  EXPECT_CONTAINS(out, "norm gn (gn 0.2.0 from ");
   EXPECT_CONTAINS(
       out,
       "64 training, 0 validation, 30 test images; batch 16, 2 epochs, schedule seed, momentum 0.95, augmented, seed 3");

@@ -16,7 +16,7 @@ template <class Traits>
 class GroupNormFamily {
  public:
   static constexpr const char* kName = Traits::kName;
-  static constexpr const char* kVersion = "0.1.0";
+  static constexpr const char* kVersion = "0.2.0";
   static constexpr const char* kDescription = Traits::kDescription;
   static constexpr const char* kDnnlVersion = "";  // hand-written kernels (oneDNN 2.6 has no GroupNorm)
   static constexpr uint32_t kLayouts = S8NET_LAYOUT_MASK_NCHW | S8NET_LAYOUT_MASK_NCHW8C | S8NET_LAYOUT_MASK_NCHW16C;

@@ -205,7 +205,7 @@ UnitWork<Units> compiled_for(s8net::sdk::CpuIsa isa, UnitWork<Units> avx512, Uni
 class InstanceNorm {
  public:
   static constexpr const char* kName = "in";
-  static constexpr const char* kVersion = "0.2.0";
+  static constexpr const char* kVersion = "0.3.0";
   static constexpr const char* kDescription = "InstanceNorm: statistics per sample and channel over (H, W)";
   static constexpr const char* kDnnlVersion = "";
   static constexpr uint32_t kLayouts = S8NET_LAYOUT_MASK_NCHW | S8NET_LAYOUT_MASK_NCHW8C | S8NET_LAYOUT_MASK_NCHW16C;
