@@ -2,6 +2,7 @@
 // every parameter against finite differences, agreement across activation layouts, learning, and
 // a network saved to a file and loaded back in one call each.
 #include "support/temp_dir.hpp"
+#include "support/test_plugins.hpp"
 
 #include <s8net/core/error.hpp>
 #include <s8net/model/s8_network.hpp>
@@ -79,6 +80,27 @@ TEST_P(NetworkTest, SummaryMatchesSpec) {
   int64_t counted = 0;
   for (Parameter* p : network->parameters()) counted += p->count();
   EXPECT_EQ(counted, 48178);
+}
+
+// Left to choose, a network runs in a layout its norm plugin takes: a plugin without nChw8c trains
+// and evaluates on an AVX2 CPU, where nChw8c is the preferred layout, in another one (CTest runs
+// this file capped to AVX2 too).
+TEST(NetworkLayout, IsOneTheNormPluginTakes) {
+  Context context;
+  NormRegistry registry(context);
+  registry.load_path(S8NET_PLUGIN_DIR);
+  registry.load_file(test::only_file_in("no_nchw8c"));
+  NetworkConfig config;
+  config.norm = "affinenonchw8c";
+  S8Network network(context, registry, config);
+  EXPECT_NE(network.layout(), ActivationLayout::nChw8c);
+  std::vector<float> images(4 * S8Network::kImageValues);
+  std::mt19937 generator(3);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  for (float& v : images) v = normal(generator);
+  const std::vector<int32_t> labels = {1, 2, 3, 4};
+  EXPECT_TRUE(std::isfinite(network.forward_backward(images, labels).loss));
+  EXPECT_TRUE(std::isfinite(network.evaluate(images, labels).loss));
 }
 
 TEST(NetworkFlops, ConvolutionWorkPerImageIsSpecsLayers) {

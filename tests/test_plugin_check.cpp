@@ -138,6 +138,13 @@ TEST(PluginCheck, AMapFromTheMomentsThatDisagreesWithTheEvaluationFailsThatCheck
   EXPECT_CONTAINS(d.run.out, "evaluates as an affine map of the moments");
 }
 
+TEST(PluginCheck, AMapFromTheMomentsWritingPastItsArraysFailsThatCheckAndNothingElse) {
+  const OneDefect d = check_one_defect("moments_map_past_the_end", "eval affine from moments");
+  EXPECT_EQ(d.failures.size(), 18u) << d.run.out;
+  for (const std::string& line : d.failures)
+    EXPECT_CONTAINS(line, "eval_affine_from_moments wrote past the end of scale (up to 4 bytes after it)");
+}
+
 TEST(PluginCheck, AWrongGradientFailsGradientsAndNothingElse) {
   const OneDefect d = check_one_defect("bad_gradient", "gradients");
   for (const std::string& line : d.failures) EXPECT_CONTAINS(line, "finite differences");

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <initializer_list>
 #include <set>
 #include <string>
@@ -239,8 +240,12 @@ void check_eval_affine(const Plugin& plugin, const Case& c, const ConformanceOpt
   const s8net_tensor_desc& desc = p.desc;
   train_forward(p);
   const size_t channels = static_cast<size_t>(c.shape.c);
-  std::vector<float> scale(channels), shift(channels);
-  instance.eval_affine(scale.data(), shift.data());
+  GuardedBuffer scale_buffer(channels), shift_buffer(channels);  // it may write these arrays and no more
+  instance.eval_affine(scale_buffer.data(), shift_buffer.data());
+  for (const auto& [buffer, name] : {std::pair{&scale_buffer, "scale"}, {&shift_buffer, "shift"}})
+    if (const std::string damage = buffer->guard_damage(name); !damage.empty())
+      throw Failure("eval_affine wrote " + damage);
+  const std::span<const float> scale = scale_buffer.values(), shift = shift_buffer.values();
   for (size_t k = 0; k < channels; ++k)
     if (!std::isfinite(scale[k]) || !std::isfinite(shift[k]))
       throw Failure("eval_affine gave channel " + std::to_string(k) + " scale " + format_number("%g", scale[k]) +
@@ -268,31 +273,51 @@ void check_eval_affine_from_moments(const Plugin& plugin, const Case& c, const C
   PluginInstance& instance = p.instance;
   const s8net_tensor_desc& desc = p.desc;
   train_forward(p);
-  const Inputs other = make_inputs(c, p.generator);
-  // The moments of each (sample, channel) plane of x as floats, in double, the mean first.
+  Inputs other = make_inputs(c, p.generator);
+  // The first plane all zeros: a plane without variance, where only eps keeps the map finite.
   const auto plane = static_cast<size_t>(c.shape.h * c.shape.w);
-  std::vector<s8net_plane_moments> moments(other.x.size() / plane);
-  for (size_t k = 0; k < moments.size(); ++k) {
+  std::fill_n(other.x.begin(), plane, 0.0);
+  // The moments of each (sample, channel) plane of x as floats, in double, the mean first.
+  const size_t planes = other.x.size() / plane;
+  std::vector<s8net_plane_moments> moments(planes);
+  for (size_t k = 0; k < planes; ++k) {
     const auto values = [&](auto f) {
       for (size_t s = 0; s < plane; ++s) f(static_cast<double>(static_cast<float>(other.x[k * plane + s])));
     };
     values([&](double v) { moments[k].mean += v / static_cast<double>(plane); });
     values([&](double v) { moments[k].m2 += (v - moments[k].mean) * (v - moments[k].mean); });
   }
-  std::vector<float> scale(moments.size()), shift(moments.size());
-  instance.eval_affine_from_moments(desc, moments.data(), scale.data(), shift.data());
-  for (size_t k = 0; k < moments.size(); ++k)
-    if (!std::isfinite(scale[k]) || !std::isfinite(shift[k]))
+  // Every array between guards, the moments among them: the call may write scale and shift alone,
+  // and nothing of the instance's parameters or state.
+  constexpr size_t kFloatsPerMoments = sizeof(s8net_plane_moments) / sizeof(float);
+  GuardedBuffer given(planes * kFloatsPerMoments), scale(planes), shift(planes);
+  std::memcpy(given.data(), moments.data(), planes * sizeof(s8net_plane_moments));
+  const GuardedBuffer given_before = given.copy();
+  const auto parameters = views(instance, S8NET_NORM_PARAMETERS), state = views(instance, S8NET_NORM_STATE);
+  const auto parameters_before = copy_data(parameters), state_before = copy_data(state);
+  instance.eval_affine_from_moments(desc, reinterpret_cast<const s8net_plane_moments*>(given.data()), scale.data(),
+                                    shift.data());
+  for (const auto& [buffer, name] : {std::pair{&given, "moments"}, {&scale, "scale"}, {&shift, "shift"}})
+    if (const std::string damage = buffer->guard_damage(name); !damage.empty())
+      throw Failure("eval_affine_from_moments wrote " + damage);
+  if (!given.same_bits(given_before)) throw Failure("eval_affine_from_moments wrote to its input, the moments");
+  if (const std::string d = first_difference(parameters, parameters_before, copy_data(parameters), ""); !d.empty())
+    throw Failure("eval_affine_from_moments changed a parameter: " + d);
+  if (const std::string d = first_difference(state, state_before, copy_data(state), ""); !d.empty())
+    throw Failure("eval_affine_from_moments changed the state: " + d);
+  for (size_t k = 0; k < planes; ++k)
+    if (!std::isfinite(scale.data()[k]) || !std::isfinite(shift.data()[k]))
       throw Failure("eval_affine_from_moments gave sample " + std::to_string(k / static_cast<size_t>(c.shape.c)) +
                     ", channel " + std::to_string(k % static_cast<size_t>(c.shape.c)) + " scale " +
-                    format_number("%g", scale[k]) + " and shift " + format_number("%g", shift[k]));
+                    format_number("%g", scale.data()[k]) + " and shift " + format_number("%g", shift.data()[k]) +
+                    (moments[k].m2 == 0 ? " (a plane without variance)" : ""));
 
   const GuardedBuffer x = to_layout(desc, other.x);
   GuardedBuffer y(x.size());
   instance.forward(S8NET_MODE_EVAL, desc, x.data(), y.data());
   for_each_element(desc, [&](size_t i, size_t offset) {
     const size_t k = i / plane;
-    double expected = static_cast<double>(scale[k]) * static_cast<double>(x.data()[offset]) + shift[k];
+    double expected = static_cast<double>(scale.data()[k]) * static_cast<double>(x.data()[offset]) + shift.data()[k];
     if (c.relu) expected = std::max(expected, 0.0);
     const double got = y.data()[offset];
     // The host applies the map in place of the norm's forward, so it must agree to float rounding.

@@ -4,6 +4,7 @@
 
 #include <s8net/core/error.hpp>
 #include <s8net/model/s8_network.hpp>
+#include <s8net/norm/plugin_sdk.hpp>
 #include <s8net/norm/registry.hpp>
 
 #include <omp.h>
@@ -43,11 +44,20 @@ bool every_conv_is_jit(Context& context, ActivationLayout layout) {
   return true;
 }
 
-ActivationLayout pick_layout(Context& context) {
+// The CPU's preferred layout, else the first of nChw16c, nChw8c and nchw, whose every conv has a
+// JIT kernel, among the layouts the norm plugin takes (`plugin_layouts`, a mask); failing that, the
+// first it takes.
+ActivationLayout pick_layout(Context& context, uint32_t plugin_layouts) {
   const ActivationLayout preferred = choose_activation_layout(context.engine());
-  if (every_conv_is_jit(context, preferred)) return preferred;
-  for (ActivationLayout layout : {ActivationLayout::nChw16c, ActivationLayout::nChw8c})
-    if (layout != preferred && every_conv_is_jit(context, layout)) return layout;
+  const ActivationLayout order[] = {preferred, ActivationLayout::nChw16c, ActivationLayout::nChw8c,
+                                    ActivationLayout::nchw};
+  const auto taken = [&](ActivationLayout layout) {
+    return (plugin_layouts & sdk::layout_mask(plugin_layout_of(layout))) != 0;
+  };
+  for (ActivationLayout layout : order)
+    if (taken(layout) && every_conv_is_jit(context, layout)) return layout;
+  for (ActivationLayout layout : order)
+    if (taken(layout)) return layout;
   return preferred;
 }
 
@@ -77,7 +87,7 @@ S8Network::S8Network(Context& context, const NormRegistry& registry, NetworkConf
                 std::to_string(config_.inference_chunk));
   inference_chunk_ = config_.inference_chunk > 0 ? config_.inference_chunk
                                                  : kInferenceImagesPerThread * std::max(1, omp_get_max_threads());
-  layout_ = config_.layout ? *config_.layout : pick_layout(context);
+  layout_ = config_.layout ? *config_.layout : pick_layout(context, registry.find(config_.norm).descriptor->layouts);
 
   // Xavier-uniform conv weights (bound sqrt(6 / (fan_in + fan_out))), zero biases, drawn in
   // layer order from one seeded generator; norms start at scale 1, shift 0 (their plugins do it).

@@ -294,6 +294,15 @@ struct Glue {
       requires(const T& t, const s8net_tensor_desc& d, const s8net_plane_moments* m, float* p) {
     t.eval_affine_from_moments(d, m, p, p);
   };
+  // A member of either name that the checks above do not see (not const, other parameters) would
+  // otherwise leave the entry out without a word.
+  static_assert(
+      kHasEvalAffine || !requires { &T::eval_affine; },
+      "eval_affine must be callable as `void eval_affine(float* scale, float* shift) const`");
+  static_assert(
+      kHasEvalAffineFromMoments || !requires { &T::eval_affine_from_moments; },
+      "eval_affine_from_moments must be callable as `void eval_affine_from_moments(const "
+      "s8net_tensor_desc&, const s8net_plane_moments*, float* scale, float* shift) const`");
 
   static const s8net_tensor_desc* desc_checked(s8net_norm_instance* instance, const s8net_tensor_desc* desc) {
     check_desc(desc, T::kLayouts, self(instance)->channels(), T::kName);
