@@ -254,7 +254,11 @@ TEST_F(PluginInstanceTest, AMessageWithoutItsNulIsReadToTheEndOfTheBufferAndNone
   script.message = "";
   const PluginCallError e = call_error([&] { instance.forward(S8NET_MODE_TRAIN, desc_, &x_, &y_); });
   EXPECT_EQ(e.reason(), "(no message)");
-  EXPECT_STREQ(e.what(), "norm 'scripted' from /plugins/scripted.so: forward failed: (no message)");
+  EXPECT_STREQ(e.what(),
+               "norm 'scripted' from /plugins/scripted.so: forward failed: S8NET_ERROR_INTERNAL (no message)");
+  script.forward = static_cast<s8net_status>(7);  // no status of the ABI
+  EXPECT_STREQ(call_error([&] { instance.forward(S8NET_MODE_TRAIN, desc_, &x_, &y_); }).what(),
+               "norm 'scripted' from /plugins/scripted.so: forward failed: status 7 (no message)");
 }
 
 TEST_F(PluginInstanceTest, MoreViewsThanTheAbiAllowsAreRefusedBeforeAnyIsAskedFor) {
