@@ -99,7 +99,7 @@ decltype(s8net_norm_plugin::eval_affine_from_moments) eval_affine_from_moments_e
              : nullptr;
 }
 
-const char* status_name(s8net_status status) noexcept {
+std::string status_name(s8net_status status) {
   switch (status) {
     case S8NET_OK:
       return "S8NET_OK";
@@ -114,7 +114,7 @@ const char* status_name(s8net_status status) noexcept {
     case S8NET_ERROR_INTERNAL:
       return "S8NET_ERROR_INTERNAL";
   }
-  return "unknown status";
+  return "status " + std::to_string(static_cast<int>(status));  // none of the ABI's
 }
 
 }  // namespace s8net

@@ -116,12 +116,8 @@ void PluginInstance::check(const char* function, const char* call, s8net_status 
                            const s8net_message& message) const {
   if (status == S8NET_OK) return;
   std::string reason = message_text(message);
-  // Without a message, the status is all the plugin said: name it (its number if it is no status).
-  std::string said;
-  if (message.text[0] == '\0') {
-    const std::string name = status_name(status);
-    said = (name == "unknown status" ? "status " + std::to_string(static_cast<int>(status)) : name) + " ";
-  }
+  // Without a message, the status is all the plugin said.
+  const std::string said = message.text[0] == '\0' ? status_name(status) + " " : "";
   const std::string what = where() + ": " + function + " failed: " + said + reason;
   throw PluginCallError(what, call, status, std::move(reason));
 }

@@ -23,7 +23,7 @@ decltype(s8net_norm_plugin::eval_affine_from_moments) eval_affine_from_moments_e
 // "1.0": an ABI version as major.minor.
 std::string abi_text(uint32_t version);
 
-// "S8NET_ERROR_ABI_MISMATCH" ...
-const char* status_name(s8net_status status) noexcept;
+// "S8NET_ERROR_ABI_MISMATCH" ..., or "status 7" for a value that is no status of the ABI.
+std::string status_name(s8net_status status);
 
 }  // namespace s8net
