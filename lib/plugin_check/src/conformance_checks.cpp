@@ -63,6 +63,36 @@ TrainForward train_forward(Prepared& p) {
 // Equal up to float rounding, relative to the size of the expected value.
 bool agrees(double got, double expected) { return std::abs(got - expected) <= 1e-5 * (1 + std::abs(expected)); }
 
+// Throws naming what `entry` wrote beside any of these arrays, into its guards.
+void require_intact_guards(const char* entry,
+                           std::initializer_list<std::pair<const GuardedBuffer*, const char*>> arrays) {
+  for (const auto& [buffer, name] : arrays)
+    if (const std::string damage = buffer->guard_damage(name); !damage.empty())
+      throw Failure(std::string(entry) + " wrote " + damage);
+}
+
+// Forward (eval) of `values` against the map an optional entry gave: y = relu?(scale[k] x + shift[k])
+// with k the element's plane (n * C + c) modulo the map's size (C for a map per channel, N * C for
+// one per sample and channel). The host applies the map in place of the forward (folded into a
+// conv, or inside the convs around the norm), so the two must agree to float rounding.
+void require_forward_is_the_map(PluginInstance& instance, const Case& c, const s8net_tensor_desc& desc,
+                                const std::vector<double>& values, std::span<const float> scale,
+                                std::span<const float> shift, const char* entry) {
+  const GuardedBuffer x = to_layout(desc, values);
+  GuardedBuffer y(x.size());
+  instance.forward(S8NET_MODE_EVAL, desc, x.data(), y.data());
+  const auto plane = static_cast<size_t>(c.shape.h * c.shape.w);
+  for_each_element(desc, [&](size_t i, size_t offset) {
+    const size_t k = i / plane % scale.size();
+    double expected = static_cast<double>(scale[k]) * static_cast<double>(x.data()[offset]) + shift[k];
+    if (c.relu) expected = std::max(expected, 0.0);
+    const double got = y.data()[offset];
+    if (!agrees(got, expected))
+      throw Failure("forward (eval) wrote y[" + std::to_string(i) + "] " + position(desc, i) + " = " +
+                    format_number("%g", got) + ", but " + entry + "'s map gives " + format_number("%g", expected));
+  });
+}
+
 }  // namespace
 
 void check_tensors(const Plugin& plugin, int64_t channels, std::span<const s8net_option_value> options) {
@@ -242,30 +272,14 @@ void check_eval_affine(const Plugin& plugin, const Case& c, const ConformanceOpt
   const size_t channels = static_cast<size_t>(c.shape.c);
   GuardedBuffer scale_buffer(channels), shift_buffer(channels);  // it may write these arrays and no more
   instance.eval_affine(scale_buffer.data(), shift_buffer.data());
-  for (const auto& [buffer, name] : {std::pair{&scale_buffer, "scale"}, {&shift_buffer, "shift"}})
-    if (const std::string damage = buffer->guard_damage(name); !damage.empty())
-      throw Failure("eval_affine wrote " + damage);
+  require_intact_guards("eval_affine", {{&scale_buffer, "scale"}, {&shift_buffer, "shift"}});
   const std::span<const float> scale = scale_buffer.values(), shift = shift_buffer.values();
   for (size_t k = 0; k < channels; ++k)
     if (!std::isfinite(scale[k]) || !std::isfinite(shift[k]))
       throw Failure("eval_affine gave channel " + std::to_string(k) + " scale " + format_number("%g", scale[k]) +
                     " and shift " + format_number("%g", shift[k]));
 
-  const Inputs other = make_inputs(c, p.generator);
-  const GuardedBuffer x = to_layout(desc, other.x);
-  GuardedBuffer y(x.size());
-  instance.forward(S8NET_MODE_EVAL, desc, x.data(), y.data());
-  const size_t plane = static_cast<size_t>(c.shape.h * c.shape.w);
-  for_each_element(desc, [&](size_t i, size_t offset) {
-    const size_t k = i / plane % channels;
-    double expected = static_cast<double>(scale[k]) * static_cast<double>(x.data()[offset]) + shift[k];
-    if (c.relu) expected = std::max(expected, 0.0);
-    const double got = y.data()[offset];
-    // The host folds the map into a conv's weights, so it must agree with the evaluation to float rounding.
-    if (!agrees(got, expected))
-      throw Failure("forward (eval) wrote y[" + std::to_string(i) + "] " + position(desc, i) + " = " +
-                    format_number("%g", got) + ", but eval_affine's map gives " + format_number("%g", expected));
-  });
+  require_forward_is_the_map(instance, c, desc, make_inputs(c, p.generator).x, scale, shift, "eval_affine");
 }
 
 void check_eval_affine_from_moments(const Plugin& plugin, const Case& c, const ConformanceOptions&) {
@@ -297,9 +311,7 @@ void check_eval_affine_from_moments(const Plugin& plugin, const Case& c, const C
   const auto parameters_before = copy_data(parameters), state_before = copy_data(state);
   instance.eval_affine_from_moments(desc, reinterpret_cast<const s8net_plane_moments*>(given.data()), scale.data(),
                                     shift.data());
-  for (const auto& [buffer, name] : {std::pair{&given, "moments"}, {&scale, "scale"}, {&shift, "shift"}})
-    if (const std::string damage = buffer->guard_damage(name); !damage.empty())
-      throw Failure("eval_affine_from_moments wrote " + damage);
+  require_intact_guards("eval_affine_from_moments", {{&given, "moments"}, {&scale, "scale"}, {&shift, "shift"}});
   if (!given.same_bits(given_before)) throw Failure("eval_affine_from_moments wrote to its input, the moments");
   if (const std::string d = first_difference(parameters, parameters_before, copy_data(parameters), ""); !d.empty())
     throw Failure("eval_affine_from_moments changed a parameter: " + d);
@@ -312,20 +324,7 @@ void check_eval_affine_from_moments(const Plugin& plugin, const Case& c, const C
                     format_number("%g", scale.data()[k]) + " and shift " + format_number("%g", shift.data()[k]) +
                     (moments[k].m2 == 0 ? " (a plane without variance)" : ""));
 
-  const GuardedBuffer x = to_layout(desc, other.x);
-  GuardedBuffer y(x.size());
-  instance.forward(S8NET_MODE_EVAL, desc, x.data(), y.data());
-  for_each_element(desc, [&](size_t i, size_t offset) {
-    const size_t k = i / plane;
-    double expected = static_cast<double>(scale.data()[k]) * static_cast<double>(x.data()[offset]) + shift.data()[k];
-    if (c.relu) expected = std::max(expected, 0.0);
-    const double got = y.data()[offset];
-    // The host applies the map in place of the norm's forward, so it must agree to float rounding.
-    if (!agrees(got, expected))
-      throw Failure("forward (eval) wrote y[" + std::to_string(i) + "] " + position(desc, i) + " = " +
-                    format_number("%g", got) + ", but eval_affine_from_moments's map gives " +
-                    format_number("%g", expected));
-  });
+  require_forward_is_the_map(instance, c, desc, other.x, scale.values(), shift.values(), "eval_affine_from_moments");
 }
 
 }  // namespace s8net::conformance
