@@ -8,7 +8,9 @@
 # all see the same drift of a shared machine. On a CPU with AVX-512 every round runs twice: natively
 # and with oneDNN capped to AVX2 (ONEDNN_MAX_CPU_ISA=AVX2, which s8net's and PyTorch's oneDNN honour,
 # and ATEN_CPU_CAPABILITY=avx2 for PyTorch's own kernels). ONNX Runtime's kernels (MLAS) pick their
-# instruction set from the CPU and have no such switch, so its figures are always the native ISA's.
+# instruction set from CPUID and have no such switch; they run with a preloaded library that hides
+# AVX-512 from CPUID (bench/isa_cap/cpuid_avx2_cap.cpp), or, where the kernel cannot make CPUID
+# fault, at the native ISA, marked so in the tables.
 # Then bench_norms runs once and bench_report writes OUT_DIR/bench.md and OUT_DIR/bench.png from
 # each case's median round, one table per instruction set.
 #
@@ -87,6 +89,18 @@ context_of() {
 env_of() {
   if [[ $1 == avx2 ]] && has_flag avx512f; then echo "ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2"; fi
 }
+# ONNX Runtime's MLAS reads CPUID alone, so where oneDNN is capped it runs with the CPUID cap
+# preloaded (bench/isa_cap/cpuid_avx2_cap.cpp), which hides AVX-512 from it; where that cap
+# cannot hold (no such library in BIN_DIR, or a kernel that cannot make CPUID fault) it runs
+# at the CPU's own instruction set and its results say so ("native_isa").
+cpuid_cap="$bin/libs8net_cpuid_avx2_cap.so"
+ort_cap_state() {  # SET -> "capped", "not capped: why" or "" where the set is not capped
+  [[ -n $(env_of "$1") ]] || return 0
+  if [ ! -f "$cpuid_cap" ]; then echo "not capped: $cpuid_cap is missing"; return 0; fi
+  local report="$out/$1/cpuid-cap-probe.txt"
+  S8NET_CPUID_CAP_REPORT="$report" LD_PRELOAD="$cpuid_cap" node -e 0 2>/dev/null || true
+  head -n 1 "$report" 2>/dev/null || echo "not capped: the probe wrote no report"
+}
 
 mkdir -p "$out"
 if ((with_ort)); then
@@ -99,7 +113,9 @@ if ((with_ort)); then
   quietly onnx-export "$python" "$here/pytorch_reference.py" --export-onnx "$out/onnx"
 fi
 
-# What each set's oneDNN reports it runs on, as evidence that the cap holds (OUT_DIR/SET/isa.txt).
+# What each set's oneDNN reports it runs on, and whether ONNX Runtime is capped with it, as evidence
+# that the cap holds (OUT_DIR/SET/isa.txt).
+declare -A ort_state
 for set in "${isa_sets[@]}"; do
   mkdir -p "$out/$set"
   read -r -a set_env <<< "$(env_of "$set")"
@@ -112,7 +128,14 @@ for set in "${isa_sets[@]}"; do
     echo "environment: ${set_env[*]:-(none)}"
     echo "s8net's oneDNN: ${s8net_isa:-(no oneDNN verbose output)}"
     echo "PyTorch's oneDNN: ${pytorch_isa:-(no oneDNN verbose output)}"
-    if ((with_ort)); then echo "ONNX Runtime: the CPU's own (MLAS has no instruction-set cap)"; fi
+    if ((with_ort)); then
+      ort_state[$set]=$(ort_cap_state "$set")
+      case ${ort_state[$set]} in
+        "") echo "ONNX Runtime: the CPU's own" ;;
+        capped) echo "ONNX Runtime: AVX2, AVX-512 hidden from its CPUID ($(basename "$cpuid_cap") preloaded)" ;;
+        *) echo "ONNX Runtime: the CPU's own, ${ort_state[$set]}" ;;
+      esac
+    fi
   } > "$out/$set/isa.txt"
   sed "s/^/$set: /" "$out/$set/isa.txt"
 done
@@ -131,9 +154,19 @@ for round in $(seq 1 "$rounds"); do
         --filter="^(TrainStep|Inference)/$norm/" --min-time="$min_time" --context="$context" \
         --out="$dir/pytorch-$norm-$round.json"
       if ((with_ort)); then
-        quietly "$set/onnxruntime-$norm-$round" env "${set_env[@]}" node "$here/onnxruntime_reference.js" \
+        ort_env=("${set_env[@]}") ort_context=$context report="$dir/onnxruntime-$norm-$round.cpuid"
+        case ${ort_state[$set]} in
+          capped) ort_env+=("LD_PRELOAD=$cpuid_cap" "S8NET_CPUID_CAP_REPORT=$report") ;;
+          "") ;;
+          *) ort_context+=",native_isa=true" ;;
+        esac
+        quietly "$set/onnxruntime-$norm-$round" env "${ort_env[@]}" node "$here/onnxruntime_reference.js" \
           --ort-dir="$ort_dir" --models="$out/onnx" --filter="^Inference/$norm/" --min-time="$min_time" \
-          --context="$context" --out="$dir/onnxruntime-$norm-$round.json"
+          --context="$ort_context" --out="$dir/onnxruntime-$norm-$round.json"
+        if [[ ${ort_state[$set]} == capped && $(head -n 1 "$report" 2>/dev/null) != capped ]]; then
+          echo "$0: the CPUID cap did not hold for ONNX Runtime: $(cat "$report" 2>/dev/null)" >&2
+          exit 1
+        fi
       fi
     done
   done

@@ -57,6 +57,8 @@ FileRuns runs_of(const std::filesystem::path& file) {
   }
   if (!json.is_object() || !json.contains("benchmarks") || !json["benchmarks"].is_array())
     throw Error(file.string() + ": no \"benchmarks\" list (not Google Benchmark JSON output)");
+  const bool native_isa =
+      json.contains("context") && json["context"].is_object() && json["context"].value("native_isa", "") == "true";
   Runs singles, medians;
   try {
     for (const auto& b : json["benchmarks"]) {
@@ -65,6 +67,7 @@ FileRuns runs_of(const std::filesystem::path& file) {
       std::string name = b.value("run_name", b.value("name", ""));
       if (const auto at = name.find("/real_time"); at != std::string::npos) name.erase(at);
       Measurement m;
+      m.native_isa = native_isa;
       m.items_per_second = b["items_per_second"].get<double>();
       for (const char* counter : {"GFLOP/s", "of_sgemm", "GB/s"})
         if (b.contains(counter)) m.counters[counter] = b[counter].get<double>();

@@ -14,6 +14,10 @@ namespace s8net::bench {
 struct Measurement {
   double items_per_second = 0;
   std::map<std::string, double> counters;  // GFLOP/s, of_sgemm, GB/s
+  // Ran at the CPU's own instruction set although its platform is capped: its file's context
+  // says "native_isa": "true" (bench/compare_with_pytorch.sh, where ONNX Runtime could not be
+  // capped).
+  bool native_isa = false;
 };
 
 // Names without the "/real_time" suffix: "TrainStep/bn/32", "PyTorch-frozen/Inference/ln/256".

@@ -13,10 +13,10 @@ namespace {
 
 constexpr const char* kNorms[] = {"bn", "gn", "ln"};
 
-constexpr Reference kReferences[] = {{"PyTorch/", "PyTorch", true},
-                                     {"PyTorch-channels_last/", "PyTorch channels_last", true},
-                                     {"PyTorch-frozen/", "PyTorch frozen", true},
-                                     {"OnnxRuntime/", "ONNX Runtime", false}};
+constexpr Reference kReferences[] = {{"PyTorch/", "PyTorch"},
+                                     {"PyTorch-channels_last/", "PyTorch channels_last"},
+                                     {"PyTorch-frozen/", "PyTorch frozen"},
+                                     {"OnnxRuntime/", "ONNX Runtime"}};
 
 struct Row {
   const char* label;
@@ -80,7 +80,7 @@ std::string reference_table(const ResultSet& set) {
   std::string md = "| images/s | norm | s8net | fastest reference | s8net / fastest |";
   std::string rule = "|---|---|--:|---|--:|";
   for (const Reference& reference : present)
-    md.append(" ").append(reference_label(reference, set.platform)).append(" |"), rule += "--:|";
+    md.append(" ").append(reference_label(reference, set)).append(" |"), rule += "--:|";
   md += "\n" + rule + "\n";
   bool any = false;
   for (const Row& row : kNetworkRows)
@@ -148,9 +148,12 @@ RgbImage chart_row(const ResultSet& set) {
 
 std::span<const Reference> references() { return kReferences; }
 
-std::string reference_label(const Reference& reference, const Platform& platform) {
+std::string reference_label(const Reference& reference, const ResultSet& set) {
   std::string label = reference.label;
-  if (platform.capped() && !reference.follows_isa_cap) label += " (native ISA)";
+  const auto uncapped = [&](const auto& entry) {
+    return entry.first.starts_with(reference.prefix) && entry.second.native_isa;
+  };
+  if (set.platform.capped() && std::any_of(set.results.begin(), set.results.end(), uncapped)) label += " (native ISA)";
   return label;
 }
 
@@ -159,7 +162,7 @@ std::optional<Fastest> fastest_reference(const ResultSet& set, const std::string
   for (const Reference& reference : kReferences) {
     const auto m = find(set.results, reference.prefix + name);
     if (m && (!fastest || m->items_per_second > fastest->measurement.items_per_second))
-      fastest = Fastest{reference_label(reference, set.platform), *m};
+      fastest = Fastest{reference_label(reference, set), *m};
   }
   return fastest;
 }

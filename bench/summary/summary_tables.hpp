@@ -18,15 +18,14 @@ namespace s8net::bench {
 struct Reference {
   const char* prefix;
   const char* label;
-  bool follows_isa_cap;  // honours ONEDNN_MAX_CPU_ISA; ONNX Runtime's MLAS picks its ISA by itself
 };
 
 // PyTorch eager, PyTorch channels_last, PyTorch frozen (TorchScript), ONNX Runtime.
 std::span<const Reference> references();
 
-// The reference's name as a table shows it on `platform`: ONNX Runtime's says "native ISA" where
-// the others were capped.
-std::string reference_label(const Reference& reference, const Platform& platform);
+// The reference's name as the set's tables show it: "(native ISA)" added where the set is capped
+// but a result of the reference ran at the CPU's own instruction set (Measurement::native_isa).
+std::string reference_label(const Reference& reference, const ResultSet& set);
 
 struct Fastest {
   std::string label;  // reference_label of the winner
