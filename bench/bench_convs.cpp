@@ -2,10 +2,13 @@
 // and ReLU, and the weight gradient, as oneDNN's direct convolution and as s8net's own Winograd
 // F(4x4, 3x3):
 //   ONEDNN_MAX_CPU_ISA=AVX2 bench_convs --benchmark_filter='/C4/'
-// and what inference fuses into the forward around GroupNorm and LayerNorm costs (Conv3x3FusionCost).
+// and what inference fuses into the forward around GroupNorm and LayerNorm costs (Conv3x3FusionCost);
+// the 1x1 convs with the max-pool after them (c3 -> P1, c6 -> P2) as inference runs them, in one
+// pass (PooledConv1x1), against oneDNN's conv and pool (Conv1x1MaxPool).
 // Counters: images/s and useful GFLOP/s (2 x multiply-adds of the direct convolution).
 #include <s8net/core/context.hpp>
 #include <s8net/core/tensor.hpp>
+#include <s8net/ops/pooled_conv1x1.hpp>
 #include <s8net/ops/primitive_runner.hpp>
 #include <s8net/ops/winograd_conv.hpp>
 
@@ -157,6 +160,31 @@ void s8net_winograd(benchmark::State& state, Layer layer) {
   set_counters(state, layer, batch);
 }
 
+// The median and quartiles of the ratio of `a`'s time to `b`'s, 10 runs of each timed in turns per
+// iteration.
+template <class A, class B>
+void time_in_turns(benchmark::State& state, A&& a, B&& b, const char* counter) {
+  const auto seconds = [](auto&& run) {
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 10; ++i) run();
+    benchmark::ClobberMemory();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  seconds(a);
+  std::vector<double> ratios;
+  for (auto _ : state) {
+    const double b_time = seconds(b);
+    ratios.push_back(seconds(a) / b_time);
+  }
+  std::sort(ratios.begin(), ratios.end());
+  const auto at = [&](double q) {
+    return ratios[static_cast<size_t>(q * static_cast<double>(ratios.size() - 1) + 0.5)];
+  };
+  state.counters[counter] = at(0.5);
+  state.counters["q25"] = at(0.25);
+  state.counters["q75"] = at(0.75);
+}
+
 // What inference fuses into the forward around a norm taken as a map of its moments
 // (WinogradFusion) costs: fusion 1 takes the output's moments, 2 reads the input through a map, 3
 // both. Each iteration times 10 plain forwards and 10 fused ones in turn; the counters are the
@@ -175,29 +203,81 @@ void s8net_winograd_fusion_cost(benchmark::State& state, Layer layer) {
   s8net::WinogradFusion fused;
   if ((fusion & 1) != 0) fused.output_moments = moments.data();
   if ((fusion & 2) != 0) fused.input_scale = scale.data(), fused.input_shift = shift.data();
-  const auto seconds = [&](const s8net::WinogradFusion& with) {
-    const auto start = std::chrono::steady_clock::now();
-    for (int run = 0; run < 10; ++run) conv.forward(x.data(), y.data(), with);
-    benchmark::ClobberMemory();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  };
-  seconds(fused);
-  std::vector<double> ratios;
-  for (auto _ : state) {
-    const double plain = seconds({});
-    ratios.push_back(seconds(fused) / plain);
-  }
-  std::sort(ratios.begin(), ratios.end());
-  const auto at = [&](double q) {
-    return ratios[static_cast<size_t>(q * static_cast<double>(ratios.size() - 1) + 0.5)];
-  };
-  state.counters["fused/plain"] = at(0.5);
-  state.counters["q25"] = at(0.25);
-  state.counters["q75"] = at(0.75);
+  time_in_turns(
+      state, [&] { conv.forward(x.data(), y.data(), fused); }, [&] { conv.forward(x.data(), y.data(), {}); },
+      "fused/plain");
   state.SetLabel(s8net::WinogradConv::implementation());
 }
 
+struct Layer1x1 {
+  const char* name;
+  int64_t in, out, side;
+};
+// docs/network.md: the 1x1 convs, each before a 2x2 max-pool.
+constexpr Layer1x1 kPooledLayers[] = {{"c3", 16, 8, 32}, {"c6", 32, 16, 16}};
+
+// One pass (s8net's PooledConv1x1) against oneDNN's 1x1 conv and then its max-pool, in turns:
+// the counter is the ratio of the pass's time to the two primitives'.
+void pooled_conv1x1(benchmark::State& state, Layer1x1 layer) {
+  if (!s8net::PooledConv1x1::available()) return state.SkipWithError("no AVX2 with FMA on this CPU");
+  const dnnl::engine& engine = context().engine();
+  const int64_t batch = state.range(0);
+  const memory::desc x_desc = activations(batch, layer.in, layer.side);
+  const memory::desc conv_desc = activations(batch, layer.out, layer.side);
+  const memory::desc pooled_desc = activations(batch, layer.out, layer.side / 2);
+  const dnnl::convolution_forward::primitive_desc conv_pd(
+      {dnnl::prop_kind::forward_inference,
+       dnnl::algorithm::convolution_direct,
+       x_desc,
+       memory::desc({layer.out, layer.in, 1, 1}, memory::data_type::f32, memory::format_tag::any),
+       memory::desc({layer.out}, memory::data_type::f32, memory::format_tag::x),
+       conv_desc,
+       {1, 1},
+       {0, 0},
+       {0, 0}},
+      engine);
+  const dnnl::pooling_forward::primitive_desc pool_pd({dnnl::prop_kind::forward_inference,
+                                                       dnnl::algorithm::pooling_max,
+                                                       conv_desc,
+                                                       pooled_desc,
+                                                       {2, 2},
+                                                       {2, 2},
+                                                       {0, 0},
+                                                       {0, 0}},
+                                                      engine);
+  const s8net::Tensor x(x_desc, engine), w(conv_pd.weights_desc(), engine), b(conv_pd.bias_desc(), engine),
+      conv_out(conv_desc, engine), pooled(pooled_desc, engine), fused_out(pooled_desc, engine);
+  fill(x, 1);
+  fill(w, 2);
+  fill(b, 3);
+  const s8net::BoundPrimitive conv{dnnl::convolution_forward(conv_pd),
+                                   {{DNNL_ARG_SRC, x.memory()},
+                                    {DNNL_ARG_WEIGHTS, w.memory()},
+                                    {DNNL_ARG_BIAS, b.memory()},
+                                    {DNNL_ARG_DST, conv_out.memory()}}};
+  const s8net::BoundPrimitive pool{dnnl::pooling_forward(pool_pd),
+                                   {{DNNL_ARG_SRC, conv_out.memory()}, {DNNL_ARG_DST, pooled.memory()}}};
+  s8net::PooledConv1x1 fused({batch, layer.in, layer.out, layer.side, layer.side});
+  const auto weight = random_values(static_cast<size_t>(layer.in * layer.out), 2);
+  fused.load(std::vector<float>(weight.begin(), weight.end()),
+             std::vector<float>(static_cast<size_t>(layer.out), 0.5f));
+  time_in_turns(
+      state, [&] { fused.forward({x.data()}, fused_out.data()); },
+      [&] {
+        s8net::execute(context(), conv);
+        s8net::execute(context(), pool);
+      },
+      "fused/onednn");
+  state.SetLabel(s8net::PooledConv1x1::implementation() + " vs " + conv_pd.impl_info_str() + " + " +
+                 pool_pd.impl_info_str());
+}
+
 const bool registered = [] {
+  for (const Layer1x1& layer : kPooledLayers)
+    benchmark::RegisterBenchmark((std::string("Conv1x1MaxPool/") + layer.name).c_str(), pooled_conv1x1, layer)
+        ->Arg(16)
+        ->Iterations(50)
+        ->UseRealTime();
   for (const Layer& layer : kLayers) {
     const std::string suffix = std::string("/") + layer.name;
     benchmark::RegisterBenchmark(("Conv3x3/onednn_direct" + suffix).c_str(), onednn_direct, layer)

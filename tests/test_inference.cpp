@@ -312,8 +312,9 @@ TEST(InferencePlan, FoldsEveryNormThatOffersItsEvaluationAsAnAffineMap) {
 
 // A norm that offers its evaluation as a map of its input's moments (gn, ln, in) has no pass of its own
 // where the evaluation runs in nChw8c with s8net's kernels: s8net's Winograd takes the moments of
-// its output (after oneDNN's C1, one pass takes them), the next Winograd applies the map to what it
-// reads, and one pass applies it, with the skip add, before a 1x1 conv or a pool.
+// its output (after oneDNN's C1, one pass takes them), the next Winograd or pooled 1x1 conv
+// applies the map to what it reads, and one pass applies it, with the skip add, before c6 and the
+// global pool. c3 and c6 run with the max-pool after them as one pass, whatever the norm.
 TEST(InferencePlan, TakesANormThatOffersAMapOfTheMomentsIntoTheOpsAroundIt) {
   if (!plane_map_available()) GTEST_SKIP() << "no AVX2 with FMA: s8net's own kernels do not run here";
   Context context;
@@ -333,10 +334,14 @@ TEST(InferencePlan, TakesANormThatOffersAMapOfTheMomentsIntoTheOpsAroundIt) {
     EXPECT_EQ(lines_with(norm, "(plugin, as a map of the moments)"), 8) << norm;
     EXPECT_EQ(lines_with(norm, "(taking the moments of its output)"), 7) << norm;  // C2 to C9
     EXPECT_EQ(lines_with(norm, ".norm moments: "), 1) << norm;                     // after C1
-    EXPECT_EQ(lines_with(norm, "norm and ReLU in)"), 5) << norm;                   // C2, C4, C5, C8, C9
-    EXPECT_EQ(lines_with(norm, ".norm map: "), 3) << norm;                         // before c3, c6 and the pool
+    EXPECT_EQ(lines_with(norm, "norm and ReLU in)"), 6) << norm;                   // C2, c3, C4, C5, C8, C9
+    EXPECT_EQ(lines_with(norm, ".norm map: "), 2) << norm;                         // before c6 and the pool
     EXPECT_EQ(lines_with(norm, "skip add of the source's map"), 2) << norm;
     EXPECT_EQ(lines_with(norm, ".skip_add: "), 0) << norm;
+  }
+  for (const char* norm : {"bn", "gn"}) {
+    EXPECT_EQ(lines_with(norm, "max-pool taken in"), 2) << norm;  // c3 and c6
+    EXPECT_EQ(lines_with(norm, ".pool: "), 1) << norm;            // the global pool
   }
   // The test plugin "affine" offers no such map: its plugin runs after each conv.
   registry.load_file(test::only_file_in("affine"));

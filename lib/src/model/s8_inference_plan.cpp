@@ -3,6 +3,7 @@
 #include "s8_stage_dispatch.hpp"
 
 #include <s8net/ops/plane_map.hpp>
+#include <s8net/ops/pooled_conv1x1.hpp>
 
 #include <optional>
 #include <string>
@@ -83,6 +84,8 @@ struct S8Network::InferencePlan::Builder {
   // stage's output is the conv's, `input`. The next conv takes the map in if s8net's Winograd
   // runs it; anything else has apply_pending() apply it first.
   std::optional<size_t> pending = std::nullopt;
+  // A 1x1 conv left for the max-pool after it to run with it (PooledConv1x1).
+  std::optional<size_t> pooled_conv = std::nullopt;
 
   std::string name(size_t i) const { return std::string("eval ") + kStages[i].name; }
   void begin_stage(size_t i) { plan.steps.begin_section(kStages[i].name); }
@@ -97,7 +100,12 @@ struct S8Network::InferencePlan::Builder {
     const bool folded = norm.offers_eval_affine();
     conv(i, folded, folded ? nullptr : &norm);
   }
-  void conv1x1(size_t i) { conv(i, false, nullptr); }
+  void conv1x1(size_t i) {
+    if (pools_in_the_conv(i))
+      pooled_conv = i;
+    else
+      conv(i, false, nullptr);
+  }
   void head(size_t i) { conv(i, false, nullptr); }
 
   // plugin_norm: a norm after the conv, run by its plugin or taken as a map of its moments
@@ -251,7 +259,50 @@ struct S8Network::InferencePlan::Builder {
     input = &st.out;
   }
 
+  // Whether 1x1 conv i and the max-pool after it run as one pass: nChw8c in and out where s8net's
+  // passes run. Its input is the previous stage's output, or that stage's conv output and map.
+  bool pools_in_the_conv(size_t i) const {
+    const s8::Shape in = input_shape(i);
+    const dnnl::memory::desc nchw8c({plan.batch, in.c, in.h, in.w}, dnnl::memory::data_type::f32, tag::nChw8c);
+    return candidate.forward_choices && layout == ActivationLayout::nChw8c && PooledConv1x1::available() &&
+           i + 1 < kStages.size() && kStages[i + 1].kind == s8::StageKind::pool_dropout && !channels_last(i) &&
+           !channels_last(i + 1) && input->desc() == nchw8c && in.c % 8 == 0 && shapes[i].c % 8 == 0 && in.h % 2 == 0 &&
+           in.w % 2 == 0;
+  }
+
+  // 1x1 conv c and max-pool p in one pass, in c's section of the profile; c's output is never
+  // written. The conv reads the pending norm's map in where it can.
+  void pooled_conv1x1(size_t c, size_t p) {
+    const s8::Shape in = input_shape(c);
+    auto conv = std::make_unique<PooledConv1x1>(PooledConv1x1Shape{plan.batch, in.c, shapes[c].c, in.h, in.w});
+    std::string line =
+        name(c) + ".conv: fwd " + PooledConv1x1::implementation() + " (" + kStages[p].name + "'s max-pool taken in";
+    MappedPlanes src;
+    if (pending && add_reads_a_map(*pending)) {
+      src = output_of(*pending);
+      line += ", reading " + std::string(kStages[*pending].name) + "'s norm and ReLU in";
+      pending.reset();
+    } else {
+      if (pending) apply_pending(p);
+      src = {input->data()};
+    }
+    StageState& st = plan.stages[p];
+    st.out = Tensor(out_desc(p), plan.context.engine());
+    plan.steps.begin_section(kStages[c].name);
+    plan.steps.add_pass(BoundPass::own([conv = conv.get(), src, y = st.out.data()] { conv->forward(src, y); },
+                                       "convolution forward_inference"),
+                        line + ")");
+    plan.steps.begin_section(kStages[p].name);
+    plan.stages[c].pooled_conv = std::move(conv);
+    input = &st.out;
+  }
+
   void pool_dropout(size_t i) {
+    if (pooled_conv) {
+      const size_t c = *pooled_conv;
+      pooled_conv.reset();
+      return pooled_conv1x1(c, i);
+    }
     if (pending) apply_pending(i);
     pool(i, std::make_unique<MaxPool2x2>(plan.context, input->desc(), out_desc(i), Pass::inference));
   }
@@ -334,7 +385,7 @@ void S8Network::InferencePlan::refresh_weights() {
   std::vector<float>& sources = current_sources;  // a member: no allocation per call
   sources.clear();
   for (size_t i = 0; i < kStages.size(); ++i) {
-    if (!stages[i].conv) continue;
+    if (!stages[i].conv && !stages[i].pooled_conv) continue;
     append(sources, weights.convs[i]->weight.value);
     append(sources, weights.convs[i]->bias.value);
     if (stages[i].folded) {
@@ -346,6 +397,7 @@ void S8Network::InferencePlan::refresh_weights() {
   loaded_from.swap(sources);
   for (size_t i = 0; i < kStages.size(); ++i) {
     StageState& st = stages[i];
+    if (st.pooled_conv) st.pooled_conv->load(context, *weights.convs[i]);
     if (!st.conv) continue;
     const std::optional<ChannelAffine> affine = st.folded ? weights.norms[i]->eval_affine() : std::nullopt;
     st.conv->load(*weights.convs[i], affine ? &*affine : nullptr);

@@ -11,6 +11,7 @@
 
 #include <s8net/ops/inference_conv.hpp>
 #include <s8net/ops/log_softmax_nll.hpp>
+#include <s8net/ops/pooled_conv1x1.hpp>
 #include <s8net/ops/pooling.hpp>
 #include <s8net/ops/relu.hpp>
 #include <s8net/ops/skip_add.hpp>
@@ -51,6 +52,8 @@ struct S8Network::InferencePlan {
 
   struct StageState {
     std::unique_ptr<InferenceConv> conv;
+    // A 1x1 conv run with the max-pool after it as one pass, writing the pool stage's output.
+    std::unique_ptr<PooledConv1x1> pooled_conv;
     bool folded = false;         // the norm (and ReLU) is inside the conv
     std::unique_ptr<Relu> relu;  // after a plugin norm that does not fuse its ReLU
     std::unique_ptr<Pooling> pool;
