@@ -170,7 +170,7 @@ void time_in_turns(benchmark::State& state, A&& a, B&& b, const char* counter) {
     benchmark::ClobberMemory();
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
-  seconds(a);
+  seconds(a), seconds(b);
   std::vector<double> ratios;
   for (auto _ : state) {
     const double b_time = seconds(b);

@@ -98,8 +98,9 @@ ort_cap_state() {  # SET -> "capped", "not capped: why" or "" where the set is n
   [[ -n $(env_of "$1") ]] || return 0
   if [ ! -f "$cpuid_cap" ]; then echo "not capped: $cpuid_cap is missing"; return 0; fi
   local report="$out/$1/cpuid-cap-probe.txt"
+  rm -f "$report"
   S8NET_CPUID_CAP_REPORT="$report" LD_PRELOAD="$cpuid_cap" node -e 0 2>/dev/null || true
-  head -n 1 "$report" 2>/dev/null || echo "not capped: the probe wrote no report"
+  head -n 1 "$report" 2>/dev/null || echo "not capped: no report at $report (did $cpuid_cap load?)"
 }
 
 mkdir -p "$out"
@@ -156,7 +157,7 @@ for round in $(seq 1 "$rounds"); do
       if ((with_ort)); then
         ort_env=("${set_env[@]}") ort_context=$context report="$dir/onnxruntime-$norm-$round.cpuid"
         case ${ort_state[$set]} in
-          capped) ort_env+=("LD_PRELOAD=$cpuid_cap" "S8NET_CPUID_CAP_REPORT=$report") ;;
+          capped) rm -f "$report"; ort_env+=("LD_PRELOAD=$cpuid_cap" "S8NET_CPUID_CAP_REPORT=$report") ;;
           "") ;;
           *) ort_context+=",native_isa=true" ;;
         esac
@@ -164,7 +165,8 @@ for round in $(seq 1 "$rounds"); do
           --ort-dir="$ort_dir" --models="$out/onnx" --filter="^Inference/$norm/" --min-time="$min_time" \
           --context="$ort_context" --out="$dir/onnxruntime-$norm-$round.json"
         if [[ ${ort_state[$set]} == capped && $(head -n 1 "$report" 2>/dev/null) != capped ]]; then
-          echo "$0: the CPUID cap did not hold for ONNX Runtime: $(cat "$report" 2>/dev/null)" >&2
+          echo "$0: the CPUID cap did not hold for ONNX Runtime: $(cat "$report" 2>/dev/null ||
+            echo "no report at $report (did $cpuid_cap load?)")" >&2
           exit 1
         fi
       fi

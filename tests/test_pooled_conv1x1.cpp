@@ -90,7 +90,8 @@ TEST_P(PooledConv1x1Test, MatchesTheConvThenThePoolPlainAndThroughAMap) {
 const PooledConv1x1Shape kShapes[] = {
     {4, 16, 8, 32, 32},   // c3 -> P1
     {3, 32, 16, 16, 16},  // c6 -> P2
-    {2, 24, 16, 6, 10},   // pooled rows of 5: a single output after the pairs
+    {2, 24, 16, 6, 10},   // two output blocks at a time, pooled rows of 5
+    {2, 16, 24, 6, 10},   // three output blocks: one at a time, a single output after the pairs
     {1, 8, 8, 2, 2},      // one pooled value per plane
 };
 

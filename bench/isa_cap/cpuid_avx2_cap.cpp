@@ -1,21 +1,27 @@
 // Preloaded into a process (LD_PRELOAD), makes it see the CPU as one with AVX2 and no AVX-512, so
 // that a library which picks its kernels from CPUID alone (ONNX Runtime's MLAS, which has no
 // switch like ONEDNN_MAX_CPU_ISA) runs as on an AVX2 CPU. It asks the kernel to make CPUID fault
-// in this process (ARCH_SET_CPUID; the CPU flag "cpuid_fault"), then answers each faulting CPUID
-// from the real instruction with the AVX-512 and newer-than-AVX2 vector feature bits cleared.
+// (ARCH_SET_CPUID, the CPU flag "cpuid_fault"; the setting is per thread, and the threads the
+// program starts later inherit it), then answers each faulting CPUID from the real instruction
+// with the bits of cpuid_avx2_masks.hpp cleared.
 //
 // Programs that install a SIGSEGV handler of their own without passing faults on (Node.js does)
-// would take the faulting CPUIDs from it, so this library's sigaction() keeps its own handler in
-// place and stands the program's behind it: the program sees and sets its handler as usual and
-// gets every fault that is not a CPUID.
+// would take the faulting CPUIDs from it, so this library's sigaction() and signal() keep its own
+// handler in place and stand the program's behind it: the program sees and sets its handler as
+// usual and gets every fault that is not a CPUID.
 //
 // Limits: code that ran before the preload's constructor (the dynamic loader choosing glibc's
 // string functions) keeps what it saw, and XGETBV still reports the AVX-512 state as enabled;
 // the libraries this is meant for test both the CPUID bit and XGETBV, so they see no AVX-512.
+// The program's handler runs with this library's mask (every signal) and flags, not its own
+// (SA_RESETHAND and sa_mask are not emulated); a CPUID run while SIGSEGV is blocked (inside the
+// program's own SIGSEGV handler) ends the process.
 //
 // With S8NET_CPUID_CAP_REPORT=FILE it writes whether the cap holds to FILE at start ("capped" or
 // "not capped: why") and, at exit, how many CPUID executions it answered, as evidence for
 // bench/compare_with_pytorch.sh. Without it a cap that cannot be set is one line on stderr.
+
+#include "cpuid_avx2_masks.hpp"
 
 #include <asm/prctl.h>
 #include <cpuid.h>
@@ -34,18 +40,7 @@
 
 namespace {
 
-// Leaf 7, subleaf 0. EBX: AVX512F, DQ, IFMA, PF, ER, CD, BW, VL.
-constexpr uint32_t kLeaf7Ebx =
-    (1u << 16) | (1u << 17) | (1u << 21) | (1u << 26) | (1u << 27) | (1u << 28) | (1u << 30) | (1u << 31);
-// ECX: AVX512_VBMI, AVX512_VBMI2, AVX512_VNNI, AVX512_BITALG, AVX512_VPOPCNTDQ.
-constexpr uint32_t kLeaf7Ecx = (1u << 1) | (1u << 6) | (1u << 11) | (1u << 12) | (1u << 14);
-// EDX: AVX512_4VNNIW, AVX512_4FMAPS, AVX512_VP2INTERSECT, AMX_BF16, AVX512_FP16, AMX_TILE, AMX_INT8.
-constexpr uint32_t kLeaf7Edx = (1u << 2) | (1u << 3) | (1u << 8) | (1u << 22) | (1u << 23) | (1u << 24) | (1u << 25);
-// Leaf 7, subleaf 1. EAX: AVX_VNNI, AVX512_BF16, AMX_FP16, AVX_IFMA (AVX-VNNI and AVX-IFMA are
-// VEX encoded but absent from the AVX2 CPUs this stands for, and oneDNN's AVX2 cap leaves them
-// out too). EDX: AVX_VNNI_INT8, AVX_NE_CONVERT, AMX_COMPLEX, AVX10.
-constexpr uint32_t kLeaf7Sub1Eax = (1u << 4) | (1u << 5) | (1u << 21) | (1u << 23);
-constexpr uint32_t kLeaf7Sub1Edx = (1u << 4) | (1u << 5) | (1u << 8) | (1u << 19);
+using namespace s8net::isa_cap;
 
 using Sigaction = int (*)(int, const struct sigaction*, struct sigaction*);
 
@@ -77,8 +72,11 @@ void clear_vector_extensions(uint32_t leaf, uint32_t subleaf, uint32_t& a, uint3
 // Any other SIGSEGV goes where it would have gone without this library.
 void pass_on(int signal, siginfo_t* info, void* context) {
   const struct sigaction action = program_action;
+  const bool sent = info->si_code <= 0;  // by kill() or raise(), not a fault
   if ((action.sa_flags & SA_SIGINFO) != 0 && action.sa_sigaction != nullptr) {
     action.sa_sigaction(signal, info, context);
+  } else if (action.sa_handler == SIG_IGN && sent) {
+    return;  // a fault cannot be ignored, a sent signal can
   } else if (action.sa_handler != SIG_DFL && action.sa_handler != SIG_IGN) {
     action.sa_handler(signal);
   } else {
@@ -87,7 +85,7 @@ void pass_on(int signal, siginfo_t* info, void* context) {
     struct sigaction default_action {};
     default_action.sa_handler = SIG_DFL;
     real_sigaction(SIGSEGV, &default_action, nullptr);
-    if (info->si_code <= 0) raise(signal);
+    if (sent) raise(signal);
   }
 }
 
@@ -134,8 +132,10 @@ void report(const char* mode, const char* text) {
 __attribute__((constructor)) void cap_cpuid() {
   struct sigaction action {};
   action.sa_sigaction = on_segv;
-  action.sa_flags = SA_SIGINFO | SA_RESTART;
-  sigemptyset(&action.sa_mask);
+  // On the alternate stack where the program set one up (for its stack overflows); every signal
+  // blocked while CPUID is let through unfaulted.
+  action.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+  sigfillset(&action.sa_mask);
   char why[200] = "capped";
   if (real_sigaction(SIGSEGV, &action, &program_action) != 0) {
     std::snprintf(why, sizeof why, "not capped: cannot handle SIGSEGV: %s", std::strerror(errno));
@@ -165,4 +165,15 @@ extern "C" int sigaction(int signal, const struct sigaction* action, struct siga
   if (previous != nullptr) *previous = program_action;
   if (action != nullptr) program_action = *action;
   return 0;
+}
+
+// glibc's signal() sets its handler through an internal sigaction that the one above does not see.
+extern "C" sighandler_t signal(int number, sighandler_t handler) {
+  struct sigaction action {
+  }, previous{};
+  action.sa_handler = handler;
+  action.sa_flags = SA_RESTART;
+  sigemptyset(&action.sa_mask);
+  if (sigaction(number, &action, &previous) != 0) return SIG_ERR;
+  return previous.sa_handler;
 }

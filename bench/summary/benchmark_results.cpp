@@ -57,8 +57,8 @@ FileRuns runs_of(const std::filesystem::path& file) {
   }
   if (!json.is_object() || !json.contains("benchmarks") || !json["benchmarks"].is_array())
     throw Error(file.string() + ": no \"benchmarks\" list (not Google Benchmark JSON output)");
-  const bool native_isa =
-      json.contains("context") && json["context"].is_object() && json["context"].value("native_isa", "") == "true";
+  const bool native_isa = json.contains("context") && json["context"].is_object() &&
+                          json["context"].contains("native_isa") && json["context"]["native_isa"] == "true";
   Runs singles, medians;
   try {
     for (const auto& b : json["benchmarks"]) {

@@ -1,8 +1,10 @@
 // What CPUID tells this process, for tests/bench/test_cpuid_avx2_cap.cpp:
 //   cpuid_probe features   leaf 1 ECX and leaf 7 (subleaves 0 and 1) as hex, one "name=value" a line
-//   cpuid_probe own-handler  the same after installing a SIGSEGV handler of its own that passes no
-//                            fault on (as Node.js does), then writes through a null pointer: the
-//                            handler exits with 3
+//   cpuid_probe thread       the same from a thread started after the process
+//   cpuid_probe own-handler  the same after installing a SIGSEGV handler of its own with sigaction
+//                            that passes no fault on (as Node.js does), then writes through a null
+//                            pointer: the handler exits with 3
+//   cpuid_probe own-signal   the same with the handler installed by signal()
 //   cpuid_probe crash        writes through a null pointer
 #include <cpuid.h>
 #include <signal.h>
@@ -11,10 +13,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 
 namespace {
 
-void exit_3(int, siginfo_t*, void*) { _exit(3); }
+void exit_3(int) { _exit(3); }
+void exit_3_with_info(int, siginfo_t*, void*) { _exit(3); }
 
 void write_through_null() {
   volatile int* nowhere = nullptr;
@@ -39,18 +43,24 @@ int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "";
   if (std::strcmp(mode, "features") == 0) {
     print_features();
-  } else if (std::strcmp(mode, "own-handler") == 0) {
-    struct sigaction action {};
-    action.sa_sigaction = exit_3;
-    action.sa_flags = SA_SIGINFO;
-    sigaction(SIGSEGV, &action, nullptr);
+  } else if (std::strcmp(mode, "thread") == 0) {
+    std::thread(print_features).join();
+  } else if (std::strcmp(mode, "own-handler") == 0 || std::strcmp(mode, "own-signal") == 0) {
+    if (std::strcmp(mode, "own-handler") == 0) {
+      struct sigaction action {};
+      action.sa_sigaction = exit_3_with_info;
+      action.sa_flags = SA_SIGINFO;
+      sigaction(SIGSEGV, &action, nullptr);
+    } else {
+      signal(SIGSEGV, exit_3);
+    }
     print_features();
     std::fflush(stdout);
     write_through_null();
   } else if (std::strcmp(mode, "crash") == 0) {
     write_through_null();
   } else {
-    std::fprintf(stderr, "usage: cpuid_probe features|own-handler|crash\n");
+    std::fprintf(stderr, "usage: cpuid_probe features|thread|own-handler|own-signal|crash\n");
     return 2;
   }
   return 0;
