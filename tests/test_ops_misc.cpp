@@ -5,6 +5,7 @@
 #include <s8net/core/layout.hpp>
 #include <s8net/ops/dropout.hpp>
 #include <s8net/ops/log_softmax_nll.hpp>
+#include <s8net/ops/blocked_max_pool.hpp>
 #include <s8net/ops/pooling.hpp>
 #include <s8net/ops/relu.hpp>
 #include <s8net/ops/skip_add.hpp>
@@ -66,6 +67,27 @@ TEST_P(ActivationOpTest, MaxPoolTakesTheMaximumAndRoutesTheGradientToIt) {
   EXPECT_TRUE(all_close(read(y), expected.values, 0.0));  // a maximum is exact
   std::vector<double> expected_dx(x.size(), 0.0);
   for (size_t o = 0; o < g.size(); ++o) expected_dx[expected.argmax[o]] = g[o];
+  EXPECT_TRUE(all_close(read(dx), expected_dx, 0.0));
+  // Blocked activations run on s8net's own kernel where AVX2 runs, the rest on oneDNN's.
+  const bool own = layout() != ActivationLayout::nchw && blocked_max_pool::available();
+  EXPECT_EQ(pool.implementation().find("s8net_max_pool_2x2") != std::string::npos, own) << pool.implementation();
+}
+
+// A window of equal values sends its gradient to its first pixel (row by row), on every kernel.
+TEST_P(ActivationOpTest, MaxPoolGivesATiesGradientToTheWindowsFirstPixel) {
+  const Dims in{2, channels(), 4, 4}, out{2, channels(), 2, 2};
+  std::vector<float> x(static_cast<size_t>(element_count(in)));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i / 16);  // one value per plane
+  const std::vector<float> g = test::random_normal(element_count(out), 13);
+  MaxPool2x2 pool(context_, desc(in), desc(out));
+  const Tensor xt = tensor(in, x), y = zeros(out), dy = tensor(out, g), dx = zeros(in);
+  pool.forward(xt, y);
+  pool.backward(dy, dx);
+  std::vector<double> expected_dx(x.size(), 0.0);
+  for (size_t o = 0; o < g.size(); ++o) {
+    const size_t plane = o / 4, oh = o % 4 / 2, ow = o % 2;
+    expected_dx[plane * 16 + oh * 2 * 4 + ow * 2] = g[o];
+  }
   EXPECT_TRUE(all_close(read(dx), expected_dx, 0.0));
 }
 

@@ -316,7 +316,7 @@ struct S8Network::InferencePlan::Builder {
     st.pool = std::move(pool);
     all_jit = all_jit && st.pool->is_jit();
     st.out = Tensor(out_desc(i), plan.context.engine());
-    plan.steps.add_primitive(st.pool->bind_forward(*input, st.out), name(i) + ".pool: " + st.pool->implementation());
+    plan.steps.add_pass(st.pool->bind_forward(*input, st.out), name(i) + ".pool: " + st.pool->implementation());
     input = &st.out;
   }
 };

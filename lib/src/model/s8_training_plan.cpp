@@ -121,7 +121,7 @@ struct S8Network::TrainingPlan::Builder {
       // The gradient goes through the mask before the pool's backward reads it.
       st.backward.add_primitive(drop.bind_multiply(st.grad_out));
     }
-    st.backward.add_primitive(st.pool->bind_backward(st.grad_out, *grad_input(i)));
+    st.backward.add_pass(st.pool->bind_backward(st.grad_out, *grad_input(i)));
     input = &st.out;
   }
 
@@ -129,7 +129,7 @@ struct S8Network::TrainingPlan::Builder {
     StageState& st = plan.stages[i];
     st.pool = std::make_unique<GlobalAvgPool>(plan.context, input->desc(), out_desc(i));
     pool_steps(i, ".avgpool: ");
-    st.backward.add_primitive(st.pool->bind_backward(st.grad_out, *grad_input(i)));
+    st.backward.add_pass(st.pool->bind_backward(st.grad_out, *grad_input(i)));
     input = &st.out;
   }
 
@@ -137,7 +137,7 @@ struct S8Network::TrainingPlan::Builder {
     StageState& st = plan.stages[i];
     st.out = Tensor(out_desc(i), engine());
     st.grad_out = Tensor(out_desc(i), engine());
-    plan.forward_steps.add_primitive(st.pool->bind_forward(*input, st.out),
+    plan.forward_steps.add_pass(st.pool->bind_forward(*input, st.out),
                                      name(i) + listing + st.pool->implementation());
   }
 };
