@@ -4,10 +4,12 @@
 //   ONEDNN_MAX_CPU_ISA=AVX2 bench_convs --benchmark_filter='/C4/'
 // and what inference fuses into the forward around GroupNorm and LayerNorm costs (Conv3x3FusionCost);
 // the 1x1 convs with the max-pool after them (c3 -> P1, c6 -> P2) as inference runs them, in one
-// pass (PooledConv1x1), against oneDNN's conv and pool (Conv1x1MaxPool).
+// pass (PooledConv1x1), against oneDNN's conv and pool (Conv1x1MaxPool); and training's 2x2
+// max-pool, forward and backward, on s8net's kernel against oneDNN's (MaxPool2x2Training).
 // Counters: images/s and useful GFLOP/s (2 x multiply-adds of the direct convolution).
 #include <s8net/core/context.hpp>
 #include <s8net/core/tensor.hpp>
+#include <s8net/ops/blocked_max_pool.hpp>
 #include <s8net/ops/pooled_conv1x1.hpp>
 #include <s8net/ops/primitive_runner.hpp>
 #include <s8net/ops/winograd_conv.hpp>
@@ -272,7 +274,52 @@ void pooled_conv1x1(benchmark::State& state, Layer1x1 layer) {
                  pool_pd.impl_info_str());
 }
 
+// Training's max-pool after c3 and c6 at batch 128 (P1, P2), forward then backward: s8net's own
+// kernel against oneDNN's max-pool with its arg-max workspace, in turns.
+void max_pool_training(benchmark::State& state, Layer1x1 layer) {
+  if (!s8net::blocked_max_pool::available()) return state.SkipWithError("no AVX2 on this CPU");
+  const dnnl::engine& engine = context().engine();
+  const int64_t batch = state.range(0), side = layer.side;
+  const memory::desc src = activations(batch, layer.out, side), dst = activations(batch, layer.out, side / 2);
+  const dnnl::pooling_forward::primitive_desc forward_pd(
+      {dnnl::prop_kind::forward_training, dnnl::algorithm::pooling_max, src, dst, {2, 2}, {2, 2}, {0, 0}, {0, 0}},
+      engine);
+  const dnnl::pooling_backward::primitive_desc backward_pd(
+      {dnnl::algorithm::pooling_max, src, dst, {2, 2}, {2, 2}, {0, 0}, {0, 0}}, engine, forward_pd);
+  const s8net::Tensor x(src, engine), y(dst, engine), dy(dst, engine), dx(src, engine);
+  const dnnl::memory workspace(forward_pd.workspace_desc(), engine);
+  fill(x, 1);
+  fill(dy, 2);
+  const s8net::BoundPrimitive forward{
+      dnnl::pooling_forward(forward_pd),
+      {{DNNL_ARG_SRC, x.memory()}, {DNNL_ARG_DST, y.memory()}, {DNNL_ARG_WORKSPACE, workspace}}};
+  const s8net::BoundPrimitive backward{
+      dnnl::pooling_backward(backward_pd),
+      {{DNNL_ARG_DIFF_DST, dy.memory()}, {DNNL_ARG_DIFF_SRC, dx.memory()}, {DNNL_ARG_WORKSPACE, workspace}}};
+  const s8net::blocked_max_pool::Shape shape{batch, layer.out / 8, 8, side, side};
+  std::vector<float> argmax(static_cast<size_t>(y.size()));
+  time_in_turns(
+      state,
+      [&] {
+        s8net::blocked_max_pool::forward(shape, x.data(), y.data(), argmax.data());
+        s8net::blocked_max_pool::backward(shape, dy.data(), argmax.data(), dx.data());
+      },
+      [&] {
+        s8net::execute(context(), forward);
+        s8net::execute(context(), backward);
+      },
+      "own/onednn");
+  state.SetLabel("s8net_max_pool_2x2:avx2 vs " + std::string(forward_pd.impl_info_str()) + " + " +
+                 backward_pd.impl_info_str());
+}
+
 const bool registered = [] {
+  for (const Layer1x1& layer : kPooledLayers)
+    benchmark::RegisterBenchmark((std::string("MaxPool2x2Training/") + (layer.out == 8 ? "P1" : "P2")).c_str(),
+                                 max_pool_training, layer)
+        ->Arg(128)
+        ->Iterations(50)
+        ->UseRealTime();
   for (const Layer1x1& layer : kPooledLayers)
     benchmark::RegisterBenchmark((std::string("Conv1x1MaxPool/") + layer.name).c_str(), pooled_conv1x1, layer)
         ->Arg(16)
