@@ -10,16 +10,22 @@
 // handler in place and stand the program's behind it: the program sees and sets its handler as
 // usual and gets every fault that is not a CPUID.
 //
+// A CPUID while SIGSEGV is blocked would end the process, so sigprocmask() and pthread_sigmask()
+// never block it: a fault or a kill() reaches the handlers even where the program blocked it.
+// The program's handler runs with the mask and SA_RESETHAND it asked for.
+//
 // Limits: code that ran before the preload's constructor (the dynamic loader choosing glibc's
-// string functions) keeps what it saw, and XGETBV still reports the AVX-512 state as enabled;
-// the libraries this is meant for test both the CPUID bit and XGETBV, so they see no AVX-512.
-// The program's handler runs with this library's mask (every signal) and flags, not its own
-// (SA_RESETHAND and sa_mask are not emulated); a CPUID run while SIGSEGV is blocked (inside the
-// program's own SIGSEGV handler) ends the process.
+// string functions, the constructors of the libraries the program links) keeps what it saw, and
+// XGETBV still reports the AVX-512 state as enabled; the libraries this is meant for test both the
+// CPUID bit and XGETBV, so they see no AVX-512. Handlers set through sigset(), __sigaction() or the
+// raw system call, and masks set by sigsuspend() or pselect(), bypass it; a CPUID inside the
+// program's own SIGSEGV handler (SIGSEGV blocked there unless SA_NODEFER) ends the process.
 //
 // With S8NET_CPUID_CAP_REPORT=FILE it writes whether the cap holds to FILE at start ("capped" or
 // "not capped: why") and, at exit, how many CPUID executions it answered, as evidence for
-// bench/compare_with_pytorch.sh. Without it a cap that cannot be set is one line on stderr.
+// bench/compare_with_pytorch.sh; the variable is then removed from the environment, so that the
+// processes the program starts (capped too, where they keep LD_PRELOAD) do not write to the file.
+// Without it a cap that cannot be set is one line on stderr.
 
 #include "cpuid_avx2_masks.hpp"
 
@@ -43,11 +49,16 @@ namespace {
 using namespace s8net::isa_cap;
 
 using Sigaction = int (*)(int, const struct sigaction*, struct sigaction*);
+using Sigmask = int (*)(int, const sigset_t*, sigset_t*);
 
-// The C library's sigaction, which this library's own stands in front of.
+// The C library's functions this library's own stand in front of.
 int real_sigaction(int signal, const struct sigaction* action, struct sigaction* previous) {
   static const auto next = reinterpret_cast<Sigaction>(dlsym(RTLD_NEXT, "sigaction"));
   return next(signal, action, previous);
+}
+int real_sigmask(const char* name, int how, const sigset_t* set, sigset_t* previous) {
+  const auto next = reinterpret_cast<Sigmask>(dlsym(RTLD_NEXT, name));
+  return next(how, set, previous);
 }
 
 // The handler the program believes is installed for SIGSEGV.
@@ -69,15 +80,31 @@ void clear_vector_extensions(uint32_t leaf, uint32_t subleaf, uint32_t& a, uint3
   }
 }
 
+// The program's handler runs with the mask the kernel would have given it: the interrupted code's,
+// its sa_mask, and SIGSEGV unless SA_NODEFER (this library's handler runs with every signal
+// blocked). Set by the system call: the C library's functions here are this library's.
+void take_program_mask(const struct sigaction& action, void* context) {
+  sigset_t mask = static_cast<ucontext_t*>(context)->uc_sigmask;
+  sigorset(&mask, &mask, &action.sa_mask);
+  if ((action.sa_flags & SA_NODEFER) == 0) sigaddset(&mask, SIGSEGV);
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, nullptr, _NSIG / 8);
+}
+
 // Any other SIGSEGV goes where it would have gone without this library.
 void pass_on(int signal, siginfo_t* info, void* context) {
   const struct sigaction action = program_action;
   const bool sent = info->si_code <= 0;  // by kill() or raise(), not a fault
-  if ((action.sa_flags & SA_SIGINFO) != 0 && action.sa_sigaction != nullptr) {
+  const bool handled = action.sa_handler != SIG_DFL && action.sa_handler != SIG_IGN;
+  if (handled && (action.sa_flags & SA_RESETHAND) != 0) {
+    program_action = {};
+    program_action.sa_handler = SIG_DFL;
+  }
+  if (handled) take_program_mask(action, context);
+  if ((action.sa_flags & SA_SIGINFO) != 0 && handled) {
     action.sa_sigaction(signal, info, context);
   } else if (action.sa_handler == SIG_IGN && sent) {
     return;  // a fault cannot be ignored, a sent signal can
-  } else if (action.sa_handler != SIG_DFL && action.sa_handler != SIG_IGN) {
+  } else if (handled) {
     action.sa_handler(signal);
   } else {
     // The default action (a fault cannot be ignored): restored, the faulting instruction runs
@@ -115,17 +142,31 @@ void on_segv(int signal, siginfo_t* info, void* context) {
   answered.fetch_add(1, std::memory_order_relaxed);
 }
 
-void report(const char* mode, const char* text) {
+// The report's absolute path (the program may change its directory), empty without one.
+char report_file[4096];
+bool report_failed = false;
+
+void find_report_file() {
   const char* file = std::getenv("S8NET_CPUID_CAP_REPORT");
-  if (file == nullptr || *file == '\0') {
+  if (file == nullptr || *file == '\0') return;
+  char directory[2048] = "";
+  if (file[0] != '/' && getcwd(directory, sizeof directory) == nullptr) directory[0] = '\0';
+  std::snprintf(report_file, sizeof report_file, "%s%s%s", directory, *directory ? "/" : "", file);
+  unsetenv("S8NET_CPUID_CAP_REPORT");
+}
+
+void report(const char* mode, const char* text) {
+  if (report_file[0] == '\0') {
     if (!capped) std::fprintf(stderr, "s8net cpuid cap: %s; this process sees the CPU's own instruction sets\n", text);
     return;
   }
-  if (FILE* out = std::fopen(file, mode)) {
-    std::fprintf(out, "%s\n", text);
-    std::fclose(out);
-  } else {
-    std::fprintf(stderr, "s8net cpuid cap: cannot write %s: %s\n", file, std::strerror(errno));
+  FILE* out = std::fopen(report_file, mode);
+  const bool written = out != nullptr && std::fprintf(out, "%s\n", text) > 0;
+  const int error = errno;
+  if ((out == nullptr || std::fclose(out) != 0 || !written) && !report_failed) {
+    report_failed = true;
+    std::fprintf(stderr, "s8net cpuid cap: %s, but cannot write its report to %s: %s\n",
+                 capped ? "capped" : "not capped", report_file, std::strerror(out == nullptr ? error : errno));
   }
 }
 
@@ -137,6 +178,7 @@ __attribute__((constructor)) void cap_cpuid() {
   action.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
   sigfillset(&action.sa_mask);
   char why[200] = "capped";
+  find_report_file();
   if (real_sigaction(SIGSEGV, &action, &program_action) != 0) {
     std::snprintf(why, sizeof why, "not capped: cannot handle SIGSEGV: %s", std::strerror(errno));
   } else if (allow_cpuid(false) != 0) {
@@ -167,13 +209,45 @@ extern "C" int sigaction(int signal, const struct sigaction* action, struct siga
   return 0;
 }
 
-// glibc's signal() sets its handler through an internal sigaction that the one above does not see.
-extern "C" sighandler_t signal(int number, sighandler_t handler) {
+namespace {
+
+// signal(), bsd_signal() (SA_RESTART) and sysv_signal() (SA_RESETHAND | SA_NODEFER) through the
+// sigaction above.
+sighandler_t set_handler(int number, sighandler_t handler, int flags) {
   struct sigaction action {
   }, previous{};
   action.sa_handler = handler;
-  action.sa_flags = SA_RESTART;
+  action.sa_flags = flags;
   sigemptyset(&action.sa_mask);
   if (sigaction(number, &action, &previous) != 0) return SIG_ERR;
   return previous.sa_handler;
+}
+
+// A mask without SIGSEGV where it would block it.
+const sigset_t* without_sigsegv(int how, const sigset_t* set, sigset_t& copy) {
+  if (!capped || set == nullptr || how == SIG_UNBLOCK || sigismember(set, SIGSEGV) != 1) return set;
+  copy = *set;
+  sigdelset(&copy, SIGSEGV);
+  return &copy;
+}
+
+}  // namespace
+
+// glibc's signal() functions set their handlers through an internal sigaction that the one above
+// does not see.
+extern "C" sighandler_t signal(int number, sighandler_t handler) { return set_handler(number, handler, SA_RESTART); }
+extern "C" sighandler_t bsd_signal(int number, sighandler_t handler) {
+  return set_handler(number, handler, SA_RESTART);
+}
+extern "C" sighandler_t sysv_signal(int number, sighandler_t handler) {
+  return set_handler(number, handler, SA_RESETHAND | SA_NODEFER);
+}
+
+extern "C" int sigprocmask(int how, const sigset_t* set, sigset_t* previous) {
+  sigset_t copy;
+  return real_sigmask("sigprocmask", how, without_sigsegv(how, set, copy), previous);
+}
+extern "C" int pthread_sigmask(int how, const sigset_t* set, sigset_t* previous) {
+  sigset_t copy;
+  return real_sigmask("pthread_sigmask", how, without_sigsegv(how, set, copy), previous);
 }

@@ -1,6 +1,8 @@
 // What CPUID tells this process, for tests/bench/test_cpuid_avx2_cap.cpp:
 //   cpuid_probe features   leaf 1 ECX and leaf 7 (subleaves 0 and 1) as hex, one "name=value" a line
 //   cpuid_probe thread       the same from a thread started after the process
+//   cpuid_probe blocked      the same with every signal blocked (pthread_sigmask)
+//   cpuid_probe chdir        the same after moving to /
 //   cpuid_probe own-handler  the same after installing a SIGSEGV handler of its own with sigaction
 //                            that passes no fault on (as Node.js does), then writes through a null
 //                            pointer: the handler exits with 3
@@ -45,6 +47,14 @@ int main(int argc, char** argv) {
     print_features();
   } else if (std::strcmp(mode, "thread") == 0) {
     std::thread(print_features).join();
+  } else if (std::strcmp(mode, "blocked") == 0) {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    print_features();
+  } else if (std::strcmp(mode, "chdir") == 0) {
+    if (chdir("/") != 0) return 1;
+    print_features();
   } else if (std::strcmp(mode, "own-handler") == 0 || std::strcmp(mode, "own-signal") == 0) {
     if (std::strcmp(mode, "own-handler") == 0) {
       struct sigaction action {};
@@ -60,7 +70,7 @@ int main(int argc, char** argv) {
   } else if (std::strcmp(mode, "crash") == 0) {
     write_through_null();
   } else {
-    std::fprintf(stderr, "usage: cpuid_probe features|thread|own-handler|own-signal|crash\n");
+    std::fprintf(stderr, "usage: cpuid_probe features|thread|blocked|chdir|own-handler|own-signal|crash\n");
     return 2;
   }
   return 0;

@@ -35,8 +35,10 @@ struct ProbeRun {
   std::map<std::string, uint32_t> registers;
 };
 
-// cpuid_probe MODE, with the cap preloaded when `preload`, its report in `report` if not empty.
-ProbeRun run_probe(const std::string& mode, bool preload, const std::string& report = "") {
+// cpuid_probe MODE, with the cap preloaded when `preload`, its report in `report` if not empty,
+// started in `directory` if not empty.
+ProbeRun run_probe(const std::string& mode, bool preload, const std::string& report = "",
+                   const std::string& directory = "") {
   int out[2];
   if (pipe(out) != 0) ADD_FAILURE() << "pipe";
   const pid_t pid = fork();
@@ -46,6 +48,7 @@ ProbeRun run_probe(const std::string& mode, bool preload, const std::string& rep
     close(out[1]);
     if (preload) setenv("LD_PRELOAD", S8NET_CPUID_CAP, 1);
     if (!report.empty()) setenv("S8NET_CPUID_CAP_REPORT", report.c_str(), 1);
+    if (!directory.empty() && chdir(directory.c_str()) != 0) _exit(126);
     execl(S8NET_CPUID_PROBE, S8NET_CPUID_PROBE, mode.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
@@ -108,7 +111,8 @@ TEST_P(CpuidAvx2Cap, ClearsExactlyTheMaskedBits) {
   EXPECT_EQ(capped.registers.at("leaf7.ebx") & kAvx2, native.registers.at("leaf7.ebx") & kAvx2);
 }
 
-INSTANTIATE_TEST_SUITE_P(Probes, CpuidAvx2Cap, ::testing::Values("features", "thread", "own-handler", "own-signal"),
+INSTANTIATE_TEST_SUITE_P(Probes, CpuidAvx2Cap,
+                         ::testing::Values("features", "thread", "blocked", "own-handler", "own-signal"),
                          [](const auto& probe) {
                            std::string name = probe.param;
                            name.erase(std::remove(name.begin(), name.end(), '-'), name.end());
@@ -126,6 +130,28 @@ TEST(CpuidAvx2CapReport, SaysCappedAndCountsTheCpuidsItAnswered) {
   unsigned long answered = 0;
   ASSERT_EQ(std::sscanf(text.c_str() + 7, "%lu CPUID executions answered", &answered), 1) << text;
   EXPECT_GE(answered, 4u);
+}
+
+// A relative report path is the directory the process started in, wherever it moves; a report
+// that cannot be written is one line naming it, and the program runs on.
+TEST(CpuidAvx2CapReport, KeepsItsPathAndSaysWhenItCannotWrite) {
+  const TempDir dir("cpuid-cap");
+  ASSERT_EQ(run_probe("chdir", true, "report", dir.path().string()).exit_code, 0);
+  REQUIRE_CAPPED((dir / "report").string());
+  const std::string text = text_of((dir / "report").string());
+  EXPECT_NE(text.find("CPUID executions answered"), std::string::npos) << text;
+
+  const std::string unwritable = (dir / "missing" / "report").string();
+  const std::string command = "S8NET_CPUID_CAP_REPORT=" + unwritable + " LD_PRELOAD=" S8NET_CPUID_CAP " " +
+                              S8NET_CPUID_PROBE + " features 2>&1 >/dev/null";
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string err;
+  char buffer[512];
+  while (const size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) err.append(buffer, n);
+  EXPECT_EQ(pclose(pipe), 0);
+  EXPECT_EQ(err,
+            "s8net cpuid cap: capped, but cannot write its report to " + unwritable + ": No such file or directory\n");
 }
 
 TEST(CpuidAvx2CapReport, LeavesOtherFaultsToEndTheProcess) {
