@@ -321,11 +321,10 @@ struct S8Network::InferencePlan::Builder {
   }
 };
 
-// On the AMD EPYC this was measured on (its AVX-512 runs at half width), s8net's own Winograd in
-// nChw8c outran oneDNN's AVX-512 kernels in nChw16c on this network's forward, with the norms
-// folded, taken as maps of their moments or run by their plugins; on an Intel Xeon with
-// full-width AVX-512 it does not for BN (docs/performance.md). Training keeps nChw16c: its
-// backward passes gain nothing there.
+// s8net's own Winograd and pooled 1x1 convs in nChw8c outran oneDNN's AVX-512 kernels in nChw16c
+// on this network's forward on an AMD EPYC (whose AVX-512 runs at half width), and are level with
+// them for BN and ahead for GN and LN on an Intel Xeon (docs/performance.md). Training keeps
+// nChw16c: its backward passes gain nothing there.
 ActivationLayout S8Network::InferencePlan::layout_for(ActivationLayout training_layout, const Weights& weights) {
   if (training_layout != ActivationLayout::nChw16c || !own_winograd_runs(ActivationLayout::nChw8c))
     return training_layout;
