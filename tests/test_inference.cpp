@@ -307,7 +307,9 @@ TEST(InferencePlan, FoldsEveryNormThatOffersItsEvaluationAsAnAffineMap) {
   EXPECT_EQ(lines_with("bn", ".norm: "), 0);
   EXPECT_EQ(lines_with("gn", "folded"), 0);
   EXPECT_EQ(lines_with("gn", ".norm: gn"), 8);
-  EXPECT_EQ(lines_with("affine", ".relu: "), 8);  // a norm that cannot fuse its ReLU
+  EXPECT_EQ(lines_with("affine", ".relu: fwd "), 8);  // a norm that cannot fuse its ReLU
+  for (const char* norm : {"bn", "gn", "affine"})
+    EXPECT_EQ(lines_with(norm, "bwd"), 0) << norm << ": evaluation builds no backward pass";
 }
 
 // A norm that offers its evaluation as a map of its input's moments (gn, ln, in) has no pass of its own

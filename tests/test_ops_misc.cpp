@@ -3,9 +3,9 @@
 // nChw16c; log-softmax + NLL forward, backward (central finite differences) and label checks.
 #include <s8net/core/error.hpp>
 #include <s8net/core/layout.hpp>
+#include <s8net/ops/blocked_max_pool.hpp>
 #include <s8net/ops/dropout.hpp>
 #include <s8net/ops/log_softmax_nll.hpp>
-#include <s8net/ops/blocked_max_pool.hpp>
 #include <s8net/ops/pooling.hpp>
 #include <s8net/ops/relu.hpp>
 #include <s8net/ops/skip_add.hpp>
@@ -110,6 +110,17 @@ TEST_P(ActivationOpTest, ReluForwardAndBackward) {
   relu.backward(xt, dy, dy);
   EXPECT_EQ(read(xt), read(y));
   EXPECT_EQ(read(dy), read(dx));
+}
+
+TEST_P(ActivationOpTest, ReluForInferenceHasTheForwardAlone) {
+  const Dims dims{2, channels(), 3, 4};
+  const std::vector<float> x = nonzero_values(element_count(dims), 23);
+  Relu relu(context_, desc(dims), Pass::inference);
+  const Tensor xt = tensor(dims, x), y = zeros(dims);
+  relu.forward(xt, y);
+  EXPECT_TRUE(all_close(read(y), test::relu_reference(test::to_double(x)), 0.0));
+  EXPECT_EQ(relu.implementation().find("bwd"), std::string::npos) << relu.implementation();
+  EXPECT_THROW(relu.backward(y, y, y), Error);
 }
 
 TEST_P(ActivationOpTest, SkipAddOutOfPlaceAndInPlace) {

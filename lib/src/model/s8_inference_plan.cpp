@@ -157,7 +157,7 @@ struct S8Network::InferencePlan::Builder {
           channels_last(i) ? *channels_last_view(norm, shapes[i].c) : plugin_layout_of(layout);
       st.norm_desc = {plan.batch, shapes[i].c, shapes[i].h, shapes[i].w, norm_layout};
       st.pre = Tensor(dst_desc, engine);
-      if (!norm.fuses_relu()) st.relu = std::make_unique<Relu>(plan.context, dst_desc);
+      if (!norm.fuses_relu()) st.relu = std::make_unique<Relu>(plan.context, dst_desc, Pass::inference);
       plan.steps.add_pass(st.conv->bind_forward(*src, st.pre, fusion), conv_line);
       plan.steps.add_plugin(
           [&norm, &st, x = st.pre.data(), y = st.out.data()] { norm.forward(S8NET_MODE_EVAL, st.norm_desc, x, y); },

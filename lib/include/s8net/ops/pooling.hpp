@@ -15,9 +15,6 @@
 
 namespace s8net {
 
-// Inference builds no backward pass, and so no workspace for it.
-enum class Pass { training, inference };
-
 class Pooling {
  public:
   Pooling(Context& context, dnnl::algorithm algorithm, const dnnl::memory::desc& src, const dnnl::memory::desc& dst,

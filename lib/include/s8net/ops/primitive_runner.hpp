@@ -14,6 +14,9 @@ namespace s8net {
 
 using Args = std::unordered_map<int, dnnl::memory>;
 
+// What an op is built for: inference builds no backward pass (and no workspace for one).
+enum class Pass { training, inference };
+
 // oneDNN names its slow fallback kernels "ref:...": a primitive to avoid.
 inline bool is_reference_kernel(const char* implementation) {
   return std::string_view(implementation).starts_with("ref");

@@ -10,16 +10,14 @@ namespace s8net {
 
 class Relu {
  public:
-  Relu(Context& context, const dnnl::memory::desc& desc);
+  Relu(Context& context, const dnnl::memory::desc& desc, Pass pass = Pass::training);
   // In place is allowed (src == dst).
   void forward(const Tensor& src, const Tensor& dst);
-  // dst: the forward's output. In place is allowed (diff_dst == diff_src).
+  // dst: the forward's output. In place is allowed (diff_dst == diff_src). Pass::training only.
   void backward(const Tensor& dst, const Tensor& diff_dst, const Tensor& diff_src);
   BoundPrimitive bind_forward(const Tensor& src, const Tensor& dst) const;
   BoundPrimitive bind_backward(const Tensor& dst, const Tensor& diff_dst, const Tensor& diff_src) const;
-  std::string implementation() const {
-    return std::string("fwd ") + forward_pd_.impl_info_str() + ", bwd " + backward_pd_.impl_info_str();
-  }
+  std::string implementation() const;
 
  private:
   Context& context_;
