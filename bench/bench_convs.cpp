@@ -7,6 +7,8 @@
 // pass (PooledConv1x1), against oneDNN's conv and pool (Conv1x1MaxPool); and training's 2x2
 // max-pool, forward and backward, on s8net's kernel against oneDNN's (MaxPool2x2Training).
 // Counters: images/s and useful GFLOP/s (2 x multiply-adds of the direct convolution).
+#include "alternation.hpp"
+
 #include <s8net/core/context.hpp>
 #include <s8net/core/tensor.hpp>
 #include <s8net/ops/blocked_max_pool.hpp>
@@ -178,13 +180,7 @@ void time_in_turns(benchmark::State& state, A&& a, B&& b, const char* counter) {
     const double b_time = seconds(b);
     ratios.push_back(seconds(a) / b_time);
   }
-  std::sort(ratios.begin(), ratios.end());
-  const auto at = [&](double q) {
-    return ratios[static_cast<size_t>(q * static_cast<double>(ratios.size() - 1) + 0.5)];
-  };
-  state.counters[counter] = at(0.5);
-  state.counters["q25"] = at(0.25);
-  state.counters["q75"] = at(0.75);
+  s8net::bench::set_ratio_counters(state, ratios, counter, "q25", "q75");
 }
 
 // What inference fuses into the forward around a norm taken as a map of its moments

@@ -9,6 +9,7 @@
 // Counters of the network benchmarks: GFLOP/s of the useful convolution work (docs/network.md's layers,
 // S8Network::conv_flops_per_image) and its ratio to dnnl_sgemm measured in the same process.
 //   bench_train --benchmark_filter='TrainStep/bn/32'
+#include "alternation.hpp"
 #include "bench_support.hpp"
 
 #include <s8net/model/s8_network.hpp>
@@ -141,15 +142,9 @@ void alternate(benchmark::State& state, int64_t batch_size, const std::string& n
     rates_b.push_back(rate(b));
     ratios.push_back(rates_a.back() / rates_b.back());
   }
-  const auto quantile = [](std::vector<double> values, double q) {
-    std::sort(values.begin(), values.end());
-    return values[static_cast<size_t>(q * static_cast<double>(values.size() - 1) + 0.5)];
-  };
   state.counters[name_a + "_img/s"] = quantile(rates_a, 0.5);
   state.counters[name_b + "_img/s"] = quantile(rates_b, 0.5);
-  state.counters["ratio"] = quantile(ratios, 0.5);
-  state.counters["ratio_q25"] = quantile(ratios, 0.25);
-  state.counters["ratio_q75"] = quantile(ratios, 0.75);
+  set_ratio_counters(state, ratios, "ratio", "ratio_q25", "ratio_q75");
 }
 
 // Evaluation in nChw8c against nChw16c: the measurement behind the inference layout S8Network
