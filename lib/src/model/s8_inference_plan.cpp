@@ -262,19 +262,22 @@ struct S8Network::InferencePlan::Builder {
   // Whether 1x1 conv i and the max-pool after it run as one pass: nChw8c in and out where s8net's
   // passes run. Its input is the previous stage's output, or that stage's conv output and map.
   bool pools_in_the_conv(size_t i) const {
-    const s8::Shape in = input_shape(i);
-    const dnnl::memory::desc nchw8c({plan.batch, in.c, in.h, in.w}, dnnl::memory::data_type::f32, tag::nChw8c);
+    const PooledConv1x1Shape shape = pooled_shape(i);
+    const dnnl::memory::desc nchw8c({plan.batch, shape.in_channels, shape.height, shape.width},
+                                    dnnl::memory::data_type::f32, tag::nChw8c);
     return candidate.forward_choices && layout == ActivationLayout::nChw8c && PooledConv1x1::available() &&
            i + 1 < kStages.size() && kStages[i + 1].kind == s8::StageKind::pool_dropout && !channels_last(i) &&
-           !channels_last(i + 1) && input->desc() == nchw8c && in.c % 8 == 0 && shapes[i].c % 8 == 0 && in.h % 2 == 0 &&
-           in.w % 2 == 0;
+           !channels_last(i + 1) && input->desc() == nchw8c && PooledConv1x1::fits(shape);
+  }
+  PooledConv1x1Shape pooled_shape(size_t i) const {
+    const s8::Shape in = input_shape(i);
+    return {plan.batch, in.c, shapes[i].c, in.h, in.w};
   }
 
   // 1x1 conv c and max-pool p in one pass, in c's section of the profile; c's output is never
   // written. The conv reads the pending norm's map in where it can.
   void pooled_conv1x1(size_t c, size_t p) {
-    const s8::Shape in = input_shape(c);
-    auto conv = std::make_unique<PooledConv1x1>(PooledConv1x1Shape{plan.batch, in.c, shapes[c].c, in.h, in.w});
+    auto conv = std::make_unique<PooledConv1x1>(pooled_shape(c));
     std::string line =
         name(c) + ".conv: fwd " + PooledConv1x1::implementation() + " (" + kStages[p].name + "'s max-pool taken in";
     MappedPlanes src;

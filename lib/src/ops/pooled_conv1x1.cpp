@@ -104,10 +104,14 @@ std::string shape_text(const PooledConv1x1Shape& s) {
 
 }  // namespace
 
+bool PooledConv1x1::fits(const PooledConv1x1Shape& s) {
+  return s.batch > 0 && s.height > 0 && s.width > 0 && s.in_channels > 0 && s.out_channels > 0 &&
+         s.in_channels % kLanes == 0 && s.out_channels % kLanes == 0 && s.height % 2 == 0 && s.width % 2 == 0;
+}
+
 PooledConv1x1::PooledConv1x1(const PooledConv1x1Shape& shape) : shape_(shape) {
   const auto& s = shape_;
-  if (s.batch <= 0 || s.height <= 0 || s.width <= 0 || s.in_channels <= 0 || s.out_channels <= 0 ||
-      s.in_channels % kLanes != 0 || s.out_channels % kLanes != 0 || s.height % 2 != 0 || s.width % 2 != 0)
+  if (!fits(s))
     throw Error(
         "pooled 1x1 conv: needs positive, even height and width and channel counts that are multiples of 8, "
         "got " +

@@ -28,6 +28,8 @@ class PooledConv1x1 {
 
   // Whether this CPU runs it (AVX2 and FMA, as WinogradConv).
   static bool available();
+  // Whether the shape is one it takes (see PooledConv1x1Shape).
+  static bool fits(const PooledConv1x1Shape& shape);
   static std::string implementation() { return "s8net_conv1x1_maxpool:avx2"; }
 
   // weight: out x in (oihw of a 1x1 kernel), bias: out.
