@@ -1,4 +1,5 @@
 #include <s8net/core/error.hpp>
+#include <s8net/core/layout.hpp>
 #include <s8net/ops/pooling.hpp>
 #include <s8net/ops/primitive_runner.hpp>
 
@@ -10,15 +11,16 @@ namespace {
 // activations of even height and width, where AVX2 runs.
 std::optional<blocked_max_pool::Shape> own_max_pool(dnnl::algorithm algorithm, const dnnl::memory::desc& src,
                                                     const dnnl::memory::desc& dst, const Dims& window, Pass pass) {
-  using tag = dnnl::memory::format_tag;
   if (algorithm != dnnl::algorithm::pooling_max || pass != Pass::training || window != Dims{2, 2} ||
       !blocked_max_pool::available())
     return std::nullopt;
   const Dims d = src.dims();
   if (d.size() != 4 || d[2] % 2 != 0 || d[3] % 2 != 0) return std::nullopt;
-  for (const auto& [format, block] : {std::pair{tag::nChw8c, int64_t{8}}, std::pair{tag::nChw16c, int64_t{16}}}) {
-    const dnnl::memory::desc blocked_src(d, dnnl::memory::data_type::f32, format);
-    const dnnl::memory::desc blocked_dst({d[0], d[1], d[2] / 2, d[3] / 2}, dnnl::memory::data_type::f32, format);
+  for (const ActivationLayout layout : {ActivationLayout::nChw8c, ActivationLayout::nChw16c}) {
+    const auto block = static_cast<int64_t>(layout);  // the layout's channel block
+    const dnnl::memory::desc blocked_src(d, dnnl::memory::data_type::f32, format_tag_of(layout));
+    const dnnl::memory::desc blocked_dst({d[0], d[1], d[2] / 2, d[3] / 2}, dnnl::memory::data_type::f32,
+                                         format_tag_of(layout));
     if (src == blocked_src && dst == blocked_dst)
       return blocked_max_pool::Shape{d[0], (d[1] + block - 1) / block, block, d[2], d[3]};
   }
