@@ -56,10 +56,7 @@ int real_sigaction(int signal, const struct sigaction* action, struct sigaction*
   static const auto next = reinterpret_cast<Sigaction>(dlsym(RTLD_NEXT, "sigaction"));
   return next(signal, action, previous);
 }
-int real_sigmask(const char* name, int how, const sigset_t* set, sigset_t* previous) {
-  const auto next = reinterpret_cast<Sigmask>(dlsym(RTLD_NEXT, name));
-  return next(how, set, previous);
-}
+Sigmask next_sigmask(const char* name) { return reinterpret_cast<Sigmask>(dlsym(RTLD_NEXT, name)); }
 
 // The handler the program believes is installed for SIGSEGV.
 struct sigaction program_action;
@@ -245,9 +242,11 @@ extern "C" sighandler_t sysv_signal(int number, sighandler_t handler) {
 
 extern "C" int sigprocmask(int how, const sigset_t* set, sigset_t* previous) {
   sigset_t copy;
-  return real_sigmask("sigprocmask", how, without_sigsegv(how, set, copy), previous);
+  static const Sigmask next = next_sigmask("sigprocmask");
+  return next(how, without_sigsegv(how, set, copy), previous);
 }
 extern "C" int pthread_sigmask(int how, const sigset_t* set, sigset_t* previous) {
   sigset_t copy;
-  return real_sigmask("pthread_sigmask", how, without_sigsegv(how, set, copy), previous);
+  static const Sigmask next = next_sigmask("pthread_sigmask");
+  return next(how, without_sigsegv(how, set, copy), previous);
 }
