@@ -3,6 +3,7 @@
 // handler the program installs after it that passes nothing on (whose own faults still reach it);
 // other faults still end the process; its report says so.
 #include "isa_cap/cpuid_avx2_masks.hpp"
+#include "support/program_runner.hpp"
 #include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -13,7 +14,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
@@ -22,12 +22,7 @@ namespace {
 
 using namespace s8net;
 using s8net::test::TempDir;
-
-std::string text_of(const std::string& file) {
-  std::stringstream text;
-  text << std::ifstream(file).rdbuf();
-  return text.str();
-}
+using s8net::test::text_of;
 
 struct ProbeRun {
   int exit_code = -1;  // -1 when ended by a signal
@@ -142,15 +137,10 @@ TEST(CpuidAvx2CapReport, KeepsItsPathAndSaysWhenItCannotWrite) {
   EXPECT_NE(text.find("CPUID executions answered"), std::string::npos) << text;
 
   const std::string unwritable = (dir / "missing" / "report").string();
-  const std::string command = "S8NET_CPUID_CAP_REPORT=" + unwritable + " LD_PRELOAD=" S8NET_CPUID_CAP " " +
-                              S8NET_CPUID_PROBE + " features 2>&1 >/dev/null";
-  FILE* pipe = popen(command.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  std::string err;
-  char buffer[512];
-  while (const size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) err.append(buffer, n);
-  EXPECT_EQ(pclose(pipe), 0);
-  EXPECT_EQ(err,
+  const auto run = s8net::test::run_program(S8NET_CPUID_PROBE, "features",
+                                            "S8NET_CPUID_CAP_REPORT=" + unwritable + " LD_PRELOAD=" S8NET_CPUID_CAP);
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_EQ(run.err,
             "s8net cpuid cap: capped, but cannot write its report to " + unwritable + ": No such file or directory\n");
 }
 
