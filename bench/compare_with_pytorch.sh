@@ -37,7 +37,7 @@ while [[ ${1:-} == --* ]]; do
 done
 bin=${1:?$usage}
 out=${2:?$usage}
-rounds=${3:-5}
+rounds=${3-5}
 here=$(cd "$(dirname "$0")" && pwd)
 python=/usr/bin/python3  # Debian's interpreter, the one python3-torch installs into
 
@@ -47,6 +47,16 @@ python=/usr/bin/python3  # Debian's interpreter, the one python3-torch installs 
 for tool in bench_train bench_norms bench_report; do
   [ -x "$bin/$tool" ] || { echo "$0: $bin/$tool is missing: build first (cmake --build --preset ci)" >&2; exit 1; }
 done
+[[ -e $out && ! -d $out ]] && { echo "$0: OUT_DIR '$out' exists and is not a directory" >&2; exit 2; }
+# One comparison per OUT_DIR at a time: two would mix their files and share the cores.
+mkdir -p "$out"
+exec 9> "$out/.lock"
+flock -n 9 || { echo "$0: OUT_DIR '$out' is in use by another comparison" >&2; exit 1; }
+# The report is this run's alone: the results and logs of an earlier run go first.
+rm -f "$out"/*.log "$out"/*/*.json "$out"/*/*.log "$out"/*/*.cpuid "$out"/*/*.txt
+# bench_train from BIN_DIR must run (it finds its plugins relative to itself), before any round.
+bench_check=$("$bin/bench_train" --benchmark_filter='^Inference/bn/32/' --benchmark_min_time=0.01 2>&1) ||
+  { printf '%s\n' "$bench_check" | tail -n 5 >&2; echo "$0: $bin/bench_train cannot run (above)" >&2; exit 1; }
 "$python" -c "import torch" 2>/dev/null ||
   { echo "$0: $python cannot import torch: apt-get install python3-torch" >&2; exit 1; }
 if ((with_ort)); then
@@ -103,7 +113,6 @@ ort_cap_state() {  # SET -> "capped", "not capped: why" or "" where the set is n
   head -n 1 "$report" 2>/dev/null || echo "not capped: no report at $report (did $cpuid_cap load?)"
 }
 
-mkdir -p "$out"
 if ((with_ort)); then
   if [ ! -d "$ort_dir/node_modules/onnxruntime-node" ]; then
     echo "installing onnxruntime-node $ort_version into $ort_dir"
